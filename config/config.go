@@ -1,0 +1,107 @@
+// Package config loads and validates Passerelle's YAML configuration once,
+// at start-up. Each component receives its own section, never the whole.
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Server     Server     `yaml:"server"`
+	Storage    Storage    `yaml:"storage"`
+	Federation Federation `yaml:"federation"`
+	Log        Log        `yaml:"log"`
+	Accounts   []Account  `yaml:"accounts"`
+}
+
+// Server is where and how the bridge listens.
+type Server struct {
+	// PublicURL is scheme://host[:port] where the bridge is reached.
+	PublicURL string `yaml:"public_url"`
+	Listen    string `yaml:"listen"`
+	TLS       TLS    `yaml:"tls"`
+}
+
+// TLS selects how HTTPS is provided.
+type TLS struct {
+	Mode     string `yaml:"mode"` // off | manual | auto
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Storage selects the database.
+type Storage struct {
+	Driver string `yaml:"driver"` // sqlite | postgres
+	DSN    string `yaml:"dsn"`
+}
+
+// Federation configures the ActivityPub side.
+type Federation struct {
+	// AccountDomain, when set, is the domain of the handles
+	// (@name@AccountDomain) while the bridge is served from PublicURL's host.
+	AccountDomain string `yaml:"account_domain"`
+	// AllowPrivateNetworks lets outgoing requests reach loopback and private
+	// addresses. Only for local testing.
+	AllowPrivateNetworks bool `yaml:"allow_private_networks"`
+	// FollowersPageSize is the number of items per followers collection page;
+	// 0 hides the list (only totalItems is shown).
+	FollowersPageSize int `yaml:"followers_page_size"`
+	// SignatureWindow is how old (or how far in the future) a signed
+	// request's Date may be, e.g. "1h".
+	SignatureWindow Duration `yaml:"signature_window"`
+	// DeliveryWorkers is the number of concurrent outgoing deliveries.
+	DeliveryWorkers int `yaml:"delivery_workers"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | console
+}
+
+// Account is one institutional account served by the bridge.
+type Account struct {
+	Username    string `yaml:"username"`
+	DisplayName string `yaml:"display_name"`
+	Summary     string `yaml:"summary"`
+	// Type is the ActivityPub actor type: Organization (default), Person,
+	// Service, Group or Application.
+	Type   string `yaml:"type"`
+	Avatar string `yaml:"avatar"` // URL or path of an image
+	Header string `yaml:"header"` // URL or path of an image
+	Fields []Field `yaml:"fields"`
+	// ManuallyApprovesFollowers keeps new followers pending until approved.
+	ManuallyApprovesFollowers bool `yaml:"manually_approves_followers"`
+}
+
+// Field is a profile field (name/value). Values that are URLs become links
+// with rel="me".
+type Field struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+// PublicHost returns the host[:port] of PublicURL.
+func (s Server) PublicHost() string {
+	u, err := url.Parse(s.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// BaseURL returns PublicURL without a trailing slash.
+func (s Server) BaseURL() string {
+	return strings.TrimRight(s.PublicURL, "/")
+}
+
+// HandleDomain returns the domain used in handles: AccountDomain when set,
+// the public host (with port) otherwise.
+func (c Config) HandleDomain() string {
+	if c.Federation.AccountDomain != "" {
+		return c.Federation.AccountDomain
+	}
+	return c.Server.PublicHost()
+}

@@ -1,0 +1,205 @@
+// Package storage keeps Passerelle's durable state: key pairs, followers,
+// the remote actor cache, processed activity ids and the job queue.
+//
+// It knows rows, not HTTP or ActivityStreams. One interface, two backends
+// (SQLite through a pure-Go driver, PostgreSQL through pgx), one conformance
+// suite (storage/storagetest). Times are stored as Unix microseconds in both
+// backends so that SQL stays dialect-neutral.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every backend. Driver-specific errors never escape.
+var (
+	ErrNotFound      = errors.New("storage: not found")
+	ErrAlreadyExists = errors.New("storage: already exists")
+	// ErrLeaseLost is returned when a job is completed, retried or failed by
+	// a worker that no longer holds its lease (it expired and another worker
+	// claimed the job).
+	ErrLeaseLost = errors.New("storage: job lease lost")
+)
+
+// Config selects and configures a backend.
+type Config struct {
+	Driver string // "sqlite" or "postgres"
+	DSN    string // file path for sqlite, postgres:// URL for postgres
+}
+
+// Follower states.
+const (
+	FollowerPending  = "pending"  // waiting for manual approval
+	FollowerAccepted = "accepted" // Accept sent (or queued)
+)
+
+// Follower is a remote actor following one of our accounts.
+type Follower struct {
+	Account          string // our username
+	ActorID          string // remote actor IRI
+	Inbox            string
+	SharedInbox      string // empty when the remote server has none
+	FollowActivityID string // id of the Follow we accepted (the Accept's object)
+	State            string // FollowerPending or FollowerAccepted
+	CreatedAt        time.Time
+	AcceptedAt       time.Time // zero while pending
+}
+
+// KeyPair is an RSA key pair in PEM form, owned by one of our actors
+// ("instance" for the instance actor, or an account's username).
+type KeyPair struct {
+	Owner      string
+	PrivateKey string // PKCS#8 PEM
+	PublicKey  string // SPKI PEM
+	CreatedAt  time.Time
+}
+
+// RemoteActor is the cached part of a remote actor document that federation
+// needs: where to deliver and how to verify its signatures.
+type RemoteActor struct {
+	ID                string
+	KeyID             string
+	PublicKeyPEM      string
+	Inbox             string
+	SharedInbox       string
+	PreferredUsername string
+	FetchedAt         time.Time
+}
+
+// Job states.
+const (
+	JobPending = "pending"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// NewJob describes a job to enqueue.
+type NewJob struct {
+	Kind    string    // e.g. "deliver"
+	Payload []byte    // opaque to storage
+	RunAt   time.Time // zero means now
+	// Key, when non-empty, makes the enqueue idempotent: a second job with the
+	// same Key is not created (EnqueueJob returns the existing id).
+	Key string
+	// Host is the remote host the job talks to (for per-host scheduling and
+	// statistics); may be empty.
+	Host string
+	// Ref groups jobs for status queries (e.g. "status:42"); may be empty.
+	Ref string
+}
+
+// Job is a queued unit of work.
+type Job struct {
+	ID         int64
+	Kind       string
+	Payload    []byte
+	Key        string
+	Host       string
+	Ref        string
+	Status     string
+	Attempts   int // incremented each time the job is claimed
+	RunAt      time.Time
+	CreatedAt  time.Time
+	LeaseOwner string
+	LeaseUntil time.Time
+	LastError  string
+}
+
+// JobStats summarises the queue for health checks and metrics.
+type JobStats struct {
+	Pending       int64         // pending jobs (due or not)
+	Running       int64         // claimed, lease not yet released
+	Failed        int64         // given up
+	OldestPending time.Duration // age of the oldest due pending job, 0 if none
+}
+
+// RefStats counts the jobs sharing one Ref, by state.
+type RefStats struct {
+	Pending int64 // pending or running
+	Done    int64
+	Failed  int64
+}
+
+// Queries are the operations available both directly on a Store and inside
+// a transaction (Store.InTx).
+type Queries interface {
+	// GetKeyPair returns ErrNotFound when the owner has no key pair.
+	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
+	// InsertKeyPair returns ErrAlreadyExists if the owner already has one
+	// (keys are never replaced silently).
+	InsertKeyPair(ctx context.Context, kp KeyPair) error
+
+	// MarkActivityProcessed records an inbound activity id. It returns
+	// first=false when the id had already been recorded.
+	MarkActivityProcessed(ctx context.Context, id string, at time.Time) (first bool, err error)
+
+	// UpsertFollower inserts the follower or updates inbox, shared inbox,
+	// follow activity id and state of an existing one. created reports
+	// whether a new row was inserted. AcceptedAt is kept when already set.
+	UpsertFollower(ctx context.Context, f Follower) (created bool, err error)
+	GetFollower(ctx context.Context, account, actorID string) (Follower, error)
+	// SetFollowerState returns ErrNotFound when there is no such follower.
+	SetFollowerState(ctx context.Context, account, actorID, state string, at time.Time) error
+	// DeleteFollower reports whether a row was removed.
+	DeleteFollower(ctx context.Context, account, actorID string) (bool, error)
+	// DeleteFollowerEverywhere removes the actor from every account's
+	// followers (the remote actor was deleted) and returns how many rows went.
+	DeleteFollowerEverywhere(ctx context.Context, actorID string) (int64, error)
+	// CountFollowers counts followers of account in state (empty = any).
+	CountFollowers(ctx context.Context, account, state string) (int64, error)
+	// ListFollowers lists followers of account in state (empty = any),
+	// ordered by actor id, starting strictly after the actor id `after`
+	// (empty = from the start), at most limit rows.
+	ListFollowers(ctx context.Context, account, state, after string, limit int) ([]Follower, error)
+
+	UpsertRemoteActor(ctx context.Context, a RemoteActor) error
+	GetRemoteActor(ctx context.Context, id string) (RemoteActor, error)
+	GetRemoteActorByKeyID(ctx context.Context, keyID string) (RemoteActor, error)
+	DeleteRemoteActor(ctx context.Context, id string) error
+
+	// EnqueueJob adds a pending job and returns its id. With a non-empty
+	// Key already present, no job is added and the existing id is returned.
+	EnqueueJob(ctx context.Context, j NewJob) (int64, error)
+}
+
+// Store is the storage layer.
+type Store interface {
+	Queries
+
+	// InTx runs fn in one transaction: committed when fn returns nil,
+	// rolled back otherwise (fn's error is returned as is).
+	InTx(ctx context.Context, fn func(q Queries) error) error
+
+	// ClaimJobs leases up to limit due jobs (pending with run_at <= now, or
+	// running with an expired lease) of the given kinds (all kinds when
+	// empty) to owner until now+lease, increments their attempts and marks
+	// them running. Concurrent callers never receive the same job.
+	ClaimJobs(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration, now time.Time) ([]Job, error)
+	// CompleteJob marks a job done. ErrLeaseLost if owner lost the lease.
+	CompleteJob(ctx context.Context, id int64, owner string) error
+	// RetryJob puts a job back to pending, due at runAt, with the error.
+	RetryJob(ctx context.Context, id int64, owner string, runAt time.Time, errMsg string) error
+	// FailJob gives up on a job.
+	FailJob(ctx context.Context, id int64, owner string, errMsg string) error
+	// ReleaseJobs puts every job leased by owner back to pending, due now,
+	// without counting the attempt (graceful shutdown).
+	ReleaseJobs(ctx context.Context, owner string) error
+	GetJob(ctx context.Context, id int64) (Job, error)
+	JobStats(ctx context.Context, now time.Time) (JobStats, error)
+	RefStats(ctx context.Context, ref string) (RefStats, error)
+	// PruneJobs deletes done jobs finished before `before` and returns how
+	// many went.
+	PruneJobs(ctx context.Context, before time.Time) (int64, error)
+	// PruneActivities forgets processed activity ids recorded before `before`.
+	PruneActivities(ctx context.Context, before time.Time) (int64, error)
+
+	// Driver is "sqlite" or "postgres".
+	Driver() string
+	Ping(ctx context.Context) error
+	// SchemaVersion is the number of the last applied migration.
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}
