@@ -1,5 +1,21 @@
 // Package config loads and validates Passerelle's YAML configuration once,
 // at start-up. Each component receives its own section, never the whole.
+//
+// [Load] reads a YAML file and reports every problem at once: unknown keys
+// (with a did-you-mean suggestion), values of the wrong type, unresolvable
+// ${VAR} or ${file:...} references and failed validation rules. Each problem
+// is a [*Problem] naming the file, line and key path, and the returned error
+// prints one problem per line.
+//
+// String values may refer to the environment or to files:
+//
+//	${VAR}          the value of environment variable VAR (an error if unset)
+//	${VAR:-text}    the value of VAR, or text when VAR is unset or empty
+//	${file:path}    the contents of a file, trailing newlines removed
+//	$$              a literal $
+//
+// References are expanded in scalar values after the YAML is parsed, so what
+// they expand to is never read as YAML.
 package config
 
 import (
@@ -68,9 +84,9 @@ type Account struct {
 	Summary     string `yaml:"summary"`
 	// Type is the ActivityPub actor type: Organization (default), Person,
 	// Service, Group or Application.
-	Type   string `yaml:"type"`
-	Avatar string `yaml:"avatar"` // URL or path of an image
-	Header string `yaml:"header"` // URL or path of an image
+	Type   string  `yaml:"type"`
+	Avatar string  `yaml:"avatar"` // URL or path of an image
+	Header string  `yaml:"header"` // URL or path of an image
 	Fields []Field `yaml:"fields"`
 	// ManuallyApprovesFollowers keeps new followers pending until approved.
 	ManuallyApprovesFollowers bool `yaml:"manually_approves_followers"`
@@ -104,4 +120,21 @@ func (c Config) HandleDomain() string {
 		return c.Federation.AccountDomain
 	}
 	return c.Server.PublicHost()
+}
+
+// Account returns the account whose username is username, compared
+// case-insensitively.
+func (c *Config) Account(username string) (Account, bool) {
+	for _, a := range c.Accounts {
+		if strings.EqualFold(a.Username, username) {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// Handle returns the fediverse handle of username, without the leading "@":
+// "news@city.example".
+func (c *Config) Handle(username string) string {
+	return username + "@" + c.HandleDomain()
 }
