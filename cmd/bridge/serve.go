@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/web"
+)
+
+// loadConfig loads the configuration, printing every problem on its own
+// line when there are any.
+func loadConfig(path string, stderr io.Writer) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+		fmt.Fprintf(stderr, "bridge: %s: %d problem(s):\n", path, len(lines))
+		for _, l := range lines {
+			fmt.Fprintln(stderr, "  "+l)
+		}
+		return nil, errReported
+	}
+	return cfg, nil
+}
+
+func cmdCheckConfig(path string, args []string, stdout, stderr io.Writer) error {
+	fs := commandFlags("check-config", &path, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(path, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d account(s): ", path, len(cfg.Accounts))
+	for i, a := range cfg.Accounts {
+		if i > 0 {
+			fmt.Fprint(stdout, ", ")
+		}
+		fmt.Fprint(stdout, "@"+cfg.Handle(a.Username))
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}
+
+func newLogger(cfg config.Log, stderr io.Writer) zerolog.Logger {
+	var w io.Writer = stderr
+	if cfg.Format == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+	}
+	level, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil || cfg.Level == "" {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// app is the wired program: built in dependency order, closed in reverse.
+type app struct {
+	cfg    *config.Config
+	log    zerolog.Logger
+	store  storage.Store
+	client *http.Client
+	fed    *federation.Service
+}
+
+func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
+	store, err := storage.Open(ctx, storage.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN},
+		log.With().Str("component", "storage").Logger())
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	v, _, _ := buildInfo()
+	client := federation.NewHTTPClient(federation.ClientConfig{
+		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
+		UserAgent:            fmt.Sprintf("Passerelle/%s (+%s)", v, cfg.Server.BaseURL()),
+		Timeout:              15 * time.Second,
+		MaxBodyBytes:         federation.MaxDocumentBody,
+	})
+	fed, err := federation.New(ctx, federation.Settings{
+		BaseURL:    cfg.Server.BaseURL(),
+		Federation: cfg.Federation,
+		Accounts:   cfg.Accounts,
+		Version:    v,
+	}, store, client, log.With().Str("component", "federation").Logger())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start federation: %w", err)
+	}
+	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// handler builds the HTTP surface.
+func (a *app) handler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	a.fed.Routes(mux)
+	profiles := make([]web.Profile, 0, len(a.cfg.Accounts))
+	for _, acc := range a.cfg.Accounts {
+		p := web.Profile{
+			Username:    acc.Username,
+			DisplayName: acc.DisplayName,
+			SummaryHTML: safeHTML(federation.TextToHTML(acc.Summary)),
+			Handle:      a.fed.Handle(acc.Username),
+			ActorURL:    a.fed.ActorID(acc.Username),
+			ProfileURL:  a.fed.ProfileURL(acc.Username),
+			AvatarURL:   a.fed.AvatarURL(acc.Username),
+		}
+		for _, f := range acc.Fields {
+			p.Fields = append(p.Fields, web.Field{Name: f.Name, ValueHTML: safeHTML(federation.FieldValueHTML(f.Value))})
+		}
+		profiles = append(profiles, p)
+	}
+	pages, err := web.New(profiles, func(r *http.Request, username string) (int64, error) {
+		return a.store.CountFollowers(r.Context(), strings.ToLower(username), storage.FollowerAccepted)
+	}, a.log.With().Str("component", "web").Logger())
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	pages.Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.store.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ready\n"))
+	})
+	return recoverer(a.log, mux), nil
+}
+
+func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer) error {
+	fs := commandFlags("serve", &path, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(path, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	h, err := a.handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	deliverer := a.fed.NewDeliverer(cfg.Federation.DeliveryWorkers)
+	workCtx, stopWork := context.WithCancel(ctx)
+	workDone := make(chan error, 1)
+	go func() { workDone <- deliverer.Run(workCtx, 10*time.Second) }()
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.Server.TLS.Mode == "manual" {
+			serveErr <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info().Str("listen", ln.Addr().String()).Str("public_url", cfg.Server.BaseURL()).
+		Str("storage", cfg.Storage.Driver).Str("version", versionString()).Msg("bridge started")
+
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case err := <-serveErr:
+		stopWork()
+		<-workDone
+		return fmt.Errorf("http server: %w", err)
+	}
+	// Stop accepting, let in-flight requests finish, then the workers.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn().Err(err).Msg("http shutdown")
+	}
+	stopWork()
+	if err := <-workDone; err != nil {
+		log.Warn().Err(err).Msg("delivery workers shutdown")
+	}
+	log.Info().Msg("stopped")
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// recoverer turns a handler panic into a logged 500 instead of a dropped
+// connection.
+func recoverer(log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// safeHTML marks HTML produced by federation's escaping renderers.
+func safeHTML(s string) template.HTML { return template.HTML(s) }

@@ -1,0 +1,335 @@
+// Package federation is everything ActivityPub: WebFinger, host-meta,
+// NodeInfo, the actor documents and collections, the inboxes with HTTP
+// Signature verification, the SSRF-safe outgoing client and the durable
+// delivery workers.
+package federation
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Settings is what the federation side needs from the configuration.
+type Settings struct {
+	// BaseURL is the public URL without a trailing slash.
+	BaseURL    string
+	Federation config.Federation
+	Accounts   []config.Account
+	// ConfigDir resolves relative avatar and header paths.
+	ConfigDir string
+	// Version names the software in NodeInfo and the User-Agent.
+	Version string
+}
+
+// Service serves and sends ActivityPub.
+type Service struct {
+	set          Settings
+	store        storage.Store
+	client       *http.Client
+	log          zerolog.Logger
+	now          func() time.Time
+	publicHost   string // host[:port] of BaseURL
+	handleDomain string // domain of the handles
+	accounts     map[string]*localActor
+	instance     *localActor
+	keyFetch     singleflight.Group
+	wake         chan struct{} // nudges the delivery workers
+}
+
+// localActor is one of our actors with its prebuilt documents.
+type localActor struct {
+	cfg       config.Account // zero for the instance actor
+	name      string         // username (instance: the handle domain's host)
+	id        string         // actor IRI
+	signer    Signer
+	publicPEM string
+	doc       []byte // AS2 actor document
+	jrd       []byte // WebFinger answer
+	assets    map[string]asset
+}
+
+type asset struct {
+	path      string // local file, empty for remote URLs
+	url       string
+	mediaType string
+}
+
+// New builds the service: it loads or creates every actor's key pair and
+// prebuilds the documents served on the hot read paths.
+func New(ctx context.Context, set Settings, store storage.Store, client *http.Client, logger zerolog.Logger) (*Service, error) {
+	u, err := url.Parse(set.BaseURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("federation: invalid base URL %q", set.BaseURL)
+	}
+	s := &Service{
+		set:          set,
+		store:        store,
+		client:       client,
+		log:          logger,
+		now:          time.Now,
+		publicHost:   u.Host,
+		handleDomain: u.Host,
+		accounts:     map[string]*localActor{},
+		wake:         make(chan struct{}, 1),
+	}
+	if d := set.Federation.AccountDomain; d != "" {
+		s.handleDomain = strings.ToLower(d)
+	}
+	inst, err := s.buildInstanceActor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.instance = inst
+	for _, acc := range set.Accounts {
+		la, err := s.buildAccountActor(ctx, acc)
+		if err != nil {
+			return nil, err
+		}
+		s.accounts[strings.ToLower(acc.Username)] = la
+	}
+	return s, nil
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// InstanceKeyID is the key id of the instance actor, which signs GETs.
+func (s *Service) InstanceKeyID() string { return s.instance.signer.KeyID }
+
+// Handle returns the fediverse handle of one of our accounts, without "@".
+func (s *Service) Handle(username string) string {
+	return strings.ToLower(username) + "@" + s.handleDomain
+}
+
+// ActorID returns the actor IRI of one of our accounts.
+func (s *Service) ActorID(username string) string {
+	return s.set.BaseURL + "/users/" + strings.ToLower(username)
+}
+
+// ProfileURL returns the HTML profile URL of one of our accounts.
+func (s *Service) ProfileURL(username string) string {
+	return s.set.BaseURL + "/@" + strings.ToLower(username)
+}
+
+// keyPair returns owner's key pair, creating it on first start. Keys are
+// never replaced: a concurrent creator (another replica) wins and we read
+// its key.
+func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, string, error) {
+	kp, err := s.store.GetKeyPair(ctx, owner)
+	if errors.Is(err, storage.ErrNotFound) {
+		priv, pub, gerr := GenerateKeyPair()
+		if gerr != nil {
+			return nil, "", fmt.Errorf("federation: generate key for %s: %w", owner, gerr)
+		}
+		kp = storage.KeyPair{Owner: owner, PrivateKey: priv, PublicKey: pub, CreatedAt: s.now()}
+		err = s.store.InsertKeyPair(ctx, kp)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			kp, err = s.store.GetKeyPair(ctx, owner)
+		} else if err == nil {
+			s.log.Info().Str("owner", owner).Msg("generated RSA-2048 key pair")
+		}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("federation: key pair of %s: %w", owner, err)
+	}
+	key, err := ParsePrivateKeyPEM(kp.PrivateKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("federation: key pair of %s: %w", owner, err)
+	}
+	return key, kp.PublicKey, nil
+}
+
+const instanceKeyOwner = "@instance"
+
+func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
+	key, pub, err := s.keyPair(ctx, instanceKeyOwner)
+	if err != nil {
+		return nil, err
+	}
+	host := s.handleDomain
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	id := s.set.BaseURL + "/actor"
+	la := &localActor{name: host, id: id, publicPEM: pub, signer: Signer{KeyID: id + "#main-key", Key: key}}
+	la.doc, err = EncodeActor(ActorDoc{
+		ID:                        id,
+		Type:                      "Application",
+		PreferredUsername:         host,
+		Name:                      "Passerelle",
+		ProfileURL:                s.set.BaseURL + "/",
+		Inbox:                     id + "/inbox",
+		Outbox:                    id + "/outbox",
+		SharedInbox:               s.set.BaseURL + "/inbox",
+		KeyID:                     la.signer.KeyID,
+		PublicKeyPEM:              pub,
+		ManuallyApprovesFollowers: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	la.jrd, err = s.encodeJRD(la, id, "")
+	return la, err
+}
+
+func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*localActor, error) {
+	name := strings.ToLower(acc.Username)
+	key, pub, err := s.keyPair(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	id := s.ActorID(name)
+	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
+	doc := ActorDoc{
+		ID:                        id,
+		Type:                      acc.Type,
+		PreferredUsername:         name,
+		Name:                      acc.DisplayName,
+		SummaryHTML:               TextToHTML(acc.Summary),
+		ProfileURL:                s.ProfileURL(name),
+		Inbox:                     id + "/inbox",
+		Outbox:                    id + "/outbox",
+		SharedInbox:               s.set.BaseURL + "/inbox",
+		Followers:                 id + "/followers",
+		Following:                 id + "/following",
+		Featured:                  id + "/collections/featured",
+		KeyID:                     la.signer.KeyID,
+		PublicKeyPEM:              pub,
+		ManuallyApprovesFollowers: acc.ManuallyApprovesFollowers,
+		Discoverable:              true,
+		AttributionDomains:        []string{hostOnly(s.handleDomain)},
+	}
+	for _, kind := range []string{"avatar", "header"} {
+		src := acc.Avatar
+		if kind == "header" {
+			src = acc.Header
+		}
+		if src == "" {
+			continue
+		}
+		a, err := s.profileAsset(name, kind, src)
+		if err != nil {
+			return nil, err
+		}
+		la.assets[kind] = a
+	}
+	if a, ok := la.assets["avatar"]; ok {
+		doc.IconURL, doc.IconMediaType = a.url, a.mediaType
+	}
+	if a, ok := la.assets["header"]; ok {
+		doc.ImageURL, doc.ImageMediaType = a.url, a.mediaType
+	}
+	for _, f := range acc.Fields {
+		doc.Fields = append(doc.Fields, FieldHTML{Name: f.Name, ValueHTML: FieldValueHTML(f.Value)})
+	}
+	if kp, err := s.store.GetKeyPair(ctx, name); err == nil {
+		doc.Published = kp.CreatedAt
+	}
+	if la.doc, err = EncodeActor(doc); err != nil {
+		return nil, err
+	}
+	la.jrd, err = s.encodeJRD(la, id, s.ProfileURL(name))
+	return la, err
+}
+
+// profileAsset resolves an avatar or header: a URL is used as is, a local
+// file is served from /users/NAME/KIND with its sniffed media type.
+func (s *Service) profileAsset(name, kind, src string) (asset, error) {
+	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
+		return asset{url: src, mediaType: mediaTypeFromExt(src)}, nil
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return asset{}, fmt.Errorf("federation: %s of %s: %w", kind, name, err)
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := f.Read(head)
+	mt := http.DetectContentType(head[:n])
+	if !strings.HasPrefix(mt, "image/") {
+		return asset{}, fmt.Errorf("federation: %s of %s: %s is not an image (%s)", kind, name, src, mt)
+	}
+	return asset{path: src, url: s.ActorID(name) + "/" + kind, mediaType: mt}, nil
+}
+
+func mediaTypeFromExt(u string) string {
+	switch {
+	case strings.HasSuffix(u, ".png"):
+		return "image/png"
+	case strings.HasSuffix(u, ".jpg"), strings.HasSuffix(u, ".jpeg"):
+		return "image/jpeg"
+	case strings.HasSuffix(u, ".webp"):
+		return "image/webp"
+	case strings.HasSuffix(u, ".gif"):
+		return "image/gif"
+	}
+	return ""
+}
+
+func hostOnly(hostport string) string {
+	if h, _, ok := strings.Cut(hostport, ":"); ok {
+		return h
+	}
+	return hostport
+}
+
+// TextToHTML renders plain text as escaped HTML paragraphs, with line breaks.
+func TextToHTML(text string) string {
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	if text == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, para := range strings.Split(text, "\n\n") {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+// FieldValueHTML renders a profile field value: a URL becomes a rel="me"
+// link (so Mastodon can verify it), anything else escaped text.
+func FieldValueHTML(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return html.EscapeString(v)
+	}
+	display := strings.TrimPrefix(strings.TrimPrefix(v, "https://"), "http://")
+	return fmt.Sprintf(`<a href="%s" target="_blank" rel="nofollow noopener me" translate="no">%s</a>`,
+		html.EscapeString(v), html.EscapeString(display))
+}
+
+// Nudge wakes the delivery workers after work was enqueued.
+func (s *Service) Nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// AvatarURL returns the avatar URL of one of our accounts, or "".
+func (s *Service) AvatarURL(username string) string {
+	if la := s.accounts[strings.ToLower(username)]; la != nil {
+		return la.assets["avatar"].url
+	}
+	return ""
+}

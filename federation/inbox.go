@@ -1,0 +1,368 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// MaxInboxBody is the largest activity the inboxes accept.
+const MaxInboxBody = 1 << 20
+
+// inboxError is an inbound activity refused with a status and a short,
+// client-safe reason.
+type inboxError struct {
+	code   int
+	reason string
+	err    error // internal cause, for the log
+}
+
+func (e *inboxError) Error() string {
+	if e.err != nil {
+		return e.reason + ": " + e.err.Error()
+	}
+	return e.reason
+}
+
+func refuse(code int, reason string, err error) *inboxError {
+	return &inboxError{code: code, reason: reason, err: err}
+}
+
+// inbox is the per-actor and shared inbox: size, signature (date, digest,
+// key, signature, signer = actor), then the activity is applied in one
+// transaction and answered 202.
+func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	act, outcome, err := s.receive(r)
+	ev := s.log.Info()
+	code := http.StatusAccepted
+	if err != nil {
+		var ie *inboxError
+		if errors.As(err, &ie) {
+			code = ie.code
+			ev = s.log.Warn().Str("reason", ie.reason)
+			if ie.err != nil {
+				ev = ev.AnErr("cause", ie.err)
+			}
+			outcome = "rejected"
+		} else {
+			code = http.StatusInternalServerError
+			ev = s.log.Error().Err(err)
+			outcome = "error"
+		}
+	}
+	logActivity(ev, r, act).Str("outcome", outcome).Int("status", code).
+		Dur("took", s.now().Sub(start)).Msg("inbound activity")
+	if err != nil {
+		reason := "internal error"
+		var ie *inboxError
+		if errors.As(err, &ie) {
+			reason = ie.reason
+		}
+		writeError(w, code, reason)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func logActivity(ev *zerolog.Event, r *http.Request, act Activity) *zerolog.Event {
+	ev = ev.Str("inbox", r.URL.Path)
+	if act.Type != "" {
+		ev = ev.Str("type", act.Type).Str("id", act.ID).Str("actor", act.Actor)
+		if act.Object.Type != "" {
+			ev = ev.Str("object_type", act.Object.Type)
+		}
+	}
+	return ev
+}
+
+// receive checks and applies one inbound activity; it returns the outcome
+// for the log ("accepted", "duplicate", "ignored"...).
+func (s *Service) receive(r *http.Request) (Activity, string, error) {
+	ctx := r.Context()
+	var target *localActor // nil for the shared inbox
+	if name := r.PathValue("name"); name != "" {
+		target = s.accounts[strings.ToLower(name)]
+		if target == nil {
+			return Activity{}, "", refuse(http.StatusNotFound, "no such account", nil)
+		}
+	}
+	if r.ContentLength > MaxInboxBody {
+		return Activity{}, "", refuse(http.StatusRequestEntityTooLarge, "body larger than 1 MiB", nil)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxInboxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Activity{}, "", refuse(http.StatusRequestEntityTooLarge, "body larger than 1 MiB", nil)
+		}
+		return Activity{}, "", refuse(http.StatusBadRequest, "cannot read body", err)
+	}
+
+	// Cheap checks first: nothing is fetched for a request that is
+	// unsigned, stale or whose body does not match its digest.
+	params, err := ParseSignatureHeader(r)
+	if err != nil {
+		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+	}
+	if err := CheckDate(r, s.now(), s.signatureWindow()); err != nil {
+		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+	}
+	if err := CheckDigest(r, body); err != nil {
+		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+	}
+	act, err := DecodeActivity(ctx, body)
+	if err != nil {
+		if IsDecodeError(err) {
+			var de *DecodeError
+			errors.As(err, &de)
+			return Activity{}, "", refuse(http.StatusBadRequest, de.Reason, nil)
+		}
+		return Activity{}, "", err
+	}
+
+	signer, err := s.verifiedSigner(ctx, r, params.KeyID, act)
+	if err != nil {
+		return act, "", err
+	}
+	if signer == "" {
+		// The signer is gone (Delete of an actor we never knew).
+		return act, "ignored", nil
+	}
+	if signer != act.Actor {
+		return act, "", refuse(http.StatusUnauthorized, "signer is not the activity's actor", nil)
+	}
+	outcome, err := s.apply(ctx, target, act)
+	return act, outcome, err
+}
+
+func (s *Service) signatureWindow() time.Duration {
+	if w := time.Duration(s.set.Federation.SignatureWindow); w > 0 {
+		return w
+	}
+	return time.Hour
+}
+
+// verifiedSigner fetches (or reads from cache) the key of keyID, verifies
+// the request, and returns the key owner's actor id. A cached key that
+// fails is refetched once, in case the remote actor rotated it.
+func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (string, error) {
+	ra, cached, err := s.remoteKey(ctx, keyID, false)
+	if err != nil {
+		if act.Type == "Delete" && act.Object.ID == act.Actor && isGone(err) {
+			// Mastodon sends Delete of a removed account signed with a key
+			// that no longer resolves: nothing to verify, nothing to keep.
+			return "", nil
+		}
+		return "", refuse(http.StatusUnauthorized, "cannot fetch the signer's key", err)
+	}
+	err = verifyWith(r, ra)
+	if err != nil && cached {
+		if ra, _, err = s.remoteKey(ctx, keyID, true); err != nil {
+			return "", refuse(http.StatusUnauthorized, "cannot fetch the signer's key", err)
+		}
+		err = verifyWith(r, ra)
+	}
+	if err != nil {
+		return "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+	}
+	return ra.ID, nil
+}
+
+func verifyWith(r *http.Request, ra storage.RemoteActor) error {
+	pub, err := ParsePublicKeyPEM(ra.PublicKeyPEM)
+	if err != nil {
+		return err
+	}
+	return VerifySignature(r, pub)
+}
+
+// apply records what the activity means, in one transaction with its
+// idempotency mark and the jobs it causes.
+func (s *Service) apply(ctx context.Context, target *localActor, act Activity) (string, error) {
+	switch act.Type {
+	case "Follow":
+		return s.applyFollow(ctx, target, act)
+	case "Undo":
+		if act.Object.Type == "Follow" || act.Object.Type == "" {
+			return s.applyUndoFollow(ctx, act)
+		}
+	case "Delete":
+		if act.Object.ID == act.Actor {
+			return s.applyActorDelete(ctx, act)
+		}
+	}
+	return "ignored", nil
+}
+
+// ourAccount returns the account whose actor IRI is iri.
+func (s *Service) ourAccount(iri string) *localActor {
+	prefix := s.set.BaseURL + "/users/"
+	if !strings.HasPrefix(iri, prefix) {
+		return nil
+	}
+	return s.accounts[strings.TrimPrefix(iri, prefix)]
+}
+
+func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activity) (string, error) {
+	la := s.ourAccount(act.Object.ID)
+	if la == nil || (target != nil && target != la) {
+		return "ignored", nil
+	}
+	ra, err := s.store.GetRemoteActor(ctx, act.Actor)
+	if err != nil {
+		return "", fmt.Errorf("federation: follower %s: %w", act.Actor, err)
+	}
+	now := s.now()
+	state := storage.FollowerAccepted
+	if la.cfg.ManuallyApprovesFollowers {
+		state = storage.FollowerPending
+	}
+	outcome := "followed"
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		if err != nil || !first {
+			outcome = "duplicate"
+			return err
+		}
+		if existing, err := q.GetFollower(ctx, la.name, act.Actor); err == nil && existing.State == storage.FollowerAccepted {
+			state = storage.FollowerAccepted // already approved: re-accept
+		}
+		f := storage.Follower{
+			Account: la.name, ActorID: act.Actor, Inbox: ra.Inbox, SharedInbox: ra.SharedInbox,
+			FollowActivityID: act.ID, State: state, CreatedAt: now,
+		}
+		if state == storage.FollowerAccepted {
+			f.AcceptedAt = now
+		} else {
+			outcome = "pending approval"
+		}
+		if _, err := q.UpsertFollower(ctx, f); err != nil {
+			return err
+		}
+		if state == storage.FollowerAccepted {
+			return s.enqueueAccept(ctx, q, la, act, ra.Inbox)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("federation: record follow %s: %w", act.ID, err)
+	}
+	if state == storage.FollowerAccepted {
+		s.Nudge()
+	}
+	return outcome, nil
+}
+
+// enqueueAccept queues the signed Accept of a Follow for delivery to the
+// follower's own inbox.
+func (s *Service) enqueueAccept(ctx context.Context, q storage.Queries, la *localActor, follow Activity, inbox string) error {
+	acceptID := la.id + "#accepts/follows/" + shortHash(follow.ID)
+	body, err := EncodeAccept(acceptID, la.id, follow)
+	if err != nil {
+		return err
+	}
+	return s.enqueueDelivery(ctx, q, la.name, inbox, body, "accept:"+follow.ID, "")
+}
+
+// ApproveFollower accepts a pending follower (manual approval).
+func (s *Service) ApproveFollower(ctx context.Context, username, actorID string) error {
+	la := s.accounts[strings.ToLower(username)]
+	if la == nil {
+		return fmt.Errorf("federation: no account %q", username)
+	}
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		f, err := q.GetFollower(ctx, la.name, actorID)
+		if err != nil {
+			return err
+		}
+		if f.State == storage.FollowerAccepted {
+			return nil
+		}
+		if err := q.SetFollowerState(ctx, la.name, actorID, storage.FollowerAccepted, s.now()); err != nil {
+			return err
+		}
+		follow := Activity{ID: f.FollowActivityID, Type: "Follow", Actor: actorID, Object: Object{ID: la.id}}
+		return s.enqueueAccept(ctx, q, la, follow, f.Inbox)
+	})
+	if err != nil {
+		return fmt.Errorf("federation: approve %s: %w", actorID, err)
+	}
+	s.Nudge()
+	return nil
+}
+
+func (s *Service) applyUndoFollow(ctx context.Context, act Activity) (string, error) {
+	// The embedded Follow must be the signer's own.
+	if act.Object.Actor != "" && act.Object.Actor != act.Actor {
+		return "", refuse(http.StatusUnauthorized, "undo of another actor's follow", nil)
+	}
+	var accounts []*localActor
+	if la := s.ourAccount(act.Object.Object); la != nil {
+		accounts = []*localActor{la}
+	} else {
+		// Undo{Follow} given by IRI only: find which account it was for.
+		for _, la := range s.accounts {
+			accounts = append(accounts, la)
+		}
+	}
+	outcome := "ignored"
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		if err != nil || !first {
+			outcome = "duplicate"
+			return err
+		}
+		for _, la := range accounts {
+			f, err := q.GetFollower(ctx, la.name, act.Actor)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if act.Object.Type == "" && f.FollowActivityID != act.Object.ID {
+				continue
+			}
+			if _, err := q.DeleteFollower(ctx, la.name, act.Actor); err != nil {
+				return err
+			}
+			outcome = "unfollowed"
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("federation: undo follow %s: %w", act.ID, err)
+	}
+	return outcome, nil
+}
+
+func (s *Service) applyActorDelete(ctx context.Context, act Activity) (string, error) {
+	outcome := "actor deleted"
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		if err != nil || !first {
+			outcome = "duplicate"
+			return err
+		}
+		if _, err := q.DeleteFollowerEverywhere(ctx, act.Actor); err != nil {
+			return err
+		}
+		if err := q.DeleteRemoteActor(ctx, act.Actor); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("federation: delete actor %s: %w", act.Actor, err)
+	}
+	return outcome, nil
+}
