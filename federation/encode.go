@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -220,7 +221,19 @@ func EncodeActor(d ActorDoc) ([]byte, error) {
 	if len(d.AttributionDomains) > 0 {
 		m["attributionDomains"] = d.AttributionDomains
 	}
-	return json.Marshal(m)
+	return marshalJSON(m)
+}
+
+// marshalJSON encodes without escaping <, > and & (HTML content and URLs
+// stay readable).
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func imageObject(href, mediaType string) vocab.ActivityStreamsImage {
@@ -267,7 +280,7 @@ func serialize(t vocab.Type) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("federation: serialise %s: %w", t.GetTypeName(), err)
 	}
-	return json.Marshal(m)
+	return marshalJSON(m)
 }
 
 // EncodeOrderedCollection builds an OrderedCollection summary: its size and,
@@ -310,9 +323,12 @@ func EncodeOrderedCollectionPage(id, partOf, next string, total int64, items []s
 	if err != nil {
 		return nil, fmt.Errorf("federation: serialise page: %w", err)
 	}
-	if len(items) == 0 {
-		// go-fed omits empty properties; clients expect the key.
-		m["orderedItems"] = []any{}
+	// go-fed omits an empty property and compacts a one-item array to a
+	// scalar; clients expect an array.
+	list := make([]any, len(items))
+	for i, it := range items {
+		list[i] = it
 	}
-	return json.Marshal(m)
+	m["orderedItems"] = list
+	return marshalJSON(m)
 }

@@ -140,13 +140,30 @@ func Start(tb testing.TB, addr string, nActors int) *Server {
 // StartWith is Start with Options.
 func StartWith(tb testing.TB, addr string, nActors int, opts Options) *Server {
 	tb.Helper()
-	if nActors < 1 {
-		tb.Fatalf("fedtest: need at least one actor, got %d", nActors)
+	s, err := New(addr, nActors, opts)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	ln := listenLoopback(tb, addr)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// New starts a Server outside of a test (benchmark programs, tools): it is
+// StartWith without testing.TB, and the caller must Close it.
+func New(addr string, nActors int, opts Options) (*Server, error) {
+	if nActors < 1 {
+		return nil, fmt.Errorf("fedtest: need at least one actor, got %d", nActors)
+	}
 	keys := opts.Keys
 	if len(keys) == 0 {
-		keys = GenerateKeys(tb, min(nActors, DefaultKeys))
+		var err error
+		if keys, err = NewKeys(min(nActors, DefaultKeys)); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := listenLoopback(addr)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
 		host:   ln.Addr().String(),
@@ -159,7 +176,7 @@ func StartWith(tb testing.TB, addr string, nActors int, opts Options) *Server {
 		a, err := s.newActor(i, keys[i%len(keys)])
 		if err != nil {
 			ln.Close()
-			tb.Fatal(err)
+			return nil, err
 		}
 		s.actors = append(s.actors, a)
 	}
@@ -167,29 +184,27 @@ func StartWith(tb testing.TB, addr string, nActors int, opts Options) *Server {
 	s.srv.Listener.Close()
 	s.srv.Listener = ln
 	s.srv.Start()
-	tb.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // listenLoopback listens on addr, which must be a loopback IP and port:
 // simulated servers never listen elsewhere.
-func listenLoopback(tb testing.TB, addr string) net.Listener {
-	tb.Helper()
+func listenLoopback(addr string) (net.Listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		tb.Fatalf("fedtest: address %q: %v", addr, err)
+		return nil, fmt.Errorf("fedtest: address %q: %v", addr, err)
 	}
 	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
-		tb.Fatalf("fedtest: address %q is not a loopback IP", addr)
+		return nil, fmt.Errorf("fedtest: address %q is not a loopback IP", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		tb.Fatalf("fedtest: listen on %s: %v", addr, err)
+		return nil, fmt.Errorf("fedtest: listen on %s: %v", addr, err)
 	}
-	return ln
+	return ln, nil
 }
 
 // Close stops the server. Safe to call more than once.

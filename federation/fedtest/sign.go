@@ -28,6 +28,15 @@ const activityStreams = "https://www.w3.org/ns/activitystreams"
 // GenerateKeys generates n RSA-2048 keys on all CPUs, for Options.Keys.
 func GenerateKeys(tb testing.TB, n int) []*rsa.PrivateKey {
 	tb.Helper()
+	keys, err := NewKeys(n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// NewKeys is GenerateKeys without testing.TB (benchmark programs, tools).
+func NewKeys(n int) ([]*rsa.PrivateKey, error) {
 	keys := make([]*rsa.PrivateKey, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -42,10 +51,10 @@ func GenerateKeys(tb testing.TB, n int) []*rsa.PrivateKey {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			tb.Fatalf("fedtest: generate key: %v", err)
+			return nil, fmt.Errorf("fedtest: generate key: %w", err)
 		}
 	}
-	return keys
+	return keys, nil
 }
 
 // Sign signs r as actor i, the way Mastodon does: Date from now, and
