@@ -21,6 +21,11 @@ type dialect struct {
 	// migrationLock, when set, runs first in every migration transaction to
 	// serialise concurrent migrators.
 	migrationLock string
+	// syncID, when set, runs after a row was inserted with an explicit id:
+	// fmt.Sprintf(syncID, table) with that id as both arguments moves the
+	// table's id sequence past it, so that later ids do not collide.
+	// (SQLite's AUTOINCREMENT does so itself.)
+	syncID string
 }
 
 // rebindNumbered rewrites ? placeholders to $1, $2, ... (PostgreSQL),

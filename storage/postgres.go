@@ -22,6 +22,10 @@ func postgresDialect() *dialect {
 		claimFrom:     "jobs",
 		claimLock:     " FOR UPDATE SKIP LOCKED",
 		migrationLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, int64(migrationLockKey)),
+		// Only ever raises the sequence: lowering it below ids handed to
+		// concurrent inserts would make them collide later.
+		syncID: `SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), ?)
+			WHERE ? > COALESCE(pg_sequence_last_value(pg_get_serial_sequence('%[1]s', 'id')::regclass), 0)`,
 	}
 }
 

@@ -191,7 +191,22 @@ func (s *store) InTx(ctx context.Context, fn func(q Queries) error) error {
 	if err := tx.Commit(); err != nil {
 		return s.d.wrap("commit transaction", err)
 	}
+	s.writer.adopt(ctx, tr.txStmt)
 	return nil
+}
+
+// adopt prepares on the pool the statements a transaction had to prepare
+// for itself (first used inside a transaction, they were not cached), so
+// that later transactions reuse them through Tx.StmtContext instead of
+// parsing them again, on every transaction, on the hot inbox path. Called
+// after the transaction ended, when the writer connection is free. Errors
+// are ignored: the statement is then prepared again next time.
+func (p *pool) adopt(ctx context.Context, used map[string]*sql.Stmt) {
+	for query := range used {
+		if p.cached(query) == nil {
+			_, _ = p.stmt(ctx, query)
+		}
+	}
 }
 
 // wrap gives err the "storage: action: cause" form, turning sql.ErrNoRows

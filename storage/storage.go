@@ -126,6 +126,8 @@ type RefStats struct {
 // Queries are the operations available both directly on a Store and inside
 // a transaction (Store.InTx).
 type Queries interface {
+	Content // statuses, media, API credentials, host availability (content.go)
+
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
 	// InsertKeyPair returns ErrAlreadyExists if the owner already has one
@@ -168,6 +170,7 @@ type Queries interface {
 // Store is the storage layer.
 type Store interface {
 	Queries
+	KV // key/value store and locks (kv.go)
 
 	// InTx runs fn in one transaction: committed when fn returns nil,
 	// rolled back otherwise (fn's error is returned as is).

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("PruneJobs", func(t *testing.T) { testPruneJobs(t, open(t)) })
 	t.Run("InTx", func(t *testing.T) { testInTx(t, open) })
 	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, open(t)) })
+	t.Run("KV", func(t *testing.T) { testKV(t, open) })
+	t.Run("Content", func(t *testing.T) { RunContent(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.
