@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passerelle/passerelle/storage"
@@ -46,9 +47,9 @@ func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer
 
 // Retry policy: exponential backoff with jitter, about two days in all.
 const (
-	retryBase   = 30 * time.Second
+	retryBase   = 5 * time.Second
 	retryMax    = 12 * time.Hour
-	maxAttempts = 14 // 30s, 1m, 2m ... 12h, 12h, 12h: about 53 hours
+	maxAttempts = 18 // 5s, 10s, 20s ... 11h, then 12h: about 59 hours
 	leaseTime   = 2 * time.Minute
 )
 
@@ -66,57 +67,96 @@ type Deliverer struct {
 	s       *Service
 	owner   string
 	workers int
+	hosts   sync.Map // host -> *hostState
+	running atomic.Bool
 }
+
+// hostState is this process's view of one remote host: its consecutive
+// failures, when it may be tried again, and a bound on concurrent requests.
+type hostState struct {
+	mu       sync.Mutex
+	failures int
+	until    time.Time
+	slots    chan struct{}
+}
+
+// perHostConcurrency bounds the requests in flight to one host, so that a
+// slow server holds few workers and never delays the others.
+const perHostConcurrency = 8
+
+// unavailableAfter consecutive failures, a host is marked unavailable and
+// only probed again later.
+const unavailableAfter = 5
 
 // NewDeliverer prepares delivery workers; owner identifies this process in
 // job leases.
 func (s *Service) NewDeliverer(workers int) *Deliverer {
 	if workers <= 0 {
-		workers = 16
+		workers = 64
 	}
 	host, _ := os.Hostname()
 	owner := host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10)
 	return &Deliverer{s: s, owner: owner, workers: workers}
 }
 
-// Run claims due delivery jobs and sends them until ctx is cancelled. Then
-// it lets in-flight deliveries finish (up to grace) and puts back the jobs
-// it had claimed but not started.
+// Running reports whether Run is claiming jobs (readiness).
+func (d *Deliverer) Running() bool { return d.running.Load() }
+
+// Run claims due jobs (fan-outs and deliveries) and runs them, at most
+// `workers` at a time, until ctx is cancelled. Then it lets in-flight
+// deliveries finish (up to grace) and puts back the jobs it had claimed but
+// not finished.
 func (d *Deliverer) Run(ctx context.Context, grace time.Duration) error {
+	d.running.Store(true)
+	defer d.running.Store(false)
 	log := d.s.log.With().Str("worker", d.owner).Logger()
 	sem := make(chan struct{}, d.workers)
 	var inflight sync.WaitGroup
-	// Sends run on their own context so that shutdown can let them finish.
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
+	// Jobs run on their own context so that shutdown can let them finish.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for ctx.Err() == nil {
-		jobs, err := d.s.store.ClaimJobs(ctx, d.owner, []string{JobDeliver}, d.workers, leaseTime, d.s.now())
-		if err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("claim delivery jobs")
+	const maxBatch = 256
+	for {
+		// Wait for one free slot, then take every other free one.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
-		for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		n := 1
+	fill:
+		for n < maxBatch {
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
+				n++
+			default:
+				break fill
 			}
-			if ctx.Err() != nil {
-				break
-			}
+		}
+		jobs, err := d.s.store.ClaimJobs(ctx, d.owner, []string{JobDeliver, JobFanout}, n, leaseTime, d.s.now())
+		if err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Msg("claim jobs")
+		}
+		for range n - len(jobs) {
+			<-sem
+		}
+		for _, j := range jobs {
 			inflight.Add(1)
-			go func(j storage.Job) {
+			go func() {
 				defer func() { <-sem; inflight.Done() }()
-				d.handle(sendCtx, j)
-			}(j)
+				d.handle(jobCtx, j)
+			}()
 		}
-		if len(jobs) == d.workers {
-			continue // more work is probably due
-		}
-		select {
-		case <-ctx.Done():
-		case <-d.s.wake:
-		case <-tick.C:
+		if len(jobs) < n {
+			select {
+			case <-ctx.Done():
+			case <-d.s.wake:
+			case <-tick.C:
+			}
 		}
 	}
 	done := make(chan struct{})
@@ -124,51 +164,129 @@ func (d *Deliverer) Run(ctx context.Context, grace time.Duration) error {
 	select {
 	case <-done:
 	case <-time.After(grace):
-		cancelSends()
+		cancelJobs()
 		<-done
 	}
-	// Jobs claimed but never started (or cut short) go back to the queue.
+	// Jobs claimed but not finished go back to the queue.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := d.s.store.ReleaseJobs(rctx, d.owner); err != nil {
-		return fmt.Errorf("federation: release delivery jobs: %w", err)
+		return fmt.Errorf("federation: release jobs: %w", err)
 	}
 	return nil
 }
 
-// handle sends one job and records the result.
+func (d *Deliverer) host(name string) *hostState {
+	if h, ok := d.hosts.Load(name); ok {
+		return h.(*hostState)
+	}
+	h, _ := d.hosts.LoadOrStore(name, &hostState{slots: make(chan struct{}, perHostConcurrency)})
+	return h.(*hostState)
+}
+
+// handle runs one job and records the result.
 func (d *Deliverer) handle(ctx context.Context, j storage.Job) {
+	if j.Kind == JobFanout {
+		d.fanout(ctx, j)
+		return
+	}
 	log := d.s.log.With().Int64("job", j.ID).Str("host", j.Host).Int("attempt", j.Attempts).Logger()
 	var p deliverPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		log.Error().Err(err).Msg("undecodable delivery job")
-		d.finish(ctx, j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
+		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
 		return
 	}
+	h := d.host(j.Host)
+	h.mu.Lock()
+	until := h.until
+	h.mu.Unlock()
+	if now := d.s.now(); until.After(now) {
+		// The host is down: try again when it is due to be probed.
+		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, until, "host unavailable"))
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	start := time.Now()
 	err := d.s.deliver(ctx, p)
+	<-h.slots
 	if ctx.Err() != nil {
 		return // shutting down: the lease is released by Run
 	}
+	d.s.observe().Delivery(deliveryOutcome(err), time.Since(start))
+	var gone *goneError
 	switch {
 	case err == nil:
 		log.Debug().Str("inbox", p.Inbox).Msg("delivered")
-		d.finish(ctx, j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
+		d.hostSucceeded(ctx, j.Host, h)
+		d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
+	case errors.As(err, &gone):
+		// 410: the inbox (and its followers) are gone for good.
+		n, derr := d.s.store.DeleteFollowersByInbox(ctx, p.Inbox)
+		if derr != nil {
+			log.Error().Err(derr).Msg("remove followers of a gone inbox")
+		}
+		log.Info().Str("inbox", p.Inbox).Int64("followers_removed", n).Msg("inbox gone")
+		d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
 	case permanent(err):
 		log.Warn().Err(err).Str("inbox", p.Inbox).Msg("delivery failed for good")
-		d.finish(ctx, j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
+		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
 	case j.Attempts >= maxAttempts:
 		log.Warn().Err(err).Str("inbox", p.Inbox).Msg("delivery gave up after the last retry")
-		d.finish(ctx, j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
+		d.hostFailed(ctx, j.Host, h)
+		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
 	default:
 		next := d.s.now().Add(backoff(j.Attempts))
 		log.Info().Err(err).Str("inbox", p.Inbox).Time("retry_at", next).Msg("delivery will be retried")
-		d.finish(ctx, j, d.s.store.RetryJob(ctx, j.ID, d.owner, next, err.Error()))
+		d.hostFailed(ctx, j.Host, h)
+		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, next, err.Error()))
 	}
 }
 
-func (d *Deliverer) finish(_ context.Context, j storage.Job, err error) {
+// hostSucceeded clears a host's failures (a database write only when
+// there were some).
+func (d *Deliverer) hostSucceeded(ctx context.Context, name string, h *hostState) {
+	h.mu.Lock()
+	had := h.failures > 0
+	h.failures, h.until = 0, time.Time{}
+	h.mu.Unlock()
+	if had {
+		if err := d.s.store.RecordHostSuccess(ctx, name, d.s.now()); err != nil {
+			d.s.log.Error().Err(err).Str("host", name).Msg("record host success")
+		}
+	}
+}
+
+// hostFailed counts a failure; after unavailableAfter in a row the host is
+// marked unavailable for a while (doubling, up to a day) and its jobs wait.
+func (d *Deliverer) hostFailed(ctx context.Context, name string, h *hostState) {
+	now := d.s.now()
+	h.mu.Lock()
+	h.failures++
+	var until time.Time
+	if h.failures >= unavailableAfter {
+		pause := time.Minute << min(h.failures-unavailableAfter, 10)
+		until = now.Add(min(pause, 24*time.Hour))
+		h.until = until
+	}
+	h.mu.Unlock()
+	row, err := d.s.store.RecordHostFailure(ctx, name, now, until)
 	if err != nil {
-		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("record delivery result")
+		d.s.log.Error().Err(err).Str("host", name).Msg("record host failure")
+		return
+	}
+	if !until.IsZero() && row.Failures == unavailableAfter {
+		d.s.log.Warn().Str("host", name).Time("until", until).Msg("host marked unavailable")
+	}
+}
+
+func (d *Deliverer) record(j storage.Job, err error) {
+	if err != nil {
+		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("record job result")
 	}
 }
 
@@ -207,13 +325,18 @@ func (s *Service) deliver(ctx context.Context, p deliverPayload) error {
 	case c >= 200 && c < 300:
 		return nil
 	case c == http.StatusGone:
-		return nil // the inbox is gone for good: nothing more to send there
+		return &goneError{p.Inbox}
 	case c >= 400 && c < 500 && c != http.StatusUnauthorized && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests:
 		return &permanentError{fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)}
 	default:
 		return fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
 	}
 }
+
+// goneError is a 410 Gone answer.
+type goneError struct{ inbox string }
+
+func (e *goneError) Error() string { return "federation: POST " + e.inbox + ": 410 Gone" }
 
 // permanentError is a delivery failure that retrying cannot fix.
 type permanentError struct{ err error }

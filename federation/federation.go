@@ -48,6 +48,7 @@ type Service struct {
 	instance     *localActor
 	keyFetch     singleflight.Group
 	wake         chan struct{} // nudges the delivery workers
+	observer     Observer      // metrics (observer.go); nil: none
 }
 
 // localActor is one of our actors with its prebuilt documents.

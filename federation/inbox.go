@@ -67,9 +67,11 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ie) {
 			reason = ie.reason
 		}
+		s.observeInbound(act.Type, outcome, code, reason)
 		writeError(w, code, reason)
 		return
 	}
+	s.observeInbound(act.Type, outcome, code, "")
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -227,6 +229,14 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 		state = storage.FollowerPending
 	}
 	outcome := "followed"
+	// The Accept is encoded before the transaction: go-fed serialisation
+	// is slow, and on SQLite the transaction holds the only writer.
+	var accept []byte
+	if state == storage.FollowerAccepted {
+		if accept, err = s.encodeAccept(la, act); err != nil {
+			return "", err
+		}
+	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
 		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
 		if err != nil || !first {
@@ -249,7 +259,12 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 			return err
 		}
 		if state == storage.FollowerAccepted {
-			return s.enqueueAccept(ctx, q, la, act, ra.Inbox)
+			if accept == nil { // re-accept of an already approved follower
+				if accept, err = s.encodeAccept(la, act); err != nil {
+					return err
+				}
+			}
+			return s.enqueueDelivery(ctx, q, la.name, ra.Inbox, accept, "accept:"+act.ID, "")
 		}
 		return nil
 	})
@@ -265,12 +280,16 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 // enqueueAccept queues the signed Accept of a Follow for delivery to the
 // follower's own inbox.
 func (s *Service) enqueueAccept(ctx context.Context, q storage.Queries, la *localActor, follow Activity, inbox string) error {
-	acceptID := la.id + "#accepts/follows/" + shortHash(follow.ID)
-	body, err := EncodeAccept(acceptID, la.id, follow)
+	body, err := s.encodeAccept(la, follow)
 	if err != nil {
 		return err
 	}
 	return s.enqueueDelivery(ctx, q, la.name, inbox, body, "accept:"+follow.ID, "")
+}
+
+// encodeAccept builds la's Accept of follow.
+func (s *Service) encodeAccept(la *localActor, follow Activity) ([]byte, error) {
+	return EncodeAccept(la.id+"#accepts/follows/"+shortHash(follow.ID), la.id, follow)
 }
 
 // ApproveFollower accepts a pending follower (manual approval).

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -80,15 +81,19 @@ func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteAct
 	if !ok {
 		return storage.RemoteActor{}, fmt.Errorf("federation: key %s not listed by actor %s", keyID, doc.ID)
 	}
-	ra := storage.RemoteActor{
-		ID: doc.ID, KeyID: keyID, PublicKeyPEM: pem,
-		Inbox: doc.Inbox, SharedInbox: doc.SharedInbox,
-		PreferredUsername: doc.PreferredUsername, FetchedAt: s.now(),
-	}
+	ra := remoteRow(doc, keyID, pem, s.now())
 	if err := s.store.UpsertRemoteActor(ctx, ra); err != nil {
 		return storage.RemoteActor{}, fmt.Errorf("federation: cache actor %s: %w", doc.ID, err)
 	}
 	return ra, nil
+}
+
+func remoteRow(doc RemoteActorDoc, keyID, pem string, now time.Time) storage.RemoteActor {
+	return storage.RemoteActor{
+		ID: doc.ID, KeyID: keyID, PublicKeyPEM: pem,
+		Inbox: doc.Inbox, SharedInbox: doc.SharedInbox,
+		PreferredUsername: doc.PreferredUsername, FetchedAt: now,
+	}
 }
 
 func sameHost(a, b string) bool {

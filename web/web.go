@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/storage"
 )
 
 //go:embed templates/*.html
@@ -35,25 +38,23 @@ type Profile struct {
 	Followers   int64
 }
 
-// FollowerCounter counts an account's followers for the profile page.
-type FollowerCounter func(r *http.Request, username string) (int64, error)
-
 // Pages serves the HTML pages.
 type Pages struct {
-	profiles  map[string]Profile
-	order     []string
-	tmpl      *template.Template
-	followers FollowerCounter
-	log       zerolog.Logger
+	profiles map[string]Profile
+	order    []string
+	tmpl     *template.Template
+	store    storage.Store
+	fed      *federation.Service
+	log      zerolog.Logger
 }
 
 // New parses the templates once.
-func New(profiles []Profile, followers FollowerCounter, logger zerolog.Logger) (*Pages, error) {
+func New(profiles []Profile, store storage.Store, fed *federation.Service, logger zerolog.Logger) (*Pages, error) {
 	t, err := template.ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{profiles: map[string]Profile{}, tmpl: t, followers: followers, log: logger}
+	p := &Pages{profiles: map[string]Profile{}, tmpl: t, store: store, fed: fed, log: logger}
 	for _, pr := range profiles {
 		key := strings.ToLower(pr.Username)
 		p.profiles[key] = pr
@@ -68,6 +69,8 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	// ServeMux wildcards are whole segments: "/@news" is matched as
 	// "/{at}" and checked here.
 	mux.HandleFunc("GET /{at}", p.profile)
+	mux.HandleFunc("GET /{at}/{id}", p.post)
+	mux.HandleFunc("GET /tags/{tag}", p.tag)
 }
 
 const csp = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -102,13 +105,16 @@ func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if p.followers != nil {
-		n, err := p.followers(r, pr.Username)
-		if err != nil {
-			p.log.Error().Err(err).Msg("count followers")
-		}
-		pr.Followers = n
+	ctx := r.Context()
+	n, err := p.store.CountFollowers(ctx, strings.ToLower(pr.Username), storage.FollowerAccepted)
+	if err != nil {
+		p.log.Error().Err(err).Msg("count followers")
+	}
+	pr.Followers = n
+	posts, err := p.recent(ctx, pr.Username, 20)
+	if err != nil {
+		p.log.Error().Err(err).Msg("list posts")
 	}
 	w.Header().Set("Link", `<`+pr.ActorURL+`>; rel="alternate"; type="application/activity+json"`)
-	p.render(w, "profile.html", pr)
+	p.render(w, "profile.html", map[string]any{"Profile": pr, "Posts": posts})
 }

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
-	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/web"
 )
@@ -73,6 +74,7 @@ type app struct {
 	store  storage.Store
 	client *http.Client
 	fed    *federation.Service
+	pub    *publish.Service
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -98,7 +100,24 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		store.Close()
 		return nil, fmt.Errorf("start federation: %w", err)
 	}
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed}, nil
+	pub := publish.New(publishSettings(cfg), store, fed, log.With().Str("component", "publish").Logger())
+	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, pub: pub}, nil
+}
+
+// publishSettings derives the publishing limits and the media location:
+// files next to the SQLite database, or in PostgreSQL itself so that
+// several replicas share them.
+func publishSettings(cfg *config.Config) publish.Settings {
+	set := publish.Settings{
+		MediaLimits:  media.Limits{MaxBytes: 16 << 20, MaxPixels: 40_000_000},
+		HandleDomain: cfg.HandleDomain(),
+	}
+	if cfg.Storage.Driver == config.DriverPostgres {
+		set.MediaInDB = true
+	} else {
+		set.MediaDir = filepath.Join(filepath.Dir(cfg.Storage.DSN), "media")
+	}
+	return set
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -123,27 +142,12 @@ func (a *app) handler() (http.Handler, error) {
 		}
 		profiles = append(profiles, p)
 	}
-	pages, err := web.New(profiles, func(r *http.Request, username string) (int64, error) {
-		return a.store.CountFollowers(r.Context(), strings.ToLower(username), storage.FollowerAccepted)
-	}, a.log.With().Str("component", "web").Logger())
+	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger())
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
 	pages.Routes(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.store.Ping(ctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ready\n"))
-	})
+	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
 }
 
@@ -166,58 +170,55 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
-	}
 	deliverer := a.fed.NewDeliverer(cfg.Federation.DeliveryWorkers)
+	ls, err := a.newListeners(h, deliverer)
+	if err != nil {
+		return err
+	}
+	// Bind every listener before anything runs: a taken port fails now.
+	if err := ls.fe.Listen(); err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(ctx)
-	workDone := make(chan error, 1)
+	defer stopWork()
+	workDone := make(chan error, 2)
 	go func() { workDone <- deliverer.Run(workCtx, 10*time.Second) }()
+	go func() { workDone <- a.pub.RunScheduler(workCtx) }()
 
-	serveErr := make(chan error, 1)
-	go func() {
-		if cfg.Server.TLS.Mode == "manual" {
-			serveErr <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
-	log.Info().Str("listen", ln.Addr().String()).Str("public_url", cfg.Server.BaseURL()).
+	serveErr := ls.fe.Serve()
+	// Certificates are obtained in the background (ACME challenges are
+	// answered by the listeners just started); failures are logged and
+	// retried, the servers stay up.
+	if err := ls.start(workCtx); err != nil {
+		log.Error().Err(err).Msg("tls: certificate management did not start")
+	}
+	log.Info().Str("listen", cfg.Server.Listen).Str("tls", cfg.Server.TLS.Mode).Str("public_url", cfg.Server.BaseURL()).
 		Str("storage", cfg.Storage.Driver).Str("version", versionString()).Msg("bridge started")
 
+	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("shutting down")
-	case err := <-serveErr:
-		stopWork()
-		<-workDone
-		return fmt.Errorf("http server: %w", err)
+	case runErr = <-serveErr:
+		log.Error().Err(runErr).Msg("a listener stopped; shutting down")
 	}
-	// Stop accepting, let in-flight requests finish, then the workers.
+	// Stop accepting, let in-flight requests finish, then the workers
+	// (in-flight deliveries finish or go back to the queue), then
+	// certificate maintenance; the database is closed last (deferred).
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
+	if err := ls.fe.Shutdown(shutCtx); err != nil {
 		log.Warn().Err(err).Msg("http shutdown")
 	}
 	stopWork()
-	if err := <-workDone; err != nil {
-		log.Warn().Err(err).Msg("delivery workers shutdown")
+	for range 2 {
+		if err := <-workDone; err != nil {
+			log.Warn().Err(err).Msg("workers shutdown")
+		}
 	}
+	ls.stop()
 	log.Info().Msg("stopped")
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return runErr
 }
 
 // recoverer turns a handler panic into a logged 500 instead of a dropped

@@ -1,0 +1,117 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// JobFanout is the job kind that turns one outgoing activity into one
+// delivery job per remote inbox.
+const JobFanout = "fanout"
+
+// fanoutPage is how many inboxes one fan-out transaction enqueues.
+const fanoutPage = 1000
+
+type fanoutPayload struct {
+	Signer    string          `json:"signer"`
+	Activity  json.RawMessage `json:"activity"`
+	Followers bool            `json:"followers"` // all accepted followers' inboxes
+	Inboxes   []string        `json:"inboxes"`   // more inboxes (mentioned actors)
+	Ref       string          `json:"ref"`       // groups the deliveries for status queries
+}
+
+// Outgoing is an activity to send to an account's audience.
+type Outgoing struct {
+	Account   string
+	Activity  []byte
+	Followers bool     // deliver to every follower's (shared) inbox
+	Inboxes   []string // and to these
+	// Ref groups the deliveries (e.g. "status:42") for DeliveryStats.
+	Ref string
+}
+
+// Enqueue queues an outgoing activity in the caller's transaction: one
+// fan-out job, which the workers expand into one delivery per inbox
+// (shared inboxes: one request per server, not per follower).
+func (s *Service) Enqueue(ctx context.Context, q storage.Queries, out Outgoing) error {
+	if s.accounts[out.Account] == nil {
+		return fmt.Errorf("federation: enqueue: no account %q", out.Account)
+	}
+	payload, err := json.Marshal(fanoutPayload{
+		Signer: out.Account, Activity: out.Activity, Followers: out.Followers, Inboxes: out.Inboxes, Ref: out.Ref,
+	})
+	if err != nil {
+		return fmt.Errorf("federation: encode fan-out: %w", err)
+	}
+	if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobFanout, Payload: payload, Ref: out.Ref + ":fanout"}); err != nil {
+		return fmt.Errorf("federation: enqueue fan-out: %w", err)
+	}
+	return nil
+}
+
+// fanout expands a fan-out job into delivery jobs, a page of inboxes per
+// transaction. Delivery jobs are keyed by fan-out job and inbox, so a
+// fan-out interrupted by a crash resumes without sending anything twice.
+func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
+	var p fanoutPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
+		return
+	}
+	prefix := "f" + strconv.FormatInt(j.ID, 10) + ":"
+	enqueue := func(inboxes []string) error {
+		return d.s.store.InTx(ctx, func(q storage.Queries) error {
+			for _, inbox := range inboxes {
+				if err := d.s.enqueueDelivery(ctx, q, p.Signer, inbox, p.Activity, prefix+inbox, p.Ref); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	total := 0
+	err := enqueue(p.Inboxes)
+	total += len(p.Inboxes)
+	for after := ""; err == nil && p.Followers; {
+		var page []string
+		page, err = d.s.store.ListFollowerInboxes(ctx, p.Signer, after, fanoutPage)
+		if err != nil || len(page) == 0 {
+			break
+		}
+		if err = enqueue(page); err != nil {
+			break
+		}
+		d.s.Nudge()
+		total += len(page)
+		after = page[len(page)-1]
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("fan-out failed; will retry")
+		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, d.s.now().Add(backoff(j.Attempts)), err.Error()))
+		return
+	}
+	d.s.log.Info().Str("ref", p.Ref).Int("inboxes", total).Msg("fan-out queued")
+	d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
+	d.s.Nudge()
+}
+
+// DeliveryStats counts the deliveries of one Ref by state, and reports
+// whether its fan-out is still pending.
+func (s *Service) DeliveryStats(ctx context.Context, ref string) (storage.RefStats, bool, error) {
+	st, err := s.store.RefStats(ctx, ref)
+	if err != nil {
+		return storage.RefStats{}, false, err
+	}
+	fo, err := s.store.RefStats(ctx, ref+":fanout")
+	if err != nil {
+		return storage.RefStats{}, false, err
+	}
+	return st, fo.Pending > 0, nil
+}

@@ -1,0 +1,216 @@
+package federation
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// outboxPageSize is the number of activities per outbox page.
+const outboxPageSize = 20
+
+var publicVisibilities = []string{storage.VisibilityPublic, storage.VisibilityUnlisted}
+
+// publicStatus loads a status of the account named in the path that may be
+// shown to anyone; it answers 404/410 itself otherwise.
+func (s *Service) publicStatus(w http.ResponseWriter, r *http.Request) (*localActor, storage.Status, bool) {
+	la := s.account(w, r)
+	if la == nil {
+		return nil, storage.Status{}, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, "no such status")
+		return nil, storage.Status{}, false
+	}
+	st, err := s.store.GetStatus(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != la.name || st.Visibility == storage.VisibilityPrivate)) {
+		writeError(w, http.StatusNotFound, "no such status")
+		return nil, storage.Status{}, false
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return nil, storage.Status{}, false
+	}
+	if !st.DeletedAt.IsZero() {
+		body, err := EncodeTombstone(s.NoteID(la.name, st.ID), st.DeletedAt)
+		if err != nil {
+			s.internalError(w, r, err)
+			return nil, storage.Status{}, false
+		}
+		w.Header().Set("Content-Type", contentTypeAS2+"; charset=utf-8")
+		w.WriteHeader(http.StatusGone)
+		w.Write(body)
+		return nil, storage.Status{}, false
+	}
+	return la, st, true
+}
+
+// note serves a status as an AS2 Note, or redirects a browser to its
+// permalink.
+func (s *Service) note(w http.ResponseWriter, r *http.Request) {
+	la, st, ok := s.publicStatus(w, r)
+	if !ok {
+		return
+	}
+	if !wantsAS2(r) {
+		w.Header().Set("Vary", "Accept")
+		http.Redirect(w, r, s.NoteURL(la.name, st.ID), http.StatusFound)
+		return
+	}
+	n, err := s.noteOf(r, st)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	body, err := EncodeNote(n)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeAS2(w, body)
+}
+
+// noteActivity serves the Create of a status.
+func (s *Service) noteActivity(w http.ResponseWriter, r *http.Request) {
+	_, st, ok := s.publicStatus(w, r)
+	if !ok {
+		return
+	}
+	n, err := s.noteOf(r, st)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	body, err := EncodeNoteActivity("Create", n)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeAS2(w, body)
+}
+
+func (s *Service) noteOf(r *http.Request, st storage.Status) (Note, error) {
+	var media []storage.Media
+	if len(st.MediaIDs) > 0 {
+		var err error
+		if media, err = s.store.ListStatusMedia(r.Context(), st.ID); err != nil {
+			return Note{}, err
+		}
+	}
+	return s.NoteFromStatus(st, media)
+}
+
+// outbox serves the public and unlisted statuses as Create activities,
+// newest first, paged by max_id.
+func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
+	la := s.account(w, r)
+	if la == nil {
+		return
+	}
+	ctx := r.Context()
+	id := la.id + "/outbox"
+	total, err := s.store.CountStatuses(ctx, la.name, publicVisibilities)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	if _, ok := q["page"]; !ok {
+		body, err := EncodeOrderedCollection(id, total, id+"?page=true")
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		writeAS2(w, body)
+		return
+	}
+	maxID, _ := strconv.ParseInt(q.Get("max_id"), 10, 64)
+	rows, err := s.store.ListStatuses(ctx, storage.StatusPage{Account: la.name, MaxID: maxID, Limit: outboxPageSize, Visibilities: publicVisibilities})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(rows))
+	for _, st := range rows {
+		n, err := s.noteOf(r, st)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		m, err := noteActivityMap("Create", n)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		delete(m, "@context")
+		items = append(items, m)
+	}
+	page := map[string]any{
+		"@context":     noteContext,
+		"id":           id + "?" + r.URL.RawQuery,
+		"type":         "OrderedCollectionPage",
+		"partOf":       id,
+		"totalItems":   total,
+		"orderedItems": items,
+	}
+	if len(rows) == outboxPageSize {
+		page["next"] = id + "?page=true&max_id=" + strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	}
+	body, err := marshalJSON(page)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeAS2(w, body)
+}
+
+// featured serves the pinned statuses, embedded, most recently pinned first.
+func (s *Service) featured(w http.ResponseWriter, r *http.Request) {
+	la := s.account(w, r)
+	if la == nil {
+		return
+	}
+	rows, err := s.store.ListPinned(r.Context(), la.name)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(rows))
+	for _, st := range rows {
+		if st.Visibility == storage.VisibilityPrivate {
+			continue
+		}
+		n, err := s.noteOf(r, st)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		m, err := noteMap(n)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		delete(m, "@context")
+		items = append(items, m)
+	}
+	body, err := marshalJSON(map[string]any{
+		"@context":     noteContext,
+		"id":           la.id + "/collections/featured",
+		"type":         "OrderedCollection",
+		"totalItems":   len(items),
+		"orderedItems": items,
+	})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeAS2(w, body)
+}
+
+// FeaturedID is the IRI of an account's featured (pinned) collection.
+func (s *Service) FeaturedID(account string) string {
+	return s.ActorID(account) + "/collections/featured"
+}

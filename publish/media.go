@@ -1,0 +1,172 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// MediaError is an upload refused for its content (422, or 413 when too
+// large).
+type MediaError struct {
+	Msg      string
+	TooLarge bool
+	Err      error
+}
+
+func (e *MediaError) Error() string { return e.Msg }
+func (e *MediaError) Unwrap() error { return e.Err }
+
+// UploadMedia validates an image by decoding it, strips its metadata by
+// re-encoding it, and stores it unattached (until a status uses it).
+func (s *Service) UploadMedia(ctx context.Context, account string, r io.Reader, description string, focusX, focusY float64) (storage.Media, error) {
+	if err := checkFocus(focusX, focusY); err != nil {
+		return storage.Media{}, err
+	}
+	if len([]rune(description)) > 1500 {
+		return storage.Media{}, invalid("Validation failed: Description is too long (maximum is 1500 characters)")
+	}
+	img, err := media.Process(r, s.set.MediaLimits)
+	if err != nil {
+		return storage.Media{}, mediaError(err)
+	}
+	m := storage.Media{
+		Account: account, MediaType: img.MediaType, Width: img.Width, Height: img.Height,
+		Size: int64(len(img.Data)), Blurhash: img.Blurhash, Description: description,
+		FocusX: focusX, FocusY: focusY, CreatedAt: s.now().UTC(),
+	}
+	if s.set.MediaInDB {
+		m.Data = img.Data
+	} else {
+		if m.Path, err = s.writeFile(img); err != nil {
+			return storage.Media{}, err
+		}
+	}
+	id, err := s.store.InsertMedia(ctx, m)
+	if err != nil {
+		if m.Path != "" {
+			os.Remove(m.Path)
+		}
+		return storage.Media{}, fmt.Errorf("publish: store media: %w", err)
+	}
+	m.ID, m.Data = id, nil
+	return m, nil
+}
+
+func mediaError(err error) error {
+	switch {
+	case errors.Is(err, media.ErrTooLarge):
+		return &MediaError{Msg: "File is too large", TooLarge: true, Err: err}
+	case errors.Is(err, media.ErrTooManyPixels):
+		return &MediaError{Msg: "Validation failed: image dimensions are too large", Err: err}
+	case errors.Is(err, media.ErrUnsupported):
+		return &MediaError{Msg: "Validation failed: file type not supported (JPEG, PNG, GIF or WebP images)", Err: err}
+	case errors.Is(err, media.ErrCorrupt):
+		return &MediaError{Msg: "Validation failed: the image could not be decoded", Err: err}
+	}
+	return fmt.Errorf("publish: process media: %w", err)
+}
+
+func checkFocus(x, y float64) error {
+	if x < -1 || x > 1 || y < -1 || y > 1 {
+		return invalid("Validation failed: focus must be two numbers between -1.0 and 1.0")
+	}
+	return nil
+}
+
+// writeFile stores the bytes under MediaDir with a random name, written to
+// a temporary file first so a crash never leaves a partial image.
+func (s *Service) writeFile(img media.Image) (string, error) {
+	if err := os.MkdirAll(s.set.MediaDir, 0o750); err != nil {
+		return "", fmt.Errorf("publish: media directory: %w", err)
+	}
+	var rnd [16]byte
+	rand.Read(rnd[:])
+	ext := map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}[img.MediaType]
+	path := filepath.Join(s.set.MediaDir, hex.EncodeToString(rnd[:])+ext)
+	tmp, err := os.CreateTemp(s.set.MediaDir, ".upload-*")
+	if err != nil {
+		return "", fmt.Errorf("publish: write media: %w", err)
+	}
+	_, err = tmp.Write(img.Data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("publish: write media: %w", err)
+	}
+	return path, nil
+}
+
+// UpdateMedia changes the alt text or focus of an account's media.
+func (s *Service) UpdateMedia(ctx context.Context, account string, id int64, description *string, focus *[2]float64) (storage.Media, error) {
+	m, err := s.Media(ctx, account, id)
+	if err != nil {
+		return storage.Media{}, err
+	}
+	if description != nil {
+		if len([]rune(*description)) > 1500 {
+			return storage.Media{}, invalid("Validation failed: Description is too long (maximum is 1500 characters)")
+		}
+		m.Description = *description
+	}
+	if focus != nil {
+		if err := checkFocus(focus[0], focus[1]); err != nil {
+			return storage.Media{}, err
+		}
+		m.FocusX, m.FocusY = focus[0], focus[1]
+	}
+	if err := s.store.UpdateMediaMeta(ctx, id, m.Description, m.FocusX, m.FocusY); err != nil {
+		return storage.Media{}, fmt.Errorf("publish: update media: %w", err)
+	}
+	return m, nil
+}
+
+// Media returns one of account's media.
+func (s *Service) Media(ctx context.Context, account string, id int64) (storage.Media, error) {
+	m, err := s.store.GetMedia(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && m.Account != account) {
+		return storage.Media{}, ErrNotFound
+	}
+	return m, err
+}
+
+// OpenMedia opens a media file for serving, whoever asks (media of public
+// posts are public, as on Mastodon).
+func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.ReadSeekCloser, error) {
+	m, err := s.store.GetMediaData(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Media{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return storage.Media{}, nil, err
+	}
+	if m.Path == "" {
+		return m, nopCloser{bytes.NewReader(m.Data)}, nil
+	}
+	f, err := os.Open(m.Path)
+	if err != nil {
+		return storage.Media{}, nil, fmt.Errorf("publish: open media %d: %w", id, err)
+	}
+	return m, f, nil
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }

@@ -1,0 +1,423 @@
+// Package publish is where posts are made, edited, deleted and pinned, and
+// where media are uploaded: the one code path shared by the Mastodon client
+// API and the command line. Each change is written in one transaction
+// together with the jobs that deliver it, so a crash loses nothing.
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/render"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Settings are the publishing limits and where media go.
+type Settings struct {
+	MaxChars    int          // Mastodon's default: 500
+	MaxMedia    int          // per status: 4
+	MediaLimits media.Limits // upload limits
+	// MediaDir holds uploaded files; with MediaInDB the bytes are stored
+	// in the database instead (PostgreSQL shared by several replicas).
+	MediaDir  string
+	MediaInDB bool
+	// HandleDomain is our accounts' handle domain (local mentions).
+	HandleDomain string
+}
+
+// Defaults for Settings.
+const (
+	DefaultMaxChars = 500
+	DefaultMaxMedia = 4
+)
+
+// Errors returned to clients.
+var (
+	ErrNotFound = errors.New("publish: not found")
+)
+
+// ValidationError is a request that cannot be published as is (422).
+type ValidationError struct{ Msg string }
+
+func (e *ValidationError) Error() string { return e.Msg }
+
+func invalid(format string, args ...any) error {
+	return &ValidationError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Service publishes.
+type Service struct {
+	set   Settings
+	store storage.Store
+	fed   *federation.Service
+	log   zerolog.Logger
+	now   func() time.Time
+}
+
+// New builds the service.
+func New(set Settings, store storage.Store, fed *federation.Service, logger zerolog.Logger) *Service {
+	if set.MaxChars <= 0 {
+		set.MaxChars = DefaultMaxChars
+	}
+	if set.MaxMedia <= 0 {
+		set.MaxMedia = DefaultMaxMedia
+	}
+	return &Service{set: set, store: store, fed: fed, log: logger, now: time.Now}
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Limits returns the limits clients read from the instance endpoints.
+func (s *Service) Limits() Settings { return s.set }
+
+// Draft is what a client asks to publish.
+type Draft struct {
+	Text           string
+	SpoilerText    string
+	Sensitive      bool
+	Language       string
+	Visibility     string // public (default), unlisted, private
+	InReplyToID    int64  // one of our own statuses (threads)
+	MediaIDs       []int64
+	IdempotencyKey string
+}
+
+var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
+
+// validate checks a draft for account and normalises it.
+func (s *Service) validate(ctx context.Context, q storage.Queries, account string, d *Draft, editing int64) error {
+	d.Text = strings.TrimSpace(strings.ReplaceAll(d.Text, "\r\n", "\n"))
+	d.SpoilerText = strings.TrimSpace(d.SpoilerText)
+	if d.Text == "" && len(d.MediaIDs) == 0 {
+		return invalid("Validation failed: Text can't be blank")
+	}
+	if n := render.CountCharacters(d.Text) + render.CountCharacters(d.SpoilerText); n > s.set.MaxChars {
+		return invalid("Validation failed: Text character limit of %d exceeded (%d characters)", s.set.MaxChars, n)
+	}
+	switch d.Visibility {
+	case "":
+		d.Visibility = storage.VisibilityPublic
+	case storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate:
+	case "direct":
+		return invalid("Validation failed: direct messages are not supported by this server")
+	default:
+		return invalid("Validation failed: visibility must be public, unlisted or private")
+	}
+	if d.Language != "" {
+		if !languageRE.MatchString(d.Language) {
+			return invalid("Validation failed: Language is not a valid language code")
+		}
+		primary, region, _ := strings.Cut(strings.ReplaceAll(d.Language, "_", "-"), "-")
+		d.Language = primary
+		if region != "" {
+			d.Language += "-" + region
+		}
+	}
+	if len(d.MediaIDs) > s.set.MaxMedia {
+		return invalid("Validation failed: at most %d media attachments per post", s.set.MaxMedia)
+	}
+	seen := map[int64]bool{}
+	for _, id := range d.MediaIDs {
+		if seen[id] {
+			return invalid("Validation failed: media %d attached twice", id)
+		}
+		seen[id] = true
+		m, err := q.GetMedia(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && (m.Account != account || (m.StatusID != 0 && m.StatusID != editing))) {
+			return invalid("Validation failed: media %d not found", id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if d.InReplyToID != 0 {
+		parent, err := q.GetStatus(ctx, d.InReplyToID)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && (parent.Account != account || !parent.DeletedAt.IsZero())) {
+			return invalid("Validation failed: in_reply_to_id must be one of this account's posts")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rendered is a draft's text turned into HTML, mentions and tags.
+type rendered struct {
+	html     string
+	mentions []federation.NoteMention
+	tags     []federation.NoteTag
+	mJSON    []byte
+	tJSON    []byte
+}
+
+// render formats the text and resolves mentions (WebFinger through the
+// SSRF-safe client, before any transaction is open).
+func (s *Service) render(ctx context.Context, text string) (rendered, error) {
+	res := render.Text(ctx, text, render.Options{
+		TagURLPrefix: s.fed.TagURL(""),
+		LocalDomain:  s.set.HandleDomain,
+		Resolver:     s.fed,
+	})
+	var out rendered
+	out.html = res.HTML
+	for _, m := range res.Mentions {
+		nm := federation.NoteMention{Handle: m.Username + "@" + m.Domain, ActorID: m.ActorID, ProfileURL: m.ProfileURL}
+		if ra, err := s.store.GetRemoteActor(ctx, m.ActorID); err == nil {
+			nm.Inbox = ra.SharedInbox
+			if nm.Inbox == "" {
+				nm.Inbox = ra.Inbox
+			}
+		}
+		out.mentions = append(out.mentions, nm)
+	}
+	for _, t := range res.Tags {
+		out.tags = append(out.tags, federation.NoteTag{Name: t.Name, URL: t.URL})
+	}
+	var err error
+	if out.mJSON, err = json.Marshal(out.mentions); err != nil {
+		return rendered{}, err
+	}
+	if out.tJSON, err = json.Marshal(out.tags); err != nil {
+		return rendered{}, err
+	}
+	return out, nil
+}
+
+func (r rendered) inboxes() []string {
+	var in []string
+	for _, m := range r.mentions {
+		if m.Inbox != "" {
+			in = append(in, m.Inbox)
+		}
+	}
+	return in
+}
+
+// Create publishes a status: stored, then delivered to every follower's
+// server and mentioned actor by the durable queue. With an idempotency key
+// already used, the earlier status is returned and nothing is published.
+func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.Status, error) {
+	if d.IdempotencyKey != "" {
+		if st, err := s.store.GetStatusByIdempotencyKey(ctx, account, d.IdempotencyKey); err == nil {
+			return st, nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return storage.Status{}, err
+		}
+	}
+	if err := s.validate(ctx, s.store, account, &d, 0); err != nil {
+		return storage.Status{}, err
+	}
+	r, err := s.render(ctx, d.Text)
+	if err != nil {
+		return storage.Status{}, err
+	}
+	st := storage.Status{
+		Account: account, Text: d.Text, ContentHTML: r.html, SpoilerText: d.SpoilerText,
+		Sensitive: d.Sensitive || d.SpoilerText != "", Language: d.Language, Visibility: d.Visibility,
+		InReplyToID: d.InReplyToID, Mentions: r.mJSON, Tags: r.tJSON, MediaIDs: d.MediaIDs,
+		IdempotencyKey: d.IdempotencyKey, CreatedAt: s.now().UTC(),
+	}
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		if err := s.validate(ctx, q, account, &d, 0); err != nil {
+			return err
+		}
+		id, err := q.InsertStatus(ctx, st)
+		if err != nil {
+			return err
+		}
+		st.ID = id
+		return s.enqueueNote(ctx, q, "Create", st, "status:"+strconv.FormatInt(id, 10), r.inboxes())
+	})
+	if errors.Is(err, storage.ErrAlreadyExists) && d.IdempotencyKey != "" {
+		// A concurrent request with the same key won.
+		return s.store.GetStatusByIdempotencyKey(ctx, account, d.IdempotencyKey)
+	}
+	if err != nil {
+		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
+	}
+	s.fed.Nudge()
+	s.log.Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
+	return s.store.GetStatus(ctx, st.ID)
+}
+
+// enqueueNote queues the Create or Update of st, in q's transaction.
+func (s *Service) enqueueNote(ctx context.Context, q storage.Queries, typ string, st storage.Status, ref string, inboxes []string) error {
+	media, err := q.ListStatusMedia(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	n, err := s.fed.NoteFromStatus(st, media)
+	if err != nil {
+		return err
+	}
+	body, err := federation.EncodeNoteActivity(typ, n)
+	if err != nil {
+		return err
+	}
+	return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: st.Account, Activity: body, Followers: true, Inboxes: inboxes, Ref: ref})
+}
+
+// ownStatus loads a live status of account.
+func ownStatus(ctx context.Context, q storage.Queries, account string, id int64) (storage.Status, error) {
+	st, err := q.GetStatus(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != account || !st.DeletedAt.IsZero())) {
+		return storage.Status{}, ErrNotFound
+	}
+	return st, err
+}
+
+// Edit changes a status's text, warning, language or media and sends an
+// Update.
+func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (storage.Status, error) {
+	old, err := ownStatus(ctx, s.store, account, id)
+	if err != nil {
+		return storage.Status{}, err
+	}
+	d.Visibility = old.Visibility // visibility cannot change on edit (as Mastodon)
+	d.InReplyToID = old.InReplyToID
+	if err := s.validate(ctx, s.store, account, &d, id); err != nil {
+		return storage.Status{}, err
+	}
+	r, err := s.render(ctx, d.Text)
+	if err != nil {
+		return storage.Status{}, err
+	}
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		st, err := ownStatus(ctx, q, account, id)
+		if err != nil {
+			return err
+		}
+		if err := s.validate(ctx, q, account, &d, id); err != nil {
+			return err
+		}
+		st.Text, st.ContentHTML, st.SpoilerText = d.Text, r.html, d.SpoilerText
+		st.Sensitive = d.Sensitive || d.SpoilerText != ""
+		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, r.mJSON, r.tJSON, d.MediaIDs
+		st.EditedAt = now
+		if err := q.UpdateStatus(ctx, st); err != nil {
+			return err
+		}
+		ref := fmt.Sprintf("status:%d:update:%d", id, now.UnixMicro())
+		return s.enqueueNote(ctx, q, "Update", st, ref, r.inboxes())
+	})
+	if err != nil {
+		return storage.Status{}, s.wrap("edit", err)
+	}
+	s.fed.Nudge()
+	return s.store.GetStatus(ctx, id)
+}
+
+// Delete removes a status (it stays as a tombstone answering 410) and
+// sends a Delete. It returns the status as it was.
+func (s *Service) Delete(ctx context.Context, account string, id int64) (storage.Status, error) {
+	var st storage.Status
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		var err error
+		if st, err = ownStatus(ctx, q, account, id); err != nil {
+			return err
+		}
+		media, err := q.ListStatusMedia(ctx, id)
+		if err != nil {
+			return err
+		}
+		n, err := s.fed.NoteFromStatus(st, media)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteStatus(ctx, account, id, s.now().UTC()); err != nil {
+			return err
+		}
+		body, err := federation.EncodeDelete(n)
+		if err != nil {
+			return err
+		}
+		var inboxes []string
+		var mentions []federation.NoteMention
+		if json.Unmarshal(st.Mentions, &mentions) == nil {
+			for _, m := range mentions {
+				if m.Inbox != "" {
+					inboxes = append(inboxes, m.Inbox)
+				}
+			}
+		}
+		return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
+			Inboxes: inboxes, Ref: fmt.Sprintf("status:%d:delete", id)})
+	})
+	if err != nil {
+		return storage.Status{}, s.wrap("delete", err)
+	}
+	s.fed.Nudge()
+	return st, nil
+}
+
+// SetPinned pins or unpins a status and sends Add or Remove for the
+// featured collection.
+func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinned bool) (storage.Status, error) {
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		st, err := ownStatus(ctx, q, account, id)
+		if err != nil {
+			return err
+		}
+		if st.Visibility == storage.VisibilityPrivate {
+			return invalid("Validation failed: only public and unlisted posts can be pinned")
+		}
+		if pinned == !st.PinnedAt.IsZero() {
+			return nil // already so
+		}
+		at, typ := s.now().UTC(), "Add"
+		if !pinned {
+			at, typ = time.Time{}, "Remove"
+		}
+		if err := q.SetStatusPinned(ctx, account, id, at); err != nil {
+			return err
+		}
+		body, err := federation.EncodeFeaturedChange(typ, s.fed.ActorID(account), s.fed.FeaturedID(account), s.fed.NoteID(account, id))
+		if err != nil {
+			return err
+		}
+		return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
+			Ref: fmt.Sprintf("status:%d:%s", id, strings.ToLower(typ))})
+	})
+	if err != nil {
+		return storage.Status{}, s.wrap("pin", err)
+	}
+	s.fed.Nudge()
+	return s.store.GetStatus(ctx, id)
+}
+
+func (s *Service) wrap(action string, err error) error {
+	var ve *ValidationError
+	if errors.Is(err, ErrNotFound) || errors.As(err, &ve) {
+		return err
+	}
+	return fmt.Errorf("publish: %s: %w", action, err)
+}
+
+// Status returns a live status of account with its media.
+func (s *Service) Status(ctx context.Context, account string, id int64) (storage.Status, []storage.Media, error) {
+	st, err := ownStatus(ctx, s.store, account, id)
+	if err != nil {
+		return storage.Status{}, nil, err
+	}
+	media, err := s.store.ListStatusMedia(ctx, id)
+	return st, media, err
+}
+
+// DeliveryStats reports how far the delivery of a status went: servers
+// reached, pending and failed, and whether the fan-out is still queued.
+func (s *Service) DeliveryStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
+	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10))
+}

@@ -1,0 +1,372 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/storage/storagetest"
+)
+
+type env struct {
+	store storage.Store
+	fed   *federation.Service
+	pub   *publish.Service
+	url   string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	store := storagetest.OpenSQLite(t)
+	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	fed, err := federation.New(context.Background(), federation.Settings{
+		BaseURL:    base,
+		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
+		Accounts:   []config.Account{{Username: "news", Type: "Organization"}, {Username: "mayor", Type: "Person"}},
+		Version:    "test",
+	}, store, client, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := publish.New(publish.Settings{
+		MediaLimits:  media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
+		MediaDir:     t.TempDir(),
+		HandleDomain: ln.Addr().String(),
+	}, store, fed, zerolog.Nop())
+	mux := http.NewServeMux()
+	fed.Routes(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &env{store: store, fed: fed, pub: pub, url: base}
+}
+
+// follow makes the remote server's actors accepted followers of news.
+func (e *env) follow(t *testing.T, remote *fedtest.Server) {
+	t.Helper()
+	for i := range remote.NumActors() {
+		_, err := e.store.UpsertFollower(context.Background(), storage.Follower{
+			Account: "news", ActorID: remote.ActorID(i), Inbox: remote.InboxURL(i),
+			SharedInbox: remote.SharedInboxURL(), State: storage.FollowerAccepted,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// deliver runs the delivery workers until every remote has received want
+// more requests.
+func (e *env) deliver(t *testing.T, want int, remotes ...*fedtest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.fed.NewDeliverer(8).Run(ctx, time.Second) }()
+	for _, r := range remotes {
+		if !r.WaitFor(want, 10*time.Second) {
+			cancel()
+			t.Fatalf("%s received %d deliveries, want %d", r.Host(), r.Count(), want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getAS2(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	body, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(body, &m)
+	return resp.StatusCode, m
+}
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		for y := range h {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 200, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestPublishLifecycle(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := fedtest.Start(t, "127.0.0.2:0", 3)
+	b := fedtest.Start(t, "127.0.0.3:0", 2)
+	e.follow(t, a)
+	e.follow(t, b)
+
+	m, err := e.pub.UploadMedia(ctx, "news", bytes.NewReader(pngBytes(t, 64, 48)), "A blue square", 0.5, -0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.pub.Create(ctx, "news", publish.Draft{
+		Text:     "Hello #Passerelle, see https://www.city.example/news/2026/11/very-long-article-title-here",
+		Language: "fr", MediaIDs: []int64{m.ID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One Create per server (shared inbox), verified by the server itself.
+	e.deliver(t, 1, a, b)
+	for _, r := range []*fedtest.Server{a, b} {
+		got := r.Received()
+		if len(got) != 1 {
+			t.Fatalf("%s got %d requests, want 1 (shared inbox)", r.Host(), len(got))
+		}
+		d := got[0]
+		if !d.Verified || d.Path != "/inbox" || d.Activity["type"] != "Create" {
+			t.Fatalf("delivery %s %v verified=%v err=%v", d.Path, d.Activity["type"], d.Verified, d.Err)
+		}
+		note := d.Activity["object"].(map[string]any)
+		if note["id"] != e.fed.NoteID("news", st.ID) || !strings.Contains(note["content"].(string), `rel="tag"`) {
+			t.Errorf("note %v", note)
+		}
+		if cm, _ := note["contentMap"].(map[string]any); cm["fr"] == nil {
+			t.Errorf("contentMap %v", note["contentMap"])
+		}
+		att := note["attachment"].([]any)[0].(map[string]any)
+		if att["name"] != "A blue square" || att["mediaType"] != "image/png" || att["width"] != float64(64) || att["blurhash"] == "" {
+			t.Errorf("attachment %v", att)
+		}
+	}
+	stats, fanoutPending, err := e.pub.DeliveryStats(ctx, st.ID)
+	if err != nil || stats.Done != 2 || stats.Pending != 0 || fanoutPending {
+		t.Errorf("delivery stats %+v fanout pending %v err %v", stats, fanoutPending, err)
+	}
+
+	// The note is served at its id; the outbox lists it.
+	code, note := getAS2(t, e.fed.NoteID("news", st.ID))
+	if code != 200 || note["type"] != "Note" {
+		t.Fatalf("GET note: %d %v", code, note)
+	}
+	code, outbox := getAS2(t, e.url+"/users/news/outbox")
+	if code != 200 || outbox["totalItems"] != float64(1) {
+		t.Errorf("outbox %d %v", code, outbox)
+	}
+
+	// Pin: Add to followers, the featured collection holds it.
+	a.Reset()
+	b.Reset()
+	if _, err := e.pub.SetPinned(ctx, "news", st.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, 1, a, b)
+	if got := a.Received()[0].Activity; got["type"] != "Add" || got["target"] != e.fed.FeaturedID("news") {
+		t.Errorf("pin activity %v", got)
+	}
+	_, featured := getAS2(t, e.fed.FeaturedID("news"))
+	if featured["totalItems"] != float64(1) {
+		t.Errorf("featured %v", featured)
+	}
+
+	// Edit: an Update with the new content.
+	a.Reset()
+	b.Reset()
+	if _, err := e.pub.Edit(ctx, "news", st.ID, publish.Draft{Text: "Hello again", MediaIDs: []int64{m.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, 1, a, b)
+	upd := a.Received()[0].Activity
+	if upd["type"] != "Update" || !strings.Contains(upd["object"].(map[string]any)["content"].(string), "Hello again") {
+		t.Errorf("update %v", upd)
+	}
+
+	// Delete: a Delete with a Tombstone; the note answers 410.
+	a.Reset()
+	b.Reset()
+	if _, err := e.pub.Delete(ctx, "news", st.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, 1, a, b)
+	del := a.Received()[0].Activity
+	if del["type"] != "Delete" || del["object"].(map[string]any)["type"] != "Tombstone" {
+		t.Errorf("delete %v", del)
+	}
+	if code, ts := getAS2(t, e.fed.NoteID("news", st.ID)); code != http.StatusGone || ts["type"] != "Tombstone" {
+		t.Errorf("deleted note: %d %v", code, ts)
+	}
+	if _, err := e.pub.Delete(ctx, "news", st.ID); !errors.Is(err, publish.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestCreateRejects(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other, err := e.pub.UploadMedia(ctx, "mayor", bytes.NewReader(pngBytes(t, 8, 8)), "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := e.pub.UploadMedia(ctx, "news", bytes.NewReader(pngBytes(t, 8, 8)), "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := e.pub.Create(ctx, "news", publish.Draft{Text: "with media", MediaIDs: []int64{mine.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mayorPost, err := e.pub.Create(ctx, "mayor", publish.Draft{Text: "mayor's"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.store.JobStats(ctx, time.Now())
+	tests := []struct {
+		name  string
+		draft publish.Draft
+	}{
+		{"empty", publish.Draft{Text: "   "}},
+		{"too long", publish.Draft{Text: strings.Repeat("é", 501)}},
+		{"spoiler counts", publish.Draft{Text: strings.Repeat("a", 490), SpoilerText: strings.Repeat("b", 20)}},
+		{"unknown media", publish.Draft{Text: "x", MediaIDs: []int64{999999}}},
+		{"media of another account", publish.Draft{Text: "x", MediaIDs: []int64{other.ID}}},
+		{"media already attached", publish.Draft{Text: "x", MediaIDs: []int64{mine.ID}}},
+		{"five media", publish.Draft{Text: "x", MediaIDs: []int64{1, 2, 3, 4, 5}}},
+		{"direct visibility", publish.Draft{Text: "x", Visibility: "direct"}},
+		{"unknown visibility", publish.Draft{Text: "x", Visibility: "secret"}},
+		{"bad language", publish.Draft{Text: "x", Language: "not a language"}},
+		{"reply to another account's post", publish.Draft{Text: "x", InReplyToID: mayorPost.ID}},
+		{"reply to unknown post", publish.Draft{Text: "x", InReplyToID: 424242}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.pub.Create(ctx, "news", tc.draft)
+			var ve *publish.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err %v, want a validation error", err)
+			}
+		})
+	}
+	n, _ := e.store.CountStatuses(ctx, "news", nil)
+	after, _ := e.store.JobStats(ctx, time.Now())
+	if n != 1 || after.Pending != before.Pending {
+		t.Errorf("rejected drafts left %d statuses (want 1) and %d new jobs", n, after.Pending-before.Pending)
+	}
+	_ = used
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d := publish.Draft{Text: "once", IdempotencyKey: "abc"}
+	s1, err := e.pub.Create(ctx, "news", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := e.pub.Create(ctx, "news", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.ID != s2.ID {
+		t.Errorf("two statuses for one key: %d %d", s1.ID, s2.ID)
+	}
+	if n, _ := e.store.CountStatuses(ctx, "news", nil); n != 1 {
+		t.Errorf("%d statuses", n)
+	}
+}
+
+func TestUploadRejects(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name     string
+		body     []byte
+		tooLarge bool
+	}{
+		{"not an image", []byte("hello, this is text"), false},
+		{"truncated png", pngBytes(t, 32, 32)[:60], false},
+		{"over the size limit", bytes.Repeat([]byte{0xff}, 1<<20+1), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.pub.UploadMedia(context.Background(), "news", bytes.NewReader(tc.body), "", 0, 0)
+			var me *publish.MediaError
+			if !errors.As(err, &me) || me.TooLarge != tc.tooLarge {
+				t.Fatalf("err %v (%T), want a media error (too large: %v)", err, err, tc.tooLarge)
+			}
+		})
+	}
+	if _, err := e.pub.UploadMedia(context.Background(), "news", bytes.NewReader(pngBytes(t, 4, 4)), "", 2, 0); err == nil {
+		t.Error("focus out of range accepted")
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.pub.Schedule(ctx, "news", publish.Draft{Text: "soon"}, time.Now().Add(time.Minute)); err == nil {
+		t.Error("a schedule one minute ahead was accepted")
+	}
+	sc, err := e.pub.Schedule(ctx, "news", publish.Draft{Text: "later"}, time.Now().Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := e.store.GetJob(ctx, sc.ID)
+	if err != nil || job.Kind != publish.JobPublish || job.RunAt.Before(time.Now().Add(9*time.Minute)) {
+		t.Fatalf("job %+v %v", job, err)
+	}
+	// Eleven minutes later, the scheduler publishes it once.
+	e.pub.SetClock(func() time.Time { return time.Now().Add(11 * time.Minute) })
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.pub.RunScheduler(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, _ := e.store.CountStatuses(ctx, "news", nil)
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("scheduled status not published")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if job, _ := e.store.GetJob(ctx, sc.ID); job.Status != storage.JobDone {
+		t.Errorf("scheduled job %s", job.Status)
+	}
+}

@@ -1,0 +1,139 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Post is a status as the pages show it.
+type Post struct {
+	ID          int64
+	URL         string // permalink
+	NoteID      string // AS2 id
+	Account     string
+	ContentHTML template.HTML // rendered by us from escaped text
+	SpoilerText string
+	Language    string
+	CreatedAt   time.Time
+	EditedAt    time.Time
+	Media       []PostMedia
+}
+
+// PostMedia is an image of a post.
+type PostMedia struct {
+	URL           string
+	Alt           string
+	Width, Height int
+}
+
+var pageVisibilities = []string{storage.VisibilityPublic}
+
+func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
+	post := Post{
+		ID: st.ID, URL: p.fed.NoteURL(st.Account, st.ID), NoteID: p.fed.NoteID(st.Account, st.ID),
+		Account: st.Account, ContentHTML: template.HTML(st.ContentHTML), SpoilerText: st.SpoilerText,
+		Language: st.Language, CreatedAt: st.CreatedAt, EditedAt: st.EditedAt,
+	}
+	if len(st.MediaIDs) == 0 {
+		return post, nil
+	}
+	media, err := p.store.ListStatusMedia(ctx, st.ID)
+	if err != nil {
+		return Post{}, err
+	}
+	for _, m := range media {
+		post.Media = append(post.Media, PostMedia{URL: p.fed.MediaURL(m.ID, m.MediaType), Alt: m.Description, Width: m.Width, Height: m.Height})
+	}
+	return post, nil
+}
+
+// recent returns an account's latest public posts.
+func (p *Pages) recent(ctx context.Context, account string, limit int) ([]Post, error) {
+	rows, err := p.store.ListStatuses(ctx, storage.StatusPage{Account: strings.ToLower(account), Limit: limit, Visibilities: pageVisibilities})
+	if err != nil {
+		return nil, err
+	}
+	posts := make([]Post, 0, len(rows))
+	for _, st := range rows {
+		post, err := p.toPost(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		posts = append(posts, post)
+	}
+	return posts, nil
+}
+
+// post serves a status's permalink (/@news/42).
+func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.PathValue("at"), "@")
+	pr, known := p.profiles[strings.ToLower(name)]
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if !ok || !known || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	st, err := p.store.GetStatus(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != strings.ToLower(pr.Username) || st.Visibility == storage.VisibilityPrivate)) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	if !st.DeletedAt.IsZero() {
+		http.Error(w, "This post was deleted.", http.StatusGone)
+		return
+	}
+	post, err := p.toPost(r.Context(), st)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	w.Header().Set("Link", `<`+post.NoteID+`>; rel="alternate"; type="application/activity+json"`)
+	p.render(w, "post.html", map[string]any{"Profile": pr, "Post": post})
+}
+
+// tag lists the public posts carrying a hashtag (the latest 200 scanned).
+func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
+	tag := strings.ToLower(r.PathValue("tag"))
+	var posts []Post
+	for _, name := range p.order {
+		rows, err := p.store.ListStatuses(r.Context(), storage.StatusPage{Account: name, Limit: 200, Visibilities: pageVisibilities})
+		if err != nil {
+			p.fail(w, err)
+			return
+		}
+		for _, st := range rows {
+			var tags []federation.NoteTag
+			json.Unmarshal(st.Tags, &tags)
+			for _, t := range tags {
+				if strings.ToLower(t.Name) == tag {
+					post, err := p.toPost(r.Context(), st)
+					if err != nil {
+						p.fail(w, err)
+						return
+					}
+					posts = append(posts, post)
+					break
+				}
+			}
+		}
+	}
+	p.render(w, "tag.html", map[string]any{"Tag": r.PathValue("tag"), "Posts": posts})
+}
+
+func (p *Pages) fail(w http.ResponseWriter, err error) {
+	p.log.Error().Err(err).Msg("page")
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
