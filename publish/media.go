@@ -147,15 +147,32 @@ func (s *Service) Media(ctx context.Context, account string, id int64) (storage.
 	return m, err
 }
 
-// OpenMedia opens a media file for serving, whoever asks (media of public
-// posts are public, as on Mastodon).
+// OpenMedia opens a media file for serving to anyone: media of public and
+// unlisted posts are public, as on Mastodon, and so are media not yet
+// attached (the uploading client previews them; deleting a post detaches
+// its media for delete-and-redraft). Media of followers-only posts are not
+// served: ids are sequential and could be enumerated.
 func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.ReadSeekCloser, error) {
-	m, err := s.store.GetMediaData(ctx, id)
+	m, err := s.store.GetMedia(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Media{}, nil, ErrNotFound
 	}
 	if err != nil {
 		return storage.Media{}, nil, err
+	}
+	if m.StatusID != 0 {
+		st, err := s.store.GetStatus(ctx, m.StatusID)
+		if err != nil {
+			return storage.Media{}, nil, err
+		}
+		if st.Visibility == storage.VisibilityPrivate || !st.DeletedAt.IsZero() {
+			return storage.Media{}, nil, ErrNotFound
+		}
+	}
+	if m.Path == "" {
+		if m, err = s.store.GetMediaData(ctx, id); err != nil {
+			return storage.Media{}, nil, err
+		}
 	}
 	if m.Path == "" {
 		return m, nopCloser{bytes.NewReader(m.Data)}, nil

@@ -370,3 +370,51 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("scheduled job %s", job.Status)
 	}
 }
+
+func TestOpenMediaHidesPrivatePosts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		visibility string
+		deleted    bool
+		served     bool
+	}{
+		{"public", storage.VisibilityPublic, false, true},
+		{"unlisted", storage.VisibilityUnlisted, false, true},
+		{"followers only", storage.VisibilityPrivate, false, false},
+		// Deleting detaches the media so a client can redraft with them (as
+		// Mastodon's delete-and-redraft); they are served like any
+		// unattached upload.
+		{"deleted, kept for redraft", storage.VisibilityPublic, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := e.pub.UploadMedia(ctx, "news", bytes.NewReader(pngBytes(t, 4, 4)), "", 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, f, err := e.pub.OpenMedia(ctx, m.ID); err != nil {
+				t.Fatalf("unattached media not served: %v", err)
+			} else {
+				f.Close()
+			}
+			st, err := e.pub.Create(ctx, "news", publish.Draft{Text: tc.name, Visibility: tc.visibility, MediaIDs: []int64{m.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.deleted {
+				if _, err := e.pub.Delete(ctx, "news", st.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, f, err := e.pub.OpenMedia(ctx, m.ID)
+			if f != nil {
+				f.Close()
+			}
+			if served := err == nil; served != tc.served {
+				t.Errorf("served=%v (err %v), want %v", served, err, tc.served)
+			}
+		})
+	}
+}

@@ -1,0 +1,328 @@
+// Package api is the subset of Mastodon's client API that a posting client
+// needs: the Mastodon apps, web clients and schedulers the comms team
+// already uses log in with OAuth (or a token made with the CLI), upload
+// images and publish, edit, delete and pin statuses.
+//
+// Handlers are thin: they parse the request, call the publishing service
+// (package publish, the one code path shared with the command line) or the
+// store, and answer with Mastodon's JSON entities and error format
+// ({"error": "..."}). Errors are mapped to status codes in one place, fail.
+//
+// Identifiers: an account's id is its username (stable, readable; Mastodon
+// documents ids as opaque strings), a status's or a media's id is its
+// storage id in decimal.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Settings are what the API needs from the configuration.
+type Settings struct {
+	// BaseURL is the public URL without a trailing slash.
+	BaseURL  string
+	Accounts []config.Account
+	// HandleDomain is the domain of our handles (instance "domain").
+	HandleDomain string
+	// Version is Passerelle's version, reported inside the Mastodon
+	// compatible version string.
+	Version string
+	// InstanceTitle is the instance's title; default "Passerelle".
+	InstanceTitle string
+}
+
+// MastodonVersion is the Mastodon API level we answer as. Clients parse
+// the version string of the instance to enable features.
+const MastodonVersion = "4.3.0"
+
+// SourceURL is where Passerelle's source code lives (instance source_url).
+const SourceURL = "https://github.com/passerelle/passerelle"
+
+// Server serves the client API.
+type Server struct {
+	set      Settings
+	store    storage.Store
+	pub      *publish.Service
+	fed      *federation.Service
+	log      zerolog.Logger
+	now      func() time.Time
+	accounts map[string]config.Account // by lower-cased username
+	order    []string                  // configuration order
+
+	logins        *limiter // failed login-code attempts, per account and client
+	loginsAccount *limiter // failed login-code attempts, per account
+	apps          *limiter // app registrations, per client address
+
+	createdMu sync.Mutex
+	created   map[string]time.Time // account creation dates (immutable)
+}
+
+// New builds the API server.
+func New(set Settings, store storage.Store, pub *publish.Service, fed *federation.Service, logger zerolog.Logger) *Server {
+	set.BaseURL = strings.TrimRight(set.BaseURL, "/")
+	if set.InstanceTitle == "" {
+		set.InstanceTitle = "Passerelle"
+	}
+	s := &Server{
+		set:           set,
+		store:         store,
+		pub:           pub,
+		fed:           fed,
+		log:           logger,
+		now:           time.Now,
+		accounts:      map[string]config.Account{},
+		logins:        newLimiter(loginAttempts, loginWindow, 4096),
+		loginsAccount: newLimiter(loginAccountAttempts, loginWindow, 1024),
+		apps:          newLimiter(appRegistrations, appWindow, 4096),
+		created:       map[string]time.Time{},
+	}
+	for _, a := range set.Accounts {
+		name := strings.ToLower(a.Username)
+		if _, dup := s.accounts[name]; dup {
+			continue
+		}
+		s.accounts[name] = a
+		s.order = append(s.order, name)
+	}
+	return s
+}
+
+// SetClock replaces the clock (tests).
+func (s *Server) SetClock(now func() time.Time) { s.now = now }
+
+// Routes registers the API on mux. Each route states the scope it needs.
+// Everything but the HTML login page answers cross-origin requests (web
+// clients run on other origins; tokens are bearer headers, never cookies).
+func (s *Server) Routes(mux *http.ServeMux) {
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, cors(h)) }
+
+	// OAuth and apps.
+	handle("POST /api/v1/apps", s.createApp)
+	handle("GET /api/v1/apps/verify_credentials", s.anyToken("", s.verifyApp))
+	mux.HandleFunc("GET /oauth/authorize", s.authorizePage)
+	mux.HandleFunc("POST /oauth/authorize", s.authorize)
+	handle("POST /oauth/token", s.token)
+	handle("POST /oauth/revoke", s.revoke)
+	handle("GET /.well-known/oauth-authorization-server", s.oauthMetadata)
+	for _, p := range []string{"/api/", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server", "/media/"} {
+		handle("OPTIONS "+p, preflight)
+	}
+	// Other methods on unknown API paths answer Mastodon's 404 (a GET
+	// catch-all would clash with the web pages' "GET /{at}/{id}").
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		handle(m+" /api/", s.unknownRoute)
+	}
+
+	// Statuses.
+	handle("POST /api/v1/statuses", s.user("write:statuses", s.createStatus))
+	handle("GET /api/v1/statuses/{id}", s.optional("read:statuses", s.getStatus))
+	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.editStatus))
+	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.deleteStatus))
+	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.pinStatus(true)))
+	handle("POST /api/v1/statuses/{id}/unpin", s.user("write:accounts", s.pinStatus(false)))
+	handle("GET /api/v1/statuses/{id}/source", s.user("read:statuses", s.statusSource))
+	handle("GET /api/v1/statuses/{id}/context", s.optional("read:statuses", s.statusContext))
+	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))
+
+	// Accounts.
+	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))
+	handle("GET /api/v1/accounts/lookup", s.optional("read:accounts", s.lookupAccount))
+	handle("GET /api/v1/accounts/{id}", s.optional("read:accounts", s.getAccount))
+	handle("GET /api/v1/accounts/{id}/statuses", s.optional("read:statuses", s.accountStatuses))
+	handle("GET /api/v1/timelines/home", s.user("read:statuses", s.homeTimeline))
+	handle("GET /api/v1/preferences", s.user("read:accounts", s.preferences))
+
+	// Media.
+	handle("POST /api/v2/media", s.user("write:media", s.uploadMedia))
+	handle("POST /api/v1/media", s.user("write:media", s.uploadMedia))
+	handle("GET /api/v1/media/{id}", s.user("write:media", s.getMedia))
+	handle("PUT /api/v1/media/{id}", s.user("write:media", s.updateMedia))
+	handle("GET /media/{file}", s.mediaFile)
+	handle("GET /static/avatar.png", serveStatic(avatarPNG))
+	handle("GET /static/header.png", serveStatic(headerPNG))
+
+	// Instance.
+	handle("GET /api/v1/instance", s.instanceV1)
+	handle("GET /api/v2/instance", s.instanceV2)
+
+	// What apps call at login or around a status, answered empty so that
+	// they do not error out: this server has no timelines, notifications
+	// or social graph of its own.
+	for path, scope := range map[string]string{
+		"/api/v1/notifications":          "read:notifications",
+		"/api/v1/conversations":          "read:statuses",
+		"/api/v1/filters":                "read:filters",
+		"/api/v2/filters":                "read:filters",
+		"/api/v1/lists":                  "read:lists",
+		"/api/v1/followed_tags":          "read:follows",
+		"/api/v1/follow_requests":        "read:follows",
+		"/api/v1/accounts/relationships": "read:follows",
+		"/api/v1/blocks":                 "read:blocks",
+		"/api/v1/mutes":                  "read:mutes",
+		"/api/v1/domain_blocks":          "read:blocks",
+		"/api/v1/bookmarks":              "read:bookmarks",
+		"/api/v1/favourites":             "read:favourites",
+		"/api/v1/featured_tags":          "read:accounts",
+		"/api/v1/endorsements":           "read:accounts",
+		"/api/v1/scheduled_statuses":     "read:statuses",
+		"/api/v2/suggestions":            "read",
+	} {
+		handle("GET "+path, s.user(scope, s.emptyList))
+	}
+	// The same, for what Mastodon also serves without a token.
+	for path, scope := range map[string]string{
+		"/api/v1/timelines/public":            "read:statuses",
+		"/api/v1/timelines/tag/{tag}":         "read:statuses",
+		"/api/v1/accounts/{id}/followers":     "read:accounts",
+		"/api/v1/accounts/{id}/following":     "read:accounts",
+		"/api/v1/accounts/{id}/featured_tags": "read:accounts",
+		"/api/v1/statuses/{id}/favourited_by": "read:accounts",
+		"/api/v1/statuses/{id}/reblogged_by":  "read:accounts",
+		"/api/v1/statuses/{id}/history":       "read:statuses",
+		"/api/v1/announcements":               "read",
+		"/api/v1/suggestions":                 "read",
+		"/api/v1/trends/tags":                 "read",
+		"/api/v1/trends/statuses":             "read",
+		"/api/v1/trends/links":                "read",
+		"/api/v1/instance/rules":              "read",
+		"/api/v1/custom_emojis":               "read",
+	} {
+		handle("GET "+path, s.optional(scope, s.emptyList))
+	}
+	handle("GET /api/v1/markers", s.user("read:statuses", s.emptyObject))
+	handle("POST /api/v1/markers", s.user("write:statuses", s.emptyObject))
+	handle("GET /api/v1/push/subscription", s.user("push", s.noPush))
+}
+
+// cors lets web clients on other origins call the API, as Mastodon does.
+func cors(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", "*")
+			hd.Set("Access-Control-Expose-Headers", "Link, Idempotency-Key, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id")
+		}
+		h(w, r)
+	})
+}
+
+// preflight answers CORS preflight requests.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// unknownRoute answers API paths we do not serve as Mastodon does.
+func (s *Server) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, errNotFound)
+}
+
+// apiError is an error answered to the client as is.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+var (
+	errInvalidToken = &apiError{http.StatusUnauthorized, "The access token is invalid"}
+	errScope        = &apiError{http.StatusForbidden, "This action is outside the authorized scopes"}
+	errNotFound     = &apiError{http.StatusNotFound, "Record not found"}
+	errNeedsUser    = &apiError{http.StatusUnprocessableEntity, "This method requires an authenticated user"}
+	errBodyTooLarge = &apiError{http.StatusRequestEntityTooLarge, "Request body is too large"}
+)
+
+func unprocessable(msg string) error { return &apiError{http.StatusUnprocessableEntity, msg} }
+
+// fail answers err as Mastodon does: {"error": "..."} with the status
+// code that its kind calls for. Unexpected errors are logged here, once,
+// and answered with a generic 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		ae  *apiError
+		ve  *publish.ValidationError
+		me  *publish.MediaError
+		mbe *http.MaxBytesError
+	)
+	code, msg := http.StatusInternalServerError, "Internal server error"
+	switch {
+	case errors.As(err, &ae):
+		code, msg = ae.code, ae.msg
+	case errors.As(err, &ve):
+		code, msg = http.StatusUnprocessableEntity, ve.Msg
+	case errors.As(err, &me):
+		code, msg = http.StatusUnprocessableEntity, me.Msg
+		if me.TooLarge {
+			code = http.StatusRequestEntityTooLarge
+		}
+	case errors.As(err, &mbe):
+		code, msg = http.StatusRequestEntityTooLarge, errBodyTooLarge.msg
+	case errors.Is(err, publish.ErrNotFound), errors.Is(err, storage.ErrNotFound):
+		code, msg = http.StatusNotFound, errNotFound.msg
+	default:
+		s.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("client API request failed")
+	}
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="Passerelle", error="invalid_token", error_description="`+msg+`"`)
+	}
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeJSON writes v as the JSON response.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"error":"Internal server error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+func (s *Server) emptyList(w http.ResponseWriter, r *http.Request, c *caller) {
+	writeJSON(w, http.StatusOK, []any{})
+}
+
+func (s *Server) emptyObject(w http.ResponseWriter, r *http.Request, c *caller) {
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// noPush: Mastodon answers 404 when there is no push subscription.
+func (s *Server) noPush(w http.ResponseWriter, r *http.Request, c *caller) {
+	s.fail(w, r, errNotFound)
+}
+
+// account returns one of our accounts by username (its API id).
+func (s *Server) account(id string) (config.Account, bool) {
+	a, ok := s.accounts[strings.ToLower(id)]
+	return a, ok
+}
+
+// secureCookies reports whether the public URL is HTTPS.
+func (s *Server) secureCookies() bool {
+	u, err := url.Parse(s.set.BaseURL)
+	return err == nil && u.Scheme == "https"
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestScopes(t *testing.T) {
+	tests := []struct {
+		name    string
+		granted string
+		need    string
+		want    bool
+	}{
+		{"top scope grants sub-scope", "read", "read:statuses", true},
+		{"sub-scope grants itself", "read:statuses", "read:statuses", true},
+		{"sub-scope grants no sibling", "read:statuses", "read:accounts", false},
+		{"read grants no write", "read", "write:statuses", false},
+		{"alternatives", "profile", "read:accounts|profile", true},
+		{"follow grants nothing", "follow", "read:follows", false},
+		{"push", "push", "push", true},
+		{"nothing needed", "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := allows(strings.Fields(tt.granted), tt.need); got != tt.want {
+				t.Errorf("allows(%q, %q) = %v", tt.granted, tt.need, got)
+			}
+		})
+	}
+	parse := []struct {
+		in   string
+		want string
+		err  bool
+	}{
+		{"", "read", false},
+		{"read write follow push", "read write follow push", false},
+		{"read+write", "read write", false},
+		{"read read", "read", false},
+		{"write:media read:accounts", "write:media read:accounts", false},
+		{"admin:read", "", true},
+		{"read:everything", "", true},
+	}
+	for _, tt := range parse {
+		got, err := ParseScopes(tt.in)
+		if (err != nil) != tt.err || (err == nil && strings.Join(got, " ") != tt.want) {
+			t.Errorf("ParseScopes(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+	if !subset([]string{"read:accounts", "write"}, []string{"read", "write"}) || subset([]string{"follow"}, []string{"read"}) {
+		t.Error("subset")
+	}
+}
+
+func TestParams(t *testing.T) {
+	tests := []struct {
+		name, contentType, body string
+		want                    []map[string]string
+		ids                     []string
+	}{
+		{"rack arrays of objects", "application/x-www-form-urlencoded",
+			"media_ids[]=1&media_ids[]=2&media_attributes[][id]=1&media_attributes[][description]=a%20b&media_attributes[][id]=2&media_attributes[][focus]=0,0",
+			[]map[string]string{{"id": "1", "description": "a b"}, {"id": "2", "focus": "0,0"}}, []string{"1", "2"}},
+		{"indexed", "application/x-www-form-urlencoded",
+			"media_ids[0]=3&media_attributes[0][id]=3&media_attributes[1][id]=4&media_attributes[0][description]=x",
+			[]map[string]string{{"id": "3", "description": "x"}, {"id": "4"}}, []string{"3"}},
+		{"json", "application/json",
+			`{"media_ids":[5,"6"],"media_attributes":[{"id":"5","description":"d","focus":null}]}`,
+			[]map[string]string{{"id": "5", "description": "d"}}, []string{"5", "6"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("PUT", "/api/v1/statuses/1", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", tt.contentType)
+			p, err := parseParams(httptest.NewRecorder(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.objects("media_attributes"); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("objects = %v, want %v", got, tt.want)
+			}
+			if got, _ := p.list("media_ids"); !reflect.DeepEqual(got, tt.ids) {
+				t.Errorf("list = %v, want %v", got, tt.ids)
+			}
+		})
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(3, time.Minute, 2)
+	now := time.Now()
+	for i := range 3 {
+		if b, _ := l.blocked("a", now); b {
+			t.Fatalf("blocked after %d", i)
+		}
+		l.add("a", now)
+	}
+	if b, _ := l.blocked("a", now); !b {
+		t.Error("not blocked after 3")
+	}
+	if b, _ := l.blocked("a", now.Add(time.Minute)); b {
+		t.Error("still blocked after the window")
+	}
+	// Bounded: with two live keys, a third is refused until one expires.
+	l.add("x", now)
+	l.add("y", now)
+	if b, _ := l.blocked("z", now); !b {
+		t.Error("a third key was admitted")
+	}
+	if b, _ := l.blocked("z", now.Add(2*time.Minute)); b {
+		t.Error("expired keys were not pruned")
+	}
+}
+
+func TestLoginCodeFormat(t *testing.T) {
+	for _, in := range []string{"abcd-efgh", " ABCD EFGH ", "abcdefgh"} {
+		if got := normalizeLoginCode(in); got != "ABCDEFGH" {
+			t.Errorf("normalizeLoginCode(%q) = %q", in, got)
+		}
+	}
+	for _, tt := range []struct{ uri, want string }{
+		{"https://app.example/cb", " https://app.example"},
+		{"myapp://oauth", " myapp:"},
+		{OOBRedirect, ""},
+		{"https://a b/", ""},
+	} {
+		if got := formAction(tt.uri); got != tt.want {
+			t.Errorf("formAction(%q) = %q, want %q", tt.uri, got, tt.want)
+		}
+	}
+}

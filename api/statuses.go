@@ -1,0 +1,558 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// maxIdempotencyKey: longer keys are stored as their hash.
+const maxIdempotencyKey = 128
+
+// draft reads a status draft from p. For an edit, old gives the values of
+// the fields the request leaves out (Mastodon changes only what is sent).
+func draft(p *params, old *storage.Status) (publish.Draft, error) {
+	if p.has("poll") {
+		return publish.Draft{}, unprocessable("Validation failed: polls are not supported by this server")
+	}
+	var d publish.Draft
+	if old != nil {
+		d = publish.Draft{
+			Text: old.Text, SpoilerText: old.SpoilerText, Sensitive: old.Sensitive,
+			Language: old.Language, MediaIDs: old.MediaIDs,
+		}
+	}
+	if v, ok := p.get("status"); ok || old == nil {
+		d.Text = v
+	}
+	if v, ok := p.get("spoiler_text"); ok || old == nil {
+		d.SpoilerText = v
+	}
+	if v, ok := p.get("sensitive"); ok || old == nil {
+		d.Sensitive = boolParam(v)
+	}
+	if v, ok := p.get("language"); ok || old == nil {
+		d.Language = v
+	}
+	if old == nil {
+		d.Visibility = p.str("visibility")
+		if v := p.str("in_reply_to_id"); v != "" {
+			id, ok := parseID(v)
+			if !ok {
+				return publish.Draft{}, unprocessable("Validation failed: in_reply_to_id must be one of this account's posts")
+			}
+			d.InReplyToID = id
+		}
+	}
+	if ids, ok := p.list("media_ids"); ok || old == nil {
+		d.MediaIDs = nil
+		for _, v := range ids {
+			id, ok := parseID(v)
+			if !ok {
+				return publish.Draft{}, unprocessable(fmt.Sprintf("Validation failed: media %s not found", v))
+			}
+			d.MediaIDs = append(d.MediaIDs, id)
+		}
+	}
+	return d, nil
+}
+
+func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, c *caller) {
+	p, err := parseParams(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := draft(p, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if len(key) > maxIdempotencyKey {
+			key = "sha256:" + HashSecret(key)
+		}
+		d.IdempotencyKey = key
+	}
+	if at := p.str("scheduled_at"); at != "" {
+		s.scheduleStatus(w, r, c, d, at)
+		return
+	}
+	st, err := s.pub.Create(r.Context(), c.name, d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeStatus(w, r, c, st, nil, false)
+}
+
+// ScheduledStatus is Mastodon's ScheduledStatus entity.
+type ScheduledStatus struct {
+	ID               string            `json:"id"`
+	ScheduledAt      string            `json:"scheduled_at"`
+	Params           ScheduledParams   `json:"params"`
+	MediaAttachments []MediaAttachment `json:"media_attachments"`
+}
+
+// ScheduledParams are the parameters a scheduled status will be posted
+// with.
+type ScheduledParams struct {
+	Text          string   `json:"text"`
+	Poll          any      `json:"poll"`
+	MediaIDs      []string `json:"media_ids"`
+	Sensitive     bool     `json:"sensitive"`
+	SpoilerText   *string  `json:"spoiler_text"`
+	Visibility    string   `json:"visibility"`
+	InReplyToID   *int64   `json:"in_reply_to_id"`
+	Language      *string  `json:"language"`
+	ApplicationID *int64   `json:"application_id"`
+	ScheduledAt   any      `json:"scheduled_at"`
+	Idempotency   *string  `json:"idempotency"`
+	WithRateLimit bool     `json:"with_rate_limit"`
+}
+
+// parseScheduledAt reads an ISO 8601 datetime (a date alone is midnight
+// UTC, as in Rails).
+func parseScheduledAt(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, unprocessable("Validation failed: Scheduled at is not a valid date and time")
+}
+
+// scheduleStatus stores the draft to be published at `at` by publish's
+// scheduler: nothing is published now.
+func (s *Server) scheduleStatus(w http.ResponseWriter, r *http.Request, c *caller, d publish.Draft, at string) {
+	ctx := r.Context()
+	when, err := parseScheduledAt(at)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sc, err := s.pub.Schedule(ctx, c.name, d, when)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := ScheduledStatus{
+		ID: idString(sc.ID), ScheduledAt: timeString(sc.ScheduledAt), MediaAttachments: []MediaAttachment{},
+		Params: ScheduledParams{
+			Text: sc.Draft.Text, Sensitive: sc.Draft.Sensitive, SpoilerText: optString(sc.Draft.SpoilerText),
+			Visibility: sc.Draft.Visibility, Language: optString(sc.Draft.Language),
+			Idempotency: optString(d.IdempotencyKey),
+		},
+	}
+	if sc.Draft.InReplyToID != 0 {
+		out.Params.InReplyToID = &sc.Draft.InReplyToID
+	}
+	for _, id := range sc.Draft.MediaIDs {
+		out.Params.MediaIDs = append(out.Params.MediaIDs, idString(id))
+		if m, err := s.pub.Media(ctx, c.name, id); err == nil {
+			out.MediaAttachments = append(out.MediaAttachments, s.mediaEntity(m))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// writeStatus answers one status (its media loaded unless given);
+// deleted answers with its source text instead of its content.
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, c *caller, st storage.Status, media []storage.Media, deleted bool) {
+	ctx := r.Context()
+	var err error
+	if media == nil && !deleted {
+		if media, err = s.store.ListStatusMedia(ctx, st.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	v, err := s.newStatusView(ctx, st.Account, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := v.status(st, media)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if deleted {
+		out.Content, out.Text = nil, &st.Text
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, c *caller) {
+	st, media, err := s.loadStatus(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeStatus(w, r, c, st, media, false)
+}
+
+// ownStatus loads a live status of the caller, else 404.
+func (s *Server) ownStatus(ctx context.Context, c *caller, idText string) (storage.Status, []storage.Media, error) {
+	id, ok := parseID(idText)
+	if !ok {
+		return storage.Status{}, nil, errNotFound
+	}
+	return s.pub.Status(ctx, c.name, id)
+}
+
+func (s *Server) editStatus(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	old, _, err := s.ownStatus(ctx, c, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := parseParams(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := draft(p, &old)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.applyMediaAttributes(ctx, c, p, d.MediaIDs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.pub.Edit(ctx, c.name, old.ID, d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeStatus(w, r, c, st, nil, false)
+}
+
+// applyMediaAttributes applies media_attributes[] (alt text and focus of
+// the attached media, edited with the status). Every entry is checked
+// before any is written.
+func (s *Server) applyMediaAttributes(ctx context.Context, c *caller, p *params, attached []int64) error {
+	type change struct {
+		id    int64
+		desc  *string
+		focus *[2]float64
+	}
+	var changes []change
+	for _, attr := range p.objects("media_attributes") {
+		id, ok := parseID(attr["id"])
+		if !ok || !containsID(attached, id) {
+			return unprocessable(fmt.Sprintf("Validation failed: media %s not found", attr["id"]))
+		}
+		if _, err := s.pub.Media(ctx, c.name, id); err != nil {
+			return unprocessable(fmt.Sprintf("Validation failed: media %d not found", id))
+		}
+		ch := change{id: id}
+		if v, ok := attr["description"]; ok {
+			if len([]rune(v)) > maxDescription {
+				return unprocessable("Validation failed: Description is too long (maximum is 1500 characters)")
+			}
+			ch.desc = &v
+		}
+		if v, ok := attr["focus"]; ok && v != "" {
+			f, err := parseFocus(v)
+			if err != nil {
+				return err
+			}
+			ch.focus = &f
+		}
+		changes = append(changes, ch)
+	}
+	for _, ch := range changes {
+		if _, err := s.pub.UpdateMedia(ctx, c.name, ch.id, ch.desc, ch.focus); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) deleteStatus(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	old, media, err := s.ownStatus(ctx, c, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.pub.Delete(ctx, c.name, old.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if media == nil {
+		media = []storage.Media{}
+	}
+	s.writeStatus(w, r, c, st, media, true)
+}
+
+func (s *Server) pinStatus(pinned bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		ctx := r.Context()
+		old, _, err := s.ownStatus(ctx, c, r.PathValue("id"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		st, err := s.pub.SetPinned(ctx, c.name, old.ID, pinned)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeStatus(w, r, c, st, nil, false)
+	}
+}
+
+func (s *Server) statusSource(w http.ResponseWriter, r *http.Request, c *caller) {
+	st, _, err := s.ownStatus(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, StatusSource{ID: idString(st.ID), Text: st.Text, SpoilerText: st.SpoilerText})
+}
+
+// statusContext answers the thread above a status (our replies are only
+// to our own posts); descendants are not indexed and answered empty.
+func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	st, _, err := s.loadStatus(ctx, r.PathValue("id"), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.newStatusView(ctx, st.Account, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ancestors := []Status{}
+	for parent, n := st.InReplyToID, 0; parent != 0 && n < maxPage; n++ {
+		pst, media, err := s.loadStatus(ctx, idString(parent), c)
+		if err != nil {
+			break // deleted or hidden: the thread stops here
+		}
+		e, err := v.status(pst, media)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ancestors = append([]Status{e}, ancestors...)
+		parent = pst.InReplyToID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": []Status{}})
+}
+
+// Delivery is how far a status's delivery went.
+type Delivery struct {
+	ServersReached int64 `json:"servers_reached"`
+	Pending        int64 `json:"pending"`
+	Failed         int64 `json:"failed"`
+	FanoutPending  bool  `json:"fanout_pending"`
+}
+
+func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	st, _, err := s.ownStatus(ctx, c, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	stats, fanout, err := s.pub.DeliveryStats(ctx, st.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout})
+}
+
+// Paging, as Mastodon: limit (default 20, at most 40), max_id, since_id,
+// min_id, and a Link header with the next (older) and prev (newer) pages.
+const (
+	defaultPage = 20
+	maxPage     = 40
+)
+
+func pageParams(r *http.Request) storage.StatusPage {
+	q := r.URL.Query()
+	p := storage.StatusPage{Limit: defaultPage}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+		p.Limit = min(n, maxPage)
+	}
+	p.MaxID, _ = parseID(q.Get("max_id"))
+	p.SinceID, _ = parseID(q.Get("since_id"))
+	p.MinID, _ = parseID(q.Get("min_id"))
+	return p
+}
+
+// setLink sets the Link header of a page of statuses (newest first).
+func (s *Server) setLink(w http.ResponseWriter, r *http.Request, page []Status) {
+	if len(page) == 0 {
+		return
+	}
+	link := func(key, id string) string {
+		q := r.URL.Query()
+		for _, k := range []string{"max_id", "since_id", "min_id"} {
+			q.Del(k)
+		}
+		q.Set(key, id)
+		return "<" + s.set.BaseURL + r.URL.Path + "?" + q.Encode() + ">"
+	}
+	w.Header().Set("Link", link("max_id", page[len(page)-1].ID)+`; rel="next", `+link("min_id", page[0].ID)+`; rel="prev"`)
+}
+
+// accountStatuses lists an account's statuses: all of them for the
+// owner, public and unlisted ones for others. exclude_replies and
+// exclude_reblogs change nothing (our replies are to our own posts, which
+// Mastodon keeps; we never boost).
+func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request, c *caller) {
+	acc, ok := s.account(r.PathValue("id"))
+	if !ok {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	s.listStatuses(w, r, c, strings.ToLower(acc.Username))
+}
+
+// homeTimeline is the caller's own statuses: this server follows no one,
+// and Mastodon's home timeline includes one's own posts.
+func (s *Server) homeTimeline(w http.ResponseWriter, r *http.Request, c *caller) {
+	s.listStatuses(w, r, c, c.name)
+}
+
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller, name string) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	page := pageParams(r)
+	page.Account = name
+	if !c.owns(name) {
+		page.Visibilities = []string{storage.VisibilityPublic, storage.VisibilityUnlisted}
+	}
+	var rows []storage.Status
+	var err error
+	if boolParam(q.Get("pinned")) {
+		rows, err = s.store.ListPinned(ctx, name)
+		rows = pinnedPage(visibleOnly(rows, page.Visibilities), page)
+	} else {
+		rows, err = s.pageStatuses(ctx, page, boolParam(q.Get("only_media")), q.Get("tagged"))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.newStatusView(ctx, name, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]Status, 0, len(rows))
+	for _, st := range rows {
+		media, err := s.store.ListStatusMedia(ctx, st.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		e, err := v.status(st, media)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, e)
+	}
+	if !boolParam(q.Get("pinned")) {
+		s.setLink(w, r, out)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func visibleOnly(rows []storage.Status, vis []string) []storage.Status {
+	if vis == nil {
+		return rows
+	}
+	out := rows[:0]
+	for _, st := range rows {
+		for _, v := range vis {
+			if st.Visibility == v {
+				out = append(out, st)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// pinnedPage applies the paging bounds to the pinned statuses (a few,
+// listed whole): a client paging with max_id gets an empty next page.
+func pinnedPage(rows []storage.Status, p storage.StatusPage) []storage.Status {
+	out := rows[:0]
+	for _, st := range rows {
+		if (p.MaxID != 0 && st.ID >= p.MaxID) || (p.SinceID != 0 && st.ID <= p.SinceID) || (p.MinID != 0 && st.ID <= p.MinID) {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// pageStatuses reads one page; with only_media or tagged it reads further
+// pages (at most 10) until the page is full of matching statuses.
+func (s *Server) pageStatuses(ctx context.Context, page storage.StatusPage, onlyMedia bool, tagged string) ([]storage.Status, error) {
+	if !onlyMedia && tagged == "" {
+		return s.store.ListStatuses(ctx, page)
+	}
+	tagged = strings.TrimPrefix(tagged, "#")
+	match := func(st storage.Status) bool {
+		if onlyMedia && len(st.MediaIDs) == 0 {
+			return false
+		}
+		if tagged == "" {
+			return true
+		}
+		var tags []federation.NoteTag
+		_ = json.Unmarshal(st.Tags, &tags)
+		for _, t := range tags {
+			if strings.EqualFold(t.Name, tagged) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []storage.Status
+	for i := 0; i < 10 && len(out) < page.Limit; i++ {
+		rows, err := s.store.ListStatuses(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range rows {
+			if match(st) && len(out) < page.Limit {
+				out = append(out, st)
+			}
+		}
+		if len(rows) < page.Limit || page.MinID != 0 {
+			break
+		}
+		page.MaxID = rows[len(rows)-1].ID
+	}
+	return out, nil
+}

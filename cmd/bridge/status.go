@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// cmdStatus shows how far the delivery of an account's posts went: the
+// last 10, or one by id. "reached" counts the servers (shared inboxes)
+// that accepted the post; "fan-out" is "queued" while the list of
+// followers' servers is still being expanded.
+func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
+	fs := commandFlags("status", &path, stderr)
+	account := fs.String("account", "", "account username")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *account == "" {
+		return usageError{"status: --account is required"}
+	}
+	if len(pos) > 1 {
+		return usageError{"status: want at most one post id"}
+	}
+	var id int64
+	if len(pos) == 1 {
+		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("status: %q is not a post id", pos[0])}
+		}
+	}
+	cfg, err := loadConfig(path, stderr)
+	if err != nil {
+		return err
+	}
+	user := strings.ToLower(*account)
+	if _, ok := cfg.Account(user); !ok {
+		return fmt.Errorf("no account %q in %s", *account, path)
+	}
+	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var posts []storage.Status
+	if id != 0 {
+		st, _, err := a.pub.Status(ctx, user, id)
+		if errors.Is(err, publish.ErrNotFound) {
+			return fmt.Errorf("no post %d of @%s", id, cfg.Handle(user))
+		}
+		if err != nil {
+			return err
+		}
+		posts = []storage.Status{st}
+	} else if posts, err = a.store.ListStatuses(ctx, storage.StatusPage{Account: user, Limit: 10}); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPOSTED\tVISIBILITY\tREACHED\tPENDING\tFAILED\tFAN-OUT\tTEXT")
+	for _, st := range posts {
+		stats, fanout, err := a.pub.DeliveryStats(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		fo := "done"
+		if fanout {
+			fo = "queued"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", st.ID, day(st.CreatedAt), st.Visibility,
+			stats.Done, stats.Pending, stats.Failed, fo, excerpt(st.Text, 40))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if id != 0 {
+		fmt.Fprintln(stdout, a.fed.NoteURL(user, id))
+	}
+	return nil
+}
+
+// excerpt is the first line of text, at most n characters.
+func excerpt(text string, n int) string {
+	text, _, _ = strings.Cut(strings.TrimSpace(text), "\n")
+	r := []rune(text)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return text
+}
