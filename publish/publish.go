@@ -57,12 +57,26 @@ func invalid(format string, args ...any) error {
 
 // Service publishes.
 type Service struct {
-	set   Settings
-	store storage.Store
-	fed   *federation.Service
-	log   zerolog.Logger
-	now   func() time.Time
+	set    Settings
+	store  storage.Store
+	fed    *federation.Service
+	mirror Mirror
+	log    zerolog.Logger
+	now    func() time.Time
 }
+
+// Mirror is a second destination for an account's posts (the Bluesky
+// mirror). Its methods run inside the publishing transaction, so the
+// mirror's jobs are written together with the post or not at all; they
+// must only write to q (no network).
+type Mirror interface {
+	MirrorCreate(ctx context.Context, q storage.Queries, st storage.Status) error
+	MirrorUpdate(ctx context.Context, q storage.Queries, st storage.Status) error
+	MirrorDelete(ctx context.Context, q storage.Queries, st storage.Status) error
+}
+
+// SetMirror installs the mirror (nil: none).
+func (s *Service) SetMirror(m Mirror) { s.mirror = m }
 
 // New builds the service.
 func New(set Settings, store storage.Store, fed *federation.Service, logger zerolog.Logger) *Service {
@@ -238,7 +252,13 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 			return err
 		}
 		st.ID = id
-		return s.enqueueNote(ctx, q, "Create", st, "status:"+strconv.FormatInt(id, 10), r.inboxes())
+		if err := s.enqueueNote(ctx, q, "Create", st, "status:"+strconv.FormatInt(id, 10), r.inboxes()); err != nil {
+			return err
+		}
+		if s.mirror != nil {
+			return s.mirror.MirrorCreate(ctx, q, st)
+		}
+		return nil
 	})
 	if errors.Is(err, storage.ErrAlreadyExists) && d.IdempotencyKey != "" {
 		// A concurrent request with the same key won.
@@ -311,7 +331,13 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 			return err
 		}
 		ref := fmt.Sprintf("status:%d:update:%d", id, now.UnixMicro())
-		return s.enqueueNote(ctx, q, "Update", st, ref, r.inboxes())
+		if err := s.enqueueNote(ctx, q, "Update", st, ref, r.inboxes()); err != nil {
+			return err
+		}
+		if s.mirror != nil {
+			return s.mirror.MirrorUpdate(ctx, q, st)
+		}
+		return nil
 	})
 	if err != nil {
 		return storage.Status{}, s.wrap("edit", err)
@@ -353,8 +379,12 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 				}
 			}
 		}
-		return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
+		err = s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
 			Inboxes: inboxes, Ref: fmt.Sprintf("status:%d:delete", id)})
+		if err == nil && s.mirror != nil {
+			err = s.mirror.MirrorDelete(ctx, q, st)
+		}
+		return err
 	})
 	if err != nil {
 		return storage.Status{}, s.wrap("delete", err)
