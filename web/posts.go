@@ -101,7 +101,7 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Link", `<`+post.NoteID+`>; rel="alternate"; type="application/activity+json"`)
-	p.render(w, "post.html", map[string]any{"Profile": pr, "Post": post})
+	p.render(w, "post.html", map[string]any{"Profile": pr, "Post": post, "Moved": p.moved(r, pr.Username)})
 }
 
 // tag lists the public posts carrying a hashtag (the latest 200 scanned).

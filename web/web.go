@@ -1,6 +1,8 @@
-// Package web serves the bridge's HTML pages: the home page and the
-// accounts' profile pages. Pages are server-rendered, with no external
-// assets and a strict Content-Security-Policy.
+// Package web serves the bridge's HTML pages: the home page, the accounts'
+// profile pages, post permalinks, hashtag pages and the X exit notice
+// pages (notice.go). Pages are server-rendered from one template set and
+// one stylesheet, with no external assets and a strict
+// Content-Security-Policy; they work without JavaScript.
 package web
 
 import (
@@ -13,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/notice"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -46,19 +49,38 @@ type Pages struct {
 	store    storage.Store
 	fed      *federation.Service
 	log      zerolog.Logger
+
+	// The X exit notice pages (notice.go); empty without WithNotices.
+	notices      map[string]*noticeAccount
+	homeNotice   string // account whose notice is the home page, or ""
+	baseURL      string
+	allowPrivate bool
+	follower     notice.Follower
+	lookups      chan struct{} // bounds concurrent remote-follow lookups
 }
 
+// Option configures optional parts of the pages.
+type Option func(*Pages) error
+
 // New parses the templates once.
-func New(profiles []Profile, store storage.Store, fed *federation.Service, logger zerolog.Logger) (*Pages, error) {
-	t, err := template.ParseFS(templateFS, "templates/*.html")
+func New(profiles []Profile, store storage.Store, fed *federation.Service, logger zerolog.Logger, opts ...Option) (*Pages, error) {
+	t, err := template.New("").Funcs(template.FuncMap{"static": staticURL}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
 	p := &Pages{profiles: map[string]Profile{}, tmpl: t, store: store, fed: fed, log: logger}
 	for _, pr := range profiles {
 		key := strings.ToLower(pr.Username)
+		if !sameOrigin(pr.AvatarURL, pr.ActorURL) {
+			pr.AvatarURL = "" // remote images are not shown (CSP img-src 'self')
+		}
 		p.profiles[key] = pr
 		p.order = append(p.order, key)
+	}
+	for _, opt := range opts {
+		if err := opt(p); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -71,11 +93,35 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{at}", p.profile)
 	mux.HandleFunc("GET /{at}/{id}", p.post)
 	mux.HandleFunc("GET /tags/{tag}", p.tag)
+	mux.HandleFunc("GET /static/site.css", serveStatic)
+	mux.HandleFunc("GET /static/copy.js", serveStatic)
+	if p.notices != nil {
+		mux.HandleFunc("GET /x/{username}", p.noticePage)
+		mux.HandleFunc("POST /x/{username}/follow", p.follow)
+		mux.HandleFunc("GET /x/{username}/card.png", p.noticeImage)
+		mux.HandleFunc("GET /x/{username}/qr/{file}", p.noticeImage)
+	}
 }
 
-const csp = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+// csp allows nothing but our own images, stylesheet and script: no
+// external asset, font or tracker, no inline code. Forms post to us only;
+// form-action also covers the redirect of the remote-follow form to the
+// visitor's server (https, or http when private networks are allowed for
+// local tests).
+const csp = "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
+
+func (p *Pages) csp() string {
+	if p.allowPrivate {
+		return strings.Replace(csp, "form-action 'self' https:", "form-action 'self' https: http:", 1)
+	}
+	return csp
+}
 
 func (p *Pages) render(w http.ResponseWriter, name string, data any) {
+	p.renderStatus(w, http.StatusOK, name, data)
+}
+
+func (p *Pages) renderStatus(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		p.log.Error().Err(err).Str("template", name).Msg("render page")
@@ -84,13 +130,18 @@ func (p *Pages) render(w http.ResponseWriter, name string, data any) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
+	h.Set("Content-Security-Policy", p.csp())
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
+	if p.homeNotice != "" {
+		p.serveNotice(w, r, p.homeNotice)
+		return
+	}
 	list := make([]Profile, 0, len(p.order))
 	for _, k := range p.order {
 		list = append(list, p.profiles[k])
@@ -103,6 +154,9 @@ func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
 	pr, ok := p.profiles[strings.ToLower(name)]
 	if !isProfile || !ok {
 		http.NotFound(w, r)
+		return
+	}
+	if p.redirectMoved(w, r, pr.Username) { // moves.go: the account lives elsewhere now
 		return
 	}
 	ctx := r.Context()

@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/storage/storagetest"
+	"github.com/passerelle/passerelle/web"
+)
+
+// site is the bridge's pages on a real SQLite store and a real federation
+// service, served on loopback.
+type site struct {
+	url   string // http://127.0.0.1:PORT
+	host  string
+	store storage.Store
+	fed   *federation.Service
+}
+
+type siteOptions struct {
+	allowPrivate bool
+	home         bool // the notice of news is the home page
+	noBluesky    bool
+	posts        int // public posts of news
+}
+
+// newSite serves two accounts: news, with a notice, a local avatar and
+// posts, and mayor, without a notice.
+func newSite(t testing.TB, opts siteOptions) *site {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	base := "http://" + host
+	avatar := filepath.Join(t.TempDir(), "avatar.png")
+	writeAvatar(t, avatar)
+	news := config.Account{
+		Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization", Avatar: avatar,
+		Notice: config.Notice{
+			XHandle: "@VilleDeTest", LeftXOn: "2025-01-20", Hashtag: "#eXit",
+			BlueskyHandle: "villedetest.bsky.social", Home: opts.home,
+		},
+	}
+	if opts.noBluesky {
+		news.Notice.BlueskyHandle = ""
+	}
+	accounts := []config.Account{news, {Username: "mayor", DisplayName: "The Mayor", Type: "Person"}}
+	store := storagetest.OpenSQLite(t)
+	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: opts.allowPrivate, Timeout: 5 * time.Second})
+	fed, err := federation.New(context.Background(), federation.Settings{
+		BaseURL:    base,
+		Federation: config.Federation{AllowPrivateNetworks: opts.allowPrivate, FollowersPageSize: 50},
+		Accounts:   accounts,
+		Version:    "test",
+	}, store, client, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var profiles []web.Profile
+	for _, a := range accounts {
+		profiles = append(profiles, web.Profile{
+			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Handle(a.Username),
+			ActorURL: fed.ActorID(a.Username), ProfileURL: fed.ProfileURL(a.Username), AvatarURL: fed.AvatarURL(a.Username),
+		})
+	}
+	pages, err := web.New(profiles, store, fed, zerolog.New(zerolog.NewTestWriter(t)), web.WithNotices(web.NoticeSettings{
+		BaseURL: base, Accounts: accounts, Client: client, AllowPrivateNetworks: opts.allowPrivate,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	fed.Routes(mux)
+	pages.Routes(mux)
+	hs := httptest.NewUnstartedServer(mux)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(hs.Close)
+
+	ctx := context.Background()
+	start := time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)
+	for i := range opts.posts {
+		text := fmt.Sprintf("Public post number %d", i+1)
+		if _, err := store.InsertStatus(ctx, storage.Status{
+			Account: "news", Text: text, ContentHTML: "<p>" + html.EscapeString(text) + "</p>", Language: "fr",
+			Visibility: storage.VisibilityPublic, CreatedAt: start.Add(time.Duration(i) * time.Hour),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.InsertStatus(ctx, storage.Status{
+		Account: "news", Text: "Followers only", ContentHTML: "<p>Followers only</p>",
+		Visibility: storage.VisibilityPrivate, CreatedAt: start.Add(100 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &site{url: base, host: host, store: store, fed: fed}
+}
+
+func writeAvatar(t testing.TB, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 128, 128))
+	for y := range 128 {
+		for x := range 128 {
+			img.Set(x, y, color.RGBA{uint8(40 + x), 90, uint8(120 + y), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// visitorServer is a visitor's fediverse server on loopback: WebFinger
+// for @alice (with a subscribe template) and @evil (a template on another
+// host), and a page at /authorize_interaction.
+type visitorServer struct {
+	url, host string
+}
+
+func newVisitorServer(t testing.TB) *visitorServer {
+	t.Helper()
+	v := &visitorServer{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/webfinger", func(w http.ResponseWriter, r *http.Request) {
+		var tmpl string
+		switch r.URL.Query().Get("resource") {
+		case "acct:alice@" + v.host:
+			tmpl = v.url + "/authorize_interaction?uri={uri}"
+		case "acct:evil@" + v.host:
+			tmpl = "https://evil.example/phish?uri={uri}"
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/jrd+json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"subject": r.URL.Query().Get("resource"),
+			"links":   []map[string]string{{"rel": "http://ostatus.org/schema/1.0/subscribe", "template": tmpl}},
+		})
+	})
+	mux.HandleFunc("GET /authorize_interaction", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!DOCTYPE html><html lang=en><title>Follow</title><h1 id=target>%s</h1>", html.EscapeString(r.URL.Query().Get("uri")))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	v.url = srv.URL
+	v.host = strings.TrimPrefix(srv.URL, "http://")
+	return v
+}
+
+// get fetches a page with optional headers ("Name: value").
+func get(t testing.TB, url string, headers ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	return resp, buf.String()
+}
