@@ -1,0 +1,208 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Raids: when mentions and quotes pile up ("347 mentions from 52 accounts
+// on 3 servers in 10 minutes"), the comms team sees them as one group and
+// can block the servers involved in one call. A raid is a run of
+// consecutive 10-minute windows of the last day with at least
+// raidThreshold mentions and quotes each.
+
+const (
+	raidWindow    = 10 * time.Minute
+	raidLookback  = 24 * time.Hour
+	raidThreshold = 20
+)
+
+var raidTypes = []string{storage.NotificationMention, storage.NotificationQuote}
+
+// RaidServer is one server a raid came from.
+type RaidServer struct {
+	Domain   string `json:"domain"`
+	Mentions int64  `json:"mentions"`
+	Accounts int64  `json:"accounts"`
+}
+
+// Raid is a group of notifications from a raid (a Passerelle entity).
+type Raid struct {
+	ID        string       `json:"id"`
+	StartedAt string       `json:"started_at"`
+	EndedAt   string       `json:"ended_at"`
+	Ongoing   bool         `json:"ongoing"`
+	Mentions  int64        `json:"mentions"`
+	Accounts  int64        `json:"accounts"`
+	Servers   []RaidServer `json:"servers"`
+	Summary   string       `json:"summary"`
+}
+
+// raidSpan is a raid's time span, [from, to).
+type raidSpan struct{ from, to time.Time }
+
+func (r raidSpan) id() string {
+	w := raidWindow.Microseconds()
+	return strconv.FormatInt(r.from.UnixMicro()/w, 10) + "-" + strconv.FormatInt(r.to.UnixMicro()/w, 10)
+}
+
+func parseRaidID(id string) (raidSpan, bool) {
+	a, b, ok := strings.Cut(id, "-")
+	from, err1 := strconv.ParseInt(a, 10, 64)
+	to, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || from <= 0 || to <= from || to-from > int64(raidLookback/raidWindow)+1 {
+		return raidSpan{}, false
+	}
+	w := raidWindow.Microseconds()
+	return raidSpan{time.UnixMicro(from * w).UTC(), time.UnixMicro(to * w).UTC()}, true
+}
+
+// raids finds the account's raids of the last day, newest first.
+func (s *Server) raids(ctx context.Context, account string, threshold int64) ([]raidSpan, error) {
+	buckets, err := s.store.NotificationBuckets(ctx, account, raidTypes, s.now().Add(-raidLookback), raidWindow)
+	if err != nil {
+		return nil, err
+	}
+	var spans []raidSpan
+	for _, b := range buckets {
+		if b.Notifications < threshold {
+			continue
+		}
+		end := b.Start.Add(raidWindow)
+		if n := len(spans); n > 0 && spans[n-1].to.Equal(b.Start) {
+			spans[n-1].to = end
+			continue
+		}
+		spans = append(spans, raidSpan{b.Start, end})
+	}
+	slices.Reverse(spans)
+	return spans, nil
+}
+
+// raid describes one raid.
+func (s *Server) raid(ctx context.Context, account string, span raidSpan) (Raid, error) {
+	domains, err := s.store.NotificationDomains(ctx, account, raidTypes, span.from, span.to)
+	if err != nil {
+		return Raid{}, err
+	}
+	out := Raid{ID: span.id(), StartedAt: timeString(span.from), EndedAt: timeString(span.to),
+		Ongoing: s.now().Before(span.to.Add(raidWindow)), Servers: []RaidServer{}}
+	for _, d := range domains {
+		out.Mentions += d.Notifications
+		out.Accounts += d.Actors
+		out.Servers = append(out.Servers, RaidServer{Domain: d.Domain, Mentions: d.Notifications, Accounts: d.Actors})
+	}
+	out.Summary = fmt.Sprintf("%s from %s on %s in %s", plural(out.Mentions, "mention"), plural(out.Accounts, "account"),
+		plural(int64(len(out.Servers)), "server"), duration(span.to.Sub(span.from)))
+	return out, nil
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatInt(n, 10) + " " + word + "s"
+}
+
+func duration(d time.Duration) string {
+	if d >= 2*time.Hour && d%time.Hour == 0 {
+		return plural(int64(d/time.Hour), "hour")
+	}
+	return plural(int64(d/time.Minute), "minute")
+}
+
+func (s *Server) listRaids(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	threshold := int64(raidThreshold)
+	if n, err := strconv.ParseInt(r.URL.Query().Get("threshold"), 10, 64); err == nil && n >= 5 {
+		threshold = n
+	}
+	spans, err := s.raids(ctx, c.name, threshold)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []Raid{}
+	for _, sp := range spans {
+		rd, err := s.raid(ctx, c.name, sp)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, rd)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// RaidBlock is what blocking a raid did.
+type RaidBlock struct {
+	Blocked             []string `json:"blocked"`
+	FollowersRemoved    int64    `json:"followers_removed"`
+	DeliveriesCancelled int64    `json:"deliveries_cancelled"`
+	Dismissed           int64    `json:"notifications_dismissed"`
+}
+
+// blockRaid blocks the servers a raid came from (all of them, or those
+// named in domains[]; never our own), and dismisses their notifications.
+func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	if s.mod == nil {
+		s.fail(w, r, errNoModeration)
+		return
+	}
+	span, ok := parseRaidID(r.PathValue("id"))
+	if !ok {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	rd, err := s.raid(ctx, c.name, span)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rd.Mentions == 0 {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	p, err := parseParams(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	only, _ := p.list("domains")
+	own := hostOf("//" + s.set.HandleDomain)
+	var domains []string
+	for _, sv := range rd.Servers {
+		if sv.Domain == "" || sv.Domain == own || sv.Domain == hostOf(s.set.BaseURL) {
+			continue
+		}
+		if len(only) > 0 && !slices.ContainsFunc(only, func(d string) bool { return strings.EqualFold(d, sv.Domain) }) {
+			continue
+		}
+		domains = append(domains, sv.Domain)
+	}
+	if len(domains) == 0 {
+		s.fail(w, r, unprocessable("Validation failed: no server of this raid to block"))
+		return
+	}
+	res, err := s.mod.BlockDomains(ctx, domains, "raid on @"+c.name+": "+rd.Summary+" ("+rd.StartedAt+")")
+	if err != nil {
+		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+		return
+	}
+	dismissed, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Warn().Str("account", c.name).Str("raid", rd.ID).Strs("domains", res.Domains).Msg("raid servers blocked through the client API")
+	writeJSON(w, http.StatusOK, RaidBlock{Blocked: res.Domains, FollowersRemoved: res.FollowersRemoved,
+		DeliveriesCancelled: res.DeliveriesCancelled, Dismissed: dismissed})
+}

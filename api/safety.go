@@ -1,0 +1,375 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/sanitize"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// The comms team's safety tools, through the calls their apps already
+// make: account blocks (a Block is delivered to the remote actor) and
+// mutes, domain blocks (the instance's, package moderation), relationships,
+// and the replies under a post (GET /api/v1/statuses/:id/context).
+
+// DomainModerator is the instance's domain block list
+// (*moderation.Service).
+type DomainModerator interface {
+	BlockDomains(ctx context.Context, domains []string, reason string) (moderation.BlockResult, error)
+	Unblock(ctx context.Context, domain string) (moderation.UnblockResult, error)
+	List() (entries []moderation.Entry, allows []string)
+}
+
+var _ DomainModerator = (*moderation.Service)(nil)
+
+// SetModeration gives the API the domain block list (domain_blocks, raid
+// blocks); without it those calls answer 503.
+func (s *Server) SetModeration(m DomainModerator) { s.mod = m }
+
+var errNoModeration = &apiError{http.StatusServiceUnavailable, "Domain blocks are not available on this server"}
+
+// Relationship is Mastodon's Relationship entity.
+type Relationship struct {
+	ID                  string  `json:"id"`
+	Following           bool    `json:"following"`
+	ShowingReblogs      bool    `json:"showing_reblogs"`
+	Notifying           bool    `json:"notifying"`
+	Languages           *string `json:"languages"`
+	FollowedBy          bool    `json:"followed_by"`
+	Blocking            bool    `json:"blocking"`
+	BlockedBy           bool    `json:"blocked_by"`
+	Muting              bool    `json:"muting"`
+	MutingNotifications bool    `json:"muting_notifications"`
+	Requested           bool    `json:"requested"`
+	RequestedBy         bool    `json:"requested_by"`
+	DomainBlocking      bool    `json:"domain_blocking"`
+	Endorsed            bool    `json:"endorsed"`
+	Note                string  `json:"note"`
+}
+
+func (s *Server) safetyRoutes(handle func(string, http.HandlerFunc)) {
+	handle("POST /api/v1/accounts/{id}/block", s.user("write:blocks", s.accountAction(storage.BlockKindBlock, true)))
+	handle("POST /api/v1/accounts/{id}/unblock", s.user("write:blocks", s.accountAction(storage.BlockKindBlock, false)))
+	handle("POST /api/v1/accounts/{id}/mute", s.user("write:mutes", s.accountAction(storage.BlockKindMute, true)))
+	handle("POST /api/v1/accounts/{id}/unmute", s.user("write:mutes", s.accountAction(storage.BlockKindMute, false)))
+	handle("GET /api/v1/blocks", s.user("read:blocks", s.listBlocked(storage.BlockKindBlock)))
+	handle("GET /api/v1/mutes", s.user("read:mutes", s.listBlocked(storage.BlockKindMute)))
+	handle("GET /api/v1/accounts/relationships", s.user("read:follows", s.relationships))
+	handle("GET /api/v1/domain_blocks", s.user("read:blocks", s.listDomainBlocks))
+	handle("POST /api/v1/domain_blocks", s.user("write:blocks", s.blockDomain))
+	handle("DELETE /api/v1/domain_blocks", s.user("write:blocks", s.unblockDomain))
+}
+
+// relationship builds the caller's relationship with a remote actor.
+func (s *Server) relationship(ctx context.Context, c *caller, p storage.RemoteProfile) (Relationship, error) {
+	rel := Relationship{ID: p.Acct}
+	kinds, err := s.store.AccountBlockKinds(ctx, c.name, p.ActorID)
+	if err != nil {
+		return Relationship{}, err
+	}
+	rel.Blocking = slices.Contains(kinds, storage.BlockKindBlock)
+	rel.Muting = slices.Contains(kinds, storage.BlockKindMute)
+	rel.MutingNotifications = rel.Muting
+	f, err := s.store.GetFollower(ctx, c.name, p.ActorID)
+	if err == nil {
+		rel.FollowedBy = f.State == storage.FollowerAccepted
+		rel.RequestedBy = f.State == storage.FollowerPending
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return Relationship{}, err
+	}
+	rel.DomainBlocking = s.domainBlocked(p.Domain)
+	return rel, nil
+}
+
+func (s *Server) domainBlocked(domain string) bool {
+	if s.mod == nil || domain == "" {
+		return false
+	}
+	entries, _ := s.mod.List()
+	for _, e := range entries {
+		if domain == e.Domain || strings.HasSuffix(domain, "."+e.Domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// accountAction blocks, unblocks, mutes or unmutes a remote account.
+func (s *Server) accountAction(kind string, on bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		ctx := r.Context()
+		id := r.PathValue("id")
+		if _, ours := s.account(id); ours {
+			s.fail(w, r, unprocessable("Validation failed: this server's own accounts cannot be blocked or muted"))
+			return
+		}
+		p, err := s.remoteProfileByID(ctx, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		switch {
+		case kind == storage.BlockKindBlock && on:
+			err = s.fed.BlockActor(ctx, c.name, p.ActorID)
+		case kind == storage.BlockKindBlock:
+			err = s.fed.UnblockActor(ctx, c.name, p.ActorID)
+		case on:
+			_, err = s.store.PutAccountBlock(ctx, storage.AccountBlock{Account: c.name, ActorID: p.ActorID, Kind: storage.BlockKindMute, CreatedAt: s.now()})
+		default:
+			_, err = s.store.DeleteAccountBlock(ctx, c.name, p.ActorID, storage.BlockKindMute)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rel, err := s.relationship(ctx, c, p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rel)
+	}
+}
+
+// listBlocked lists the accounts the caller blocked or muted (one page:
+// at most a few hundred, newest first).
+func (s *Server) listBlocked(kind string) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		ctx := r.Context()
+		blocks, err := s.store.ListAccountBlocks(ctx, c.name, kind)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ps := s.newProfiles()
+		out := []Account{}
+		for _, b := range blocks {
+			a, err := ps.account(ctx, b.ActorID)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			out = append(out, a)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// relationships answers for the remote accounts we know (user@domain
+// ids); our own accounts and unknown ids are left out, as before this
+// server kept any social graph.
+func (s *Server) relationships(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	ids := append(q["id[]"], q["id"]...)
+	out := []Relationship{}
+	for _, id := range ids[:min(len(ids), maxPage)] {
+		if _, ours := s.account(id); ours || !strings.Contains(id, "@") {
+			continue
+		}
+		p, err := s.store.GetRemoteProfileByAcct(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rel, err := s.relationship(ctx, c, p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rel.ID = id
+		out = append(out, rel)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listDomainBlocks lists the blocked domains, as Mastodon's user domain
+// blocks (an array of domain names).
+func (s *Server) listDomainBlocks(w http.ResponseWriter, r *http.Request, c *caller) {
+	out := []string{}
+	if s.mod != nil {
+		entries, _ := s.mod.List()
+		for _, e := range entries {
+			out = append(out, e.Domain)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) domainParam(w http.ResponseWriter, r *http.Request) (string, error) {
+	if s.mod == nil {
+		return "", errNoModeration
+	}
+	p, err := parseParams(w, r)
+	if err != nil {
+		return "", err
+	}
+	d := strings.TrimSpace(p.str("domain"))
+	if d == "" {
+		return "", unprocessable("Validation failed: Domain can't be blank")
+	}
+	return d, nil
+}
+
+// blockDomain blocks a domain for the whole instance (an institution's
+// server is its comms team's), and dismisses the caller's notifications
+// from it.
+func (s *Server) blockDomain(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	d, err := s.domainParam(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if h := hostOf("//" + d); h == hostOf("//"+s.set.HandleDomain) || h == hostOf(s.set.BaseURL) {
+		s.fail(w, r, unprocessable("Validation failed: this server's own domain cannot be blocked"))
+		return
+	}
+	res, err := s.mod.BlockDomains(ctx, []string{d}, "blocked by @"+c.name+" through the client API")
+	if err != nil {
+		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+		return
+	}
+	if _, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) unblockDomain(w http.ResponseWriter, r *http.Request, c *caller) {
+	d, err := s.domainParam(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.mod.Unblock(r.Context(), d); err != nil {
+		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// replies are the remote replies shown under one of our posts: live, not
+// from an actor its account blocked or muted, not hidden by the viewer's
+// keyword filters (context "thread").
+func (s *Server) replies(ctx context.Context, st storage.Status, viewer *caller) ([]Status, error) {
+	rows, err := s.store.ListReplies(ctx, st.ID, maxPage)
+	if err != nil {
+		return nil, err
+	}
+	var kf *keywordFilter
+	if viewer != nil {
+		if kf, err = s.keywordFilter(ctx, viewer.name, "thread"); err != nil {
+			return nil, err
+		}
+	}
+	ps := s.newProfiles()
+	out := []Status{}
+	for _, rs := range rows {
+		kinds, err := s.store.AccountBlockKinds(ctx, strings.ToLower(st.Account), rs.ActorID)
+		if err != nil {
+			return nil, err
+		}
+		if len(kinds) > 0 || (rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted && !viewer.owns(st.Account)) {
+			continue
+		}
+		e, err := s.remoteStatus(ctx, ps, rs)
+		if err != nil {
+			return nil, err
+		}
+		if kf.hides(e.Account.DisplayName, sanitize.Plain(rs.ContentHTML), rs.SpoilerText) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// remoteStatusByID loads a remote post for a signed-in viewer.
+func (s *Server) remoteStatusByID(ctx context.Context, idText string, viewer *caller) (storage.RemoteStatus, error) {
+	id, ok := parseID(idText)
+	if !ok || viewer == nil {
+		return storage.RemoteStatus{}, errNotFound
+	}
+	rs, err := s.store.GetRemoteStatus(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !rs.DeletedAt.IsZero()) {
+		return storage.RemoteStatus{}, errNotFound
+	}
+	if err == nil {
+		kinds, kerr := s.store.AccountBlockKinds(ctx, viewer.name, rs.ActorID)
+		if kerr != nil {
+			return storage.RemoteStatus{}, kerr
+		}
+		if len(kinds) > 0 {
+			return storage.RemoteStatus{}, errNotFound
+		}
+	}
+	return rs, err
+}
+
+// writeRemoteStatus answers GET /api/v1/statuses/:id for a remote post.
+func (s *Server) writeRemoteStatus(w http.ResponseWriter, r *http.Request, c *caller) {
+	rs, err := s.remoteStatusByID(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e, err := s.remoteStatus(r.Context(), s.newProfiles(), rs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// remoteContext answers GET /api/v1/statuses/:id/context for a remote
+// post: above it, our post it replies to.
+func (s *Server) remoteContext(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	rs, err := s.remoteStatusByID(ctx, r.PathValue("id"), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ancestors := []Status{}
+	if rs.InReplyToID != 0 {
+		if st, media, err := s.loadStatus(ctx, idString(rs.InReplyToID), c); err == nil {
+			v, err := s.newStatusView(ctx, st.Account, c)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			e, err := v.status(st, media)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			ancestors = append(ancestors, e)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": []Status{}})
+}
+
+// writeRemoteAccount answers a remote account we know (user@domain) to a
+// signed-in caller; nothing is fetched on this read path.
+func (s *Server) writeRemoteAccount(w http.ResponseWriter, r *http.Request, c *caller, id string) {
+	if c == nil || !strings.Contains(id, "@") {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	p, err := s.store.GetRemoteProfileByAcct(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.remoteAccount(p))
+}

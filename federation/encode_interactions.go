@@ -1,0 +1,215 @@
+package federation
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-fed/activity/streams"
+	"github.com/go-fed/activity/streams/vocab"
+
+	"github.com/passerelle/passerelle/policy"
+)
+
+// The outbound half of the conversion layer for interactions: the
+// interaction policy written on our Notes (GoToSocial's interactionPolicy
+// and Mastodon's canQuote, FEP-044f), the answers to replies and quote
+// requests (Reject, Accept with a QuoteAuthorization stamp), and Block.
+
+// interactionContext declares the interaction policy and quote terms, in
+// the shape Mastodon 4.5 and GoToSocial write them.
+var interactionContext = map[string]any{
+	"gts":                "https://gotosocial.org/ns#",
+	"interactionPolicy":  map[string]any{"@id": "gts:interactionPolicy", "@type": "@id"},
+	"canLike":            map[string]any{"@id": "gts:canLike", "@type": "@id"},
+	"canReply":           map[string]any{"@id": "gts:canReply", "@type": "@id"},
+	"canAnnounce":        map[string]any{"@id": "gts:canAnnounce", "@type": "@id"},
+	"canQuote":           map[string]any{"@id": "gts:canQuote", "@type": "@id"},
+	"automaticApproval":  map[string]any{"@id": "gts:automaticApproval", "@type": "@id"},
+	"manualApproval":     map[string]any{"@id": "gts:manualApproval", "@type": "@id"},
+	"always":             map[string]any{"@id": "gts:always", "@type": "@id"},
+	"approvalRequired":   map[string]any{"@id": "gts:approvalRequired", "@type": "@id"},
+	"interactingObject":  map[string]any{"@id": "gts:interactingObject", "@type": "@id"},
+	"interactionTarget":  map[string]any{"@id": "gts:interactionTarget", "@type": "@id"},
+	"quote":              map[string]any{"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
+	"quoteAuthorization": map[string]any{"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+	"QuoteRequest":       "https://w3id.org/fep/044f#QuoteRequest",
+	"QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+}
+
+// quoteContext is the @context of quote authorizations and of the answers
+// to quote requests.
+var quoteContext = []any{"https://www.w3.org/ns/activitystreams", interactionContext}
+
+// ReplyAudience lists who the rule lets reply to a post of author: the
+// public collection alone, or the author then the followers and following
+// collections and the mentioned actors the rule names.
+func ReplyAudience(r policy.Rule, author string, mentioned []string) []any {
+	if r.Public {
+		return []any{asPublic}
+	}
+	out := []any{author}
+	if r.Followers {
+		out = append(out, author+"/followers")
+	}
+	if r.Following {
+		out = append(out, author+"/following")
+	}
+	if r.Mentioned {
+		for _, m := range mentioned {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// quoteAudience is Mastodon's canQuote automaticApproval: public,
+// followers, or the author alone.
+func quoteAudience(r policy.Rule, author string) []any {
+	switch {
+	case r.Public:
+		return []any{asPublic}
+	case r.Followers:
+		return []any{author + "/followers"}
+	}
+	return []any{author}
+}
+
+// interactionPolicy is the interactionPolicy of n. Likes and boosts are
+// open to whoever can see the post; each sub-policy GoToSocial reads is
+// written in its current (automaticApproval) and older (always) form.
+func (n Note) interactionPolicy() map[string]any {
+	var mentioned []string
+	for _, m := range n.Mentions {
+		mentioned = append(mentioned, m.ActorID)
+	}
+	reply := ReplyAudience(policy.Replies(n.Replies), n.AttributedTo, mentioned)
+	open := []any{asPublic}
+	sub := func(who []any) map[string]any {
+		return map[string]any{"automaticApproval": who, "always": who, "manualApproval": []any{}}
+	}
+	return map[string]any{
+		"canLike":     sub(open),
+		"canReply":    sub(reply),
+		"canAnnounce": sub(open),
+		"canQuote": map[string]any{
+			"automaticApproval": quoteAudience(policy.Quotes(n.Quotes), n.AttributedTo),
+			"manualApproval":    []any{},
+		},
+	}
+}
+
+// EncodeRejectReply builds actor's Reject of a reply to one of its posts
+// (GoToSocial's interaction policy shape: the reply as object, the post
+// replied to as target).
+func EncodeRejectReply(id, actor, to, reply, target string) ([]byte, error) {
+	r := streams.NewActivityStreamsReject()
+	r.SetJSONLDId(idProp(id))
+	a := streams.NewActivityStreamsActorProperty()
+	a.AppendIRI(mustIRI(actor))
+	r.SetActivityStreamsActor(a)
+	o := streams.NewActivityStreamsObjectProperty()
+	o.AppendIRI(mustIRI(reply))
+	r.SetActivityStreamsObject(o)
+	tg := streams.NewActivityStreamsTargetProperty()
+	tg.AppendIRI(mustIRI(target))
+	r.SetActivityStreamsTarget(tg)
+	tp := streams.NewActivityStreamsToProperty()
+	tp.AppendIRI(mustIRI(to))
+	r.SetActivityStreamsTo(tp)
+	return serialize(r)
+}
+
+// QuoteAnswer is the answer to a QuoteRequest.
+type QuoteAnswer struct {
+	ID        string // the Accept's or Reject's id
+	Actor     string // our actor
+	Request   Activity
+	QuotedID  string // our post
+	QuotingID string // their post (the request's instrument)
+	// Stamp is the QuoteAuthorization's id: set for an Accept, empty for
+	// a Reject.
+	Stamp string
+}
+
+// EncodeQuoteAnswer builds the Accept (with the QuoteAuthorization stamp
+// as result) or the Reject of a QuoteRequest, embedding the request as
+// Mastodon does.
+func EncodeQuoteAnswer(a QuoteAnswer) ([]byte, error) {
+	typ := "Reject"
+	if a.Stamp != "" {
+		typ = "Accept"
+	}
+	m := map[string]any{
+		"@context": quoteContext,
+		"id":       a.ID,
+		"type":     typ,
+		"actor":    a.Actor,
+		"to":       []any{a.Request.Actor},
+		"object": map[string]any{
+			"id":         a.Request.ID,
+			"type":       "QuoteRequest",
+			"actor":      a.Request.Actor,
+			"object":     a.QuotedID,
+			"instrument": a.QuotingID,
+		},
+	}
+	if a.Stamp != "" {
+		m["result"] = a.Stamp
+	}
+	return marshalJSON(m)
+}
+
+// EncodeQuoteAuthorization is the document at a stamp's IRI: actor
+// authorizes the post quoting to quote its post quoted.
+func EncodeQuoteAuthorization(id, actor, quoting, quoted string) ([]byte, error) {
+	return marshalJSON(map[string]any{
+		"@context":          quoteContext,
+		"id":                id,
+		"type":              "QuoteAuthorization",
+		"attributedTo":      actor,
+		"interactingObject": quoting,
+		"interactionTarget": quoted,
+	})
+}
+
+// EncodeBlock builds actor's Block of object.
+func EncodeBlock(id, actor, object string) ([]byte, error) {
+	return serialize(blockType(id, actor, object))
+}
+
+func blockType(id, actor, object string) vocab.ActivityStreamsBlock {
+	b := streams.NewActivityStreamsBlock()
+	b.SetJSONLDId(idProp(id))
+	a := streams.NewActivityStreamsActorProperty()
+	a.AppendIRI(mustIRI(actor))
+	b.SetActivityStreamsActor(a)
+	o := streams.NewActivityStreamsObjectProperty()
+	o.AppendIRI(mustIRI(object))
+	b.SetActivityStreamsObject(o)
+	tp := streams.NewActivityStreamsToProperty()
+	tp.AppendIRI(mustIRI(object))
+	b.SetActivityStreamsTo(tp)
+	return b
+}
+
+// EncodeUndoBlock builds the Undo of the Block blockID, embedding it.
+func EncodeUndoBlock(id, actor, object, blockID string) ([]byte, error) {
+	u := streams.NewActivityStreamsUndo()
+	u.SetJSONLDId(idProp(id))
+	a := streams.NewActivityStreamsActorProperty()
+	a.AppendIRI(mustIRI(actor))
+	u.SetActivityStreamsActor(a)
+	o := streams.NewActivityStreamsObjectProperty()
+	o.AppendActivityStreamsBlock(blockType(blockID, actor, object))
+	u.SetActivityStreamsObject(o)
+	tp := streams.NewActivityStreamsToProperty()
+	tp.AppendIRI(mustIRI(object))
+	u.SetActivityStreamsTo(tp)
+	return serialize(u)
+}
+
+// blockID is the id of account's Block of actorID made at t: derived, so
+// that its Undo can name it again.
+func blockID(accountIRI, actorID string, t time.Time) string {
+	return fmt.Sprintf("%s#blocks/%s", accountIRI, shortHash(actorID+"|"+t.UTC().Format(time.RFC3339Nano)))
+}

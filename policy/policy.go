@@ -1,0 +1,191 @@
+// Package policy is the interaction policy of a post: who may reply to it
+// and who may quote it. One account setting (accounts[].replies and
+// accounts[].quotes), or a per-post override, becomes a Rule here, and
+// both networks derive their controls from that one Rule: the fediverse
+// side (package federation) writes it as GoToSocial's interactionPolicy
+// and Mastodon's canQuote on every Note and enforces it on inbound
+// replies and quote requests; the Bluesky side (package atproto) writes it
+// as the post's threadgate and postgate.
+//
+// The author may always reply to and quote their own posts. Actors
+// mentioned in a post may reply to it unless replies are "nobody", as
+// GoToSocial assumes (a mentioned person must be able to answer), and as
+// Bluesky's mention rule allows.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/passerelle/passerelle/config"
+)
+
+// Rule says who, besides the author, may interact with a post. The zero
+// Rule allows nobody.
+type Rule struct {
+	Public    bool // anyone who can see the post
+	Followers bool // the author's followers
+	Following bool // the actors the author follows
+	Mentioned bool // the actors the post mentions
+}
+
+// Nobody reports whether only the author may interact.
+func (r Rule) Nobody() bool { return r == Rule{} }
+
+// Facts are what is known of an actor interacting with a post.
+type Facts struct {
+	Follower  bool // follows the author (accepted)
+	Followed  bool // is followed by the author
+	Mentioned bool // is mentioned in the post
+}
+
+// Allows reports whether an actor with these facts may interact.
+func (r Rule) Allows(f Facts) bool {
+	return r.Public || (r.Followers && f.Follower) || (r.Following && f.Followed) || (r.Mentioned && f.Mentioned)
+}
+
+// Replies is the rule of a replies setting (config.Replies*); an empty or
+// unknown value is everyone's.
+func Replies(value string) Rule {
+	switch value {
+	case config.RepliesFollowers:
+		return Rule{Followers: true, Mentioned: true}
+	case config.RepliesFollowing:
+		return Rule{Following: true, Mentioned: true}
+	case config.RepliesMentioned:
+		return Rule{Mentioned: true}
+	case config.RepliesNobody:
+		return Rule{}
+	}
+	return Rule{Public: true}
+}
+
+// Quote settings (accounts[].quotes and per-post overrides): allow,
+// followers or disallow. QuotesAllow and QuotesDisallow are the values of
+// bluesky.quotes too.
+const (
+	QuotesAllow     = config.QuotesAllow
+	QuotesFollowers = config.QuotesFollowers
+	QuotesDisallow  = config.QuotesDisallow
+)
+
+// QuotesValues are the valid quote settings.
+var QuotesValues = []string{QuotesAllow, QuotesFollowers, QuotesDisallow}
+
+// Quotes is the rule of a quotes setting; an empty or unknown value allows
+// everyone, as Mastodon's default for public posts.
+func Quotes(value string) Rule {
+	switch value {
+	case QuotesFollowers:
+		return Rule{Followers: true}
+	case QuotesDisallow:
+		return Rule{}
+	}
+	return Rule{Public: true}
+}
+
+// BlueskyQuotable reports whether a post with this quotes setting may be
+// quoted on Bluesky. A postgate can only allow or forbid quoting, so
+// "followers" forbids it there: the stricter choice.
+func BlueskyQuotable(quotes string) bool { return Quotes(quotes).Public }
+
+// Effective returns override when set, else the account's value.
+func Effective(account, override string) string {
+	if override != "" {
+		return override
+	}
+	return account
+}
+
+// ValidReplies reports whether v is a replies setting.
+func ValidReplies(v string) bool {
+	return slices.Contains([]string{config.RepliesEveryone, config.RepliesFollowers, config.RepliesFollowing,
+		config.RepliesMentioned, config.RepliesNobody}, v)
+}
+
+// ValidQuotes reports whether v is a quotes setting.
+func ValidQuotes(v string) bool { return slices.Contains(QuotesValues, v) }
+
+// RepliesFromGoToSocial turns the values GoToSocial's client API takes in
+// interaction_policy[can_reply][always] (or [automatic_approval]) into a
+// replies setting: "public"; "followers", "following", "mutuals",
+// "mentioned"; "author" or "me". The setting is the narrowest one that
+// allows everything listed.
+func RepliesFromGoToSocial(values []string) (string, error) {
+	var r Rule
+	for _, v := range values {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "public":
+			r.Public = true
+		case "followers":
+			r.Followers = true
+		case "following":
+			r.Following = true
+		case "mutuals":
+			r.Followers, r.Following = true, true
+		case "mentioned":
+			r.Mentioned = true
+		case "author", "me", "":
+		default:
+			return "", fmt.Errorf("unknown interaction policy value %q (want public, followers, following, mutuals, mentioned or author)", v)
+		}
+	}
+	switch {
+	case r.Public || (r.Followers && r.Following):
+		return config.RepliesEveryone, nil
+	case r.Followers:
+		return config.RepliesFollowers, nil
+	case r.Following:
+		return config.RepliesFollowing, nil
+	case r.Mentioned:
+		return config.RepliesMentioned, nil
+	}
+	return config.RepliesNobody, nil
+}
+
+// GoToSocialValues is the client API form of a rule, for
+// interaction_policy in Status entities: "author" first, then what the
+// rule allows.
+func GoToSocialValues(r Rule) []string {
+	out := []string{"author"}
+	if r.Public {
+		return append(out, "public")
+	}
+	if r.Followers {
+		out = append(out, "followers")
+	}
+	if r.Following {
+		out = append(out, "following")
+	}
+	if r.Mentioned {
+		out = append(out, "mentioned")
+	}
+	return out
+}
+
+// QuotesFromMastodon turns Mastodon's quote_approval_policy parameter
+// (public, followers, nobody) into a quotes setting.
+func QuotesFromMastodon(v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "public":
+		return QuotesAllow, nil
+	case "followers":
+		return QuotesFollowers, nil
+	case "nobody":
+		return QuotesDisallow, nil
+	}
+	return "", fmt.Errorf("unknown quote_approval_policy %q (want public, followers or nobody)", v)
+}
+
+// MastodonQuoteApproval is Mastodon's name of a quotes setting
+// (quote_approval "automatic" list).
+func MastodonQuoteApproval(quotes string) string {
+	switch quotes {
+	case QuotesFollowers:
+		return "followers"
+	case QuotesDisallow:
+		return "nobody"
+	}
+	return "public"
+}
