@@ -1,0 +1,281 @@
+package feeds
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Source is one account's feed.
+type Source struct {
+	Account string
+	Feed    config.Feed
+}
+
+// Sources lists the feeds of the configured accounts.
+func Sources(accounts []config.Account) []Source {
+	var out []Source
+	for _, a := range accounts {
+		for _, f := range a.Feeds {
+			out = append(out, Source{Account: a.Username, Feed: f})
+		}
+	}
+	return out
+}
+
+// Publisher publishes a post (publish.Service).
+type Publisher interface {
+	Create(ctx context.Context, account string, d publish.Draft) (storage.Status, error)
+}
+
+// Settings configure a Poller.
+type Settings struct {
+	// MaxChars is the publishing limit posts are fitted to; 0:
+	// publish.DefaultMaxChars.
+	MaxChars int
+	// MaxBody bounds a feed document; 0: DefaultMaxBody.
+	MaxBody int64
+}
+
+// Poller polls feeds and posts their new entries.
+type Poller struct {
+	set     Settings
+	sources []Source
+	store   storage.Store
+	pub     Publisher
+	client  *http.Client
+	log     zerolog.Logger
+	now     func() time.Time
+	owner   string
+}
+
+// NewPoller builds a poller of sources. client must be the SSRF-safe
+// client (federation.NewHTTPClient).
+func NewPoller(set Settings, sources []Source, store storage.Store, pub Publisher, client *http.Client, logger zerolog.Logger) *Poller {
+	if set.MaxChars <= 0 {
+		set.MaxChars = publish.DefaultMaxChars
+	}
+	if set.MaxBody <= 0 {
+		set.MaxBody = DefaultMaxBody
+	}
+	host, _ := os.Hostname()
+	return &Poller{
+		set: set, sources: sources, store: store, pub: pub, client: feedClient(client), log: logger, now: time.Now,
+		owner: "feeds-" + host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
+	}
+}
+
+// SetClock replaces the clock (tests).
+func (p *Poller) SetClock(now func() time.Time) { p.now = now }
+
+// Result is what one poll of a feed did.
+type Result struct {
+	NotModified bool // the server answered 304
+	Entries     int  // entries in the document
+	New         int  // entries not seen before
+	Posted      int  // new entries posted
+	Recorded    int  // new entries recorded without a post (first poll, refused)
+}
+
+// Run polls every feed at its interval until ctx is cancelled. A feed
+// polled before the restart waits for the rest of its interval.
+func (p *Poller) Run(ctx context.Context) error {
+	if len(p.sources) == 0 {
+		return nil
+	}
+	due := make([]time.Time, len(p.sources))
+	for i, src := range p.sources {
+		if st, err := p.store.GetFeedState(ctx, src.Account, src.Feed.URL); err == nil && !st.CheckedAt.IsZero() {
+			due[i] = st.CheckedAt.Add(src.Feed.IntervalOrDefault())
+		}
+	}
+	p.log.Info().Int("feeds", len(p.sources)).Msg("feed poller started")
+	for {
+		for i, src := range p.sources {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if p.now().Before(due[i]) {
+				continue
+			}
+			p.pollLogged(ctx, src)
+			due[i] = p.now().Add(src.Feed.IntervalOrDefault())
+		}
+		next := slices.MinFunc(due, func(a, b time.Time) int { return a.Compare(b) })
+		wait := min(max(next.Sub(p.now()), time.Second), time.Minute)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (p *Poller) pollLogged(ctx context.Context, src Source) {
+	log := p.log.With().Str("account", src.Account).Str("feed", src.Feed.URL).Logger()
+	res, err := p.Poll(ctx, src)
+	switch {
+	case errors.Is(err, errLocked):
+		log.Debug().Msg("feed polled by another process")
+	case err != nil && ctx.Err() == nil:
+		log.Warn().Err(err).Msg("feed poll failed; retried at the next interval")
+	case res.New > 0:
+		log.Info().Int("entries", res.Entries).Int("new", res.New).Int("posted", res.Posted).Int("recorded", res.Recorded).Msg("feed polled")
+	default:
+		log.Debug().Bool("not_modified", res.NotModified).Int("entries", res.Entries).Msg("feed polled, nothing new")
+	}
+}
+
+var errLocked = errors.New("feeds: feed locked by another process")
+
+// pollLease bounds a poll (fetch and posting), so that a crashed process
+// does not keep the feed's lock for long.
+const pollLease = 5 * time.Minute
+
+// Poll fetches one feed and posts its new entries. At the first poll the
+// entries are only recorded (posted with Backfill). The feed's validators
+// are saved only once every new entry was handled, so that an error part
+// way retries the same entries at the next poll (each is posted once: the
+// post's idempotency key comes from the feed and the entry).
+func (p *Poller) Poll(ctx context.Context, src Source) (Result, error) {
+	lock := "feeds/" + src.Account + "/" + src.Feed.URL
+	ok, err := p.store.AcquireLock(ctx, lock, p.owner, p.now(), pollLease)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, errLocked
+	}
+	defer func() {
+		_ = p.store.ReleaseLock(context.WithoutCancel(ctx), lock, p.owner)
+	}()
+	ctx, cancel := context.WithTimeout(ctx, pollLease)
+	defer cancel()
+
+	st, err := p.store.GetFeedState(ctx, src.Account, src.Feed.URL)
+	if errors.Is(err, storage.ErrNotFound) {
+		st = storage.FeedState{Account: src.Account, URL: src.Feed.URL}
+	} else if err != nil {
+		return Result{}, err
+	}
+	res, validators, err := p.poll(ctx, src, st)
+	st.CheckedAt = p.now().UTC()
+	if err != nil {
+		st.LastError = err.Error()
+	} else {
+		st.LastError = ""
+		st.ETag, st.LastModified = validators.ETag, validators.LastModified
+		st.FirstRunDone = true
+	}
+	if perr := p.store.PutFeedState(context.WithoutCancel(ctx), st); perr != nil && err == nil {
+		err = perr
+	}
+	return res, err
+}
+
+func (p *Poller) poll(ctx context.Context, src Source, st storage.FeedState) (Result, Validators, error) {
+	var v Validators
+	if st.FirstRunDone { // the first poll reads the whole feed
+		v = Validators{ETag: st.ETag, LastModified: st.LastModified}
+	}
+	f, err := fetch(ctx, p.client, src.Feed.URL, v, p.set.MaxBody)
+	if err != nil {
+		return Result{}, v, err
+	}
+	if f.notModified {
+		return Result{NotModified: true}, f.validators, nil
+	}
+	feed, err := Parse(f.body, f.url)
+	if err != nil {
+		return Result{}, v, err
+	}
+	res := Result{Entries: len(feed.Entries)}
+	var fresh []indexed
+	seen := map[string]bool{}
+	for i, e := range feed.Entries {
+		if seen[e.ID] {
+			continue // listed twice in the document
+		}
+		seen[e.ID] = true
+		known, err := p.store.FeedEntrySeen(ctx, src.Account, src.Feed.URL, e.ID)
+		if err != nil {
+			return res, v, err
+		}
+		if !known {
+			fresh = append(fresh, indexed{e, i})
+		}
+	}
+	res.New = len(fresh)
+	// Oldest first: by date, and entries without one in the reverse of
+	// the feed's order (feeds list the newest first).
+	slices.SortStableFunc(fresh, func(a, b indexed) int {
+		if !a.Published.IsZero() && !b.Published.IsZero() {
+			if c := a.Published.Compare(b.Published); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(b.pos, a.pos)
+	})
+	post := st.FirstRunDone || src.Feed.Backfill
+	for _, e := range fresh {
+		var statusID int64
+		if post {
+			id, err := p.post(ctx, src, e.Entry)
+			var ve *publish.ValidationError
+			switch {
+			case errors.As(err, &ve):
+				p.log.Warn().Str("account", src.Account).Str("feed", src.Feed.URL).Str("entry", e.ID).Err(err).
+					Msg("feed entry cannot be posted; skipped")
+			case err != nil:
+				return res, v, fmt.Errorf("post entry %s: %w", e.ID, err)
+			default:
+				statusID = id
+			}
+		}
+		if _, err := p.store.MarkFeedEntry(ctx, src.Account, src.Feed.URL, e.ID, statusID, p.now()); err != nil {
+			return res, v, err
+		}
+		if statusID != 0 {
+			res.Posted++
+		} else {
+			res.Recorded++
+		}
+	}
+	return res, f.validators, nil
+}
+
+type indexed struct {
+	Entry
+	pos int
+}
+
+// post publishes an entry, idempotently.
+func (p *Poller) post(ctx context.Context, src Source, e Entry) (int64, error) {
+	text := PostText(src.Feed.TemplateOrDefault(), e, src.Feed.HashtagText(), p.set.MaxChars)
+	st, err := p.pub.Create(ctx, src.Account, publish.Draft{Text: text, IdempotencyKey: EntryKey(src.Feed.URL, e.ID)})
+	if err != nil {
+		return 0, err
+	}
+	return st.ID, nil
+}
+
+// EntryKey is the idempotency key of the post of a feed's entry.
+func EntryKey(feedURL, entryID string) string {
+	sum := sha256.Sum256([]byte(feedURL + "\x00" + entryID))
+	return "feed:" + hex.EncodeToString(sum[:16])
+}
