@@ -1,0 +1,516 @@
+// Command fanout measures the delivery of one post by the real bridge
+// binary to N servers (default 10,000) simulated on loopback: 20 ms of
+// latency each, 5% gone dark (they accept the connection and never
+// answer), 3% failing once (500, then 202). Each server has one follower
+// of @news, inserted in the database before the bridge starts. The post is
+// published through package publish on the bridge's database, as
+// `bridge post` does; the clock runs from the publication until every live
+// server (all but the dark ones) has received a Create whose signature it
+// verified independently.
+//
+// Every delivery needs one RSA-2048 signature, so the ceiling is this
+// machine's signing rate, measured in the same run (crypto/rsa on every
+// core, before and after the fan-out). It prints the fan-out time, the
+// deliveries per second and their ratio to the ceiling, delivery latency
+// percentiles and the peak RSS of the bridge.
+//
+//	go run ./bench/fanout                 # 10,000 servers, SQLite
+//	go run ./bench/fanout -n 2000
+//	go run ./bench/fanout -driver postgres -dsn postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//
+// Everything runs on loopback. See bench/README.md.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL schema setup
+
+	"github.com/passerelle/passerelle/e2e"
+	"github.com/passerelle/passerelle/federation/fedtest"
+)
+
+type options struct {
+	bridge, driver, dsn, logLevel, cpuprofile string
+	logCopy, selfprofile, heapprofile         string
+	n, workers                                int
+	latency, signFor, timeout                 time.Duration
+	dark, failing                             float64
+	seed                                      uint64
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bridge, "bridge", "", "bridge binary (empty: build ./cmd/bridge into a temporary directory)")
+	flag.IntVar(&o.n, "n", 10000, "simulated servers (one follower each)")
+	flag.DurationVar(&o.latency, "latency", 20*time.Millisecond, "latency of every inbox answer")
+	flag.Float64Var(&o.dark, "dark", 0.05, "fraction of servers gone dark (accept, never answer)")
+	flag.Float64Var(&o.failing, "failing", 0.03, "fraction of servers answering 500 once, then 202")
+	flag.Uint64Var(&o.seed, "seed", 1, "layout of the dark and failing servers")
+	flag.StringVar(&o.driver, "driver", "sqlite", "storage driver: sqlite or postgres")
+	flag.StringVar(&o.dsn, "dsn", "", "postgres: database URL (a fresh schema is created in it and dropped after)")
+	flag.IntVar(&o.workers, "workers", 0, "federation.delivery_workers (0: the bridge's default)")
+	flag.StringVar(&o.logLevel, "log-level", "warn", "bridge log level")
+	flag.DurationVar(&o.signFor, "sign-for", 3*time.Second, "duration of each measurement of the signing rate")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up waiting for the fan-out after this long")
+	flag.StringVar(&o.heapprofile, "heapprofile", "", "write a heap profile of the bridge, taken when half of the live servers have the post, to this file (builds with -tags pprof)")
+	flag.StringVar(&o.selfprofile, "selfprofile", "", "write a CPU profile of this program (the simulated servers) during the fan-out to this file")
+	flag.StringVar(&o.logCopy, "log", "", "copy the bridge's log to this file at the end")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the bridge during the fan-out to this file (builds with -tags pprof)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.n < 1 || o.dark < 0 || o.failing < 0 || o.dark+o.failing >= 1 {
+		return errors.New("-n must be positive, -dark and -failing fractions summing under 1")
+	}
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "passerelle-fanout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	bin := o.bridge
+	profiling := o.cpuprofile != "" || o.heapprofile != ""
+	if bin == "" || profiling {
+		var tags []string
+		if profiling {
+			tags = append(tags, "pprof")
+		}
+		bin = filepath.Join(dir, "bridge")
+		if err := e2e.Build(bin, tags...); err != nil {
+			return err
+		}
+	}
+
+	// The remote side first: the bridge must find every follower's
+	// server listening.
+	start := time.Now()
+	f, err := newFarm(o.n, o.dark, o.failing, o.latency, o.seed)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	fmt.Printf("%d simulated servers on 127.1.x.y (%d live, %d failing once, %d dark), %v latency; listening in %v\n",
+		o.n, f.live, count(f, kindFailOnce), count(f, kindDark), o.latency, time.Since(start).Round(time.Millisecond))
+
+	addr, err := e2e.FreeAddr()
+	if err != nil {
+		return err
+	}
+	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, DeliveryWorkers: o.workers}
+	switch o.driver {
+	case "sqlite":
+		cfg.DSN = filepath.Join(dir, "data", "bridge.db")
+	case "postgres":
+		if o.dsn == "" {
+			return errors.New("-driver postgres needs -dsn postgres://...")
+		}
+		dsn, drop, err := postgresSchema(o.dsn)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		cfg.DSN = dsn
+	default:
+		return fmt.Errorf("-driver %q: want sqlite or postgres", o.driver)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := e2e.WriteConfig(cfgPath, cfg); err != nil {
+		return err
+	}
+
+	// One follower per server, in the database before the bridge starts.
+	pub, err := e2e.NewPublisher(ctx, cfgPath)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	fs := make([]e2e.Follower, len(f.servers))
+	for i, s := range f.servers {
+		fs[i] = e2e.Follower{ActorID: s.actorID(), Inbox: s.inbox(), SharedInbox: s.shared()}
+	}
+	start = time.Now()
+	if err := pub.InsertFollowers(ctx, "news", fs); err != nil {
+		return err
+	}
+	fmt.Printf("%d followers inserted in %v\n", len(fs), time.Since(start).Round(time.Millisecond))
+
+	var env []string
+	pprofAddr := ""
+	if profiling {
+		if pprofAddr, err = e2e.FreeAddr(); err != nil {
+			return err
+		}
+		env = append(env, "BRIDGE_PPROF="+pprofAddr)
+	}
+	logPath := filepath.Join(dir, "bridge.log")
+	proc, err := e2e.StartEnv(bin, cfgPath, logPath, cfg.BaseURL(), env)
+	if err != nil {
+		return err
+	}
+	defer proc.Kill()
+	if o.logCopy != "" {
+		defer func() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				_ = os.WriteFile(o.logCopy, b, 0o644)
+			}
+		}()
+	}
+	fail := func(err error) error {
+		if b, rerr := os.ReadFile(logPath); rerr == nil {
+			if len(b) > 8<<10 {
+				b = b[len(b)-8<<10:]
+			}
+			fmt.Fprintf(os.Stderr, "bridge log (tail):\n%s\n", b)
+		}
+		return err
+	}
+	if err := proc.WaitHealthy(30 * time.Second); err != nil {
+		return fail(err)
+	}
+	workers := "default"
+	if o.workers > 0 {
+		workers = strconv.Itoa(o.workers)
+	}
+	fmt.Printf("bridge pid %d on %s, storage %s, log level %s, delivery_workers %s\n", proc.PID(), cfg.BaseURL(), o.driver, o.logLevel, workers)
+
+	// The servers check signatures with the key the actor publishes.
+	var actor struct {
+		PublicKey struct {
+			ID           string `json:"id"`
+			PublicKeyPem string `json:"publicKeyPem"`
+		} `json:"publicKey"`
+	}
+	if err := e2e.GetJSON(ctx, e2e.Client(1), cfg.ActorID("news"), &actor); err != nil {
+		return fail(err)
+	}
+	key, err := fedtest.ParsePublicKeyPEM(actor.PublicKey.PublicKeyPem)
+	if err != nil {
+		return fail(err)
+	}
+	f.expect(key, cfg.ActorID("news"))
+
+	ceilBefore, sigCPU1 := signingRate(o.signFor)
+	fmt.Printf("signing ceiling before: %.0f RSA-2048 signatures/s (%d goroutines, %v; %v CPU per signature)\n",
+		ceilBefore, runtime.GOMAXPROCS(0), o.signFor, sigCPU1.Round(time.Microsecond))
+
+	profDone := make(chan error, 1)
+	if o.cpuprofile != "" {
+		secs := int(float64(f.live)/ceilBefore*1.1) + 2
+		go func() { profDone <- cpuProfile(pprofAddr, o.cpuprofile, secs) }()
+		time.Sleep(100 * time.Millisecond)
+	} else {
+		profDone <- nil
+	}
+
+	// Peak memory: VmHWM at the end, and VmRSS polled meanwhile.
+	var peakPolled atomic.Int64
+	stopPoll := make(chan struct{})
+	var polled sync.WaitGroup
+	polled.Go(func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if kb, err := procStatus(proc.PID(), "VmRSS:"); err == nil && kb > peakPolled.Load() {
+				peakPolled.Store(kb)
+			}
+			select {
+			case <-stopPoll:
+				return
+			case <-t.C:
+			}
+		}
+	})
+
+	if o.selfprofile != "" {
+		pf, err := os.Create(o.selfprofile)
+		if err != nil {
+			return fail(err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fail(err)
+		}
+	}
+	cpu0, err := proc.CPUTime()
+	if err != nil {
+		return fail(err)
+	}
+	self0 := selfCPU()
+	t0 := time.Now()
+	id, err := pub.Post(ctx, "news", "Fan-out benchmark: one post to every follower's server. #passerelle")
+	if err != nil {
+		return fail(err)
+	}
+	published := time.Since(t0)
+	if o.heapprofile != "" {
+		go func() {
+			for f.remaining.Load() > int64(f.live/2) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := fetchProfile(pprofAddr, "heap", o.heapprofile); err != nil {
+				fmt.Fprintln(os.Stderr, "fanout: heap profile:", err)
+			}
+			// The text form ends with the runtime's memory statistics.
+			_ = fetchProfile(pprofAddr, "heap?debug=1", o.heapprofile+".txt")
+			_ = fetchProfile(pprofAddr, "goroutine?debug=1", o.heapprofile+".goroutines.txt")
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", proc.PID())); err == nil {
+				_ = os.WriteFile(o.heapprofile+".status.txt", b, 0o644)
+			}
+		}()
+	}
+	var elapsed time.Duration
+	select {
+	case <-f.done:
+		elapsed = time.Since(t0)
+	case <-time.After(o.timeout):
+		close(stopPoll)
+		return fail(fmt.Errorf("after %v, %d of %d live servers still without the Create (%d requests did not verify; first: %v)",
+			o.timeout, f.remaining.Load(), f.live, f.bad.Load(), f.firstBad))
+	}
+	cpu1, _ := proc.CPUTime()
+	selfUsed := selfCPU() - self0
+	if o.selfprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	close(stopPoll)
+	polled.Wait()
+	hwm, _ := procStatus(proc.PID(), "VmHWM:")
+	if err := <-profDone; err != nil {
+		fmt.Fprintln(os.Stderr, "fanout: cpu profile:", err)
+	}
+	ceilAfter, sigCPU2 := signingRate(o.signFor)
+	fmt.Printf("signing ceiling after:  %.0f RSA-2048 signatures/s (%v CPU per signature)\n", ceilAfter, sigCPU2.Round(time.Microsecond))
+	sigCPU := min(sigCPU1, sigCPU2)
+
+	// Check what the servers got.
+	noteID := pub.NoteID("news", id)
+	var lat []time.Duration
+	dups, wrong := 0, 0
+	first := time.Duration(1<<63 - 1)
+	for _, s := range f.servers {
+		if s.kind == kindDark {
+			continue
+		}
+		n := int(s.creates.Load())
+		if n > 1 {
+			dups += n - 1
+		}
+		if obj, _ := s.object.Load().(string); obj != noteID {
+			wrong++
+		}
+		d := time.Duration(s.at.Load() - t0.UnixNano())
+		lat = append(lat, d)
+		first = min(first, d)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	// Give the dark servers' requests time to arrive, then look at the
+	// queue: dark servers stay pending (retried later).
+	stats, fanoutPending, err := pub.Stats(ctx, id)
+	if err != nil {
+		return fail(err)
+	}
+	darkReached := 0
+	for _, s := range f.servers {
+		if s.kind == kindDark && s.requests.Load() > 0 {
+			darkReached++
+		}
+	}
+
+	live := float64(f.live)
+	rate := live / elapsed.Seconds()
+	ceil := max(ceilBefore, ceilAfter)
+	fmt.Printf("\nfan-out of one post: driver=%s servers=%d latency=%v dark=%.0f%% failing-once=%.0f%% delivery_workers=%s\n",
+		o.driver, o.n, o.latency, o.dark*100, o.failing*100, workers)
+	fmt.Printf("  live servers reached:   %d of %d (verified Creates; duplicates %d; wrong object %d; bad requests %d)\n",
+		f.live-int(f.remaining.Load()), f.live, dups, wrong, f.bad.Load())
+	fmt.Printf("  dark servers contacted: %d of %d\n", darkReached, count(f, kindDark))
+	fmt.Printf("  time to reach all live: %.2f s (publish took %v; first delivery at %v)\n",
+		elapsed.Seconds(), published.Round(time.Millisecond), first.Round(time.Millisecond))
+	fmt.Printf("  deliveries/s:           %.0f\n", rate)
+	fmt.Printf("  signing ceiling/s:      %.0f (before %.0f, after %.0f; the higher is used)\n", ceil, ceilBefore, ceilAfter)
+	fmt.Printf("  ratio to the ceiling:   %.2f (goal >= 0.8)\n", rate/ceil)
+	fmt.Printf("  delivery latency:       p50 %v  p90 %v  p99 %v  max %v (from publication)\n",
+		pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+	fmt.Printf("  bridge peak RSS:        %.1f MiB (VmHWM; VmRSS polled every 50 ms peaked at %.1f MiB) (goal <= 150 MB)\n",
+		float64(hwm)/1024, float64(peakPolled.Load())/1024)
+	bridgeCPU := cpu1 - cpu0
+	fmt.Printf("  CPU during the fan-out: bridge %v (%v per live server), simulated servers %v (%v per live server); %d CPUs\n",
+		bridgeCPU.Round(10*time.Millisecond), (bridgeCPU / time.Duration(f.live)).Round(time.Microsecond),
+		selfUsed.Round(10*time.Millisecond), (selfUsed / time.Duration(f.live)).Round(time.Microsecond), runtime.NumCPU())
+	// On a machine shared with other work the wall-clock ratio is noisy;
+	// CPU time is not: this is the ratio an otherwise idle machine would
+	// show if the fan-out kept every core busy.
+	fmt.Printf("  CPU-bound ratio:        %.2f (live servers x %v CPU per signature / CPU used by the bridge and the servers)\n",
+		live*sigCPU.Seconds()/(bridgeCPU+selfUsed).Seconds(), sigCPU.Round(time.Microsecond))
+	fmt.Printf("  delivery stats of the post: reached %d, pending %d, failed %d, fan-out queued %v\n",
+		stats.Done, stats.Pending, stats.Failed, fanoutPending)
+	if o.cpuprofile != "" {
+		fmt.Printf("  CPU profile of the bridge: %s (go tool pprof -top %s %s)\n", o.cpuprofile, bin, o.cpuprofile)
+	}
+
+	code, err := proc.Stop(30 * time.Second)
+	if err != nil || code != 0 {
+		return fail(fmt.Errorf("bridge stop: exit %d, %v", code, err))
+	}
+	if dups > 0 || wrong > 0 || f.bad.Load() > 0 {
+		return fail(errors.New("the run was not clean (see above): numbers are not valid"))
+	}
+	return nil
+}
+
+func count(f *farm, kind int) int {
+	n := 0
+	for _, s := range f.servers {
+		if s.kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// signingRate measures RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second
+// with crypto/rsa on GOMAXPROCS goroutines for d, and the CPU time one
+// signature takes.
+func signingRate(d time.Duration) (perSecond float64, cpuPerSig time.Duration) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := selfCPU()
+	start := time.Now()
+	for g := range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			msg := []byte("(request-target): post /inbox\nhost: 127.1.0.1\ndate: " + strconv.Itoa(g))
+			for i := 0; time.Since(start) < d; i++ {
+				h := sha256.Sum256(append(msg, byte(i)))
+				if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:]); err != nil {
+					panic(err)
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds(), (selfCPU() - cpu0) / time.Duration(n.Load())
+}
+
+// procStatus reads one kB field (VmRSS:, VmHWM:) of /proc/PID/status.
+func procStatus(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			var kb int64
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// selfCPU is the CPU time used by this process so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuProfile fetches a CPU profile of seconds from the bridge's pprof
+// listener into path.
+func cpuProfile(addr, path string, seconds int) error {
+	return fetchProfile(addr, "profile?seconds="+strconv.Itoa(seconds), path)
+}
+
+// fetchProfile fetches /debug/pprof/NAME from the bridge's pprof listener
+// into path.
+func fetchProfile(addr, name, path string) error {
+	c := &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{Proxy: nil}}
+	resp, err := c.Get("http://" + addr + "/debug/pprof/" + name)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// postgresSchema creates a fresh schema in the database at base and returns
+// a DSN using it, and a function dropping it.
+func postgresSchema(base string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, errors.New("-dsn must be a postgres:// URL")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "bench_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			fmt.Fprintln(os.Stderr, "fanout: drop schema:", err)
+		}
+		db.Close()
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}

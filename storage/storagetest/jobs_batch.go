@@ -1,0 +1,75 @@
+package storagetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// testCompleteJobs checks CompleteJobs: only the caller's running jobs are
+// marked done, across several statements (more than 64 ids), and the
+// count says how many.
+func testCompleteJobs(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	var all []int64
+	for range 75 {
+		all = append(all, must(s.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Payload: []byte("{}"), RunAt: now, Ref: "status:1"}))(t))
+	}
+	mine := must(s.ClaimJobs(ctx, "w1", nil, 70, time.Minute, now))(t)
+	theirs := must(s.ClaimJobs(ctx, "w2", nil, 3, time.Minute, now))(t)
+	if len(mine) != 70 || len(theirs) != 3 {
+		t.Fatalf("claimed %d and %d jobs, want 70 and 3", len(mine), len(theirs))
+	}
+	finished := mine[69].ID
+	check(t, s.CompleteJob(ctx, finished, "w1"))
+	pending := all[len(all)-1]
+
+	tests := []struct {
+		name  string
+		ids   []int64
+		owner string
+		want  int64
+	}{
+		{"nothing", nil, "w1", 0},
+		{"someone else's", ids(theirs), "w1", 0},
+		{"pending and unknown", []int64{pending, all[len(all)-1] + 1000}, "w1", 0},
+		{"mine among others", append(append(ids(mine), ids(theirs)...), pending, finished), "w1", 69},
+		{"again", ids(mine), "w1", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := s.CompleteJobs(ctx, tc.ids, tc.owner)
+			check(t, err)
+			if n != tc.want {
+				t.Errorf("CompleteJobs completed %d jobs, want %d", n, tc.want)
+			}
+		})
+	}
+	for _, j := range mine {
+		got := must(s.GetJob(ctx, j.ID))(t)
+		if got.Status != storage.JobDone || got.LeaseOwner != "" || !got.LeaseUntil.IsZero() || got.Attempts != 1 {
+			t.Errorf("completed job = %+v", got)
+		}
+	}
+	for _, j := range theirs {
+		if got := must(s.GetJob(ctx, j.ID))(t); got.Status != storage.JobRunning || got.LeaseOwner != "w2" {
+			t.Errorf("other owner's job = %+v", got)
+		}
+	}
+	if got := must(s.GetJob(ctx, pending))(t); got.Status != storage.JobPending {
+		t.Errorf("unclaimed job = %+v", got)
+	}
+	if st := must(s.RefStats(ctx, "status:1"))(t); st.Done != 70 || st.Pending != 5 {
+		t.Errorf("ref stats %+v, want 70 done and 5 pending", st)
+	}
+	// An hour later only the two unclaimed jobs and w2's (expired leases)
+	// are due.
+	want := append(ids(theirs), all[73:]...)
+	if got := must(s.ClaimJobs(ctx, "w3", nil, 100, time.Minute, now.Add(time.Hour)))(t); !slices.Equal(ids(got), want) {
+		t.Errorf("claimable after completion: %v, want %v", ids(got), want)
+	}
+}
