@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,16 +44,8 @@ func TestMovedAccountPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var b strings.Builder
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := resp.Body.Read(buf)
-				b.Write(buf[:n])
-				if err != nil {
-					break
-				}
-			}
-			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Location") != tt.wantLocation || !strings.Contains(b.String(), tt.wantBody) {
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Location") != tt.wantLocation || !strings.Contains(string(body), tt.wantBody) {
 				t.Errorf("GET %s: %d Location %q, want %d %q and body with %q", tt.url, resp.StatusCode, resp.Header.Get("Location"), tt.wantStatus, tt.wantLocation, tt.wantBody)
 			}
 		})
