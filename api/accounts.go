@@ -17,7 +17,7 @@ func (s *Server) verifyCredentials(w http.ResponseWriter, r *http.Request, c *ca
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, c *caller) {
 	acc, ok := s.account(r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, errNotFound)
+		s.writeRemoteAccount(w, r, c, r.PathValue("id")) // safety.go
 		return
 	}
 	a, err := s.accountEntity(r.Context(), acc, false)

@@ -62,9 +62,10 @@ type Server struct {
 	accounts map[string]config.Account // by lower-cased username
 	order    []string                  // configuration order
 
-	logins        *limiter // failed login-code attempts, per account and client
-	loginsAccount *limiter // failed login-code attempts, per account
-	apps          *limiter // app registrations, per client address
+	logins        *limiter        // failed login-code attempts, per account and client
+	loginsAccount *limiter        // failed login-code attempts, per account
+	apps          *limiter        // app registrations, per client address
+	mod           DomainModerator // domain blocks (safety.go); nil: none
 
 	createdMu sync.Mutex
 	created   map[string]time.Time // account creation dates (immutable)
@@ -120,11 +121,15 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	for _, p := range []string{"/api/", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server", "/media/"} {
 		handle("OPTIONS "+p, preflight)
 	}
-	// Other methods on unknown API paths answer Mastodon's 404 (a GET
-	// catch-all would clash with the web pages' "GET /{at}/{id}").
+	// Unknown API paths answer Mastodon's JSON 404, never the mux's
+	// plain-text 404 or 405: clients (masto.js among them) treat a
+	// non-JSON answer as a broken server, not as a missing feature. The
+	// GET catch-all needs three segments or more (/api/VERSION/...): "GET
+	// /api/" would clash with the web pages' "GET /{at}/{id}".
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		handle(m+" /api/", s.unknownRoute)
 	}
+	handle("GET /api/{version}/{rest...}", s.unknownRoute)
 
 	// Statuses.
 	handle("POST /api/v1/statuses", s.user("write:statuses", s.createStatus))
@@ -136,6 +141,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/statuses/{id}/source", s.user("read:statuses", s.statusSource))
 	handle("GET /api/v1/statuses/{id}/context", s.optional("read:statuses", s.statusContext))
 	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))
+	s.interactionRoutes(handle) // notifications, raids, blocks, mutes, domain blocks, filters (notifications.go)
+	s.scheduledRoutes(handle)   // scheduled.go
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))
@@ -162,23 +169,16 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// they do not error out: this server has no timelines, notifications
 	// or social graph of its own.
 	for path, scope := range map[string]string{
-		"/api/v1/notifications":          "read:notifications",
-		"/api/v1/conversations":          "read:statuses",
-		"/api/v1/filters":                "read:filters",
-		"/api/v2/filters":                "read:filters",
-		"/api/v1/lists":                  "read:lists",
-		"/api/v1/followed_tags":          "read:follows",
-		"/api/v1/follow_requests":        "read:follows",
-		"/api/v1/accounts/relationships": "read:follows",
-		"/api/v1/blocks":                 "read:blocks",
-		"/api/v1/mutes":                  "read:mutes",
-		"/api/v1/domain_blocks":          "read:blocks",
-		"/api/v1/bookmarks":              "read:bookmarks",
-		"/api/v1/favourites":             "read:favourites",
-		"/api/v1/featured_tags":          "read:accounts",
-		"/api/v1/endorsements":           "read:accounts",
-		"/api/v1/scheduled_statuses":     "read:statuses",
-		"/api/v2/suggestions":            "read",
+		"/api/v1/conversations":   "read:statuses",
+		"/api/v1/filters":         "read:filters",
+		"/api/v1/lists":           "read:lists",
+		"/api/v1/followed_tags":   "read:follows",
+		"/api/v1/follow_requests": "read:follows",
+		"/api/v1/bookmarks":       "read:bookmarks",
+		"/api/v1/favourites":      "read:favourites",
+		"/api/v1/featured_tags":   "read:accounts",
+		"/api/v1/endorsements":    "read:accounts",
+		"/api/v2/suggestions":     "read",
 	} {
 		handle("GET "+path, s.user(scope, s.emptyList))
 	}

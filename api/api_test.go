@@ -247,3 +247,40 @@ func TestCrossOrigin(t *testing.T) {
 		t.Errorf("unknown API path: %s", r.body)
 	}
 }
+
+// Unknown API paths, GET included, answer Mastodon's JSON 404: masto.js
+// (and clients built on it) read a plain-text 404 or 405 as "the server
+// may be down" instead of a missing feature they can do without.
+func TestUnknownAPIPathsAnswerJSON404(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.token(t, "news", "read write")
+	for _, rq := range []request{
+		{method: http.MethodGet, path: "/api/v2/search?q=city", token: tok},
+		{method: http.MethodGet, path: "/api/v1/instance/peers"},
+		{method: http.MethodGet, path: "/api/v1/instance/activity"},
+		{method: http.MethodGet, path: "/api/v1/streaming/health"},
+		{method: http.MethodGet, path: "/api/v1/statuses/1/pin", token: tok}, // a POST-only route
+		{method: http.MethodGet, path: "/api/v3/anything/else"},
+		{method: http.MethodPost, path: "/api/v1/statuses/1/reblog", token: tok},
+	} {
+		t.Run(rq.method+" "+rq.path, func(t *testing.T) {
+			r := e.do(t, rq)
+			if ct := r.header.Get("Content-Type"); r.code != http.StatusNotFound || !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("%d %s %q, want 404 application/json", r.code, ct, r.body)
+			}
+			if got := r.errorText(t); got != "Record not found" {
+				t.Errorf("error %q, want Record not found", got)
+			}
+		})
+	}
+	// Known routes and the web pages beside them are untouched.
+	if r := e.get(t, "/api/v1/instance", ""); r.code != http.StatusOK {
+		t.Errorf("GET /api/v1/instance: %d", r.code)
+	}
+	if r := e.get(t, "/api/v1/notifications", tok); r.code != http.StatusOK {
+		t.Errorf("GET /api/v1/notifications: %d", r.code)
+	}
+	if r := e.get(t, "/@news", ""); r.code != http.StatusOK {
+		t.Errorf("GET /@news: %d", r.code)
+	}
+}

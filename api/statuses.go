@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
@@ -72,6 +74,9 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, c *caller)
 		return
 	}
 	d, err := draft(p, nil)
+	if err == nil {
+		err = interactionPolicyParams(p, &d) // interaction.go
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -111,7 +116,7 @@ type ScheduledParams struct {
 	Sensitive     bool     `json:"sensitive"`
 	SpoilerText   *string  `json:"spoiler_text"`
 	Visibility    string   `json:"visibility"`
-	InReplyToID   *int64   `json:"in_reply_to_id"`
+	InReplyToID   *string  `json:"in_reply_to_id"` // a string: status ids exceed 2^53
 	Language      *string  `json:"language"`
 	ApplicationID *int64   `json:"application_id"`
 	ScheduledAt   any      `json:"scheduled_at"`
@@ -144,24 +149,7 @@ func (s *Server) scheduleStatus(w http.ResponseWriter, r *http.Request, c *calle
 		s.fail(w, r, err)
 		return
 	}
-	out := ScheduledStatus{
-		ID: idString(sc.ID), ScheduledAt: timeString(sc.ScheduledAt), MediaAttachments: []MediaAttachment{},
-		Params: ScheduledParams{
-			Text: sc.Draft.Text, Sensitive: sc.Draft.Sensitive, SpoilerText: optString(sc.Draft.SpoilerText),
-			Visibility: sc.Draft.Visibility, Language: optString(sc.Draft.Language),
-			Idempotency: optString(d.IdempotencyKey),
-		},
-	}
-	if sc.Draft.InReplyToID != 0 {
-		out.Params.InReplyToID = &sc.Draft.InReplyToID
-	}
-	for _, id := range sc.Draft.MediaIDs {
-		out.Params.MediaIDs = append(out.Params.MediaIDs, idString(id))
-		if m, err := s.pub.Media(ctx, c.name, id); err == nil {
-			out.MediaAttachments = append(out.MediaAttachments, s.mediaEntity(m))
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.scheduledEntity(ctx, c, sc)) // scheduled.go
 }
 
 // writeStatus answers one status (its media loaded unless given);
@@ -193,6 +181,10 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, c *caller, 
 
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, c *caller) {
 	st, media, err := s.loadStatus(r.Context(), r.PathValue("id"), c)
+	if errors.Is(err, errNotFound) && c != nil {
+		s.writeRemoteStatus(w, r, c) // a remote post (safety.go)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -334,10 +326,14 @@ func (s *Server) statusSource(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 // statusContext answers the thread above a status (our replies are only
-// to our own posts); descendants are not indexed and answered empty.
+// to our own posts) and, below it, the remote replies we recorded.
 func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
 	st, _, err := s.loadStatus(ctx, r.PathValue("id"), c)
+	if errors.Is(err, errNotFound) && c != nil {
+		s.remoteContext(w, r, c) // a remote post (safety.go)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -361,7 +357,12 @@ func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller
 		ancestors = append([]Status{e}, ancestors...)
 		parent = pst.InReplyToID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": []Status{}})
+	descendants, err := s.replies(ctx, st, c) // safety.go
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": descendants})
 }
 
 // Delivery is how far a status's delivery went.
@@ -370,6 +371,8 @@ type Delivery struct {
 	Pending        int64 `json:"pending"`
 	Failed         int64 `json:"failed"`
 	FanoutPending  bool  `json:"fanout_pending"`
+	// Bluesky is the post's Bluesky mirror (absent when not mirrored).
+	Bluesky *atproto.PostStatus `json:"bluesky,omitempty"`
 }
 
 func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -384,7 +387,12 @@ func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout})
+	bsky, err := atproto.StatusOf(ctx, s.store, st.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout, Bluesky: bsky})
 }
 
 // Paging, as Mastodon: limit (default 20, at most 40), max_id, since_id,

@@ -30,6 +30,7 @@ type Config struct {
 	Federation Federation `yaml:"federation"`
 	Log        Log        `yaml:"log"`
 	Accounts   []Account  `yaml:"accounts"`
+	Moderation Moderation `yaml:"moderation"` // domain blocks, allow-list, blocklist subscriptions (moderation.go)
 }
 
 // Server is where and how the bridge listens.
@@ -37,7 +38,17 @@ type Server struct {
 	// PublicURL is scheme://host[:port] where the bridge is reached.
 	PublicURL string `yaml:"public_url"`
 	Listen    string `yaml:"listen"`
-	TLS       TLS    `yaml:"tls"`
+	// HTTPListen, with tls.mode auto or manual, serves plain HTTP: ACME
+	// HTTP-01 challenges and redirects to HTTPS. Empty: no plain HTTP.
+	HTTPListen string `yaml:"http_listen"`
+	// MetricsListen serves /metrics (Prometheus format) on its own address.
+	// Empty: no metrics.
+	MetricsListen string `yaml:"metrics_listen"`
+	// TrustedProxies are the IP addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For, -Proto and -Host headers are believed; those
+	// headers are removed from every other request.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	TLS            TLS      `yaml:"tls"`
 }
 
 // TLS selects how HTTPS is provided.
@@ -45,6 +56,14 @@ type TLS struct {
 	Mode     string `yaml:"mode"` // off | manual | auto
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Email is the ACME account's contact address (auto); optional.
+	Email string `yaml:"email"`
+	// ACMEDirectory is the ACME server's directory URL (auto); the default
+	// is Let's Encrypt's production directory.
+	ACMEDirectory string `yaml:"acme_directory"`
+	// ACMECARoot is a PEM file of CA certificates to trust when talking to
+	// the ACME server (a private or test CA); empty: the system's roots.
+	ACMECARoot string `yaml:"acme_ca_root"`
 }
 
 // Storage selects the database.
@@ -69,6 +88,10 @@ type Federation struct {
 	SignatureWindow Duration `yaml:"signature_window"`
 	// DeliveryWorkers is the number of concurrent outgoing deliveries.
 	DeliveryWorkers int `yaml:"delivery_workers"`
+	// AuthorizedFetch requires signed GETs for AS2 documents (moderation.go).
+	AuthorizedFetch bool `yaml:"authorized_fetch"`
+	// InboxLimits are the inbound rate limits and key-fetch budget (moderation.go).
+	InboxLimits InboxLimits `yaml:"inbox_limits"`
 }
 
 // Log configures logging.
@@ -90,6 +113,17 @@ type Account struct {
 	Fields []Field `yaml:"fields"`
 	// ManuallyApprovesFollowers keeps new followers pending until approved.
 	ManuallyApprovesFollowers bool `yaml:"manually_approves_followers"`
+	// Notice is the X exit notice page (/x/USERNAME); see notice.go.
+	Notice Notice `yaml:"notice"`
+	// Replies is who may reply (Bluesky threadgate): everyone, followers, following, mentioned or nobody; see bluesky.go.
+	Replies string `yaml:"replies"`
+	Quotes  string `yaml:"quotes"` // who may quote: allow, followers or disallow; see policy.go
+	// Bluesky mirrors the account's posts to Bluesky; see bluesky.go.
+	Bluesky Bluesky `yaml:"bluesky"`
+	// Feeds are RSS or Atom feeds whose new entries are posted; see feeds.go.
+	Feeds []Feed `yaml:"feeds"`
+	// AlsoKnownAs lists the accounts (actor URLs or handles) the institution used before, whose followers may move here; see moves.go.
+	AlsoKnownAs []string `yaml:"also_known_as"`
 }
 
 // Field is a profile field (name/value). Values that are URLs become links

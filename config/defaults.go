@@ -17,6 +17,9 @@ const (
 	DefaultSignatureWindow   = Duration(time.Hour) // Mastodon accepts an hour of clock skew
 	DefaultDeliveryWorkers   = 64
 	DefaultAccountType       = "Organization"
+	// DefaultACMEDirectory is Let's Encrypt's production directory, used by
+	// tls.mode "auto" when acme_directory is empty.
+	DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 )
 
 // Values of server.tls.mode and storage.driver.
@@ -58,6 +61,9 @@ func Default() *Config {
 func (c *Config) ApplyDefaults() {
 	setDefault(&c.Server.Listen, DefaultListen)
 	setDefault(&c.Server.TLS.Mode, DefaultTLSMode)
+	if c.Server.TLS.Mode == TLSAuto {
+		setDefault(&c.Server.TLS.ACMEDirectory, DefaultACMEDirectory)
+	}
 	setDefault(&c.Storage.Driver, DefaultStorageDriver)
 	if c.Storage.Driver == DriverSQLite {
 		setDefault(&c.Storage.DSN, DefaultSQLiteDSN)
@@ -68,6 +74,8 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Accounts {
 		setDefault(&c.Accounts[i].Type, DefaultAccountType)
 	}
+	c.applyPolicyDefaults() // before the Bluesky defaults (policy.go)
+	c.applyBlueskyDefaults()
 }
 
 func setDefault(s *string, def string) {

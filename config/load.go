@@ -151,6 +151,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.Server.TLS.CertFile = resolveFile(dir, c.Server.TLS.CertFile)
 	c.Server.TLS.KeyFile = resolveFile(dir, c.Server.TLS.KeyFile)
+	c.Server.TLS.ACMECARoot = resolveFile(dir, c.Server.TLS.ACMECARoot)
 }
 
 // resolveFile returns p as an absolute path, relative to dir, unless it is

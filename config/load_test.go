@@ -48,7 +48,7 @@ func TestLoadMinimalGetsDefaults(t *testing.T) {
 			DeliveryWorkers:   64,
 		},
 		Log:      Log{Level: "info", Format: "json"},
-		Accounts: []Account{{Username: "news", Type: "Organization"}},
+		Accounts: []Account{{Username: "news", Type: "Organization", Replies: DefaultReplies, Quotes: DefaultQuotes}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load:\n got  %+v\n want %+v", got, want)
@@ -78,9 +78,9 @@ func TestLoadReportsProblemsWithLines(t *testing.T) {
 			name: "several kinds of problems at once",
 			file: "testdata/many_problems.yaml",
 			want: []string{
+				`testdata/many_problems.yaml:1: server.http_listen: required when server.tls.mode is "auto", e.g. ":80": the certificate authority checks the domain over plain HTTP (HTTP-01), and visitors are redirected to HTTPS`,
 				`testdata/many_problems.yaml:2: server.public_url: must not have a path (got "/bridge"): the bridge is served at the root of its host`,
 				`testdata/many_problems.yaml:3: server.listen: "8080" is not a valid host:port such as "127.0.0.1:8080" or ":8080": missing port in address`,
-				`testdata/many_problems.yaml:5: server.tls.mode: "auto" is not available in this version; use "off" (behind a reverse proxy) or "manual"`,
 				`testdata/many_problems.yaml:7: storage.driver: must be one of "sqlite", "postgres"; got "mysql"`,
 				`testdata/many_problems.yaml:9: federation.delivery_workers: expected a whole number, got "lots"`,
 				`testdata/many_problems.yaml:10: federation.signature_window: must be between 1m and 12h; got 10s`,
@@ -233,8 +233,8 @@ func TestLoadMergeKeys(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := []Account{
-		{Username: "news", Type: "Service", Summary: "Automated account."},
-		{Username: "alerts", Type: "Organization", Summary: "Automated account."},
+		{Username: "news", Type: "Service", Summary: "Automated account.", Replies: DefaultReplies, Quotes: DefaultQuotes},
+		{Username: "alerts", Type: "Organization", Summary: "Automated account.", Replies: DefaultReplies, Quotes: DefaultQuotes},
 	}
 	if !reflect.DeepEqual(cfg.Accounts, want) {
 		t.Errorf("accounts = %+v, want %+v", cfg.Accounts, want)

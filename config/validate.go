@@ -1,9 +1,11 @@
 package config
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -54,6 +56,12 @@ func (c *Config) Validate() error {
 	v.federation(c.Federation)
 	v.log(c.Log)
 	v.accounts(c.Accounts)
+	v.notices(c.Accounts)
+	v.blueskyAccounts(c)
+	v.policyAccounts(c.Accounts)
+	v.feedAccounts(c.Accounts)
+	v.moderation(c)
+	v.movesAccounts(c) // also_known_as (moves.go)
 	return joinProblems(v.problems)
 }
 
@@ -106,6 +114,125 @@ func (v *validator) server(s Server) {
 	v.publicURL("server.public_url", s.PublicURL)
 	v.listen("server.listen", s.Listen)
 	v.tls("server.tls", s.TLS)
+	v.serverTLS(s)
+	if s.MetricsListen != "" && v.listen("server.metrics_listen", s.MetricsListen) {
+		for _, other := range []struct{ key, addr string }{{"server.listen", s.Listen}, {"server.http_listen", s.HTTPListen}} {
+			if sameAddr(s.MetricsListen, other.addr) {
+				v.addf("server.metrics_listen", "must differ from %s (%s): metrics are served on their own address, kept private", other.key, quote(other.addr))
+			}
+		}
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			v.addf(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be an IP address (\"127.0.0.1\") or a CIDR range (\"10.0.0.0/8\"); got %s", quote(p))
+		}
+	}
+}
+
+// serverTLS checks the settings that depend on tls.mode: plain HTTP
+// (http_listen) and, for "auto", what ACME needs.
+func (v *validator) serverTLS(s Server) {
+	switch s.TLS.Mode {
+	case TLSOff:
+		if s.HTTPListen != "" {
+			v.addf("server.http_listen", "is only used when server.tls.mode is %s or %s (to redirect to HTTPS); with %s, remove it: the reverse proxy serves plain HTTP", quote(TLSAuto), quote(TLSManual), quote(TLSOff))
+		}
+		return
+	case TLSManual:
+		if s.HTTPListen != "" && v.listen("server.http_listen", s.HTTPListen) && sameAddr(s.HTTPListen, s.Listen) {
+			v.addf("server.http_listen", "must differ from server.listen (%s)", quote(s.Listen))
+		}
+		return
+	case TLSAuto:
+	default:
+		return
+	}
+	// ACME can only certify a public DNS name reached over https.
+	if u, err := url.Parse(s.PublicURL); err == nil && u.Host != "" {
+		if u.Scheme != "https" {
+			v.addf("server.public_url", "must start with https:// when server.tls.mode is %s; got %s", quote(TLSAuto), quote(s.PublicURL))
+		}
+		if host := u.Hostname(); net.ParseIP(host) != nil {
+			v.addf("server.public_url", "must use a DNS name, not an IP address, when server.tls.mode is %s: certificate authorities do not certify IP addresses; got %s", quote(TLSAuto), quote(host))
+		} else if !strings.Contains(host, ".") {
+			v.addf("server.public_url", "must use a public DNS name such as \"social.city.example\" when server.tls.mode is %s; got %s", quote(TLSAuto), quote(host))
+		}
+	}
+	if s.HTTPListen == "" {
+		v.addf("server.http_listen", "required when server.tls.mode is %s, e.g. \":80\": the certificate authority checks the domain over plain HTTP (HTTP-01), and visitors are redirected to HTTPS", quote(TLSAuto))
+	} else if v.listen("server.http_listen", s.HTTPListen) && sameAddr(s.HTTPListen, s.Listen) {
+		v.addf("server.http_listen", "must differ from server.listen (%s)", quote(s.Listen))
+	}
+	if e := s.TLS.Email; e != "" {
+		local, domain, ok := strings.Cut(e, "@")
+		if !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(e, " <>") {
+			v.addf("server.tls.email", "must be an email address such as \"it@city.example\"; got %s", quote(e))
+		}
+	}
+	if d := s.TLS.ACMEDirectory; d != "" {
+		u, err := url.Parse(d)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			v.addf("server.tls.acme_directory", "must be the https:// URL of an ACME directory, such as %s; got %s", quote(DefaultACMEDirectory), quote(d))
+		}
+	}
+	if f := s.TLS.ACMECARoot; f != "" {
+		if err := readablePEM(f, "CERTIFICATE"); err != nil {
+			v.addErr("server.tls.acme_ca_root", "cannot use the file", err)
+		}
+	}
+}
+
+// sameAddr reports whether two listen addresses are the same host:port.
+func sameAddr(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb {
+		return false
+	}
+	return ha == hb || ha == "" || hb == "" || ha == "0.0.0.0" || hb == "0.0.0.0" || ha == "::" || hb == "::"
+}
+
+// ParseTrustedProxy parses one server.trusted_proxies entry: an IP address
+// (a single-address prefix) or a CIDR range.
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("config: trusted proxy %q: %w", s, err)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("config: trusted proxy %q: %w", s, err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// readablePEM checks that path is a readable file holding at least one PEM
+// block of the given type.
+func readablePEM(path, blockType string) error {
+	if err := readableFile(path); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return fmt.Errorf("%s holds no PEM %s block", path, blockType)
+		}
+		if b.Type == blockType {
+			return nil
+		}
+	}
 }
 
 func (v *validator) publicURL(key, raw string) {
@@ -141,28 +268,30 @@ func (v *validator) publicURL(key, raw string) {
 	}
 }
 
-func (v *validator) listen(key, addr string) {
+// listen checks a host:port listen address and reports whether it is
+// valid.
+func (v *validator) listen(key, addr string) bool {
 	if !v.required(key, addr) {
-		return
+		return false
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		v.addErr(key, fmt.Sprintf("%s is not a valid host:port such as \"127.0.0.1:8080\" or \":8080\"", quote(addr)), unwrapAddrError(err))
-		return
+		return false
 	}
+	ok := true
 	if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
 		v.addf(key, "host %s is neither an IP address nor a host name", quote(host))
+		ok = false
 	}
 	if !validPort(port) {
 		v.addf(key, "port %s must be a number between 1 and 65535", quote(port))
+		ok = false
 	}
+	return ok
 }
 
 func (v *validator) tls(key string, t TLS) {
-	if t.Mode == TLSAuto {
-		v.addf(key+".mode", "%s is not available in this version; use %s (behind a reverse proxy) or %s", quote(TLSAuto), quote(TLSOff), quote(TLSManual))
-		return
-	}
 	if !v.oneOf(key+".mode", t.Mode, tlsModes) || t.Mode != TLSManual {
 		return
 	}

@@ -39,6 +39,15 @@ func TestValidate(t *testing.T) {
 		{name: "manual TLS with readable files", mutate: func(c *Config) {
 			c.Server.TLS = TLS{Mode: "manual", CertFile: "testdata/secret.txt", KeyFile: "testdata/secret.txt"}
 		}},
+		{name: "auto TLS", mutate: func(c *Config) {
+			c.Server.Listen, c.Server.HTTPListen, c.Server.MetricsListen = ":443", ":80", "127.0.0.1:9090"
+			c.Server.TLS = TLS{Mode: "auto", Email: "it@city.example", ACMEDirectory: "https://127.0.0.1:14000/dir", ACMECARoot: "testdata/ca.pem"}
+		}},
+		{name: "manual TLS with redirect", mutate: func(c *Config) {
+			c.Server.Listen, c.Server.HTTPListen = ":443", ":80"
+			c.Server.TLS = TLS{Mode: "manual", CertFile: "testdata/secret.txt", KeyFile: "testdata/secret.txt"}
+		}},
+		{name: "trusted proxies", mutate: func(c *Config) { c.Server.TrustedProxies = []string{"127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"} }},
 		{name: "postgres URL", mutate: func(c *Config) { c.Storage = Storage{Driver: "postgres", DSN: "postgresql://u:p@db/passerelle"} }},
 		{name: "account_domain host name", mutate: func(c *Config) { c.Federation.AccountDomain = "city.example" }},
 		{name: "followers page size 0 and 1000", mutate: func(c *Config) { c.Federation.FollowersPageSize = 0 }},
@@ -83,8 +92,40 @@ func TestValidate(t *testing.T) {
 			want: []string{`server.listen: port "0" must be a number between 1 and 65535`}},
 		{name: "listen bad host", mutate: func(c *Config) { c.Server.Listen = "bad_host!:80" },
 			want: []string{`server.listen: host "bad_host!" is neither an IP address nor a host name`}},
-		{name: "tls mode auto", mutate: func(c *Config) { c.Server.TLS.Mode = "auto" },
-			want: []string{`server.tls.mode: "auto" is not available in this version; use "off" (behind a reverse proxy) or "manual"`}},
+		{name: "tls auto without http_listen", mutate: func(c *Config) { c.Server.TLS.Mode = "auto" },
+			want: []string{`server.http_listen: required when server.tls.mode is "auto", e.g. ":80": the certificate authority checks the domain over plain HTTP (HTTP-01), and visitors are redirected to HTTPS`}},
+		{name: "tls auto over http", mutate: func(c *Config) {
+			c.Server.PublicURL = "http://social.city.example"
+			c.Server.HTTPListen, c.Server.TLS.Mode = ":80", "auto"
+		}, want: []string{`server.public_url: must start with https:// when server.tls.mode is "auto"; got "http://social.city.example"`}},
+		{name: "tls auto on an IP address", mutate: func(c *Config) {
+			c.Server.PublicURL = "https://192.0.2.10"
+			c.Server.HTTPListen, c.Server.TLS.Mode = ":80", "auto"
+		}, want: []string{`server.public_url: must use a DNS name, not an IP address, when server.tls.mode is "auto": certificate authorities do not certify IP addresses; got "192.0.2.10"`}},
+		{name: "tls auto on a single-label name", mutate: func(c *Config) {
+			c.Server.PublicURL = "https://localhost:8443"
+			c.Server.HTTPListen, c.Server.TLS.Mode = ":80", "auto"
+		}, want: []string{`server.public_url: must use a public DNS name such as "social.city.example" when server.tls.mode is "auto"; got "localhost"`}},
+		{name: "tls auto bad ACME settings", mutate: func(c *Config) {
+			c.Server.Listen, c.Server.HTTPListen = ":443", "0.0.0.0:443"
+			c.Server.TLS = TLS{Mode: "auto", Email: "it at city", ACMEDirectory: "http://acme.example/dir", ACMECARoot: "testdata/secret.txt"}
+		}, want: []string{
+			`server.http_listen: must differ from server.listen (":443")`,
+			`server.tls.email: must be an email address such as "it@city.example"; got "it at city"`,
+			`server.tls.acme_directory: must be the https:// URL of an ACME directory, such as "https://acme-v02.api.letsencrypt.org/directory"; got "http://acme.example/dir"`,
+			`server.tls.acme_ca_root: cannot use the file: testdata/secret.txt holds no PEM CERTIFICATE block`,
+		}},
+		{name: "http_listen with tls off", mutate: func(c *Config) { c.Server.HTTPListen = ":80" },
+			want: []string{`server.http_listen: is only used when server.tls.mode is "auto" or "manual" (to redirect to HTTPS); with "off", remove it: the reverse proxy serves plain HTTP`}},
+		{name: "metrics_listen clashes", mutate: func(c *Config) { c.Server.MetricsListen = ":8080" },
+			want: []string{`server.metrics_listen: must differ from server.listen ("127.0.0.1:8080"): metrics are served on their own address, kept private`}},
+		{name: "metrics_listen invalid", mutate: func(c *Config) { c.Server.MetricsListen = "9090" },
+			want: []string{`server.metrics_listen: "9090" is not a valid host:port such as "127.0.0.1:8080" or ":8080": missing port in address`}},
+		{name: "trusted_proxies invalid", mutate: func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "proxy.local", "10.0.0.0/33"} },
+			want: []string{
+				`server.trusted_proxies[1]: must be an IP address ("127.0.0.1") or a CIDR range ("10.0.0.0/8"); got "proxy.local"`,
+				`server.trusted_proxies[2]: must be an IP address ("127.0.0.1") or a CIDR range ("10.0.0.0/8"); got "10.0.0.0/33"`,
+			}},
 		{name: "tls mode unknown", mutate: func(c *Config) { c.Server.TLS.Mode = "manuel" },
 			want: []string{`server.tls.mode: must be one of "off", "manual", "auto"; got "manuel" (did you mean "manual"?)`}},
 		{name: "tls manual without files", mutate: func(c *Config) { c.Server.TLS.Mode = "manual" },

@@ -17,6 +17,8 @@ func (s *Service) account(w http.ResponseWriter, r *http.Request) *localActor {
 	la := s.accounts[strings.ToLower(r.PathValue("name"))]
 	if la == nil {
 		writeError(w, http.StatusNotFound, "no such account")
+	} else if !s.allowFetch(w, r, la) { // guard.go: refused domains, authorized fetch
+		return nil
 	}
 	return la
 }
@@ -25,7 +27,9 @@ func writeAS2(w http.ResponseWriter, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentTypeAS2+"; charset=utf-8")
 	h.Set("Vary", "Accept")
-	h.Set("Cache-Control", "max-age=180, public")
+	if h.Get("Cache-Control") == "" { // private when signed (guard.go)
+		h.Set("Cache-Control", "max-age=180, public")
+	}
 	w.Write(body)
 }
 
@@ -40,7 +44,7 @@ func (s *Service) actor(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.ProfileURL(la.name), http.StatusFound)
 		return
 	}
-	writeAS2(w, la.doc)
+	writeAS2(w, s.currentActorDoc(r.Context(), la)) // moves.go: movedTo, resolved alsoKnownAs
 }
 
 func (s *Service) instanceActor(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
+	"time"
 
 	"github.com/go-fed/activity/streams"
 	"github.com/go-fed/activity/streams/vocab"
@@ -30,6 +33,39 @@ type Activity struct {
 	// embedded, its type and (for an embedded activity such as the Follow of
 	// an Undo) its own actor and object ids.
 	Object Object
+	// Objects lists the ids of every object, for activities that have
+	// several (a Flag names the reported actor and posts).
+	Objects []string
+	// Note is the post a Create or Update carries, or the post a
+	// QuoteRequest's instrument embeds; nil otherwise.
+	Note *InboundNote
+	// Instrument is the id of a QuoteRequest's quoting post.
+	Instrument string
+	// Content is the activity's own content (a Flag's comment), raw.
+	Content string
+	// Target is the activity's target id (a Move's new account).
+	Target string
+}
+
+// InboundNote is a remote post (Note, Article, Page, Question) reduced to
+// what we show and check. Its HTML and text are as received: sanitise
+// them (package sanitize) before storing or showing them.
+type InboundNote struct {
+	ID           string
+	Type         string
+	AttributedTo string
+	URL          string
+	ContentHTML  string
+	Summary      string
+	Sensitive    bool
+	Language     string
+	InReplyTo    string
+	Mentions     []string // hrefs of the Mention tags
+	// Quote is the quoted post: FEP-044f's quote, or the older quoteUrl,
+	// quoteUri and _misskey_quote.
+	Quote     string
+	Published time.Time
+	To, Cc    []string
 }
 
 // Object is an activity's object.
@@ -118,7 +154,7 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 	case streams.IsUnmatchedErr(err):
 		// A type go-fed does not know (EmojiReact, QuoteRequest...): keep
 		// what we need to verify and ignore it.
-		act = activityFromMap(m)
+		act = activityFromMap(ctx, m)
 	default:
 		return Activity{}, decodeErr("not an ActivityStreams activity: %v", err)
 	}
@@ -175,16 +211,34 @@ func activityFromType(t vocab.Type) (Activity, error) {
 		return act, nil
 	}
 	act.Actor = firstActor(a.GetActivityStreamsActor())
+	act.Target = targetOf(t) // moves.go
 	obj := a.GetActivityStreamsObject()
 	if obj == nil || obj.Len() == 0 {
 		return act, nil
 	}
+	if c, ok := t.(interface {
+		GetActivityStreamsContent() vocab.ActivityStreamsContentProperty
+	}); ok {
+		act.Content, _ = contentOf(c.GetActivityStreamsContent())
+	}
 	if obj.Len() > 1 {
-		return Activity{}, decodeErr("%s with %d objects", act.Type, obj.Len())
+		if act.Type != "Flag" {
+			return Activity{}, decodeErr("%s with %d objects", act.Type, obj.Len())
+		}
+		for i := range min(obj.Len(), maxFlagObjects) {
+			if it := obj.At(i); it.IsIRI() {
+				act.Objects = append(act.Objects, it.GetIRI().String())
+			} else if it.GetType() != nil {
+				act.Objects = append(act.Objects, idOf(it.GetType()))
+			}
+		}
+		act.Object.ID = act.Objects[0]
+		return act, nil
 	}
 	it := obj.At(0)
 	if it.IsIRI() {
 		act.Object.ID = it.GetIRI().String()
+		act.Objects = []string{act.Object.ID}
 		return act, nil
 	}
 	inner := it.GetType()
@@ -193,6 +247,10 @@ func activityFromType(t vocab.Type) (Activity, error) {
 	}
 	act.Object.ID = idOf(inner)
 	act.Object.Type = inner.GetTypeName()
+	act.Objects = []string{act.Object.ID}
+	if n, ok := inner.(noteLike); ok && isPostType(act.Object.Type) {
+		act.Note = noteFrom(n)
+	}
 	if ia, ok := inner.(activityLike); ok {
 		act.Object.Actor = firstActor(ia.GetActivityStreamsActor())
 		if o := ia.GetActivityStreamsObject(); o != nil && o.Len() > 0 {
@@ -230,9 +288,10 @@ func firstActor(p vocab.ActivityStreamsActorProperty) string {
 	return ""
 }
 
-// activityFromMap reads id, type and actor of a document whose type go-fed
-// does not know.
-func activityFromMap(m map[string]any) Activity {
+// activityFromMap reads id, type, actor, object and instrument of a
+// document whose type go-fed does not know (a QuoteRequest's instrument
+// may embed the quoting post, which go-fed then decodes).
+func activityFromMap(ctx context.Context, m map[string]any) Activity {
 	act := Activity{ID: stringOrID(m["id"]), Actor: stringOrID(m["actor"])}
 	switch t := m["type"].(type) {
 	case string:
@@ -249,7 +308,185 @@ func activityFromMap(m map[string]any) Activity {
 		act.Object.ID = stringOrID(o)
 		act.Object.Type, _ = o["type"].(string)
 	}
+	if act.Object.ID != "" {
+		act.Objects = []string{act.Object.ID}
+	}
+	act.Instrument = stringOrID(m["instrument"])
+	act.Target = stringOrID(m["target"])
+	if in, ok := m["instrument"].(map[string]any); ok {
+		if _, ok := in["@context"]; !ok {
+			in["@context"] = m["@context"]
+		}
+		if t, err := streams.ToType(ctx, in); err == nil {
+			if n, ok := t.(noteLike); ok && isPostType(t.GetTypeName()) {
+				act.Note = noteFrom(n)
+			}
+		}
+	}
 	return act
+}
+
+// maxFlagObjects bounds the objects read from a Flag.
+const maxFlagObjects = 100
+
+// isPostType reports the object types that are posts.
+func isPostType(t string) bool {
+	switch t {
+	case "Note", "Article", "Page", "Question":
+		return true
+	}
+	return false
+}
+
+// noteLike is implemented by go-fed's post types.
+type noteLike interface {
+	vocab.Type
+	GetActivityStreamsAttributedTo() vocab.ActivityStreamsAttributedToProperty
+	GetActivityStreamsContent() vocab.ActivityStreamsContentProperty
+	GetActivityStreamsSummary() vocab.ActivityStreamsSummaryProperty
+	GetActivityStreamsInReplyTo() vocab.ActivityStreamsInReplyToProperty
+	GetActivityStreamsTag() vocab.ActivityStreamsTagProperty
+	GetActivityStreamsUrl() vocab.ActivityStreamsUrlProperty
+	GetActivityStreamsPublished() vocab.ActivityStreamsPublishedProperty
+	GetActivityStreamsTo() vocab.ActivityStreamsToProperty
+	GetActivityStreamsCc() vocab.ActivityStreamsCcProperty
+	GetUnknownProperties() map[string]interface{}
+}
+
+// maxMentions bounds the mentions read from a post.
+const maxMentions = 100
+
+// noteFrom reduces a go-fed post; the extensions go-fed v1 does not model
+// (sensitive, the quote properties) are read from its unknown properties.
+func noteFrom(n noteLike) *InboundNote {
+	in := &InboundNote{ID: idOf(n), Type: n.GetTypeName()}
+	if p := n.GetActivityStreamsAttributedTo(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsIRI() {
+				in.AttributedTo = it.GetIRI().String()
+			} else if it.GetType() != nil {
+				in.AttributedTo = idOf(it.GetType())
+			}
+			if in.AttributedTo != "" {
+				break
+			}
+		}
+	}
+	in.ContentHTML, in.Language = contentOf(n.GetActivityStreamsContent())
+	if p := n.GetActivityStreamsSummary(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsXMLSchemaString() {
+				in.Summary = it.GetXMLSchemaString()
+				break
+			}
+		}
+	}
+	if p := n.GetActivityStreamsInReplyTo(); p != nil && p.Len() > 0 {
+		if it := p.At(0); it.IsIRI() {
+			in.InReplyTo = it.GetIRI().String()
+		} else if it.GetType() != nil {
+			in.InReplyTo = idOf(it.GetType())
+		}
+	}
+	if p := n.GetActivityStreamsTag(); p != nil {
+		for it := p.Begin(); it != p.End() && len(in.Mentions) < maxMentions; it = it.Next() {
+			if !it.IsActivityStreamsMention() {
+				continue
+			}
+			if h := it.GetActivityStreamsMention().GetActivityStreamsHref(); h != nil && h.Get() != nil {
+				in.Mentions = append(in.Mentions, h.Get().String())
+			}
+		}
+	}
+	if p := n.GetActivityStreamsUrl(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsIRI() {
+				in.URL = it.GetIRI().String()
+			} else if it.IsActivityStreamsLink() {
+				if h := it.GetActivityStreamsLink().GetActivityStreamsHref(); h != nil && h.Get() != nil {
+					in.URL = h.Get().String()
+				}
+			}
+			if in.URL != "" {
+				break
+			}
+		}
+	}
+	if p := n.GetActivityStreamsPublished(); p != nil && p.IsXMLSchemaDateTime() {
+		in.Published = p.Get()
+	}
+	in.To = iris(n.GetActivityStreamsTo())
+	in.Cc = iris(n.GetActivityStreamsCc())
+	unknown := n.GetUnknownProperties()
+	in.Sensitive, _ = unknown["sensitive"].(bool)
+	for _, k := range []string{"quote", "quoteUrl", "quoteUri", "_misskey_quote"} {
+		if q := stringOrID(unknown[k]); q != "" {
+			in.Quote = q
+			break
+		}
+	}
+	return in
+}
+
+// contentOf returns the first plain content, else the first (or only)
+// language-tagged one, with its language when it is the only one.
+func contentOf(p vocab.ActivityStreamsContentProperty) (content, lang string) {
+	if p == nil {
+		return "", ""
+	}
+	var mapped map[string]string
+	for it := p.Begin(); it != p.End(); it = it.Next() {
+		switch {
+		case it.IsXMLSchemaString() && content == "":
+			content = it.GetXMLSchemaString()
+		case it.IsRDFLangString() && mapped == nil:
+			mapped = it.GetRDFLangString()
+		}
+	}
+	if len(mapped) == 1 {
+		for l, c := range mapped {
+			lang = l
+			if content == "" {
+				content = c
+			}
+		}
+	} else if content == "" {
+		for _, l := range slices.Sorted(maps.Keys(mapped)) {
+			content, lang = mapped[l], l
+			break
+		}
+	}
+	return content, lang
+}
+
+// iterIRIs is a to or cc property.
+type iterIRIs[I interface {
+	IsIRI() bool
+	GetIRI() *url.URL
+	GetType() vocab.Type
+}] interface {
+	Len() int
+	At(int) I
+}
+
+func iris[I interface {
+	IsIRI() bool
+	GetIRI() *url.URL
+	GetType() vocab.Type
+}](p iterIRIs[I]) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for i := range min(p.Len(), maxMentions) {
+		it := p.At(i)
+		if it.IsIRI() {
+			out = append(out, it.GetIRI().String())
+		} else if it.GetType() != nil {
+			out = append(out, idOf(it.GetType()))
+		}
+	}
+	return out
 }
 
 func stringOrID(v any) string {
@@ -280,6 +517,14 @@ type RemoteActorDoc struct {
 	// KeyOwner is set when the document is a standalone key object
 	// (id, owner, publicKeyPem) rather than an actor.
 	KeyOwner string
+	// Name, IconURL and ProfileURL are the actor's display name, avatar
+	// and profile page, as received (sanitise the name before use).
+	Name       string
+	IconURL    string
+	ProfileURL string
+	// AlsoKnownAs and MovedTo are the actor's account moves (moves.go).
+	AlsoKnownAs []string
+	MovedTo     string
 }
 
 // actorLike is implemented by go-fed's five actor types.
@@ -288,6 +533,9 @@ type actorLike interface {
 	GetActivityStreamsInbox() vocab.ActivityStreamsInboxProperty
 	GetActivityStreamsPreferredUsername() vocab.ActivityStreamsPreferredUsernameProperty
 	GetW3IDSecurityV1PublicKey() vocab.W3IDSecurityV1PublicKeyProperty
+	GetActivityStreamsName() vocab.ActivityStreamsNameProperty
+	GetActivityStreamsIcon() vocab.ActivityStreamsIconProperty
+	GetActivityStreamsUrl() vocab.ActivityStreamsUrlProperty
 }
 
 // DecodeActorDoc parses a remote actor document, or a standalone key
@@ -320,6 +568,9 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	if p := a.GetActivityStreamsPreferredUsername(); p != nil {
 		doc.PreferredUsername = p.GetXMLSchemaString()
 	}
+	if err := checkRemoteUsername(doc.PreferredUsername); err != nil { // names.go
+		return RemoteActorDoc{}, err
+	}
 	if p := a.GetActivityStreamsInbox(); p != nil {
 		if p.IsIRI() {
 			doc.Inbox = p.GetIRI().String()
@@ -327,10 +578,49 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 			doc.Inbox = idOf(p.GetType())
 		}
 	}
+	if p := a.GetActivityStreamsName(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsXMLSchemaString() {
+				doc.Name = it.GetXMLSchemaString()
+				break
+			}
+		}
+	}
+	if p := a.GetActivityStreamsIcon(); p != nil {
+		for it := p.Begin(); it != p.End() && doc.IconURL == ""; it = it.Next() {
+			switch {
+			case it.IsIRI():
+				doc.IconURL = it.GetIRI().String()
+			case it.IsActivityStreamsImage():
+				if u := it.GetActivityStreamsImage().GetActivityStreamsUrl(); u != nil && u.Len() > 0 && u.At(0).IsIRI() {
+					doc.IconURL = u.At(0).GetIRI().String()
+				}
+			}
+		}
+		if checkIRI(doc.IconURL) != nil {
+			doc.IconURL = ""
+		}
+	}
+	if p := a.GetActivityStreamsUrl(); p != nil {
+		for it := p.Begin(); it != p.End() && doc.ProfileURL == ""; it = it.Next() {
+			switch {
+			case it.IsIRI():
+				doc.ProfileURL = it.GetIRI().String()
+			case it.IsActivityStreamsLink():
+				if h := it.GetActivityStreamsLink().GetActivityStreamsHref(); h != nil && h.Get() != nil {
+					doc.ProfileURL = h.Get().String()
+				}
+			}
+		}
+		if checkIRI(doc.ProfileURL) != nil {
+			doc.ProfileURL = ""
+		}
+	}
 	// go-fed v1 has no "endpoints" property: read sharedInbox from the map.
 	if ep, ok := m["endpoints"].(map[string]any); ok {
 		doc.SharedInbox, _ = ep["sharedInbox"].(string)
 	}
+	doc.AlsoKnownAs, doc.MovedTo = movesOf(m) // moves.go
 	if pk := a.GetW3IDSecurityV1PublicKey(); pk != nil {
 		for it := pk.Begin(); it != pk.End(); it = it.Next() {
 			k := it.Get()
@@ -355,6 +645,7 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	if doc.SharedInbox != "" && checkIRI(doc.SharedInbox) != nil {
 		doc.SharedInbox = ""
 	}
+	doc.Name = capName(doc.Name) // names.go
 	return doc, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,11 +30,43 @@ type deliverPayload struct {
 	Activity json.RawMessage `json:"activity"`
 }
 
+// encodeDeliverPayload is json.Marshal(deliverPayload{...}) for an
+// activity that is already compact JSON (as encoded by this package), in
+// one allocation and without scanning the activity again: a fan-out
+// encodes one payload per server.
+func encodeDeliverPayload(signer, inbox string, activity []byte) ([]byte, error) {
+	s, err := json.Marshal(signer)
+	if err != nil {
+		return nil, err
+	}
+	in, err := json.Marshal(inbox)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(`{"signer":,"inbox":,"activity":}`)+len(s)+len(in)+len(activity))
+	b = append(b, `{"signer":`...)
+	b = append(b, s...)
+	b = append(b, `,"inbox":`...)
+	b = append(b, in...)
+	b = append(b, `,"activity":`...)
+	b = append(b, activity...)
+	return append(b, '}'), nil
+}
+
 // enqueueDelivery queues one signed POST of activity to inbox, in the
 // caller's transaction, so the activity and its delivery are written
 // together or not at all.
 func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer, inbox string, activity []byte, key, ref string) error {
-	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, Activity: activity})
+	if !json.Valid(activity) {
+		return errors.New("federation: encode delivery: activity is not valid JSON")
+	}
+	return s.enqueueValidDelivery(ctx, q, signer, inbox, activity, key, ref)
+}
+
+// enqueueValidDelivery is enqueueDelivery for an activity known to be
+// valid JSON.
+func (s *Service) enqueueValidDelivery(ctx context.Context, q storage.Queries, signer, inbox string, activity []byte, key, ref string) error {
+	payload, err := encodeDeliverPayload(signer, inbox, activity)
 	if err != nil {
 		return fmt.Errorf("federation: encode delivery: %w", err)
 	}
@@ -46,15 +79,18 @@ func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer
 }
 
 // Retry policy: exponential backoff with jitter, about two days in all.
+// The first retry comes soon (a 500 or a reset connection is often
+// transient, and a fan-out should not wait long for the servers that
+// hiccuped), then the delay doubles: 1s, 2s, 4s ... 9h, then 12h.
 const (
-	retryBase   = 5 * time.Second
+	retryBase   = time.Second
 	retryMax    = 12 * time.Hour
-	maxAttempts = 18 // 5s, 10s, 20s ... 11h, then 12h: about 59 hours
+	maxAttempts = 20 // 19 retries: about 54 hours after the first attempt
 	leaseTime   = 2 * time.Minute
 )
 
 func backoff(attempt int) time.Duration {
-	d := retryBase << min(attempt-1, 20)
+	d := retryBase << min(max(attempt-1, 0), 30)
 	if d > retryMax || d <= 0 {
 		d = retryMax
 	}
@@ -62,13 +98,47 @@ func backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
+// Delivery limits.
+const (
+	// deliveryTimeout bounds one attempt, connection to answer: a live
+	// inbox only queues what it receives. It is shorter than the client's
+	// timeout for documents we fetch.
+	deliveryTimeout = 10 * time.Second
+	// perHostConcurrency bounds the requests in flight to one host.
+	perHostConcurrency = 8
+	// unavailableAfter consecutive failures, a host is marked unavailable
+	// and only probed again later.
+	unavailableAfter = 5
+	// A delivery that waits on its remote server (a free slot of its
+	// host, or the answer) gives its worker to the next job: workers do
+	// the local work (claiming, signing, sending), while the deliveries
+	// waiting on slow or dead servers are parked, up to parkedPerWorker ×
+	// workers of them (beyond that they keep their worker, and try to park
+	// again every parkRetry). Live servers never wait for dead ones, and
+	// the CPUs never wait for the network.
+	parkedPerWorker = 16
+	parkRetry       = 100 * time.Millisecond
+	// maxClaim bounds one claim query.
+	maxClaim = 256
+	// idlePoll is how often an idle worker pool looks for due jobs (jobs
+	// enqueued by another process, retries coming due).
+	idlePoll = 250 * time.Millisecond
+)
+
 // Deliverer runs the delivery workers.
 type Deliverer struct {
-	s       *Service
-	owner   string
-	workers int
-	hosts   sync.Map // host -> *hostState
-	running atomic.Bool
+	s        *Service
+	owner    string
+	workers  int
+	slots    chan struct{} // one per running job holding a worker
+	parked   chan struct{} // one per parked delivery
+	signers  chan struct{} // bounds concurrent RSA signatures to the CPUs
+	hosts    sync.Map      // host -> *hostState
+	running  atomic.Bool
+	stopping <-chan struct{} // closed when Run is asked to stop
+	idle     atomic.Int32    // job goroutines waiting for a job
+	done     *completer
+	client   *http.Client // the service's client, without its overall timeout
 }
 
 // hostState is this process's view of one remote host: its consecutive
@@ -78,15 +148,8 @@ type hostState struct {
 	failures int
 	until    time.Time
 	slots    chan struct{}
+	active   atomic.Int32 // deliveries to the host in this process now
 }
-
-// perHostConcurrency bounds the requests in flight to one host, so that a
-// slow server holds few workers and never delays the others.
-const perHostConcurrency = 8
-
-// unavailableAfter consecutive failures, a host is marked unavailable and
-// only probed again later.
-const unavailableAfter = 5
 
 // NewDeliverer prepares delivery workers; owner identifies this process in
 // job leases.
@@ -96,60 +159,134 @@ func (s *Service) NewDeliverer(workers int) *Deliverer {
 	}
 	host, _ := os.Hostname()
 	owner := host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10)
-	return &Deliverer{s: s, owner: owner, workers: workers}
+	return &Deliverer{
+		s:       s,
+		owner:   owner,
+		workers: workers,
+		slots:   make(chan struct{}, workers),
+		parked:  make(chan struct{}, workers*parkedPerWorker),
+		signers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		client:  deliveryClient(s.client),
+	}
+}
+
+// deliveryClient is c (its transport, connection pool and address checks)
+// without c.Timeout: every delivery has its own deadline, deliveryTimeout,
+// on its context. (A client timeout would also cost two goroutines per
+// request in flight, with a transport wrapped as ours is.)
+func deliveryClient(c *http.Client) *http.Client {
+	dc := *c
+	dc.Timeout = 0
+	return &dc
 }
 
 // Running reports whether Run is claiming jobs (readiness).
 func (d *Deliverer) Running() bool { return d.running.Load() }
 
-// Run claims due jobs (fan-outs and deliveries) and runs them, at most
-// `workers` at a time, until ctx is cancelled. Then it lets in-flight
-// deliveries finish (up to grace) and puts back the jobs it had claimed but
-// not finished.
+// Run claims due jobs (fan-outs and deliveries) and runs them, `workers`
+// at a time (plus the parked ones), until ctx is cancelled. Then it lets
+// in-flight deliveries finish (up to grace), records their results and
+// puts back the jobs it had claimed but not finished.
+//
+// Jobs are claimed ahead, in batches, by one goroutine (claim), into a
+// small queue from which free workers take them: a worker that finishes
+// starts the next job at once, and one claim query serves many jobs.
+//
+// While it runs, the process is registered as a live worker (liveness.go):
+// the jobs of a worker that died without releasing them (kill -9, power
+// loss) are put back by the next one to notice, instead of waiting for
+// their leases to expire.
 func (d *Deliverer) Run(ctx context.Context, grace time.Duration) error {
 	d.running.Store(true)
 	defer d.running.Store(false)
-	log := d.s.log.With().Str("worker", d.owner).Logger()
-	sem := make(chan struct{}, d.workers)
-	var inflight sync.WaitGroup
+	d.stopping = ctx.Done()
 	// Jobs run on their own context so that shutdown can let them finish.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	const maxBatch = 256
+	d.done = newCompleter(d.s.store, d.owner, d.s.log)
+	completerDone := make(chan struct{})
+	go func() { d.done.run(); close(completerDone) }()
+	live := d.startLiveness(ctx)
+
+	ready := make(chan storage.Job, min(max(d.workers, 16), maxClaim))
+	taken := make(chan struct{}, 1)
+	claimerDone := make(chan struct{})
+	go func() { d.claim(ctx, ready, taken); close(claimerDone) }()
+
+	var inflight sync.WaitGroup
+	work := make(chan storage.Job) // to an idle job goroutine
 	for {
-		// Wait for one free slot, then take every other free one.
 		select {
-		case sem <- struct{}{}:
+		case d.slots <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		n := 1
-	fill:
-		for n < maxBatch {
+		var j storage.Job
+		select {
+		case j = <-ready:
+		case <-ctx.Done():
+			<-d.slots
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case taken <- struct{}{}:
+		default:
+		}
+		inflight.Add(1)
+		select {
+		case work <- j:
+		default:
+			go d.runJobs(jobCtx, j, work, &inflight)
+		}
+	}
+	<-claimerDone
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		cancelJobs()
+		<-done
+	}
+	// Record what finished, then put back what did not (and the jobs still
+	// queued): a delivery must be marked done before its lease is
+	// released, or it would be sent again.
+	d.done.close()
+	<-completerDone
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := d.s.store.ReleaseJobs(rctx, d.owner)
+	live.stop(rctx)
+	if err != nil {
+		return fmt.Errorf("federation: release jobs: %w", err)
+	}
+	return nil
+}
+
+// claim keeps ready filled with due jobs until ctx is cancelled: when it is
+// half empty, one query claims what it lacks.
+func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken chan struct{}) {
+	tick := time.NewTicker(idlePoll)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		n := cap(ready) - len(ready)
+		if n < cap(ready)/2 {
 			select {
-			case sem <- struct{}{}:
-				n++
-			default:
-				break fill
+			case <-taken:
+			case <-ctx.Done():
 			}
+			continue
 		}
 		jobs, err := d.s.store.ClaimJobs(ctx, d.owner, []string{JobDeliver, JobFanout}, n, leaseTime, d.s.now())
 		if err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("claim jobs")
-		}
-		for range n - len(jobs) {
-			<-sem
+			d.s.log.Error().Err(err).Str("worker", d.owner).Msg("claim jobs")
 		}
 		for _, j := range jobs {
-			inflight.Add(1)
-			go func() {
-				defer func() { <-sem; inflight.Done() }()
-				d.handle(jobCtx, j)
-			}()
+			ready <- j // only this goroutine adds: there is room
 		}
 		if len(jobs) < n {
 			select {
@@ -159,21 +296,86 @@ func (d *Deliverer) Run(ctx context.Context, grace time.Duration) error {
 			}
 		}
 	}
-	done := make(chan struct{})
-	go func() { inflight.Wait(); close(done) }()
+}
+
+// jobIdle is how long a job goroutine waits for another job before it
+// exits: reusing goroutines spares growing a new stack for every job. At
+// most `workers` wait at once (parked deliveries that finish add more).
+const jobIdle = time.Second
+
+// runJobs runs j, then the jobs handed over on work, until none comes for
+// jobIdle. Each job holds a worker slot (taken by Run) until it finishes
+// or is parked.
+func (d *Deliverer) runJobs(ctx context.Context, j storage.Job, work <-chan storage.Job, inflight *sync.WaitGroup) {
+	idle := time.NewTimer(jobIdle)
+	defer idle.Stop()
+	for {
+		t := &ticket{d: d}
+		d.handle(ctx, j, t)
+		t.release()
+		inflight.Done()
+		if d.idle.Add(1) > int32(d.workers) {
+			d.idle.Add(-1)
+			return
+		}
+		idle.Reset(jobIdle)
+		select {
+		case j = <-work:
+			d.idle.Add(-1)
+		case <-idle.C:
+			d.idle.Add(-1)
+			return
+		}
+	}
+}
+
+// ticket is a running job's hold on a worker slot or, once parked, on a
+// parked slot.
+type ticket struct {
+	d        *Deliverer
+	mu       sync.Mutex
+	timer    *time.Timer
+	parked   bool
+	released bool
+}
+
+// remote says the job now waits on its remote server: it gives its
+// worker to the next job.
+func (t *ticket) remote() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.parked || t.released {
+		return
+	}
 	select {
-	case <-done:
-	case <-time.After(grace):
-		cancelJobs()
-		<-done
+	case t.d.parked <- struct{}{}:
+		t.parked = true
+		<-t.d.slots
+	default:
+		// Parking is full: keep the worker, try again later.
+		if t.timer == nil {
+			t.timer = time.AfterFunc(parkRetry, t.remote)
+		} else {
+			t.timer.Reset(parkRetry)
+		}
 	}
-	// Jobs claimed but not finished go back to the queue.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := d.s.store.ReleaseJobs(rctx, d.owner); err != nil {
-		return fmt.Errorf("federation: release jobs: %w", err)
+}
+
+func (t *ticket) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.released {
+		return
 	}
-	return nil
+	t.released = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.parked {
+		<-t.d.parked
+	} else {
+		<-t.d.slots
+	}
 }
 
 func (d *Deliverer) host(name string) *hostState {
@@ -185,16 +387,19 @@ func (d *Deliverer) host(name string) *hostState {
 }
 
 // handle runs one job and records the result.
-func (d *Deliverer) handle(ctx context.Context, j storage.Job) {
+func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 	if j.Kind == JobFanout {
 		d.fanout(ctx, j)
 		return
 	}
-	log := d.s.log.With().Int64("job", j.ID).Str("host", j.Host).Int("attempt", j.Attempts).Logger()
 	var p deliverPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		log.Error().Err(err).Msg("undecodable delivery job")
+		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("undecodable delivery job")
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
+		return
+	}
+	if d.s.deliveryBlocked(j.Host) { // guard.go: a refused domain receives nothing
+		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, ErrDomainBlocked.Error()))
 		return
 	}
 	h := d.host(j.Host)
@@ -208,40 +413,47 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job) {
 	}
 	select {
 	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		return
+	default:
+		t.remote() // the host is busy: wait parked
+		select {
+		case h.slots <- struct{}{}:
+		case <-d.stopping:
+			return // not started: put back by Run
+		}
 	}
+	h.active.Add(1)
 	start := time.Now()
-	err := d.s.deliver(ctx, p)
+	err := d.deliver(ctx, p, h, t)
+	h.active.Add(-1)
 	<-h.slots
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, errStopping) {
 		return // shutting down: the lease is released by Run
 	}
 	d.s.observe().Delivery(deliveryOutcome(err), time.Since(start))
 	var gone *goneError
 	switch {
 	case err == nil:
-		log.Debug().Str("inbox", p.Inbox).Msg("delivered")
+		d.s.log.Debug().Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Msg("delivered")
 		d.hostSucceeded(ctx, j.Host, h)
-		d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
+		d.done.add(j.ID)
 	case errors.As(err, &gone):
 		// 410: the inbox (and its followers) are gone for good.
 		n, derr := d.s.store.DeleteFollowersByInbox(ctx, p.Inbox)
 		if derr != nil {
-			log.Error().Err(derr).Msg("remove followers of a gone inbox")
+			d.s.log.Error().Err(derr).Str("inbox", p.Inbox).Msg("remove followers of a gone inbox")
 		}
-		log.Info().Str("inbox", p.Inbox).Int64("followers_removed", n).Msg("inbox gone")
-		d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
+		d.s.log.Info().Int64("job", j.ID).Str("inbox", p.Inbox).Int64("followers_removed", n).Msg("inbox gone")
+		d.done.add(j.ID)
 	case permanent(err):
-		log.Warn().Err(err).Str("inbox", p.Inbox).Msg("delivery failed for good")
+		d.s.log.Warn().Err(err).Int64("job", j.ID).Str("inbox", p.Inbox).Msg("delivery failed for good")
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
 	case j.Attempts >= maxAttempts:
-		log.Warn().Err(err).Str("inbox", p.Inbox).Msg("delivery gave up after the last retry")
+		d.s.log.Warn().Err(err).Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Msg("delivery gave up after the last retry")
 		d.hostFailed(ctx, j.Host, h)
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
 	default:
 		next := d.s.now().Add(backoff(j.Attempts))
-		log.Info().Err(err).Str("inbox", p.Inbox).Time("retry_at", next).Msg("delivery will be retried")
+		d.s.log.Info().Err(err).Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Time("retry_at", next).Msg("delivery will be retried")
 		d.hostFailed(ctx, j.Host, h)
 		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, next, err.Error()))
 	}
@@ -261,16 +473,24 @@ func (d *Deliverer) hostSucceeded(ctx context.Context, name string, h *hostState
 	}
 }
 
+// unavailablePause is how long a host that failed `failures` times in a
+// row is left alone: a minute after unavailableAfter failures, doubling,
+// up to a day.
+func unavailablePause(failures int) time.Duration {
+	return min(time.Minute<<min(failures-unavailableAfter, 10), 24*time.Hour)
+}
+
 // hostFailed counts a failure; after unavailableAfter in a row the host is
-// marked unavailable for a while (doubling, up to a day) and its jobs wait.
+// marked unavailable for a while and its jobs wait. The count is shared
+// through the database: this process adopts what other workers (or its
+// previous run) recorded.
 func (d *Deliverer) hostFailed(ctx context.Context, name string, h *hostState) {
 	now := d.s.now()
 	h.mu.Lock()
 	h.failures++
 	var until time.Time
 	if h.failures >= unavailableAfter {
-		pause := time.Minute << min(h.failures-unavailableAfter, 10)
-		until = now.Add(min(pause, 24*time.Hour))
+		until = now.Add(unavailablePause(h.failures))
 		h.until = until
 	}
 	h.mu.Unlock()
@@ -279,6 +499,12 @@ func (d *Deliverer) hostFailed(ctx context.Context, name string, h *hostState) {
 		d.s.log.Error().Err(err).Str("host", name).Msg("record host failure")
 		return
 	}
+	h.mu.Lock()
+	h.failures = max(h.failures, row.Failures)
+	if row.UnavailableUntil.After(h.until) {
+		h.until = row.UnavailableUntil
+	}
+	h.mu.Unlock()
 	if !until.IsZero() && row.Failures == unavailableAfter {
 		d.s.log.Warn().Str("host", name).Time("until", until).Msg("host marked unavailable")
 	}
@@ -290,8 +516,10 @@ func (d *Deliverer) record(j storage.Job, err error) {
 	}
 }
 
-// deliver signs (again, on every attempt: signatures expire) and POSTs.
-func (s *Service) deliver(ctx context.Context, p deliverPayload) error {
+// deliver signs (again, on every attempt: signatures expire) and POSTs,
+// within deliveryTimeout.
+func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState, t *ticket) error {
+	s := d.s
 	la := s.accounts[p.Signer]
 	if la == nil {
 		if p.Signer != s.instance.name {
@@ -303,16 +531,35 @@ func (s *Service) deliver(ctx context.Context, p deliverPayload) error {
 	if err != nil {
 		return &permanentError{err}
 	}
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(p.Activity))
 	if err != nil {
 		return &permanentError{err}
 	}
 	req.Header.Set("Content-Type", contentTypeAS2)
 	req.Header.Set("Accept", acceptAS2)
-	if err := la.signer.Sign(req, p.Activity, s.now()); err != nil {
+	// A fan-out reaches each server once: its connection is closed after
+	// the answer rather than kept idle, where thousands would churn
+	// through the pool. It is kept when more deliveries to the same host
+	// are under way (Accepts of a burst of follows, several inboxes).
+	req.Close = h.active.Load() <= 1
+	// RSA signing is the costliest step: no more at once than CPUs, so
+	// that the deliveries already signed are sent without delay.
+	select {
+	case d.signers <- struct{}{}:
+	case <-d.stopping:
+		return errStopping // not sent: put back by Run
+	case <-ctx.Done():
+		return fmt.Errorf("federation: POST %s: %w", p.Inbox, ctx.Err())
+	}
+	err = la.signer.Sign(req, p.Activity, s.now())
+	<-d.signers
+	if err != nil {
 		return fmt.Errorf("federation: sign delivery: %w", err)
 	}
-	resp, err := s.client.Do(req)
+	t.remote()
+	resp, err := d.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrForbiddenAddress) {
 			return &permanentError{err}
@@ -332,6 +579,10 @@ func (s *Service) deliver(ctx context.Context, p deliverPayload) error {
 		return fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
 	}
 }
+
+// errStopping abandons a delivery that was not sent yet when the workers
+// are asked to stop: its job goes back to the queue.
+var errStopping = errors.New("federation: delivery workers stopping")
 
 // goneError is a 410 Gone answer.
 type goneError struct{ inbox string }

@@ -66,6 +66,10 @@ type ActorDoc struct {
 	Discoverable               bool
 	Fields                     []FieldHTML
 	AttributionDomains         []string
+	// AlsoKnownAs lists the actor's former accounts; MovedTo is the
+	// account it moved to (moves.go).
+	AlsoKnownAs []string
+	MovedTo     string
 }
 
 // FieldHTML is a profile field whose value is already HTML.
@@ -220,6 +224,12 @@ func EncodeActor(d ActorDoc) ([]byte, error) {
 	}
 	if len(d.AttributionDomains) > 0 {
 		m["attributionDomains"] = d.AttributionDomains
+	}
+	if len(d.AlsoKnownAs) > 0 {
+		m["alsoKnownAs"] = d.AlsoKnownAs // always an array, as Mastodon sends it
+	}
+	if d.MovedTo != "" {
+		m["movedTo"] = d.MovedTo
 	}
 	return marshalJSON(m)
 }

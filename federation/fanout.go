@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -13,8 +14,12 @@ import (
 // delivery job per remote inbox.
 const JobFanout = "fanout"
 
-// fanoutPage is how many inboxes one fan-out transaction enqueues.
-const fanoutPage = 1000
+// fanoutPage is how many inboxes one fan-out transaction enqueues; the
+// first page is smaller, so that the first deliveries start at once.
+const (
+	fanoutFirstPage = 100
+	fanoutPage      = 500
+)
 
 type fanoutPayload struct {
 	Signer    string          `json:"signer"`
@@ -58,7 +63,10 @@ func (s *Service) Enqueue(ctx context.Context, q storage.Queries, out Outgoing) 
 // fan-out interrupted by a crash resumes without sending anything twice.
 func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 	var p fanoutPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
+	if err := json.Unmarshal(j.Payload, &p); err != nil || !json.Valid(p.Activity) {
+		if err == nil {
+			err = errors.New("activity is not valid JSON")
+		}
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
 		return
 	}
@@ -66,7 +74,7 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 	enqueue := func(inboxes []string) error {
 		return d.s.store.InTx(ctx, func(q storage.Queries) error {
 			for _, inbox := range inboxes {
-				if err := d.s.enqueueDelivery(ctx, q, p.Signer, inbox, p.Activity, prefix+inbox, p.Ref); err != nil {
+				if err := d.s.enqueueValidDelivery(ctx, q, p.Signer, inbox, p.Activity, prefix+inbox, p.Ref); err != nil {
 					return err
 				}
 			}
@@ -74,15 +82,16 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 		})
 	}
 	total := 0
-	err := enqueue(p.Inboxes)
+	err := enqueue(d.s.deliverable(p.Inboxes)) // guard.go: not to refused domains
 	total += len(p.Inboxes)
-	for after := ""; err == nil && p.Followers; {
+	d.s.Nudge()
+	for after, size := "", fanoutFirstPage; err == nil && p.Followers; size = fanoutPage {
 		var page []string
-		page, err = d.s.store.ListFollowerInboxes(ctx, p.Signer, after, fanoutPage)
+		page, err = d.s.store.ListFollowerInboxes(ctx, p.Signer, after, size)
 		if err != nil || len(page) == 0 {
 			break
 		}
-		if err = enqueue(page); err != nil {
+		if err = enqueue(d.s.deliverable(page)); err != nil {
 			break
 		}
 		d.s.Nudge()

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,8 +49,13 @@ type Service struct {
 	accounts     map[string]*localActor
 	instance     *localActor
 	keyFetch     singleflight.Group
-	wake         chan struct{} // nudges the delivery workers
-	observer     Observer      // metrics (observer.go); nil: none
+	// Hosts that refused unsigned fetches (remote.go).
+	signedFetchHosts sync.Map
+	signedHostCount  atomic.Int64
+	wake             chan struct{} // nudges the delivery workers
+	observer         Observer      // metrics (observer.go); nil: none
+	guard            guard         // domain policy and inbound limits (guard.go)
+	moves            moveCache     // moved accounts, resolved aliases, current actor documents (moves.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.
@@ -61,6 +68,7 @@ type localActor struct {
 	doc       []byte // AS2 actor document
 	jrd       []byte // WebFinger answer
 	assets    map[string]asset
+	actorDoc  ActorDoc // what doc encodes, rebuilt after a move (moves.go)
 }
 
 type asset struct {
@@ -237,9 +245,12 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	for _, f := range acc.Fields {
 		doc.Fields = append(doc.Fields, FieldHTML{Name: f.Name, ValueHTML: FieldValueHTML(f.Value)})
 	}
+	doc.Fields = WithHandleFields(acc, doc.Fields) // handles.go
 	if kp, err := s.store.GetKeyPair(ctx, name); err == nil {
 		doc.Published = kp.CreatedAt
 	}
+	doc.AlsoKnownAs = aliasURLs(acc) // moves.go: handles are added once resolved
+	la.actorDoc = doc
 	if la.doc, err = EncodeActor(doc); err != nil {
 		return nil, err
 	}

@@ -40,15 +40,21 @@ func refuse(code int, reason string, err error) *inboxError {
 // key, signature, signer = actor), then the activity is applied in one
 // transaction and answered 202.
 func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
+	adm, ok := s.admitInbox(w, r) // guard.go: refused domains, rate limits, memory
+	if !ok {
+		return
+	}
+	defer adm.release()
 	start := s.now()
 	act, outcome, err := s.receive(r)
+	adm.settle(err)
 	ev := s.log.Info()
 	code := http.StatusAccepted
 	if err != nil {
 		var ie *inboxError
 		if errors.As(err, &ie) {
 			code = ie.code
-			ev = s.log.Warn().Str("reason", ie.reason)
+			ev = s.refusalEvent(r, err).Str("reason", ie.reason) // warn; debug for repeated 429s (guard.go)
 			if ie.err != nil {
 				ev = ev.AnErr("cause", ie.err)
 			}
@@ -68,6 +74,7 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 			reason = ie.reason
 		}
 		s.observeInbound(act.Type, outcome, code, reason)
+		setRetryAfter(w, err)
 		writeError(w, code, reason)
 		return
 	}
@@ -130,6 +137,9 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 		}
 		return Activity{}, "", err
 	}
+	if err := s.gateActivity(params.KeyID, act); err != nil { // guard.go: before any key fetch
+		return act, "", err
+	}
 
 	signer, err := s.verifiedSigner(ctx, r, params.KeyID, act)
 	if err != nil {
@@ -164,12 +174,12 @@ func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID str
 			// that no longer resolves: nothing to verify, nothing to keep.
 			return "", nil
 		}
-		return "", refuse(http.StatusUnauthorized, "cannot fetch the signer's key", err)
+		return "", keyError(err) // 401, or 429 over the key-fetch budget (guard.go)
 	}
 	err = verifyWith(r, ra)
 	if err != nil && cached {
 		if ra, _, err = s.remoteKey(ctx, keyID, true); err != nil {
-			return "", refuse(http.StatusUnauthorized, "cannot fetch the signer's key", err)
+			return "", keyError(err)
 		}
 		err = verifyWith(r, ra)
 	}
@@ -190,6 +200,9 @@ func verifyWith(r *http.Request, ra storage.RemoteActor) error {
 // apply records what the activity means, in one transaction with its
 // idempotency mark and the jobs it causes.
 func (s *Service) apply(ctx context.Context, target *localActor, act Activity) (string, error) {
+	if outcome, handled, err := s.applyInteraction(ctx, target, act); handled { // interactions.go
+		return outcome, err
+	}
 	switch act.Type {
 	case "Follow":
 		return s.applyFollow(ctx, target, act)
@@ -201,6 +214,8 @@ func (s *Service) apply(ctx context.Context, target *localActor, act Activity) (
 		if act.Object.ID == act.Actor {
 			return s.applyActorDelete(ctx, act)
 		}
+	case "Move":
+		return s.applyMove(ctx, act) // moves.go
 	}
 	return "ignored", nil
 }
@@ -228,6 +243,13 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 	if la.cfg.ManuallyApprovesFollowers {
 		state = storage.FollowerPending
 	}
+	movedFrom, err := s.movingIn(ctx, la) // moves.go: an open move-in window
+	if err != nil {
+		return "", err
+	}
+	if movedFrom != "" {
+		state = storage.FollowerAccepted // followers moving in are not asked again
+	}
 	outcome := "followed"
 	// The Accept is encoded before the transaction: go-fed serialisation
 	// is slow, and on SQLite the transaction holds the only writer.
@@ -245,6 +267,7 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 		}
 		if existing, err := q.GetFollower(ctx, la.name, act.Actor); err == nil && existing.State == storage.FollowerAccepted {
 			state = storage.FollowerAccepted // already approved: re-accept
+			movedFrom = ""                   // already following: not moved in
 		}
 		f := storage.Follower{
 			Account: la.name, ActorID: act.Actor, Inbox: ra.Inbox, SharedInbox: ra.SharedInbox,
@@ -257,6 +280,12 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 		}
 		if _, err := q.UpsertFollower(ctx, f); err != nil {
 			return err
+		}
+		if movedFrom != "" {
+			if err := q.SetFollowerMovedFrom(ctx, la.name, act.Actor, movedFrom); err != nil {
+				return err
+			}
+			outcome = "followed (moved in)"
 		}
 		if state == storage.FollowerAccepted {
 			if accept == nil { // re-accept of an already approved follower

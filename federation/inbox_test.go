@@ -339,3 +339,51 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestKeyFetchSignsOnlyWhenRequired: actor documents are fetched unsigned
+// first (saving an RSA signature per new follower) and signed by the
+// instance actor for servers that refuse unsigned fetches, which are then
+// remembered.
+func TestKeyFetchSignsOnlyWhenRequired(t *testing.T) {
+	tests := []struct {
+		name          string
+		requireSigned bool
+		wantSigned    []bool // per fetch, in order, for two follows
+	}{
+		{"open server", false, []bool{false, false}},
+		{"secure mode server", true, []bool{false, true, true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBridge(t, true)
+			remote := fedtest.StartWith(t, "127.0.0.2:0", 2, fedtest.Options{RequireSignedFetch: tc.requireSigned})
+			for i := range 2 {
+				r, _, err := remote.SignedFollow(i, b.url+"/inbox", b.actor, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code, body := send(t, r); code != http.StatusAccepted {
+					t.Fatalf("follow %d: %d %s", i, code, body)
+				}
+			}
+			var got []bool
+			for _, f := range remote.Fetches() {
+				got = append(got, f.KeyID != "")
+				if f.KeyID != "" && !f.Verified {
+					t.Errorf("signed fetch did not verify: %v", f.Err)
+				}
+			}
+			if len(got) != len(tc.wantSigned) {
+				t.Fatalf("fetches signed=%v, want %v", got, tc.wantSigned)
+			}
+			for i := range got {
+				if got[i] != tc.wantSigned[i] {
+					t.Fatalf("fetches signed=%v, want %v", got, tc.wantSigned)
+				}
+			}
+			if n := b.followers(t); n != 2 {
+				t.Errorf("%d followers, want 2", n)
+			}
+		})
+	}
+}

@@ -100,6 +100,7 @@ func (s *Service) remoteActor(ctx context.Context, id string) (RemoteActorDoc, b
 	if doc.ID != id || doc.KeyOwner != "" {
 		return RemoteActorDoc{}, false, fmt.Errorf("federation: %s is not an actor document", id)
 	}
+	s.rememberProfile(ctx, doc) // interactions.go
 	for keyID, pem := range doc.Keys {
 		ra := remoteRow(doc, keyID, pem, s.now())
 		if err := s.store.UpsertRemoteActor(ctx, ra); err != nil {

@@ -29,6 +29,9 @@ type Note struct {
 	Tags         []NoteTag
 	Mentions     []NoteMention
 	Attachments  []NoteAttachment
+	// Replies and Quotes are the post's interaction policy settings
+	// (accounts[].replies and .quotes, or the post's own; package policy).
+	Replies, Quotes string
 }
 
 // NoteTag is a hashtag. The publishing layer stores []NoteTag as the JSON
@@ -104,6 +107,9 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 		Published:    st.CreatedAt,
 		Updated:      st.EditedAt,
 	}
+	if la := s.accounts[st.Account]; la != nil {
+		n.Replies, n.Quotes = la.cfg.Replies, la.cfg.Quotes
+	}
 	if st.InReplyToID != 0 {
 		n.InReplyTo = s.NoteID(st.Account, st.InReplyToID)
 	}
@@ -149,6 +155,7 @@ var noteContext = []any{
 		"blurhash":   "toot:blurhash",
 		"focalPoint": map[string]any{"@container": "@list", "@id": "toot:focalPoint"},
 	},
+	interactionContext, // encode_interactions.go
 }
 
 // noteType builds the go-fed Note; noteMap adds what go-fed v1 lacks.
@@ -264,6 +271,7 @@ func noteMap(n Note) (map[string]any, error) {
 		atts = append(atts, d)
 	}
 	m["attachment"] = orEmpty(atts)
+	m["interactionPolicy"] = n.interactionPolicy() // encode_interactions.go
 	return m, nil
 }
 

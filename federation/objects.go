@@ -100,7 +100,11 @@ func (s *Service) noteOf(r *http.Request, st storage.Status) (Note, error) {
 			return Note{}, err
 		}
 	}
-	return s.NoteFromStatus(st, media)
+	n, err := s.NoteFromStatus(st, media)
+	if err != nil {
+		return Note{}, err
+	}
+	return n, s.ApplyStatusPolicy(r.Context(), s.store, &n, st.ID) // interactions.go
 }
 
 // outbox serves the public and unlisted statuses as Create activities,

@@ -48,9 +48,11 @@ func (s *Service) remoteKey(ctx context.Context, keyID string, refresh bool) (st
 			return storage.RemoteActor{}, false, err
 		}
 	}
+	resume := s.pauseWork(ctx) // guard.go: no inbox work slot held while waiting on the network
 	v, err, _ := s.keyFetch.Do(keyID, func() (any, error) {
-		return s.fetchKey(ctx, keyID)
+		return s.fetchKeyGuarded(ctx, keyID) // within the domain's budget (guard.go)
 	})
+	resume()
 	if err != nil {
 		return storage.RemoteActor{}, false, err
 	}
@@ -85,6 +87,7 @@ func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteAct
 	if err := s.store.UpsertRemoteActor(ctx, ra); err != nil {
 		return storage.RemoteActor{}, fmt.Errorf("federation: cache actor %s: %w", doc.ID, err)
 	}
+	s.rememberProfile(ctx, doc) // interactions.go
 	return ra, nil
 }
 
@@ -110,26 +113,20 @@ func (s *Service) FetchActor(ctx context.Context, iri string) (RemoteActorDoc, e
 	if err != nil {
 		return RemoteActorDoc{}, err
 	}
+	if s.hostBlocked(u.Host) { // guard.go
+		return RemoteActorDoc{}, fmt.Errorf("federation: fetch %s: %w", iri, ErrDomainBlocked)
+	}
 	u.Fragment = ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return RemoteActorDoc{}, fmt.Errorf("federation: fetch %s: %w", iri, err)
+	// Sign only for servers that require it (GoToSocial, Mastodon in
+	// secure mode answer 401/403 to unsigned fetches): a signature is an
+	// RSA operation, the most expensive step of accepting a new follower.
+	signed := s.requiresSignedFetch(u.Host)
+	resp, err := s.get(ctx, u.String(), signed)
+	if err == nil && !signed && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		resp.Body.Close()
+		s.rememberSignedFetch(u.Host)
+		resp, err = s.get(ctx, u.String(), true)
 	}
-	req.Header.Set("Accept", acceptAS2)
-	if err := s.instance.signer.Sign(req, nil, s.now()); err != nil {
-		return RemoteActorDoc{}, fmt.Errorf("federation: sign fetch of %s: %w", iri, err)
-	}
-	// A redirected fetch must be signed again for its new target.
-	client := *s.client
-	client.CheckRedirect = func(next *http.Request, via []*http.Request) error {
-		if check := s.client.CheckRedirect; check != nil {
-			if err := check(next, via); err != nil {
-				return err
-			}
-		}
-		return s.instance.signer.Sign(next, nil, s.now())
-	}
-	resp, err := client.Do(req)
 	if err != nil {
 		return RemoteActorDoc{}, fmt.Errorf("federation: fetch %s: %w", iri, err)
 	}
@@ -146,6 +143,52 @@ func (s *Service) FetchActor(ctx context.Context, iri string) (RemoteActorDoc, e
 		return RemoteActorDoc{}, fmt.Errorf("federation: fetch %s: %w", iri, err)
 	}
 	return doc, nil
+}
+
+// requiresSignedFetch reports whether host refused an unsigned fetch
+// before. The remembered set is bounded: it starts over past maxSignedHosts.
+func (s *Service) requiresSignedFetch(host string) bool {
+	_, ok := s.signedFetchHosts.Load(host)
+	return ok
+}
+
+const maxSignedHosts = 10000
+
+func (s *Service) rememberSignedFetch(host string) {
+	if _, known := s.signedFetchHosts.LoadOrStore(host, true); known {
+		return
+	}
+	if s.signedHostCount.Add(1) > maxSignedHosts {
+		s.signedFetchHosts.Clear()
+		s.signedHostCount.Store(0)
+		s.signedFetchHosts.Store(host, true)
+	}
+}
+
+// get GETs an ActivityPub document, signed by the instance actor when
+// signed (and signed again after a redirect, for its new target).
+func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", acceptAS2)
+	if !signed {
+		return s.client.Do(req)
+	}
+	if err := s.instance.signer.Sign(req, nil, s.now()); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	client := *s.client
+	client.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if check := s.client.CheckRedirect; check != nil {
+			if err := check(next, via); err != nil {
+				return err
+			}
+		}
+		return s.instance.signer.Sign(next, nil, s.now())
+	}
+	return client.Do(req)
 }
 
 func shortHash(s string) string {

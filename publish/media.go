@@ -59,7 +59,18 @@ func (s *Service) UploadMedia(ctx context.Context, account string, r io.Reader, 
 		return storage.Media{}, fmt.Errorf("publish: store media: %w", err)
 	}
 	m.ID, m.Data = id, nil
+	if mp, ok := s.mirror.(MediaPreparer); ok {
+		mp.PrepareMedia(m, img.Data)
+	}
 	return m, nil
+}
+
+// MediaPreparer is an optional interface of a Mirror: it is told of each
+// uploaded image (with its processed bytes) and may prepare it in the
+// background, off the request, so that the post that carries it reaches
+// the mirror sooner. It must return at once.
+type MediaPreparer interface {
+	PrepareMedia(m storage.Media, data []byte)
 }
 
 func mediaError(err error) error {

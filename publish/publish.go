@@ -18,6 +18,7 @@ import (
 
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -105,6 +106,9 @@ type Draft struct {
 	InReplyToID    int64  // one of our own statuses (threads)
 	MediaIDs       []int64
 	IdempotencyKey string
+	// Replies and Quotes are the post's own interaction policy (package
+	// policy's values); empty: the account's.
+	Replies, Quotes string
 }
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
@@ -137,6 +141,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		if region != "" {
 			d.Language += "-" + region
 		}
+	}
+	if d.Replies != "" && !policy.ValidReplies(d.Replies) || d.Quotes != "" && !policy.ValidQuotes(d.Quotes) {
+		return invalid("Validation failed: the interaction policy is not valid")
 	}
 	if len(d.MediaIDs) > s.set.MaxMedia {
 		return invalid("Validation failed: at most %d media attachments per post", s.set.MaxMedia)
@@ -247,11 +254,16 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		if err := s.validate(ctx, q, account, &d, 0); err != nil {
 			return err
 		}
-		id, err := q.InsertStatus(ctx, st)
+		id, err := insertStatus(ctx, q, st, true) // time-ordered id (ids.go)
 		if err != nil {
 			return err
 		}
 		st.ID = id
+		if d.Replies != "" || d.Quotes != "" {
+			if err := q.PutStatusPolicy(ctx, storage.StatusPolicy{StatusID: id, Replies: d.Replies, Quotes: d.Quotes}); err != nil {
+				return err
+			}
+		}
 		if err := s.enqueueNote(ctx, q, "Create", st, "status:"+strconv.FormatInt(id, 10), r.inboxes()); err != nil {
 			return err
 		}
@@ -280,6 +292,9 @@ func (s *Service) enqueueNote(ctx context.Context, q storage.Queries, typ string
 	}
 	n, err := s.fed.NoteFromStatus(st, media)
 	if err != nil {
+		return err
+	}
+	if err := s.fed.ApplyStatusPolicy(ctx, q, &n, st.ID); err != nil {
 		return err
 	}
 	body, err := federation.EncodeNoteActivity(typ, n)

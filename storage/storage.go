@@ -126,7 +126,12 @@ type RefStats struct {
 // Queries are the operations available both directly on a Store and inside
 // a transaction (Store.InTx).
 type Queries interface {
-	Content // statuses, media, API credentials, host availability (content.go)
+	Content      // statuses, media, API credentials, host availability (content.go)
+	Bluesky      // the Bluesky mirror's sessions, states and records (bluesky.go)
+	Sources      // feed and archive import state (sources.go)
+	Interactions // remote posts, notifications, blocks, reports, filters (interactions.go)
+	Moderation
+	Moves // account moves: moved out, move-in windows, followers moved in (moves.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
@@ -171,6 +176,8 @@ type Queries interface {
 type Store interface {
 	Queries
 	KV // key/value store and locks (kv.go)
+	// Jobs not yet run: list, move, cancel (jobs_pending.go).
+	PendingJobs
 
 	// InTx runs fn in one transaction: committed when fn returns nil,
 	// rolled back otherwise (fn's error is returned as is).
@@ -183,6 +190,11 @@ type Store interface {
 	ClaimJobs(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration, now time.Time) ([]Job, error)
 	// CompleteJob marks a job done. ErrLeaseLost if owner lost the lease.
 	CompleteJob(ctx context.Context, id int64, owner string) error
+	// CompleteJobs marks done, at once, the jobs among ids whose lease
+	// owner still holds, and returns how many it marked (the others had
+	// lost their lease, or were not running). Delivery workers record
+	// their results in batches with it.
+	CompleteJobs(ctx context.Context, ids []int64, owner string) (int64, error)
 	// RetryJob puts a job back to pending, due at runAt, with the error.
 	RetryJob(ctx context.Context, id int64, owner string, runAt time.Time, errMsg string) error
 	// FailJob gives up on a job.

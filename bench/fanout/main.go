@@ -27,27 +27,18 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL schema setup
 
 	"github.com/passerelle/passerelle/e2e"
 	"github.com/passerelle/passerelle/federation/fedtest"
@@ -98,17 +89,10 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(dir)
 
-	bin := o.bridge
 	profiling := o.cpuprofile != "" || o.heapprofile != ""
-	if bin == "" || profiling {
-		var tags []string
-		if profiling {
-			tags = append(tags, "pprof")
-		}
-		bin = filepath.Join(dir, "bridge")
-		if err := e2e.Build(bin, tags...); err != nil {
-			return err
-		}
+	bin, err := e2e.BridgeBinary(o.bridge, dir, profiling)
+	if err != nil {
+		return err
 	}
 
 	// The remote side first: the bridge must find every follower's
@@ -127,22 +111,12 @@ func run(o options) error {
 		return err
 	}
 	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, DeliveryWorkers: o.workers}
-	switch o.driver {
-	case "sqlite":
-		cfg.DSN = filepath.Join(dir, "data", "bridge.db")
-	case "postgres":
-		if o.dsn == "" {
-			return errors.New("-driver postgres needs -dsn postgres://...")
-		}
-		dsn, drop, err := postgresSchema(o.dsn)
-		if err != nil {
-			return err
-		}
-		defer drop()
-		cfg.DSN = dsn
-	default:
-		return fmt.Errorf("-driver %q: want sqlite or postgres", o.driver)
+	dsn, drop, err := e2e.StorageDSN(o.driver, o.dsn, filepath.Join(dir, "data", "bridge.db"))
+	if err != nil {
+		return err
 	}
+	defer drop()
+	cfg.DSN = dsn
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := e2e.WriteConfig(cfgPath, cfg); err != nil {
 		return err
@@ -164,34 +138,17 @@ func run(o options) error {
 	}
 	fmt.Printf("%d followers inserted in %v\n", len(fs), time.Since(start).Round(time.Millisecond))
 
-	var env []string
-	pprofAddr := ""
-	if profiling {
-		if pprofAddr, err = e2e.FreeAddr(); err != nil {
-			return err
-		}
-		env = append(env, "BRIDGE_PPROF="+pprofAddr)
-	}
 	logPath := filepath.Join(dir, "bridge.log")
-	proc, err := e2e.StartEnv(bin, cfgPath, logPath, cfg.BaseURL(), env)
+	proc, pprofAddr, err := e2e.StartProfiled(bin, cfgPath, logPath, cfg.BaseURL(), profiling)
 	if err != nil {
 		return err
 	}
 	defer proc.Kill()
 	if o.logCopy != "" {
-		defer func() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				_ = os.WriteFile(o.logCopy, b, 0o644)
-			}
-		}()
+		defer proc.CopyLog(o.logCopy)
 	}
 	fail := func(err error) error {
-		if b, rerr := os.ReadFile(logPath); rerr == nil {
-			if len(b) > 8<<10 {
-				b = b[len(b)-8<<10:]
-			}
-			fmt.Fprintf(os.Stderr, "bridge log (tail):\n%s\n", b)
-		}
+		proc.WriteLogTail(os.Stderr, 8<<10)
 		return err
 	}
 	if err := proc.WaitHealthy(30 * time.Second); err != nil {
@@ -226,7 +183,7 @@ func run(o options) error {
 	profDone := make(chan error, 1)
 	if o.cpuprofile != "" {
 		secs := int(float64(f.live)/ceilBefore*1.1) + 2
-		go func() { profDone <- cpuProfile(pprofAddr, o.cpuprofile, secs) }()
+		go func() { profDone <- e2e.CPUProfile(pprofAddr, o.cpuprofile, secs) }()
 		time.Sleep(100 * time.Millisecond)
 	} else {
 		profDone <- nil
@@ -240,7 +197,7 @@ func run(o options) error {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if kb, err := procStatus(proc.PID(), "VmRSS:"); err == nil && kb > peakPolled.Load() {
+			if kb, err := e2e.ProcStatusKB(proc.PID(), "VmRSS:"); err == nil && kb > peakPolled.Load() {
 				peakPolled.Store(kb)
 			}
 			select {
@@ -265,7 +222,7 @@ func run(o options) error {
 	if err != nil {
 		return fail(err)
 	}
-	self0 := selfCPU()
+	self0 := e2e.SelfCPU()
 	t0 := time.Now()
 	id, err := pub.Post(ctx, "news", "Fan-out benchmark: one post to every follower's server. #passerelle")
 	if err != nil {
@@ -277,12 +234,12 @@ func run(o options) error {
 			for f.remaining.Load() > int64(f.live/2) {
 				time.Sleep(10 * time.Millisecond)
 			}
-			if err := fetchProfile(pprofAddr, "heap", o.heapprofile); err != nil {
+			if err := e2e.FetchProfile(pprofAddr, "heap", o.heapprofile); err != nil {
 				fmt.Fprintln(os.Stderr, "fanout: heap profile:", err)
 			}
 			// The text form ends with the runtime's memory statistics.
-			_ = fetchProfile(pprofAddr, "heap?debug=1", o.heapprofile+".txt")
-			_ = fetchProfile(pprofAddr, "goroutine?debug=1", o.heapprofile+".goroutines.txt")
+			_ = e2e.FetchProfile(pprofAddr, "heap?debug=1", o.heapprofile+".txt")
+			_ = e2e.FetchProfile(pprofAddr, "goroutine?debug=1", o.heapprofile+".goroutines.txt")
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", proc.PID())); err == nil {
 				_ = os.WriteFile(o.heapprofile+".status.txt", b, 0o644)
 			}
@@ -298,13 +255,13 @@ func run(o options) error {
 			o.timeout, f.remaining.Load(), f.live, f.bad.Load(), f.firstBad))
 	}
 	cpu1, _ := proc.CPUTime()
-	selfUsed := selfCPU() - self0
+	selfUsed := e2e.SelfCPU() - self0
 	if o.selfprofile != "" {
 		pprof.StopCPUProfile()
 	}
 	close(stopPoll)
 	polled.Wait()
-	hwm, _ := procStatus(proc.PID(), "VmHWM:")
+	hwm, _ := e2e.ProcStatusKB(proc.PID(), "VmHWM:")
 	if err := <-profDone; err != nil {
 		fmt.Fprintln(os.Stderr, "fanout: cpu profile:", err)
 	}
@@ -333,7 +290,7 @@ func run(o options) error {
 		first = min(first, d)
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	pct := func(p float64) time.Duration { return e2e.Percentile(lat, p).Round(time.Millisecond) }
 	// Give the dark servers' requests time to arrive, then look at the
 	// queue: dark servers stay pending (retried later).
 	stats, fanoutPending, err := pub.Stats(ctx, id)
@@ -361,7 +318,7 @@ func run(o options) error {
 	fmt.Printf("  signing ceiling/s:      %.0f (before %.0f, after %.0f; the higher is used)\n", ceil, ceilBefore, ceilAfter)
 	fmt.Printf("  ratio to the ceiling:   %.2f (goal >= 0.8)\n", rate/ceil)
 	fmt.Printf("  delivery latency:       p50 %v  p90 %v  p99 %v  max %v (from publication)\n",
-		pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+		pct(0.5), pct(0.9), pct(0.99), pct(1))
 	fmt.Printf("  bridge peak RSS:        %.1f MiB (VmHWM; VmRSS polled every 50 ms peaked at %.1f MiB) (goal <= 150 MB)\n",
 		float64(hwm)/1024, float64(peakPolled.Load())/1024)
 	bridgeCPU := cpu1 - cpu0
@@ -409,7 +366,7 @@ func signingRate(d time.Duration) (perSecond float64, cpuPerSig time.Duration) {
 	}
 	var n atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := selfCPU()
+	cpu0 := e2e.SelfCPU()
 	start := time.Now()
 	for g := range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
@@ -424,93 +381,5 @@ func signingRate(d time.Duration) (perSecond float64, cpuPerSig time.Duration) {
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds(), (selfCPU() - cpu0) / time.Duration(n.Load())
-}
-
-// procStatus reads one kB field (VmRSS:, VmHWM:) of /proc/PID/status.
-func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			var kb int64
-			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// selfCPU is the CPU time used by this process so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// cpuProfile fetches a CPU profile of seconds from the bridge's pprof
-// listener into path.
-func cpuProfile(addr, path string, seconds int) error {
-	return fetchProfile(addr, "profile?seconds="+strconv.Itoa(seconds), path)
-}
-
-// fetchProfile fetches /debug/pprof/NAME from the bridge's pprof listener
-// into path.
-func fetchProfile(addr, name, path string) error {
-	c := &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{Proxy: nil}}
-	resp, err := c.Get("http://" + addr + "/debug/pprof/" + name)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// postgresSchema creates a fresh schema in the database at base and returns
-// a DSN using it, and a function dropping it.
-func postgresSchema(base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, errors.New("-dsn must be a postgres:// URL")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "bench_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			fmt.Fprintln(os.Stderr, "fanout: drop schema:", err)
-		}
-		db.Close()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
+	return float64(n.Load()) / time.Since(start).Seconds(), (e2e.SelfCPU() - cpu0) / time.Duration(n.Load())
 }

@@ -23,27 +23,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL schema setup
 
 	"github.com/passerelle/passerelle/e2e"
 	"github.com/passerelle/passerelle/federation/fedtest"
@@ -99,16 +92,9 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := o.bridge
-	if bin == "" || o.cpuprofile != "" {
-		var tags []string
-		if o.cpuprofile != "" {
-			tags = append(tags, "pprof")
-		}
-		bin = filepath.Join(dir, "bridge")
-		if err := e2e.Build(bin, tags...); err != nil {
-			return err
-		}
+	bin, err := e2e.BridgeBinary(o.bridge, dir, o.cpuprofile != "")
+	if err != nil {
+		return err
 	}
 
 	// The remote side: raid servers on 127.0.0.2..., follower servers on
@@ -147,22 +133,12 @@ func run(o options) error {
 		return err
 	}
 	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, KeepInboxLimits: true} // limits set below
-	switch o.driver {
-	case "sqlite":
-		cfg.DSN = filepath.Join(dir, "data", "bridge.db")
-	case "postgres":
-		if o.dsn == "" {
-			return errors.New("-driver postgres needs -dsn postgres://...")
-		}
-		dsn, drop, err := postgresSchema(o.dsn)
-		if err != nil {
-			return err
-		}
-		defer drop()
-		cfg.DSN = dsn
-	default:
-		return fmt.Errorf("-driver %q: want sqlite or postgres", o.driver)
+	dsn, drop, err := e2e.StorageDSN(o.driver, o.dsn, filepath.Join(dir, "data", "bridge.db"))
+	if err != nil {
+		return err
 	}
+	defer drop()
+	cfg.DSN = dsn
 	yaml := cfg.YAML()
 	limits := "defaults (per_domain 600/min, per_actor 60/min, key_fetches 60/min, key_fetch_concurrency 4)"
 	if !o.defaults {
@@ -189,33 +165,16 @@ func run(o options) error {
 	}
 
 	logPath := filepath.Join(dir, "bridge.log")
-	var env []string
-	pprofAddr := ""
-	if o.cpuprofile != "" {
-		if pprofAddr, err = e2e.FreeAddr(); err != nil {
-			return err
-		}
-		env = append(env, "BRIDGE_PPROF="+pprofAddr)
-	}
-	proc, err := e2e.StartEnv(bin, cfgPath, logPath, cfg.BaseURL(), env)
+	proc, pprofAddr, err := e2e.StartProfiled(bin, cfgPath, logPath, cfg.BaseURL(), o.cpuprofile != "")
 	if err != nil {
 		return err
 	}
 	defer proc.Kill()
 	if o.logCopy != "" {
-		defer func() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				_ = os.WriteFile(o.logCopy, b, 0o644)
-			}
-		}()
+		defer proc.CopyLog(o.logCopy)
 	}
 	fail := func(err error) error {
-		if b, rerr := os.ReadFile(logPath); rerr == nil {
-			if len(b) > 8<<10 {
-				b = b[len(b)-8<<10:]
-			}
-			fmt.Fprintf(os.Stderr, "bridge log (tail):\n%s\n", b)
-		}
+		proc.WriteLogTail(os.Stderr, 8<<10)
 		return err
 	}
 	if err := proc.WaitHealthy(30 * time.Second); err != nil {
@@ -336,7 +295,7 @@ func run(o options) error {
 	client := e2e.Client(o.concurrency)
 	profDone := make(chan error, 1)
 	if o.cpuprofile != "" {
-		go func() { profDone <- cpuProfile(pprofAddr, o.cpuprofile, 10) }()
+		go func() { profDone <- e2e.CPUProfile(pprofAddr, o.cpuprofile, 10) }()
 	} else {
 		profDone <- nil
 	}
@@ -412,7 +371,7 @@ func run(o options) error {
 	close(stopProbe)
 	probed.Wait()
 	mem, _ := proc.Memory()
-	hwm, _ := procStatus(proc.PID(), "VmHWM:")
+	hwm, _ := e2e.ProcStatusKB(proc.PID(), "VmHWM:")
 
 	// Checks.
 	crashed := proc.Exited()
@@ -439,6 +398,9 @@ func run(o options) error {
 	slices.Sort(all)
 	slices.Sort(probeLat)
 	slices.Sort(reached)
+	pct := func(sorted []time.Duration, p float64) time.Duration {
+		return e2e.Percentile(sorted, p).Round(100 * time.Microsecond)
+	}
 	fmt.Printf("\nraid: %d signed mentions from %d accounts on %d servers, concurrency %d, while publishing to %d followers; storage %s\n",
 		total, o.accounts, len(raiders), o.concurrency, o.followers, o.driver)
 	fmt.Printf("  inbox limits:             %s\n", limits)
@@ -535,84 +497,4 @@ func firstErr(v *atomic.Value) string {
 		return " (first: " + s + ")"
 	}
 	return ""
-}
-
-func pct(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))].Round(100 * time.Microsecond)
-}
-
-// cpuProfile fetches a CPU profile of seconds from the bridge's pprof
-// listener into path.
-func cpuProfile(addr, path string, seconds int) error {
-	c := &http.Client{Timeout: time.Duration(seconds+10) * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := c.Get("http://" + addr + "/debug/pprof/profile?seconds=" + strconv.Itoa(seconds))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// procStatus reads one kB field (VmRSS:, VmHWM:) of /proc/PID/status.
-func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			var kb int64
-			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// postgresSchema creates a fresh schema in the database at base and returns
-// a DSN using it, and a function dropping it.
-func postgresSchema(base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, errors.New("-dsn must be a postgres:// URL")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "bench_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			fmt.Fprintln(os.Stderr, "raid: drop schema:", err)
-		}
-		db.Close()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }

@@ -54,7 +54,7 @@ func cmdFollowers(ctx context.Context, path string, args []string, stdout, stder
 				fmt.Fprintf(stdout, "%s\t%s\t%s\n", f.ActorID, f.State, f.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"))
 			}
 			if len(rows) < 500 {
-				return nil
+				return printFollowersSummary(ctx, stderr, a, name) // moves.go: the count moved in
 			}
 			after = rows[len(rows)-1].ActorID
 		}

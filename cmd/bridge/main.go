@@ -51,6 +51,36 @@ Commands:
   version               print the version, commit and build date
   followers list        list an account's followers (--account NAME [--pending])
   followers approve     approve a pending follower (--account NAME ACTOR_URL)
+  token create|list|revoke   client API tokens (--account NAME [--scopes "read write"] [--name N] | ID)
+  login-code            one-time code to authorize an app on /oauth/authorize (--account NAME)
+  post                  publish (--account NAME "TEXT"|- [--image F [--alt T]]... [--spoiler T]
+                        [--visibility V] [--language L] [--sensitive] [--reply-to ID])
+  status                delivery of the last 10 posts, or one (--account NAME [ID])
+  doctor                check DNS, WebFinger, TLS, clock, database and signatures,
+                        with a fix for each problem (--clock-url URL, --timeout D)
+  bluesky handle        switch the account's Bluesky handle to its domain, once
+                        /.well-known/atproto-did resolves (--account NAME)
+  bluesky status        the account's Bluesky mirror: login state, DID, handle (--account NAME)
+  healthcheck           GET /healthz of the running bridge; exit 0 if it answers 200
+                        (--url URL; the container HEALTHCHECK)
+  blocks                domain blocks: list | add DOMAIN... [--reason R] | remove DOMAIN |
+                        import FILE | preview | refresh [--force] (see bridge blocks)
+  reports list          reports (Flag) received about the accounts, newest first
+                        ([--account NAME] [--limit N])
+  x notice              the last post on X, pointing to the notice page /x/NAME
+                        (--account NAME [--lang L]; --post posts it through the X API)
+  import x-archive      backfill the outbox from X's data export, quietly (--account NAME
+                        ARCHIVE.zip [--since D] [--until D] [--dry-run] [--bluesky] ...)
+  export handles        the accounts' fediverse, Bluesky and X handles for follower-matching
+                        tools ([--format json|csv|mastodon] [--output FILE])
+  export followers      an account's followers, Mastodon's CSV by default
+                        (--account NAME [--format mastodon|csv|actors] [--output FILE])
+  export outbox         an account's posts and media as Mastodon's account archive
+                        (--account NAME --output DIR|FILE.zip)
+  move-in               move followers in from a former account listed in also_known_as:
+                        check | expect --from OLD [--days 7] | status (--account NAME)
+  move-out              move the account to a new one that lists it in alsoKnownAs: Move to
+                        every follower, movedTo, redirect (--account NAME --to NEW | --status)
 
 Options:
   --config PATH         configuration file (default ./config.yaml)
@@ -85,6 +115,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "followers":
 		return cmdFollowers(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "login-code":
+		return cmdLoginCode(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "post":
+		return cmdPost(ctx, *configPath, cmdArgs, os.Stdin, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "bluesky":
+		return cmdBluesky(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "x":
+		return cmdX(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "blocks":
+		return cmdBlocks(ctx, *configPath, cmdArgs, os.Stdin, stdout, stderr) // blocks.go
+	case "reports":
+		return cmdReports(ctx, *configPath, cmdArgs, stdout, stderr) // reports.go
+	case "move-in":
+		return cmdMoveIn(ctx, *configPath, cmdArgs, stdout, stderr) // moves.go
+	case "move-out":
+		return cmdMoveOut(ctx, *configPath, cmdArgs, stdout, stderr) // moves.go
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

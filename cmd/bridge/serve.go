@@ -12,9 +12,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/api"
+	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/web"
@@ -75,6 +78,8 @@ type app struct {
 	client *http.Client
 	fed    *federation.Service
 	pub    *publish.Service
+	mirror *atproto.Mirror // nil when no account is mirrored to Bluesky
+	mod    *moderation.Service
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -100,8 +105,22 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		store.Close()
 		return nil, fmt.Errorf("start federation: %w", err)
 	}
+	mod, err := moderation.New(ctx, cfg.Moderation, store, client, log.With().Str("component", "moderation").Logger())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start moderation: %w", err)
+	}
+	fed.SetModeration(mod)
 	pub := publish.New(publishSettings(cfg), store, fed, log.With().Str("component", "publish").Logger())
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, pub: pub}, nil
+	mirror, err := newMirror(cfg, store, fed.NoteURL, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if mirror != nil {
+		pub.SetMirror(mirror)
+	}
+	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, pub: pub, mirror: mirror, mod: mod}, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -126,6 +145,7 @@ func (a *app) Close() error { return a.store.Close() }
 func (a *app) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	a.fed.Routes(mux)
+	a.blueskyRoutes(mux)
 	profiles := make([]web.Profile, 0, len(a.cfg.Accounts))
 	for _, acc := range a.cfg.Accounts {
 		p := web.Profile{
@@ -142,11 +162,21 @@ func (a *app) handler() (http.Handler, error) {
 		}
 		profiles = append(profiles, p)
 	}
-	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger())
+	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger(),
+		web.WithNotices(web.NoticeSettings{BaseURL: a.cfg.Server.BaseURL(), Accounts: a.cfg.Accounts, Client: a.client, AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks}))
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
 	pages.Routes(mux)
+	v, _, _ := buildInfo()
+	apiSrv := api.New(api.Settings{
+		BaseURL:      a.cfg.Server.BaseURL(),
+		Accounts:     a.cfg.Accounts,
+		HandleDomain: a.cfg.HandleDomain(),
+		Version:      v,
+	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
+	apiSrv.SetModeration(a.mod) // domain blocks and raid blocks through the client API
+	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
 }
@@ -181,9 +211,13 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	}
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	workDone := make(chan error, 2)
+	workDone := make(chan error, 4)
 	go func() { workDone <- deliverer.Run(workCtx, 10*time.Second) }()
 	go func() { workDone <- a.pub.RunScheduler(workCtx) }()
+	go a.runMirror(workCtx, workDone)
+	go a.runFeeds(workCtx, workDone) // feeds.go
+	modDone := make(chan error, 1)
+	go func() { modDone <- a.mod.Run(workCtx) }() // block reloads, blocklist subscriptions
 
 	serveErr := ls.fe.Serve()
 	// Certificates are obtained in the background (ACME challenges are
@@ -202,20 +236,23 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	case runErr = <-serveErr:
 		log.Error().Err(runErr).Msg("a listener stopped; shutting down")
 	}
-	// Stop accepting, let in-flight requests finish, then the workers
-	// (in-flight deliveries finish or go back to the queue), then
+	// Stop the workers first (in-flight deliveries finish or go back to
+	// the queue) while the HTTP server still serves: a remote server
+	// verifying one of those deliveries fetches our actor's key from it.
+	// Then stop accepting and let in-flight requests finish, then
 	// certificate maintenance; the database is closed last (deferred).
+	stopWork()
+	for range 4 {
+		if err := <-workDone; err != nil {
+			log.Warn().Err(err).Msg("workers shutdown")
+		}
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := ls.fe.Shutdown(shutCtx); err != nil {
 		log.Warn().Err(err).Msg("http shutdown")
 	}
-	stopWork()
-	for range 2 {
-		if err := <-workDone; err != nil {
-			log.Warn().Err(err).Msg("workers shutdown")
-		}
-	}
+	<-modDone
 	ls.stop()
 	log.Info().Msg("stopped")
 	return runErr

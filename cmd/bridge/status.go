@@ -63,7 +63,7 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPOSTED\tVISIBILITY\tREACHED\tPENDING\tFAILED\tFAN-OUT\tTEXT")
+	fmt.Fprintln(tw, "ID\tPOSTED\tVISIBILITY\tREACHED\tPENDING\tFAILED\tFAN-OUT\tBLUESKY\tTEXT")
 	for _, st := range posts {
 		stats, fanout, err := a.pub.DeliveryStats(ctx, st.ID)
 		if err != nil {
@@ -73,14 +73,21 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 		if fanout {
 			fo = "queued"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", st.ID, day(st.CreatedAt), st.Visibility,
-			stats.Done, stats.Pending, stats.Failed, fo, excerpt(st.Text, 40))
+		bsky, _, err := a.blueskyCell(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", st.ID, day(st.CreatedAt), st.Visibility,
+			stats.Done, stats.Pending, stats.Failed, fo, bsky, excerpt(st.Text, 40))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if id != 0 {
 		fmt.Fprintln(stdout, a.fed.NoteURL(user, id))
+		if err := a.printBluesky(ctx, stdout, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

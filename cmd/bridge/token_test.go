@@ -223,7 +223,7 @@ func TestPostAndStatusCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(st, "REACHED") || !regexp.MustCompile(`(?m)^`+id+`\s.*unlisted\s+0\s+0\s+0\s+queued\s+Hello from the CLI`).MatchString(st) {
+	if !strings.Contains(st, "REACHED") || !regexp.MustCompile(`(?m)^`+id+`\s.*unlisted\s+0\s+0\s+0\s+queued\s+-\s+Hello from the CLI`).MatchString(st) {
 		t.Errorf("status:\n%s", st)
 	}
 	one, err := cli(t, cmdStatus, path, "--account", "news", id)

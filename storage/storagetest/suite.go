@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("ClaimLease", func(t *testing.T) { testClaimLease(t, open(t)) })
 	t.Run("FinishJob", func(t *testing.T) { testFinishJob(t, open) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, open) })
+	t.Run("CompleteJobs", func(t *testing.T) { testCompleteJobs(t, open(t)) })
 	t.Run("ReleaseJobs", func(t *testing.T) { testReleaseJobs(t, open(t)) })
 	t.Run("JobStats", func(t *testing.T) { testJobStats(t, open(t)) })
 	t.Run("RefStats", func(t *testing.T) { testRefStats(t, open(t)) })
@@ -39,6 +40,11 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, open(t)) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open) })
 	t.Run("Content", func(t *testing.T) { RunContent(t, open) })
+	t.Run("Bluesky", func(t *testing.T) { testBluesky(t, open) })
+	t.Run("Sources", func(t *testing.T) { RunSources(t, open) })
+	t.Run("Interactions", func(t *testing.T) { RunInteractions(t, open) })
+	t.Run("Moderation", func(t *testing.T) { RunModeration(t, open) })
+	t.Run("Moves", func(t *testing.T) { RunMoves(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.

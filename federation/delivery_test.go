@@ -1,0 +1,229 @@
+package federation_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// createActivity is a Create by the bridge's news account.
+func createActivity(t *testing.T, b *bridge, n int) []byte {
+	t.Helper()
+	note := fmt.Sprintf("%s/statuses/%d", b.actor, n)
+	return mustJSON(t, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       note + "/activity",
+		"type":     "Create",
+		"actor":    b.actor,
+		"to":       []string{"https://www.w3.org/ns/activitystreams#Public"},
+		"object":   map[string]any{"id": note, "type": "Note", "attributedTo": b.actor, "content": "<p>hello</p>"},
+	})
+}
+
+// runDeliverer runs a Deliverer until the test ends.
+func runDeliverer(t *testing.T, svc *federation.Service, workers int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.NewDeliverer(workers).Run(ctx, 100*time.Millisecond) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func follow(t *testing.T, b *bridge, servers ...*fedtest.Server) {
+	t.Helper()
+	for _, s := range servers {
+		for i := range s.NumActors() {
+			_, err := b.store.UpsertFollower(context.Background(), storage.Follower{
+				Account: "news", ActorID: s.ActorID(i), Inbox: s.InboxURL(i), SharedInbox: s.SharedInboxURL(),
+				State: storage.FollowerAccepted,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestDeliveryResignsEveryAttempt: a server that rejects the first attempt
+// receives a second one, signed again with a later Date, that verifies.
+func TestDeliveryResignsEveryAttempt(t *testing.T) {
+	b := startBridge(t, true)
+	var skew atomic.Int64 // the bridge's and the remote's clock run ahead by this
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	b.svc.SetClock(now)
+	remote := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{FailFirst: 1, Now: now})
+	ctx := context.Background()
+	err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
+		Account: "news", Activity: createActivity(t, b, 1), Inboxes: []string{remote.SharedInboxURL()}, Ref: "status:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliverer(t, b.svc, 4)
+	if !remote.WaitFor(1, 10*time.Second) {
+		t.Fatal("no first attempt")
+	}
+	// The retry is due about a second later; move the clocks 5 s on so
+	// that it goes at once, with a Date that must differ.
+	skew.Store(int64(5 * time.Second))
+	if !remote.WaitFor(2, 10*time.Second) {
+		t.Fatal("no second attempt")
+	}
+	got := remote.Received()
+	first, second := got[0], got[1]
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"first attempt verified and answered 500", first.Verified && first.Status == http.StatusInternalServerError},
+		{"second attempt verified and answered 202", second.Verified && second.Status == http.StatusAccepted},
+		{"new Date", second.Header.Get("Date") != first.Header.Get("Date")},
+		{"new Signature", second.Header.Get("Signature") != first.Header.Get("Signature")},
+		{"same activity", string(second.Body) == string(first.Body)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.ok {
+				t.Errorf("first: %s %q verified=%v (%v); second: %s %q verified=%v (%v)",
+					first.Header.Get("Date"), first.Header.Get("Signature"), first.Verified, first.Err,
+					second.Header.Get("Date"), second.Header.Get("Signature"), second.Verified, second.Err)
+			}
+		})
+	}
+	waitStats(t, b, "status:1", storage.RefStats{Done: 1})
+}
+
+// waitStats waits until the deliveries of ref are as want.
+func waitStats(t *testing.T, b *bridge, ref string, want storage.RefStats) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _, err := b.svc.DeliveryStats(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery stats of %s: %+v, want %+v", ref, st, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDeadServersDoNotHoldWorkers: with 2 workers and 6 servers that
+// never answer (each holds its request for the 10 s delivery timeout),
+// 12 live servers still get the post at once: deliveries waiting on their
+// server give their worker up.
+func TestDeadServersDoNotHoldWorkers(t *testing.T) {
+	b := startBridge(t, true)
+	keys := fedtest.GenerateKeys(t, 1)
+	var dark, live []*fedtest.Server
+	for i := range 6 {
+		dark = append(dark, fedtest.StartWith(t, fmt.Sprintf("127.0.0.%d:0", 10+i), 1, fedtest.Options{Keys: keys, Latency: time.Hour}))
+	}
+	for i := range 12 {
+		live = append(live, fedtest.StartWith(t, fmt.Sprintf("127.0.0.%d:0", 20+i), 1, fedtest.Options{Keys: keys}))
+	}
+	// The dark servers come first in the fan-out (inboxes are sorted).
+	follow(t, b, dark...)
+	follow(t, b, live...)
+	err := b.svc.Enqueue(context.Background(), b.store, federation.Outgoing{
+		Account: "news", Activity: createActivity(t, b, 1), Followers: true, Ref: "status:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	runDeliverer(t, b.svc, 2)
+	for _, s := range live {
+		if !s.WaitFor(1, 5*time.Second) {
+			t.Fatalf("%s: no Create within 5 s while dark servers hold their requests (10 s each)", s.Host())
+		}
+	}
+	t.Logf("12 live servers reached in %v with 6 dark ones and 2 workers", time.Since(start).Round(time.Millisecond))
+	for _, s := range live {
+		if d := s.Received()[0]; !d.Verified || d.Activity["type"] != "Create" {
+			t.Errorf("%s: %v verified=%v %v", s.Host(), d.Activity["type"], d.Verified, d.Err)
+		}
+	}
+}
+
+// TestDeadWorkerJobsQueuedAgain: jobs leased by a worker that died
+// without releasing them are sent at once by the next worker, not after
+// their lease (an hour here) expires.
+func TestDeadWorkerJobsQueuedAgain(t *testing.T) {
+	tests := []struct {
+		name      string
+		owner     string
+		heartbeat time.Duration // age of its last heartbeat
+	}{
+		{"stale heartbeat on another host", "elsewhere.example-12345-1", -2 * time.Minute},
+		{"fresh heartbeat, process gone on this host", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBridge(t, true)
+			remote := fedtest.Start(t, "127.0.0.2:0", 1)
+			ctx := context.Background()
+			err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
+				Account: "news", Activity: createActivity(t, b, 1), Inboxes: []string{remote.SharedInboxURL()}, Ref: "status:1",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner := tc.owner
+			if owner == "" {
+				owner = deadLocalOwner(t)
+			}
+			// The dead worker had claimed the fan-out, for an hour.
+			jobs, err := b.store.ClaimJobs(ctx, owner, nil, 10, time.Hour, time.Now())
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("claimed %d jobs: %v", len(jobs), err)
+			}
+			if err := b.store.PutValue(ctx, "deliverers/"+owner, nil, time.Now().Add(tc.heartbeat)); err != nil {
+				t.Fatal(err)
+			}
+			runDeliverer(t, b.svc, 4)
+			if !remote.WaitFor(1, 10*time.Second) {
+				t.Fatal("the dead worker's job was not sent again")
+			}
+			if d := remote.Received()[0]; !d.Verified {
+				t.Errorf("delivery not verified: %v", d.Err)
+			}
+			waitStats(t, b, "status:1", storage.RefStats{Done: 1})
+			if _, err := b.store.GetValue(ctx, "deliverers/"+owner); err == nil {
+				t.Error("the dead worker is still registered")
+			}
+		})
+	}
+}
+
+// deadLocalOwner is a worker id of this host whose process is gone.
+func deadLocalOwner(t *testing.T) string {
+	t.Helper()
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip("no hostname:", err)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	return fmt.Sprintf("%s-%d-1", host, cmd.Process.Pid)
+}
