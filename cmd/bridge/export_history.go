@@ -57,15 +57,7 @@ func cmdExportHistory(ctx context.Context, path string, args []string, stdout, s
 	if *account == "" || fs.NArg() > 0 || (sub == "outbox" && *output == "") {
 		return usageError{usage}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	if _, ok := cfg.Account(*account); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	name := strings.ToLower(*account)
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, name, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}

@@ -65,15 +65,7 @@ func cmdMoveIn(ctx context.Context, path string, args []string, stdout, stderr i
 	if *account == "" || fs.NArg() > 0 || (sub == "expect" && *from == "") {
 		return usageError{moveInUsage}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	if _, ok := cfg.Account(*account); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	name := strings.ToLower(*account)
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, name, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}
@@ -221,15 +213,7 @@ func cmdMoveOut(ctx context.Context, path string, args []string, stdout, stderr 
 	if *account == "" || fs.NArg() > 0 || (*to == "") == !*status {
 		return usageError{moveOutUsage}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	if _, ok := cfg.Account(*account); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	name := strings.ToLower(*account)
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, name, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}

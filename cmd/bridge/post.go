@@ -112,15 +112,7 @@ func cmdPost(ctx context.Context, path string, args []string, stdin io.Reader, s
 			return fmt.Errorf("--image %s: not a regular file", im.path)
 		}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	user := strings.ToLower(*account)
-	if _, ok := cfg.Account(user); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, user, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}

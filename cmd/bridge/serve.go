@@ -139,6 +139,24 @@ func publishSettings(cfg *config.Config) publish.Settings {
 	return set
 }
 
+// openAccount loads the configuration, checks that it has the account, and
+// opens the wired app (close it when done). It returns the account's
+// username in lower case.
+func openAccount(ctx context.Context, path, account string, stderr io.Writer) (*app, string, error) {
+	cfg, err := loadConfig(path, stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, ok := cfg.Account(account); !ok {
+		return nil, "", fmt.Errorf("no account %q in %s", account, path)
+	}
+	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	if err != nil {
+		return nil, "", err
+	}
+	return a, strings.ToLower(account), nil
+}
+
 func (a *app) Close() error { return a.store.Close() }
 
 // handler builds the HTTP surface.

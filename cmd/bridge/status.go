@@ -36,15 +36,7 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 			return usageError{fmt.Sprintf("status: %q is not a post id", pos[0])}
 		}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	user := strings.ToLower(*account)
-	if _, ok := cfg.Account(user); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, user, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}
@@ -53,7 +45,7 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 	if id != 0 {
 		st, _, err := a.pub.Status(ctx, user, id)
 		if errors.Is(err, publish.ErrNotFound) {
-			return fmt.Errorf("no post %d of @%s", id, cfg.Handle(user))
+			return fmt.Errorf("no post %d of @%s", id, a.cfg.Handle(user))
 		}
 		if err != nil {
 			return err

@@ -72,7 +72,7 @@ func cmdToken(ctx context.Context, path string, args []string, stdout, stderr io
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "token %d for @%s, scopes %q; it is shown only once:\n", t.ID, cfg.Handle(user), t.Scopes)
+		fmt.Fprintf(stdout, "token %d for @%s, scopes %q; it is shown only once:\n", t.ID, a.cfg.Handle(user), t.Scopes)
 		fmt.Fprintln(stdout, tok)
 		return nil
 	case "list":
@@ -131,15 +131,7 @@ func cmdLoginCode(ctx context.Context, path string, args []string, stdout, stder
 	if *account == "" || fs.NArg() != 0 {
 		return usageError{"login-code: want --account NAME"}
 	}
-	cfg, err := loadConfig(path, stderr)
-	if err != nil {
-		return err
-	}
-	user := strings.ToLower(*account)
-	if _, ok := cfg.Account(user); !ok {
-		return fmt.Errorf("no account %q in %s", *account, path)
-	}
-	a, err := newApp(ctx, cfg, newLogger(cfg.Log, stderr))
+	a, user, err := openAccount(ctx, path, *account, stderr)
 	if err != nil {
 		return err
 	}
@@ -148,7 +140,7 @@ func cmdLoginCode(ctx context.Context, path string, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "login code for @%s, valid once until %s:\n", cfg.Handle(user), expires.Local().Format("15:04:05"))
+	fmt.Fprintf(stdout, "login code for @%s, valid once until %s:\n", a.cfg.Handle(user), expires.Local().Format("15:04:05"))
 	fmt.Fprintln(stdout, code)
 	return nil
 }
