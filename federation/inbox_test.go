@@ -31,6 +31,13 @@ type bridge struct {
 
 func startBridge(t *testing.T, allowPrivate bool) *bridge {
 	t.Helper()
+	return startBridgeWith(t, allowPrivate, []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}})
+}
+
+// startBridgeWith serves the given accounts; the bridge's actor is the
+// first one's.
+func startBridgeWith(t *testing.T, allowPrivate bool, accounts []config.Account) *bridge {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func startBridge(t *testing.T, allowPrivate bool) *bridge {
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: fed,
-		Accounts:   []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}},
+		Accounts:   accounts,
 		Version:    "test",
 	}, store, client, zerolog.Nop())
 	if err != nil {
@@ -55,7 +62,7 @@ func startBridge(t *testing.T, allowPrivate bool) *bridge {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/news"}
+	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/" + accounts[0].Username}
 }
 
 func (b *bridge) followers(t *testing.T) int64 {

@@ -3,21 +3,16 @@ package federation_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // startPolicyBridge is a bridge with two accounts: "news", whose replies
@@ -25,33 +20,10 @@ import (
 // posts anyone may reply to and quote.
 func startPolicyBridge(t *testing.T) *bridge {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	store := storagetest.OpenSQLite(t)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	svc, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
-		Accounts: []config.Account{
-			{Username: "news", DisplayName: "Ville de Test", Type: "Organization", Replies: config.RepliesMentioned, Quotes: config.QuotesFollowers},
-			{Username: "open", DisplayName: "Open", Type: "Organization", Replies: config.RepliesEveryone, Quotes: config.QuotesAllow},
-		},
-		Version: "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/news"}
+	return startBridgeWith(t, true, []config.Account{
+		{Username: "news", DisplayName: "Ville de Test", Type: "Organization", Replies: config.RepliesMentioned, Quotes: config.QuotesFollowers},
+		{Username: "open", DisplayName: "Open", Type: "Organization", Replies: config.RepliesEveryone, Quotes: config.QuotesAllow},
+	})
 }
 
 // post stores a status of account, mentioning the given actors.
