@@ -636,10 +636,10 @@ func (s *Service) verifyFetch(r *http.Request, keyID string) (string, error) {
 		return "", refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
 	signer, err := s.verifiedSigner(r.Context(), r, keyID, Activity{})
-	if err == nil && signer == "" {
+	if err == nil && signer.ID == "" {
 		err = refuse(http.StatusUnauthorized, "cannot fetch the signer's key", nil)
 	}
-	return signer, err
+	return signer.ID, err
 }
 
 // minimalActor serves the unsigned form of an actor document under

@@ -145,14 +145,14 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 	if err != nil {
 		return act, "", err
 	}
-	if signer == "" {
+	if signer.ID == "" {
 		// The signer is gone (Delete of an actor we never knew).
 		return act, "ignored", nil
 	}
-	if signer != act.Actor {
+	if signer.ID != act.Actor {
 		return act, "", refuse(http.StatusUnauthorized, "signer is not the activity's actor", nil)
 	}
-	outcome, err := s.apply(ctx, target, act)
+	outcome, err := s.apply(ctx, target, act, signer)
 	return act, outcome, err
 }
 
@@ -164,29 +164,30 @@ func (s *Service) signatureWindow() time.Duration {
 }
 
 // verifiedSigner fetches (or reads from cache) the key of keyID, verifies
-// the request, and returns the key owner's actor id. A cached key that
-// fails is refetched once, in case the remote actor rotated it.
-func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (string, error) {
+// the request, and returns the key owner (a zero value when the owner is
+// gone and there is nothing to verify). A cached key that fails is
+// refetched once, in case the remote actor rotated it.
+func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (storage.RemoteActor, error) {
 	ra, cached, err := s.remoteKey(ctx, keyID, false)
 	if err != nil {
 		if act.Type == "Delete" && act.Object.ID == act.Actor && isGone(err) {
 			// Mastodon sends Delete of a removed account signed with a key
 			// that no longer resolves: nothing to verify, nothing to keep.
-			return "", nil
+			return storage.RemoteActor{}, nil
 		}
-		return "", keyError(err) // 401, or 429 over the key-fetch budget (guard.go)
+		return storage.RemoteActor{}, keyError(err) // 401, or 429 over the key-fetch budget (guard.go)
 	}
 	err = verifyWith(r, ra)
 	if err != nil && cached {
 		if ra, _, err = s.remoteKey(ctx, keyID, true); err != nil {
-			return "", keyError(err)
+			return storage.RemoteActor{}, keyError(err)
 		}
 		err = verifyWith(r, ra)
 	}
 	if err != nil {
-		return "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+		return storage.RemoteActor{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
-	return ra.ID, nil
+	return ra, nil
 }
 
 func verifyWith(r *http.Request, ra storage.RemoteActor) error {
@@ -198,14 +199,15 @@ func verifyWith(r *http.Request, ra storage.RemoteActor) error {
 }
 
 // apply records what the activity means, in one transaction with its
-// idempotency mark and the jobs it causes.
-func (s *Service) apply(ctx context.Context, target *localActor, act Activity) (string, error) {
+// idempotency mark and the jobs it causes. signer is the verified actor
+// (its inbox comes from the key fetch: no second lookup).
+func (s *Service) apply(ctx context.Context, target *localActor, act Activity, signer storage.RemoteActor) (string, error) {
 	if outcome, handled, err := s.applyInteraction(ctx, target, act); handled { // interactions.go
 		return outcome, err
 	}
 	switch act.Type {
 	case "Follow":
-		return s.applyFollow(ctx, target, act)
+		return s.applyFollow(ctx, target, act, signer)
 	case "Undo":
 		if act.Object.Type == "Follow" || act.Object.Type == "" {
 			return s.applyUndoFollow(ctx, act)
@@ -229,14 +231,10 @@ func (s *Service) ourAccount(iri string) *localActor {
 	return s.accounts[strings.TrimPrefix(iri, prefix)]
 }
 
-func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activity) (string, error) {
+func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activity, ra storage.RemoteActor) (string, error) {
 	la := s.ourAccount(act.Object.ID)
 	if la == nil || (target != nil && target != la) {
 		return "ignored", nil
-	}
-	ra, err := s.store.GetRemoteActor(ctx, act.Actor)
-	if err != nil {
-		return "", fmt.Errorf("federation: follower %s: %w", act.Actor, err)
 	}
 	now := s.now()
 	state := storage.FollowerAccepted
