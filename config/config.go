@@ -29,6 +29,7 @@ type Config struct {
 	Storage    Storage    `yaml:"storage"`
 	Federation Federation `yaml:"federation"`
 	Log        Log        `yaml:"log"`
+	Posts      Posts      `yaml:"posts"` // publishing limits (posts.go)
 	Accounts   []Account  `yaml:"accounts"`
 	Moderation Moderation `yaml:"moderation"` // domain blocks, allow-list, blocklist subscriptions (moderation.go)
 }

@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	v.storage(c.Storage)
 	v.federation(c.Federation)
 	v.log(c.Log)
+	v.posts(c.Posts)
 	v.accounts(c.Accounts)
 	v.notices(c.Accounts)
 	v.blueskyAccounts(c)

@@ -128,7 +128,8 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 // several replicas share them.
 func publishSettings(cfg *config.Config) publish.Settings {
 	set := publish.Settings{
-		MediaLimits:  media.Limits{MaxBytes: 16 << 20, MaxPixels: 40_000_000},
+		MaxChars:     cfg.Posts.Characters(),
+		MediaLimits:  media.Limits{MaxBytes: cfg.Posts.MediaBytes(), MaxPixels: cfg.Posts.MediaPixels()},
 		HandleDomain: cfg.HandleDomain(),
 	}
 	if cfg.Storage.Driver == config.DriverPostgres {
