@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/execpages"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
@@ -247,6 +249,7 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	}
 	log.Info().Str("listen", cfg.Server.Listen).Str("tls", cfg.Server.TLS.Mode).Str("public_url", cfg.Server.BaseURL()).
 		Str("storage", cfg.Storage.Driver).Str("version", versionString()).Msg("bridge started")
+	go releaseStartupPages(workCtx, log)
 
 	var runErr error
 	select {
@@ -296,3 +299,29 @@ func recoverer(log zerolog.Logger, next http.Handler) http.Handler {
 
 // safeHTML marks HTML produced by federation's escaping renderers.
 func safeHTML(s string) template.HTML { return template.HTML(s) }
+
+// startupSettle is how long after start-up the executable's start-up pages
+// are released: the workers started with the server have made their first
+// rounds by then.
+const startupSettle = time.Second
+
+// releaseStartupPages unmaps the executable's pages that only start-up
+// used (package execpages), so that the resident memory is what the
+// server uses.
+func releaseStartupPages(ctx context.Context, log zerolog.Logger) {
+	select {
+	case <-time.After(startupSettle):
+	case <-ctx.Done():
+		return
+	}
+	// Start-up's garbage (configuration, templates, the vocabularies'
+	// tables) goes back to the system now rather than over minutes.
+	debug.FreeOSMemory()
+	st, err := execpages.Release()
+	if err != nil {
+		log.Warn().Err(err).Msg("release start-up pages")
+		return
+	}
+	log.Debug().Int64("mapped_kib", st.Mapped>>10).Int64("resident_before_kib", st.ResidentBefore>>10).
+		Int64("resident_after_kib", st.ResidentAfter>>10).Msg("released the executable's start-up pages")
+}
