@@ -2,6 +2,8 @@ package federation
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -15,11 +17,11 @@ func TestBackoffSchedule(t *testing.T) {
 		attempt  int
 		min, max time.Duration
 	}{
-		{1, 800 * time.Millisecond, 1200 * time.Millisecond},
-		{2, 1600 * time.Millisecond, 2400 * time.Millisecond},
-		{5, 12800 * time.Millisecond, 19200 * time.Millisecond},
-		{16, 26214 * time.Second, 39322 * time.Second},
-		{17, 9 * time.Hour, 15 * time.Hour}, // capped at 12h
+		{1, 200 * time.Millisecond, 300 * time.Millisecond},
+		{2, 400 * time.Millisecond, 600 * time.Millisecond},
+		{7, 12800 * time.Millisecond, 19200 * time.Millisecond},
+		{18, 26214 * time.Second, 39322 * time.Second},
+		{19, 9 * time.Hour, 15 * time.Hour}, // capped at 12h
 		{maxAttempts, 9 * time.Hour, 15 * time.Hour},
 		{100, 9 * time.Hour, 15 * time.Hour},
 	}
@@ -95,5 +97,85 @@ func TestEncodeDeliverPayload(t *testing.T) {
 	}
 	if p.Signer != "news" || p.Inbox != `https://example.org/inbox?x="1"` || string(p.Activity) != string(activity) {
 		t.Errorf("decoded %+v from %s", p, b)
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	plain := errors.New("status 503")
+	tests := []struct {
+		name     string
+		attempt  int
+		err      error
+		min, max time.Duration
+	}{
+		{"no Retry-After: the backoff", 1, plain, 200 * time.Millisecond, 300 * time.Millisecond},
+		{"Retry-After longer than the backoff wins", 1, &retryLaterError{plain, 30 * time.Second}, 30 * time.Second, 30 * time.Second},
+		{"Retry-After shorter than the backoff loses", 10, &retryLaterError{plain, time.Second}, 102 * time.Second, 154 * time.Second},
+		{"Retry-After capped", 1, &retryLaterError{plain, 48 * time.Hour}, retryMax, retryMax},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := retryDelay(tc.attempt, tc.err); d < tc.min || d > tc.max {
+				t.Errorf("retryDelay = %v, want within [%v, %v]", d, tc.min, tc.max)
+			}
+		})
+	}
+	parse := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{"0", 0, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"-5", 0, false},
+		{"soon", 0, false},
+		{"", 0, false},
+		{"99999999999", retryMax, true},
+	}
+	for _, tc := range parse {
+		t.Run("Retry-After "+strconv.Quote(tc.in), func(t *testing.T) {
+			got, ok := parseRetryAfter(tc.in, now)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestSignatureCache(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	h := signedHeaders{inbox: "https://a.example/inbox", host: "a.example", date: "d", signature: "s", at: now}
+	var c signatureCache
+	c.put(1, h, now)
+	if _, ok := c.take(1, "https://b.example/inbox", now); ok {
+		t.Error("headers signed for another inbox were reused")
+	}
+	c.put(1, h, now)
+	if got, ok := c.take(1, h.inbox, now.Add(30*time.Second)); !ok || got != h {
+		t.Errorf("fresh headers not reused: %+v %v", got, ok)
+	}
+	if _, ok := c.take(1, h.inbox, now.Add(30*time.Second)); ok {
+		t.Error("headers reused twice")
+	}
+	c.put(2, h, now)
+	if _, ok := c.take(2, h.inbox, now.Add(signatureReuse)); ok {
+		t.Error("stale headers reused")
+	}
+	// Full: stale entries make room, fresh ones do not.
+	for i := range int64(reusedSignaturesMax) {
+		c.put(100+i, h, now)
+	}
+	c.put(1, h, now)
+	if _, ok := c.take(1, h.inbox, now); ok {
+		t.Error("a full cache took one more")
+	}
+	later := h
+	later.at = now.Add(2 * signatureReuse)
+	c.put(1, later, later.at)
+	if _, ok := c.take(1, h.inbox, later.at); !ok {
+		t.Error("stale entries did not make room")
 	}
 }
