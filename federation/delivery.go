@@ -23,58 +23,38 @@ import (
 // JobDeliver is the job kind of an outgoing activity POST.
 const JobDeliver = "deliver"
 
-// deliverPayload is a delivery job: who signs, where to, what.
+// deliverPayload is a delivery job: who signs, where to, what. A
+// delivery of a fan-out does not carry the activity: it names the fan-out
+// job that holds it (stored once, not once per server), and the workers
+// read it from there (activityCache).
 type deliverPayload struct {
 	Signer   string          `json:"signer"` // our username
 	Inbox    string          `json:"inbox"`
-	Activity json.RawMessage `json:"activity"`
-}
-
-// encodeDeliverPayload is json.Marshal(deliverPayload{...}) for an
-// activity that is already compact JSON (as encoded by this package), in
-// one allocation and without scanning the activity again: a fan-out
-// encodes one payload per server.
-func encodeDeliverPayload(signer, inbox string, activity []byte) ([]byte, error) {
-	s, err := json.Marshal(signer)
-	if err != nil {
-		return nil, err
-	}
-	in, err := json.Marshal(inbox)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, len(`{"signer":,"inbox":,"activity":}`)+len(s)+len(in)+len(activity))
-	b = append(b, `{"signer":`...)
-	b = append(b, s...)
-	b = append(b, `,"inbox":`...)
-	b = append(b, in...)
-	b = append(b, `,"activity":`...)
-	b = append(b, activity...)
-	return append(b, '}'), nil
+	Activity json.RawMessage `json:"activity,omitempty"`
+	Fanout   int64           `json:"fanout,omitempty"` // the fan-out job holding the activity
 }
 
 // enqueueDelivery queues one signed POST of activity to inbox, in the
 // caller's transaction, so the activity and its delivery are written
 // together or not at all.
 func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer, inbox string, activity []byte, key, ref string) error {
-	if !json.Valid(activity) {
-		return errors.New("federation: encode delivery: activity is not valid JSON")
+	if len(activity) == 0 {
+		return errors.New("federation: encode delivery: no activity")
 	}
-	return s.enqueueValidDelivery(ctx, q, signer, inbox, activity, key, ref)
-}
-
-// enqueueValidDelivery is enqueueDelivery for an activity known to be
-// valid JSON.
-func (s *Service) enqueueValidDelivery(ctx context.Context, q storage.Queries, signer, inbox string, activity []byte, key, ref string) error {
-	payload, err := encodeDeliverPayload(signer, inbox, activity)
-	if err != nil {
+	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, Activity: activity})
+	if err != nil { // not valid JSON
 		return fmt.Errorf("federation: encode delivery: %w", err)
 	}
+	return s.queueDelivery(ctx, q, payload, inbox, key, ref)
+}
+
+// queueDelivery enqueues a delivery job with its payload.
+func (s *Service) queueDelivery(ctx context.Context, q storage.Queries, payload []byte, inbox, key, ref string) error {
 	host := ""
 	if u, err := url.Parse(inbox); err == nil {
 		host = u.Host
 	}
-	_, err = q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref})
+	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref})
 	return err
 }
 
@@ -140,19 +120,20 @@ const (
 
 // Deliverer runs the delivery workers.
 type Deliverer struct {
-	s        *Service
-	owner    string
-	workers  int
-	slots    chan struct{} // one per running job holding a worker
-	parked   chan struct{} // one per parked delivery
-	signers  chan struct{} // bounds concurrent RSA signatures to the CPUs
-	hosts    sync.Map      // host -> *hostState
-	running  atomic.Bool
-	stopping <-chan struct{} // closed when Run is asked to stop
-	idle     atomic.Int32    // job goroutines waiting for a job
-	done     *completer
-	client   *http.Client // the service's client, without its overall timeout
-	sigs     signatureCache
+	s          *Service
+	owner      string
+	workers    int
+	slots      chan struct{} // one per running job holding a worker
+	parked     chan struct{} // one per parked delivery
+	signers    chan struct{} // bounds concurrent RSA signatures to the CPUs
+	hosts      sync.Map      // host -> *hostState
+	running    atomic.Bool
+	stopping   <-chan struct{} // closed when Run is asked to stop
+	idle       atomic.Int32    // job goroutines waiting for a job
+	done       *completer
+	client     *http.Client // the service's client, without its overall timeout
+	sigs       signatureCache
+	activities activityCache
 }
 
 // hostState is this process's view of one remote host: its consecutive
@@ -478,6 +459,23 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("undecodable delivery job")
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
 		return
+	}
+	if len(p.Activity) == 0 {
+		a, err := d.activities.get(ctx, d.s.store, p.Fanout)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, errBadFanout):
+			d.s.log.Error().Err(err).Int64("job", j.ID).Int64("fanout", p.Fanout).Msg("delivery without its activity")
+			d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "activity not found: "+err.Error()))
+			return
+		case err != nil:
+			if ctx.Err() != nil {
+				return // shutting down: the lease is released by Run
+			}
+			d.s.log.Error().Err(err).Int64("job", j.ID).Msg("read the activity of a delivery")
+			d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, d.s.now().Add(backoff(j.Attempts)), err.Error()))
+			return
+		}
+		p.Activity = a
 	}
 	if d.s.deliveryBlocked(j.Host) { // guard.go: a refused domain receives nothing
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, ErrDomainBlocked.Error()))

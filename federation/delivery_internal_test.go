@@ -1,13 +1,19 @@
 package federation
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"os/exec"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // TestBackoffSchedule checks the retry schedule: soon at first, doubling
@@ -82,21 +88,6 @@ func TestOwnerDead(t *testing.T) {
 	}
 	if h, pid, ok := parseOwner("my-host-name-123-456"); !ok || h != "my-host-name" || pid != 123 {
 		t.Errorf("parseOwner = %q %d %v", h, pid, ok)
-	}
-}
-
-func TestEncodeDeliverPayload(t *testing.T) {
-	activity := []byte(`{"type":"Create","content":"<p>a \"quoted\" & é</p>"}`)
-	b, err := encodeDeliverPayload("news", "https://example.org/inbox?x=\"1\"", activity)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p deliverPayload
-	if err := json.Unmarshal(b, &p); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	if p.Signer != "news" || p.Inbox != `https://example.org/inbox?x="1"` || string(p.Activity) != string(activity) {
-		t.Errorf("decoded %+v from %s", p, b)
 	}
 }
 
@@ -177,5 +168,74 @@ func TestSignatureCache(t *testing.T) {
 	c.put(1, later, later.at)
 	if _, ok := c.take(1, h.inbox, later.at); !ok {
 		t.Error("stale entries did not make room")
+	}
+}
+
+// countingStore counts GetJob calls.
+type countingStore struct {
+	storage.Store
+	gets atomic.Int32
+}
+
+func (c *countingStore) GetJob(ctx context.Context, id int64) (storage.Job, error) {
+	c.gets.Add(1)
+	return c.Store.GetJob(ctx, id)
+}
+
+// TestActivityCache: the deliveries of one fan-out read its activity from
+// the database once, even concurrently; a job that is not a fan-out, or
+// is gone, is an error that is not remembered.
+func TestActivityCache(t *testing.T) {
+	ctx := context.Background()
+	st := &countingStore{Store: storagetest.OpenSQLite(t)}
+	activity := []byte(`{"type":"Create","id":"https://example.org/a"}`)
+	payload, _ := json.Marshal(fanoutPayload{Signer: "news", Activity: activity, Followers: true})
+	fan, err := st.EnqueueJob(ctx, storage.NewJob{Kind: JobFanout, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c activityCache
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if b, err := c.get(ctx, st, fan); err != nil || string(b) != string(activity) {
+				t.Errorf("get = %s, %v", b, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := st.gets.Load(); n != 1 {
+		t.Errorf("50 deliveries read the fan-out %d times, want 1", n)
+	}
+	for _, tc := range []struct {
+		name string
+		id   int64
+		want error
+	}{
+		{"not a fan-out", other, errBadFanout},
+		{"no such job", other + 1000, storage.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := st.gets.Load()
+			for range 2 {
+				if _, err := c.get(ctx, st, tc.id); !errors.Is(err, tc.want) {
+					t.Errorf("get = %v, want %v", err, tc.want)
+				}
+			}
+			if n := st.gets.Load() - before; n != 2 {
+				t.Errorf("a failed read was remembered: %d reads for 2 gets", n)
+			}
+		})
+	}
+	// Bounded: old entries go.
+	for i := range int64(activityCacheSize + 5) {
+		c.get(ctx, st, other+2000+i)
+	}
+	if len(c.entries) > activityCacheSize || len(c.order) > activityCacheSize {
+		t.Errorf("cache holds %d entries (%d in order), want at most %d", len(c.entries), len(c.order), activityCacheSize)
 	}
 }

@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -174,6 +175,22 @@ func TestDeadServersDoNotHoldWorkers(t *testing.T) {
 		if d := s.Received()[0]; !d.Verified || d.Activity["type"] != "Create" {
 			t.Errorf("%s: %v verified=%v %v", s.Host(), d.Activity["type"], d.Verified, d.Err)
 		}
+	}
+	// The activity is stored once, in the fan-out job: the 18 delivery
+	// jobs only name it.
+	deliveries := 0
+	for id := int64(1); id < 40; id++ {
+		j, err := b.store.GetJob(context.Background(), id)
+		if err != nil || j.Kind != "deliver" {
+			continue
+		}
+		deliveries++
+		if bytes.Contains(j.Payload, []byte(`"activity"`)) || !bytes.Contains(j.Payload, []byte(`"fanout":`)) {
+			t.Errorf("delivery job %d carries %s", id, j.Payload)
+		}
+	}
+	if deliveries != 18 {
+		t.Errorf("%d delivery jobs, want 18", deliveries)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -74,7 +75,7 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 	enqueue := func(inboxes []string) error {
 		return d.s.store.InTx(ctx, func(q storage.Queries) error {
 			for _, inbox := range inboxes {
-				if err := d.s.enqueueValidDelivery(ctx, q, p.Signer, inbox, p.Activity, prefix+inbox, p.Ref); err != nil {
+				if err := d.s.enqueueFanoutDelivery(ctx, q, p.Signer, inbox, j.ID, prefix+inbox, p.Ref); err != nil {
 					return err
 				}
 			}
@@ -109,6 +110,77 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 	d.s.log.Info().Str("ref", p.Ref).Int("inboxes", total).Msg("fan-out queued")
 	d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
 	d.s.Nudge()
+}
+
+// enqueueFanoutDelivery queues the delivery to inbox of the activity held
+// by fan-out job fanout.
+func (s *Service) enqueueFanoutDelivery(ctx context.Context, q storage.Queries, signer, inbox string, fanout int64, key, ref string) error {
+	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, Fanout: fanout})
+	if err != nil {
+		return fmt.Errorf("federation: encode delivery: %w", err)
+	}
+	return s.queueDelivery(ctx, q, payload, inbox, key, ref)
+}
+
+// errBadFanout: a delivery names a job that holds no activity.
+var errBadFanout = errors.New("federation: not a fan-out job with an activity")
+
+// activityCache holds the activities of the fan-outs being delivered, by
+// fan-out job id: the deliveries of one fan-out read it from the database
+// once. It keeps the last activityCacheSize.
+type activityCache struct {
+	mu      sync.Mutex
+	entries map[int64]*cachedActivity
+	order   []int64 // insertion order, oldest first
+}
+
+const activityCacheSize = 32
+
+type cachedActivity struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// get returns the activity of fan-out job id, reading it once.
+func (c *activityCache) get(ctx context.Context, st storage.Store, id int64) ([]byte, error) {
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = make(map[int64]*cachedActivity)
+	}
+	e := c.entries[id]
+	if e == nil {
+		e = &cachedActivity{}
+		c.entries[id] = e
+		c.order = append(c.order, id)
+		if len(c.order) > activityCacheSize {
+			delete(c.entries, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.b, e.err = readFanoutActivity(ctx, st, id) })
+	if e.err != nil {
+		// Do not keep a failure: the next delivery reads again.
+		c.mu.Lock()
+		if c.entries[id] == e {
+			delete(c.entries, id)
+		}
+		c.mu.Unlock()
+	}
+	return e.b, e.err
+}
+
+func readFanoutActivity(ctx context.Context, st storage.Store, id int64) ([]byte, error) {
+	j, err := st.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var p fanoutPayload
+	if j.Kind != JobFanout || json.Unmarshal(j.Payload, &p) != nil || len(p.Activity) == 0 || !json.Valid(p.Activity) {
+		return nil, fmt.Errorf("%w: job %d", errBadFanout, id)
+	}
+	return p.Activity, nil
 }
 
 // DeliveryStats counts the deliveries of one Ref by state, and reports

@@ -237,6 +237,7 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	go func() { workDone <- a.pub.RunScheduler(workCtx) }()
 	go a.runMirror(workCtx, workDone)
 	go a.runFeeds(workCtx, workDone) // feeds.go
+	go runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger())
 	modDone := make(chan error, 1)
 	go func() { modDone <- a.mod.Run(workCtx) }() // block reloads, blocklist subscriptions
 
