@@ -3,8 +3,8 @@
 // latency each, 5% gone dark (they accept the connection and never
 // answer), 3% failing once (500, then 202). Each server has one follower
 // of @news, inserted in the database before the bridge starts. The post is
-// published through package publish on the bridge's database, as
-// `bridge post` does; the clock runs from the publication until every live
+// published through the Mastodon API (POST /api/v1/statuses, as the comms
+// team's apps do); the clock runs from the publication until every live
 // server (all but the dark ones) has received a Create whose signature it
 // verified independently.
 //
@@ -218,13 +218,17 @@ func run(o options) error {
 			return fail(err)
 		}
 	}
+	token, err := pub.Token(ctx, "news")
+	if err != nil {
+		return fail(err)
+	}
 	cpu0, err := proc.CPUTime()
 	if err != nil {
 		return fail(err)
 	}
 	self0 := e2e.SelfCPU()
 	t0 := time.Now()
-	id, err := pub.Post(ctx, "news", "Fan-out benchmark: one post to every follower's server. #passerelle")
+	id, err := e2e.PostAPI(ctx, cfg.BaseURL(), token, "Fan-out benchmark: one post to every follower's server. #passerelle")
 	if err != nil {
 		return fail(err)
 	}
