@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/storage"
 )
 
 func TestScopes(t *testing.T) {
@@ -130,5 +132,33 @@ func TestLoginCodeFormat(t *testing.T) {
 		if got := formAction(tt.uri); got != tt.want {
 			t.Errorf("formAction(%q) = %q, want %q", tt.uri, got, tt.want)
 		}
+	}
+}
+
+func TestRaidSpans(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	w := func(i int) time.Time { return t0.Add(time.Duration(i) * raidWindow) }
+	b := func(i int, n int64) storage.NotificationBucket {
+		return storage.NotificationBucket{Start: w(i), Notifications: n}
+	}
+	tests := []struct {
+		name    string
+		buckets []storage.NotificationBucket
+		want    []raidSpan // newest first
+	}{
+		{"quiet", []storage.NotificationBucket{b(0, 3), b(1, 5), b(3, 19)}, nil},
+		{"one window over the threshold", []storage.NotificationBucket{b(0, 3), b(2, 25)}, []raidSpan{{w(2), w(3)}}},
+		{"a burst across a window's edge", []storage.NotificationBucket{b(0, 15), b(1, 15)}, []raidSpan{{w(0), w(2)}}},
+		{"the window a raid goes on in", []storage.NotificationBucket{b(0, 24), b(1, 6)}, []raidSpan{{w(0), w(2)}}},
+		{"ordinary traffic after a raid joins one window at most", []storage.NotificationBucket{b(0, 200), b(1, 2), b(2, 2), b(3, 2)}, []raidSpan{{w(0), w(2)}}},
+		{"not adjacent windows do not add up", []storage.NotificationBucket{b(0, 15), b(2, 15)}, nil},
+		{"two raids", []storage.NotificationBucket{b(0, 30), b(1, 30), b(5, 40)}, []raidSpan{{w(5), w(6)}, {w(0), w(2)}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := raidSpans(tc.buckets, raidThreshold); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("raidSpans = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

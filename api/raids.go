@@ -15,8 +15,10 @@ import (
 // Raids: when mentions and quotes pile up ("347 mentions from 52 accounts
 // on 3 servers in 10 minutes"), the comms team sees them as one group and
 // can block the servers involved in one call. A raid is a run of
-// consecutive 10-minute windows of the last day with at least
-// raidThreshold mentions and quotes each.
+// consecutive 10-minute windows of the last day each holding at least
+// raidThreshold mentions and quotes, alone or with the window next to it
+// (a burst across a window's edge is one raid, and the window a raid is
+// still going on in belongs to it).
 
 const (
 	raidWindow    = 10 * time.Minute
@@ -70,9 +72,24 @@ func (s *Server) raids(ctx context.Context, account string, threshold int64) ([]
 	if err != nil {
 		return nil, err
 	}
+	return raidSpans(buckets, threshold), nil
+}
+
+// raidSpans groups buckets (oldest first, empty ones left out) into raids,
+// newest first.
+func raidSpans(buckets []storage.NotificationBucket, threshold int64) []raidSpan {
+	hot := make([]bool, len(buckets))
+	for i, b := range buckets {
+		if b.Notifications >= threshold {
+			hot[i] = true
+		}
+		if i > 0 && buckets[i-1].Start.Add(raidWindow).Equal(b.Start) && buckets[i-1].Notifications+b.Notifications >= threshold {
+			hot[i-1], hot[i] = true, true
+		}
+	}
 	var spans []raidSpan
-	for _, b := range buckets {
-		if b.Notifications < threshold {
+	for i, b := range buckets {
+		if !hot[i] {
 			continue
 		}
 		end := b.Start.Add(raidWindow)
@@ -83,7 +100,7 @@ func (s *Server) raids(ctx context.Context, account string, threshold int64) ([]
 		spans = append(spans, raidSpan{b.Start, end})
 	}
 	slices.Reverse(spans)
-	return spans, nil
+	return spans
 }
 
 // raid describes one raid.
