@@ -83,11 +83,22 @@ func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteAct
 	if !ok {
 		return storage.RemoteActor{}, fmt.Errorf("federation: key %s not listed by actor %s", keyID, doc.ID)
 	}
-	ra := remoteRow(doc, keyID, pem, s.now())
-	if err := s.store.UpsertRemoteActor(ctx, ra); err != nil {
+	now := s.now()
+	ra := remoteRow(doc, keyID, pem, now)
+	profile, keep := s.profileToRemember(doc) // interactions.go
+	// The key and the profile in one transaction: one commit.
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		if err := q.UpsertRemoteActor(ctx, ra); err != nil {
+			return err
+		}
+		if keep {
+			return q.UpsertRemoteProfile(ctx, profile)
+		}
+		return nil
+	})
+	if err != nil {
 		return storage.RemoteActor{}, fmt.Errorf("federation: cache actor %s: %w", doc.ID, err)
 	}
-	s.rememberProfile(ctx, doc) // interactions.go
 	return ra, nil
 }
 
