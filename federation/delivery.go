@@ -113,6 +113,9 @@ const (
 	parkRetry       = 100 * time.Millisecond
 	// maxClaim bounds one claim query.
 	maxClaim = 256
+	// claimGather is how long the claimer waits after being woken by new
+	// jobs before claiming them, for more to join the same claim.
+	claimGather = 5 * time.Millisecond
 	// idlePoll is how often an idle worker pool looks for due jobs (jobs
 	// enqueued by another process, retries coming due).
 	idlePoll = 250 * time.Millisecond
@@ -287,6 +290,13 @@ func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken cha
 			select {
 			case <-ctx.Done():
 			case <-d.s.wake:
+				// Jobs come in bursts (a follow's Accept each, a
+				// fan-out's pages): gather a few for one claim, one
+				// commit.
+				select {
+				case <-ctx.Done():
+				case <-time.After(claimGather):
+				}
 			case <-tick.C:
 			}
 		}
