@@ -135,7 +135,6 @@ type Deliverer struct {
 	idle       atomic.Int32    // job goroutines waiting for a job
 	done       *completer
 	client     *http.Client // the service's client, without its overall timeout
-	sigs       signatureCache
 	activities activityCache
 }
 
@@ -383,73 +382,6 @@ func (t *ticket) release() {
 	}
 }
 
-// A delivery that failed and comes due again soon is sent with the
-// signed headers of its previous attempt while they are fresh (the Date
-// is checked within minutes or hours by every server we know): the
-// signature is the costliest part of a delivery, and a fan-out's retries
-// of the servers that hiccuped should not compete with its first
-// attempts for the CPUs. Only retryable failures are remembered, at most
-// reusedSignaturesMax of them, and each is used once.
-const (
-	signatureReuse      = time.Minute
-	reusedSignaturesMax = 4096
-)
-
-// signedHeaders are the headers Signer.Sign set on one attempt.
-type signedHeaders struct {
-	inbox, host, date, digest, signature string
-	at                                   time.Time // when they were signed
-}
-
-func (h signedHeaders) apply(r *http.Request) {
-	r.Host = h.host
-	r.Header.Set("Date", h.date)
-	if h.digest != "" {
-		r.Header.Set("Digest", h.digest)
-	}
-	r.Header.Set("Signature", h.signature)
-}
-
-type signatureCache struct {
-	mu sync.Mutex
-	m  map[int64]signedHeaders // by job id
-}
-
-// take returns (and forgets) the headers signed for job id, if they were
-// signed for inbox less than signatureReuse before now.
-func (c *signatureCache) take(id int64, inbox string, now time.Time) (signedHeaders, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h, ok := c.m[id]
-	if !ok {
-		return h, false
-	}
-	delete(c.m, id)
-	age := now.Sub(h.at)
-	return h, h.inbox == inbox && age >= 0 && age < signatureReuse
-}
-
-// put remembers the headers signed for job id; when full, it first
-// forgets the stale ones, and remembers nothing if none was.
-func (c *signatureCache) put(id int64, h signedHeaders, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[int64]signedHeaders)
-	}
-	if len(c.m) >= reusedSignaturesMax {
-		for k, v := range c.m {
-			if now.Sub(v.at) >= signatureReuse {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= reusedSignaturesMax {
-			return
-		}
-	}
-	c.m[id] = h
-}
-
 func (d *Deliverer) host(name string) *hostState {
 	if h, ok := d.hosts.Load(name); ok {
 		return h.(*hostState)
@@ -512,7 +444,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 	}
 	h.active.Add(1)
 	start := time.Now()
-	signed, err := d.deliver(ctx, j.ID, p, h, t)
+	err := d.deliver(ctx, p, h, t)
 	h.active.Add(-1)
 	<-h.slots
 	if ctx.Err() != nil || errors.Is(err, errStopping) {
@@ -541,11 +473,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 		d.hostFailed(ctx, j.Host, h)
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, err.Error()))
 	default:
-		now := d.s.now()
-		next := now.Add(retryDelay(j.Attempts, err))
-		if signed.signature != "" && next.Sub(signed.at) < signatureReuse {
-			d.sigs.put(j.ID, signed, now)
-		}
+		next := d.s.now().Add(retryDelay(j.Attempts, err))
 		d.s.log.Info().Err(err).Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Time("retry_at", next).Msg("delivery will be retried")
 		d.hostFailed(ctx, j.Host, h)
 		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, next, err.Error()))
@@ -609,28 +537,26 @@ func (d *Deliverer) record(j storage.Job, err error) {
 	}
 }
 
-// deliver signs (again on every attempt, unless the headers signed for a
-// recent failed attempt of job id are still fresh: signatureCache) and
-// POSTs, within deliveryTimeout. It returns the headers it sent, if any.
-func (d *Deliverer) deliver(ctx context.Context, id int64, p deliverPayload, h *hostState, t *ticket) (signedHeaders, error) {
-	var signed signedHeaders
+// deliver signs (again, on every attempt: signatures expire) and POSTs,
+// within deliveryTimeout.
+func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState, t *ticket) error {
 	s := d.s
 	la := s.accounts[p.Signer]
 	if la == nil {
 		if p.Signer != s.instance.name {
-			return signed, &permanentError{fmt.Errorf("federation: unknown signer %q", p.Signer)}
+			return &permanentError{fmt.Errorf("federation: unknown signer %q", p.Signer)}
 		}
 		la = s.instance
 	}
 	u, err := CheckURL(p.Inbox, s.set.Federation.AllowPrivateNetworks)
 	if err != nil {
-		return signed, &permanentError{err}
+		return &permanentError{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(p.Activity))
 	if err != nil {
-		return signed, &permanentError{err}
+		return &permanentError{err}
 	}
 	req.Header.Set("Content-Type", contentTypeAS2)
 	req.Header.Set("Accept", acceptAS2)
@@ -639,53 +565,46 @@ func (d *Deliverer) deliver(ctx context.Context, id int64, p deliverPayload, h *
 	// through the pool. It is kept when more deliveries to the same host
 	// are under way (Accepts of a burst of follows, several inboxes).
 	req.Close = h.active.Load() <= 1
+	// RSA signing is the costliest step: no more at once than CPUs, so
+	// that the deliveries already signed are sent without delay.
+	select {
+	case d.signers <- struct{}{}:
+	case <-d.stopping:
+		return errStopping // not sent: put back by Run
+	case <-ctx.Done():
+		return fmt.Errorf("federation: POST %s: %w", p.Inbox, ctx.Err())
+	}
 	now := s.now()
-	if again, ok := d.sigs.take(id, p.Inbox, now); ok {
-		again.apply(req)
-		signed = again
-	} else {
-		// RSA signing is the costliest step: no more at once than CPUs,
-		// so that the deliveries already signed are sent without delay.
-		select {
-		case d.signers <- struct{}{}:
-		case <-d.stopping:
-			return signed, errStopping // not sent: put back by Run
-		case <-ctx.Done():
-			return signed, fmt.Errorf("federation: POST %s: %w", p.Inbox, ctx.Err())
-		}
-		err = la.signer.Sign(req, p.Activity, now)
-		<-d.signers
-		if err != nil {
-			return signed, fmt.Errorf("federation: sign delivery: %w", err)
-		}
-		signed = signedHeaders{inbox: p.Inbox, host: req.Host, date: req.Header.Get("Date"),
-			digest: req.Header.Get("Digest"), signature: req.Header.Get("Signature"), at: now}
+	err = la.signer.Sign(req, p.Activity, now)
+	<-d.signers
+	if err != nil {
+		return fmt.Errorf("federation: sign delivery: %w", err)
 	}
 	t.remote()
 	resp, err := d.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrForbiddenAddress) {
-			return signed, &permanentError{err}
+			return &permanentError{err}
 		}
-		return signed, fmt.Errorf("federation: POST %s: %w", p.Inbox, err)
+		return fmt.Errorf("federation: POST %s: %w", p.Inbox, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
-		return signed, nil
+		return nil
 	case c == http.StatusGone:
-		return signed, &goneError{p.Inbox}
+		return &goneError{p.Inbox}
 	case c >= 400 && c < 500 && c != http.StatusUnauthorized && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests:
-		return signed, &permanentError{fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)}
+		return &permanentError{fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)}
 	case c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable:
 		err := fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
 		if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return signed, &retryLaterError{err: err, after: after}
+			return &retryLaterError{err: err, after: after}
 		}
-		return signed, err
+		return err
 	default:
-		return signed, fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
+		return fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
 	}
 }
 

@@ -136,41 +136,6 @@ func TestRetryDelay(t *testing.T) {
 	}
 }
 
-func TestSignatureCache(t *testing.T) {
-	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	h := signedHeaders{inbox: "https://a.example/inbox", host: "a.example", date: "d", signature: "s", at: now}
-	var c signatureCache
-	c.put(1, h, now)
-	if _, ok := c.take(1, "https://b.example/inbox", now); ok {
-		t.Error("headers signed for another inbox were reused")
-	}
-	c.put(1, h, now)
-	if got, ok := c.take(1, h.inbox, now.Add(30*time.Second)); !ok || got != h {
-		t.Errorf("fresh headers not reused: %+v %v", got, ok)
-	}
-	if _, ok := c.take(1, h.inbox, now.Add(30*time.Second)); ok {
-		t.Error("headers reused twice")
-	}
-	c.put(2, h, now)
-	if _, ok := c.take(2, h.inbox, now.Add(signatureReuse)); ok {
-		t.Error("stale headers reused")
-	}
-	// Full: stale entries make room, fresh ones do not.
-	for i := range int64(reusedSignaturesMax) {
-		c.put(100+i, h, now)
-	}
-	c.put(1, h, now)
-	if _, ok := c.take(1, h.inbox, now); ok {
-		t.Error("a full cache took one more")
-	}
-	later := h
-	later.at = now.Add(2 * signatureReuse)
-	c.put(1, later, later.at)
-	if _, ok := c.take(1, h.inbox, later.at); !ok {
-		t.Error("stale entries did not make room")
-	}
-}
-
 // countingStore counts GetJob calls.
 type countingStore struct {
 	storage.Store

@@ -334,15 +334,15 @@ func run(o options) error {
 	// show if the fan-out kept every core busy.
 	fmt.Printf("  CPU-bound ratio:        %.2f (live servers x %v CPU per signature / CPU used by the bridge and the servers)\n",
 		live*sigCPU.Seconds()/(bridgeCPU+selfUsed).Seconds(), sigCPU.Round(time.Microsecond))
-	// What the setting allows: the servers contacted need one signature
-	// each (a retry within a minute reuses its first attempt's), and the
-	// simulated servers share the cores. Even a bridge doing nothing but
-	// sign could not beat this ratio here.
-	contacted := float64(f.live + darkReached)
-	fmt.Printf("  bound of this setting:  %.2f (live servers x CPU per signature / (%d servers contacted x CPU per signature + the simulated servers' CPU))\n",
-		live*sigCPU.Seconds()/(contacted*sigCPU.Seconds()+selfUsed.Seconds()), int(contacted))
-	fmt.Printf("  bridge CPU on signing:  %.2f (live servers x CPU per signature / bridge CPU; %d requests received in all)\n",
-		live*sigCPU.Seconds()/bridgeCPU.Seconds(), requests(f))
+	// What the setting allows: every request the servers received was
+	// signed (every attempt is), and the simulated servers share the
+	// cores. Even a bridge doing nothing but sign could not beat this
+	// ratio here.
+	signed := float64(requests(f))
+	fmt.Printf("  bound of this setting:  %.2f (live servers x CPU per signature / (%d requests received, each signed, x CPU per signature + the simulated servers' CPU))\n",
+		live*sigCPU.Seconds()/(signed*sigCPU.Seconds()+selfUsed.Seconds()), int(signed))
+	fmt.Printf("  bridge CPU on signing:  %.2f (live servers x CPU per signature / bridge CPU)\n",
+		live*sigCPU.Seconds()/bridgeCPU.Seconds())
 	fmt.Printf("  delivery stats of the post: reached %d, pending %d, failed %d, fan-out queued %v\n",
 		stats.Done, stats.Pending, stats.Failed, fanoutPending)
 	if o.cpuprofile != "" {
