@@ -31,7 +31,7 @@ const (
 	clientHeaderTimeout    = 10 * time.Second
 	clientIdleTimeout      = 90 * time.Second
 	clientMaxIdleConns     = 1024 // across all hosts: delivery reaches thousands
-	clientMaxIdlePerHost   = 4
+	clientMaxIdlePerHost   = 8    // as many as deliveries to one host at once (perHostConcurrency)
 	clientMaxResponseHeads = 64 << 10
 )
 

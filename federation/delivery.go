@@ -111,6 +111,9 @@ const (
 	// the CPUs never wait for the network.
 	parkedPerWorker = 16
 	parkRetry       = 100 * time.Millisecond
+	// keepAliveWithin: a connection to a host that had another delivery
+	// this recently is kept for the next one.
+	keepAliveWithin = 2 * time.Second
 	// maxClaim bounds one claim query.
 	maxClaim = 256
 	// claimGather is how long the claimer waits after being woken by new
@@ -146,6 +149,7 @@ type hostState struct {
 	until    time.Time
 	slots    chan struct{}
 	active   atomic.Int32 // deliveries to the host in this process now
+	lastSent atomic.Int64 // when the last delivery to the host started (Unix ns)
 }
 
 // NewDeliverer prepares delivery workers; owner identifies this process in
@@ -563,8 +567,11 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	// A fan-out reaches each server once: its connection is closed after
 	// the answer rather than kept idle, where thousands would churn
 	// through the pool. It is kept when more deliveries to the same host
-	// are under way (Accepts of a burst of follows, several inboxes).
-	req.Close = h.active.Load() <= 1
+	// are under way or went recently (the Accepts of a burst of follows
+	// from one server, several inboxes).
+	start := time.Now()
+	recent := start.UnixNano()-h.lastSent.Swap(start.UnixNano()) < int64(keepAliveWithin)
+	req.Close = h.active.Load() <= 1 && !recent
 	// RSA signing is the costliest step: no more at once than CPUs, so
 	// that the deliveries already signed are sent without delay.
 	select {
