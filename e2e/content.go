@@ -8,19 +8,13 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
@@ -73,42 +67,6 @@ func (p *Publisher) Post(ctx context.Context, account, text string) (int64, erro
 		return 0, fmt.Errorf("e2e: publish: %w", err)
 	}
 	return st.ID, nil
-}
-
-// Token creates a Mastodon API token of account with the write scope, as
-// `bridge token create` does.
-func (p *Publisher) Token(ctx context.Context, account string) (string, error) {
-	tok, _, err := api.CreateToken(ctx, p.Store, account, 0, "e2e", "write", time.Now())
-	if err != nil {
-		return "", fmt.Errorf("e2e: token: %w", err)
-	}
-	return tok, nil
-}
-
-// PostAPI publishes a public text post through the Mastodon API of the
-// bridge running at baseURL (POST /api/v1/statuses, as a client app does)
-// and returns its id.
-func PostAPI(ctx context.Context, baseURL, token, text string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/api/v1/statuses",
-		strings.NewReader(url.Values{"status": {text}, "visibility": {"public"}}.Encode()))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("e2e: post: %w", err)
-	}
-	defer resp.Body.Close()
-	var st struct {
-		ID    string `json:"id"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("e2e: post: %s %s %v", resp.Status, st.Error, err)
-	}
-	return strconv.ParseInt(st.ID, 10, 64)
 }
 
 // NoteID is the id of the Note of post id.

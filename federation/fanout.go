@@ -127,11 +127,11 @@ var errBadFanout = errors.New("federation: not a fan-out job with an activity")
 
 // activityCache holds the activities of the fan-outs being delivered, by
 // fan-out job id: the deliveries of one fan-out read it from the database
-// once. It keeps the last activityCacheSize.
+// once. It holds at most activityCacheSize (a handful of fan-outs run at
+// once): when full, it starts over.
 type activityCache struct {
 	mu      sync.Mutex
 	entries map[int64]*cachedActivity
-	order   []int64 // insertion order, oldest first
 }
 
 const activityCacheSize = 32
@@ -150,13 +150,11 @@ func (c *activityCache) get(ctx context.Context, st storage.Store, id int64) ([]
 	}
 	e := c.entries[id]
 	if e == nil {
+		if len(c.entries) >= activityCacheSize {
+			clear(c.entries)
+		}
 		e = &cachedActivity{}
 		c.entries[id] = e
-		c.order = append(c.order, id)
-		if len(c.order) > activityCacheSize {
-			delete(c.entries, c.order[0])
-			c.order = c.order[1:]
-		}
 	}
 	c.mu.Unlock()
 	e.once.Do(func() { e.b, e.err = readFanoutActivity(ctx, st, id) })

@@ -83,8 +83,7 @@ func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteAct
 	if !ok {
 		return storage.RemoteActor{}, fmt.Errorf("federation: key %s not listed by actor %s", keyID, doc.ID)
 	}
-	now := s.now()
-	ra := remoteRow(doc, keyID, pem, now)
+	ra := remoteRow(doc, keyID, pem, s.now())
 	profile, keep := s.profileToRemember(doc) // interactions.go
 	// The key and the profile in one transaction: one commit.
 	err = s.store.InTx(ctx, func(q storage.Queries) error {

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -218,17 +219,23 @@ func run(o options) error {
 			return fail(err)
 		}
 	}
-	token, err := pub.Token(ctx, "news")
+	token, err := e2e.CreateToken(bin, cfgPath, nil)
 	if err != nil {
 		return fail(err)
 	}
+	client := e2e.API{BaseURL: cfg.BaseURL(), Token: token, Client: http.DefaultClient}
 	cpu0, err := proc.CPUTime()
 	if err != nil {
 		return fail(err)
 	}
 	self0 := e2e.SelfCPU()
 	t0 := time.Now()
-	id, err := e2e.PostAPI(ctx, cfg.BaseURL(), token, "Fan-out benchmark: one post to every follower's server. #passerelle")
+	sid, err := client.PostStatus(ctx, map[string]any{
+		"status": "Fan-out benchmark: one post to every follower's server. #passerelle", "visibility": "public"})
+	if err != nil {
+		return fail(err)
+	}
+	id, err := strconv.ParseInt(sid, 10, 64)
 	if err != nil {
 		return fail(err)
 	}
