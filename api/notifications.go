@@ -26,10 +26,6 @@ type Notification struct {
 	Status    *Status `json:"status,omitempty"`
 }
 
-// notificationTypes are the types this server makes.
-var notificationTypes = []string{storage.NotificationMention, storage.NotificationFavourite,
-	storage.NotificationReblog, storage.NotificationQuote}
-
 // interactionRoutes registers notifications, raids, safety tools and
 // filters (notifications.go, safety.go, filters.go).
 func (s *Server) interactionRoutes(handle func(string, http.HandlerFunc)) {

@@ -28,7 +28,7 @@ func StorageDSN(driver, dsn, sqliteFile string) (bridgeDSN string, drop func(), 
 		return sqliteFile, func() {}, nil
 	case "postgres":
 		if dsn == "" {
-			return "", nil, errors.New("-driver postgres needs -dsn postgres://...")
+			return "", nil, errors.New("-driver postgres needs -dsn (a postgres:// URL)")
 		}
 		return PostgresSchema(dsn)
 	default:
