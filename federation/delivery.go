@@ -139,6 +139,7 @@ type Deliverer struct {
 	done       *completer
 	client     *http.Client // the service's client, without its overall timeout
 	activities activityCache
+	due        dueTimes // when the retries this process put back come due
 }
 
 // hostState is this process's view of one remote host: its consecutive
@@ -273,6 +274,8 @@ func (d *Deliverer) Run(ctx context.Context, grace time.Duration) error {
 func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken chan struct{}) {
 	tick := time.NewTicker(idlePoll)
 	defer tick.Stop()
+	due := time.NewTimer(idlePoll) // the next retry this process put back
+	due.Stop()
 	for ctx.Err() == nil {
 		n := cap(ready) - len(ready)
 		if n < cap(ready)/2 {
@@ -282,7 +285,8 @@ func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken cha
 			}
 			continue
 		}
-		jobs, err := d.s.store.ClaimJobs(ctx, d.owner, []string{JobDeliver, JobFanout}, n, leaseTime, d.s.now())
+		now := d.s.now()
+		jobs, err := d.s.store.ClaimJobs(ctx, d.owner, []string{JobDeliver, JobFanout}, n, leaseTime, now)
 		if err != nil && ctx.Err() == nil {
 			d.s.log.Error().Err(err).Str("worker", d.owner).Msg("claim jobs")
 		}
@@ -290,6 +294,11 @@ func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken cha
 			ready <- j // only this goroutine adds: there is room
 		}
 		if len(jobs) < n {
+			var dueC <-chan time.Time
+			if at, ok := d.due.next(now); ok && err == nil {
+				due.Reset(max(at.Sub(d.s.now()), 0))
+				dueC = due.C
+			}
 			select {
 			case <-ctx.Done():
 			case <-d.s.wake:
@@ -301,7 +310,9 @@ func (d *Deliverer) claim(ctx context.Context, ready chan storage.Job, taken cha
 				case <-time.After(claimGather):
 				}
 			case <-tick.C:
+			case <-dueC:
 			}
+			due.Stop()
 		}
 	}
 }
@@ -418,7 +429,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 				return // shutting down: the lease is released by Run
 			}
 			d.s.log.Error().Err(err).Int64("job", j.ID).Msg("read the activity of a delivery")
-			d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, d.s.now().Add(backoff(j.Attempts)), err.Error()))
+			d.retry(ctx, j, d.s.now().Add(backoff(j.Attempts)), err.Error())
 			return
 		}
 		p.Activity = a
@@ -433,7 +444,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 	h.mu.Unlock()
 	if now := d.s.now(); until.After(now) {
 		// The host is down: try again when it is due to be probed.
-		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, until, "host unavailable"))
+		d.retry(ctx, j, until, "host unavailable")
 		return
 	}
 	select {
@@ -480,7 +491,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 		next := d.s.now().Add(retryDelay(j.Attempts, err))
 		d.s.log.Info().Err(err).Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Time("retry_at", next).Msg("delivery will be retried")
 		d.hostFailed(ctx, j.Host, h)
-		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, next, err.Error()))
+		d.retry(ctx, j, next, err.Error())
 	}
 }
 
@@ -532,6 +543,15 @@ func (d *Deliverer) hostFailed(ctx context.Context, name string, h *hostState) {
 	h.mu.Unlock()
 	if !until.IsZero() && row.Failures == unavailableAfter {
 		d.s.log.Warn().Str("host", name).Time("until", until).Msg("host marked unavailable")
+	}
+}
+
+// retry puts j back in the queue, due at `at`.
+func (d *Deliverer) retry(ctx context.Context, j storage.Job, at time.Time, reason string) {
+	err := d.s.store.RetryJob(ctx, j.ID, d.owner, at, reason)
+	d.record(j, err)
+	if err == nil {
+		d.due.add(at, d.s.now())
 	}
 }
 

@@ -104,7 +104,7 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 	}
 	if err != nil {
 		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("fan-out failed; will retry")
-		d.record(j, d.s.store.RetryJob(ctx, j.ID, d.owner, d.s.now().Add(backoff(j.Attempts)), err.Error()))
+		d.retry(ctx, j, d.s.now().Add(backoff(j.Attempts)), err.Error())
 		return
 	}
 	d.s.log.Info().Str("ref", p.Ref).Int("inboxes", total).Msg("fan-out queued")
