@@ -510,12 +510,21 @@ type RemoteActorDoc struct {
 	ID                string
 	Type              string
 	PreferredUsername string
-	Inbox             string
-	SharedInbox       string
-	// Keys maps key ids to SPKI PEM public keys found in the document.
+	// Inbox is empty for a stub of the actor (GoToSocial serves one at
+	// its key ids, and the full actor only to signed GETs): the document
+	// then names a key and its owner, and the owner must be fetched
+	// before anything is sent to it.
+	Inbox       string
+	SharedInbox string
+	// Keys maps key ids to the PEM public keys found in the document
+	// (publicKey entries, and standalone key documents).
 	Keys map[string]string
+	// KeyRefs lists every key id the document names as its own, with or
+	// without the key itself (an actor may give its publicKey as an IRI).
+	KeyRefs []string
 	// KeyOwner is set when the document is a standalone key object
-	// (id, owner, publicKeyPem) rather than an actor.
+	// (CryptographicKey, Key or an untyped {id, owner, publicKeyPem};
+	// "controller" for owner is accepted) rather than an actor.
 	KeyOwner string
 	// Name, IconURL and ProfileURL are the actor's display name, avatar
 	// and profile page, as received (sanitise the name before use).
@@ -527,19 +536,32 @@ type RemoteActorDoc struct {
 	MovedTo     string
 }
 
+// Complete reports whether the document is a whole actor (one that can
+// be sent to), not a key or a stub.
+func (d RemoteActorDoc) Complete() bool { return d.KeyOwner == "" && d.Inbox != "" }
+
+// ListsKey reports whether the document names keyID as one of its keys.
+func (d RemoteActorDoc) ListsKey(keyID string) bool {
+	_, ok := d.Keys[keyID]
+	return ok || slices.Contains(d.KeyRefs, keyID)
+}
+
 // actorLike is implemented by go-fed's five actor types.
 type actorLike interface {
 	vocab.Type
 	GetActivityStreamsInbox() vocab.ActivityStreamsInboxProperty
 	GetActivityStreamsPreferredUsername() vocab.ActivityStreamsPreferredUsernameProperty
-	GetW3IDSecurityV1PublicKey() vocab.W3IDSecurityV1PublicKeyProperty
 	GetActivityStreamsName() vocab.ActivityStreamsNameProperty
 	GetActivityStreamsIcon() vocab.ActivityStreamsIconProperty
 	GetActivityStreamsUrl() vocab.ActivityStreamsUrlProperty
 }
 
-// DecodeActorDoc parses a remote actor document, or a standalone key
-// document, fetched from a key id or actor IRI.
+// maxKeys bounds the keys read from one document.
+const maxKeys = 16
+
+// DecodeActorDoc parses a remote actor document, or what a server serves
+// at a key id: the actor itself (Mastodon, Misskey, Pleroma...), a stub
+// of it without inbox (GoToSocial), or a standalone key document.
 func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	m, err := parseJSONObject(body)
 	if err != nil {
@@ -552,19 +574,13 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	t, err := streams.ToType(ctx, m)
 	a, isActor := t.(actorLike)
 	if err != nil || !isActor {
-		// A standalone key document: {id, owner, publicKeyPem}.
-		pem, _ := m["publicKeyPem"].(string)
-		owner, _ := m["owner"].(string)
-		id, _ := m["id"].(string)
-		if pem == "" || owner == "" || id == "" {
-			return RemoteActorDoc{}, decodeErr("neither an actor nor a key document")
-		}
-		doc.ID, doc.KeyOwner = id, owner
-		doc.Keys[id] = pem
-		return doc, nil
+		return decodeKeyDoc(m)
 	}
 	doc.ID = idOf(a)
 	doc.Type = a.GetTypeName()
+	if err := checkIRI(doc.ID); err != nil {
+		return RemoteActorDoc{}, decodeErr("actor document without a valid id")
+	}
 	if p := a.GetActivityStreamsPreferredUsername(); p != nil {
 		doc.PreferredUsername = p.GetXMLSchemaString()
 	}
@@ -576,6 +592,9 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 			doc.Inbox = p.GetIRI().String()
 		} else if p.GetType() != nil {
 			doc.Inbox = idOf(p.GetType())
+		}
+		if checkIRI(doc.Inbox) != nil {
+			return RemoteActorDoc{}, decodeErr("actor document with an invalid inbox")
 		}
 	}
 	if p := a.GetActivityStreamsName(); p != nil {
@@ -620,33 +639,82 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	if ep, ok := m["endpoints"].(map[string]any); ok {
 		doc.SharedInbox, _ = ep["sharedInbox"].(string)
 	}
+	if doc.SharedInbox != "" && checkIRI(doc.SharedInbox) != nil {
+		doc.SharedInbox = ""
+	}
 	doc.AlsoKnownAs, doc.MovedTo = movesOf(m) // moves.go
-	if pk := a.GetW3IDSecurityV1PublicKey(); pk != nil {
-		for it := pk.Begin(); it != pk.End(); it = it.Next() {
-			k := it.Get()
-			if k == nil {
+	doc.readKeys(m["publicKey"])
+	doc.Name = capName(doc.Name) // names.go
+	return doc, nil
+}
+
+// readKeys reads an actor's publicKey property: one key or an array of
+// them, each embedded ({id, owner, publicKeyPem}) or given by its IRI. A
+// key naming another owner is not the actor's.
+func (d *RemoteActorDoc) readKeys(v any) {
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	for _, it := range items {
+		if len(d.KeyRefs) >= maxKeys {
+			return
+		}
+		switch k := it.(type) {
+		case string:
+			if checkIRI(k) == nil {
+				d.KeyRefs = append(d.KeyRefs, k)
+			}
+		case map[string]any:
+			id, _ := k["id"].(string)
+			if checkIRI(id) != nil {
 				continue
 			}
-			pemProp := k.GetW3IDSecurityV1PublicKeyPem()
-			if pemProp == nil || !pemProp.IsXMLSchemaString() {
+			if owner := keyOwnerOf(k); owner != "" && owner != d.ID {
 				continue
 			}
-			doc.Keys[idOf(k)] = pemProp.Get()
+			d.KeyRefs = append(d.KeyRefs, id)
+			if pem, ok := k["publicKeyPem"].(string); ok && validPublicKeyPEM(pem) {
+				d.Keys[id] = pem
+			}
 		}
 	}
-	if doc.ID == "" || doc.Inbox == "" {
-		return RemoteActorDoc{}, decodeErr("actor document without id or inbox")
+}
+
+// keyOwnerOf returns a key object's owner (security v1) or controller
+// (Multikey, CryptographicKey in newer vocabularies).
+func keyOwnerOf(k map[string]any) string {
+	if o := stringOrID(k["owner"]); o != "" {
+		return o
 	}
-	for _, iri := range []string{doc.ID, doc.Inbox} {
+	return stringOrID(k["controller"])
+}
+
+// decodeKeyDoc reads a standalone key document: {id, owner or controller,
+// publicKeyPem}, whatever its type (CryptographicKey, Key or none).
+func decodeKeyDoc(m map[string]any) (RemoteActorDoc, error) {
+	id, _ := m["id"].(string)
+	owner := keyOwnerOf(m)
+	pem, _ := m["publicKeyPem"].(string)
+	if id == "" || owner == "" || pem == "" {
+		return RemoteActorDoc{}, decodeErr("neither an actor nor a key document")
+	}
+	for _, iri := range []string{id, owner} {
 		if err := checkIRI(iri); err != nil {
 			return RemoteActorDoc{}, err
 		}
 	}
-	if doc.SharedInbox != "" && checkIRI(doc.SharedInbox) != nil {
-		doc.SharedInbox = ""
+	if !validPublicKeyPEM(pem) {
+		return RemoteActorDoc{}, decodeErr("key document with an unreadable publicKeyPem")
 	}
-	doc.Name = capName(doc.Name) // names.go
-	return doc, nil
+	return RemoteActorDoc{ID: id, KeyOwner: owner, Keys: map[string]string{id: pem}, KeyRefs: []string{id}}, nil
+}
+
+// validPublicKeyPEM reports whether pem is a public key we can verify
+// with.
+func validPublicKeyPEM(pem string) bool {
+	_, err := ParsePublicKeyPEM(pem)
+	return err == nil
 }
 
 // IsDecodeError reports whether err is a client error in a document.

@@ -486,55 +486,66 @@ func (s *Service) gateActivity(keyID string, act Activity) error {
 }
 
 // keyError turns a failure to get a signer's key into the inbox's
-// answer: 429 when the fetch budget refused it, else 401.
+// answer: 429 when the fetch budget refused it, 503 when our database
+// failed (the sender retries; its key is not at fault), else 401.
 func keyError(err error) error {
 	var rl *retryLater
 	if errors.As(err, &rl) {
 		return rl
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return unavailable(err)
+	}
 	return refuse(http.StatusUnauthorized, "cannot fetch the signer's key", err)
+}
+
+// unavailable is the answer to a request we could not handle because our
+// database failed: 503, retry later.
+func unavailable(err error) *retryLater {
+	return &retryLater{refuse(http.StatusServiceUnavailable, "temporarily unavailable, retry later", err), 30 * time.Second}
 }
 
 // fetchKeyGuarded is fetchKey within the budget of the key's domain: a
 // recent failure is returned again, a key fetched less than
 // keyRefetchCooldown ago is read from the store, and otherwise the
-// domain's rate and concurrency must allow a fetch (429 if not).
-func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.RemoteActor, error) {
+// domain's rate and concurrency must allow a fetch (429 if not). A
+// failure of our own database is never remembered as the key's.
+func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.RemoteKey, error) {
 	g := s.limits()
 	now := s.now()
 	if f, ok := g.keyFailed.get(keyID); ok && now.Before(f.until) {
-		return storage.RemoteActor{}, f.err
+		return storage.RemoteKey{}, f.err
 	}
 	if at, ok := g.keyDone.get(keyID); ok && now.Sub(at) < keyRefetchCooldown {
-		if ra, err := s.store.GetRemoteActorByKeyID(ctx, keyID); err == nil {
-			return ra, nil
+		if k, err := s.store.GetRemoteKey(ctx, keyID); err == nil {
+			return k, nil
 		}
 	}
 	host := urlHostOf(keyID)
 	if s.hostBlocked(host) {
-		return storage.RemoteActor{}, ErrDomainBlocked
+		return storage.RemoteKey{}, ErrDomainBlocked
 	}
 	domain := domainKey(host)
 	ok, wait := g.keyRate.take(domain, now)
 	if !ok {
 		s.observeRefusal(RefusedKeyBudget)
-		return storage.RemoteActor{}, &retryLater{refuse(http.StatusTooManyRequests, "too many new keys from this domain, retry later", nil), wait}
+		return storage.RemoteKey{}, &retryLater{refuse(http.StatusTooManyRequests, "too many new keys from this domain, retry later", nil), wait}
 	}
 	if !g.keySlots.tryAcquire(domain) {
 		g.keyRate.refund(domain)
 		s.observeRefusal(RefusedKeyBudget)
-		return storage.RemoteActor{}, &retryLater{refuse(http.StatusTooManyRequests, "too many key fetches in progress for this domain, retry later", nil), time.Second}
+		return storage.RemoteKey{}, &retryLater{refuse(http.StatusTooManyRequests, "too many key fetches in progress for this domain, retry later", nil), time.Second}
 	}
 	defer g.keySlots.release(domain)
-	ra, err := s.fetchKey(ctx, keyID)
+	k, err := s.fetchKey(ctx, keyID)
 	switch {
 	case err == nil:
 		g.keyDone.put(keyID, s.now())
 		g.keyFailed.delete(keyID)
-	case ctx.Err() == nil:
+	case ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable):
 		g.keyFailed.put(keyID, keyFailure{err: err, until: s.now().Add(keyFailureTTL)})
 	}
-	return ra, err
+	return k, err
 }
 
 // The routes whose answer depends on Accept (HTML for browsers), and the
@@ -635,11 +646,11 @@ func (s *Service) verifyFetch(r *http.Request, keyID string) (string, error) {
 	if err := CheckDate(r, s.now(), s.signatureWindow()); err != nil {
 		return "", refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
-	signer, err := s.verifiedSigner(r.Context(), r, keyID, Activity{})
-	if err == nil && signer.ID == "" {
+	key, err := s.verifiedSigner(r.Context(), r, keyID, Activity{})
+	if err == nil && key.Owner == "" {
 		err = refuse(http.StatusUnauthorized, "cannot fetch the signer's key", nil)
 	}
-	return signer.ID, err
+	return key.Owner, err
 }
 
 // minimalActor serves the unsigned form of an actor document under

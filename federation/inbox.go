@@ -141,18 +141,21 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 		return act, "", err
 	}
 
-	signer, err := s.verifiedSigner(ctx, r, params.KeyID, act)
+	key, err := s.verifiedSigner(ctx, r, params.KeyID, act)
 	if err != nil {
 		return act, "", err
 	}
-	if signer.ID == "" {
+	if key.Owner == "" {
 		// The signer is gone (Delete of an actor we never knew).
 		return act, "ignored", nil
 	}
-	if signer.ID != act.Actor {
+	if key.Owner != act.Actor {
 		return act, "", refuse(http.StatusUnauthorized, "signer is not the activity's actor", nil)
 	}
-	outcome, err := s.apply(ctx, target, act, signer)
+	outcome, err := s.apply(ctx, target, act)
+	if errors.Is(err, storage.ErrUnavailable) {
+		err = unavailable(err)
+	}
 	return act, outcome, err
 }
 
@@ -164,34 +167,34 @@ func (s *Service) signatureWindow() time.Duration {
 }
 
 // verifiedSigner fetches (or reads from cache) the key of keyID, verifies
-// the request, and returns the key owner (a zero value when the owner is
-// gone and there is nothing to verify). A cached key that fails is
-// refetched once, in case the remote actor rotated it.
-func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (storage.RemoteActor, error) {
-	ra, cached, err := s.remoteKey(ctx, keyID, false)
+// the request, and returns the key with its owner (a zero value when the
+// owner is gone and there is nothing to verify). A cached key that fails
+// is refetched once, in case the remote actor rotated it.
+func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (storage.RemoteKey, error) {
+	key, cached, err := s.remoteKey(ctx, keyID, false)
 	if err != nil {
 		if act.Type == "Delete" && act.Object.ID == act.Actor && isGone(err) {
 			// Mastodon sends Delete of a removed account signed with a key
 			// that no longer resolves: nothing to verify, nothing to keep.
-			return storage.RemoteActor{}, nil
+			return storage.RemoteKey{}, nil
 		}
-		return storage.RemoteActor{}, keyError(err) // 401, or 429 over the key-fetch budget (guard.go)
+		return storage.RemoteKey{}, keyError(err) // 401, 429 over the key-fetch budget, 503 (guard.go)
 	}
-	err = verifyWith(r, ra)
+	err = verifyWith(r, key)
 	if err != nil && cached {
-		if ra, _, err = s.remoteKey(ctx, keyID, true); err != nil {
-			return storage.RemoteActor{}, keyError(err)
+		if key, _, err = s.remoteKey(ctx, keyID, true); err != nil {
+			return storage.RemoteKey{}, keyError(err)
 		}
-		err = verifyWith(r, ra)
+		err = verifyWith(r, key)
 	}
 	if err != nil {
-		return storage.RemoteActor{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
+		return storage.RemoteKey{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
-	return ra, nil
+	return key, nil
 }
 
-func verifyWith(r *http.Request, ra storage.RemoteActor) error {
-	pub, err := ParsePublicKeyPEM(ra.PublicKeyPEM)
+func verifyWith(r *http.Request, key storage.RemoteKey) error {
+	pub, err := ParsePublicKeyPEM(key.PublicKeyPEM)
 	if err != nil {
 		return err
 	}
@@ -199,15 +202,15 @@ func verifyWith(r *http.Request, ra storage.RemoteActor) error {
 }
 
 // apply records what the activity means, in one transaction with its
-// idempotency mark and the jobs it causes. signer is the verified actor
-// (its inbox comes from the key fetch: no second lookup).
-func (s *Service) apply(ctx context.Context, target *localActor, act Activity, signer storage.RemoteActor) (string, error) {
+// idempotency mark and the jobs it causes. The activity's actor is the
+// verified signer.
+func (s *Service) apply(ctx context.Context, target *localActor, act Activity) (string, error) {
 	if outcome, handled, err := s.applyInteraction(ctx, target, act); handled { // interactions.go
 		return outcome, err
 	}
 	switch act.Type {
 	case "Follow":
-		return s.applyFollow(ctx, target, act, signer)
+		return s.applyFollow(ctx, target, act)
 	case "Undo":
 		if act.Object.Type == "Follow" || act.Object.Type == "" {
 			return s.applyUndoFollow(ctx, act)
@@ -231,10 +234,19 @@ func (s *Service) ourAccount(iri string) *localActor {
 	return s.accounts[strings.TrimPrefix(iri, prefix)]
 }
 
-func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activity, ra storage.RemoteActor) (string, error) {
+func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activity) (string, error) {
 	la := s.ourAccount(act.Object.ID)
 	if la == nil || (target != nil && target != la) {
 		return "ignored", nil
+	}
+	// Where to send the Accept: the key that signed may have come from a
+	// stub of the actor (GoToSocial), so the actor may not be known yet.
+	ra, _, err := s.remoteActor(ctx, act.Actor)
+	if err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			return "", err
+		}
+		return "", &retryLater{refuse(http.StatusServiceUnavailable, "cannot fetch the follower's actor document, retry later", err), time.Minute}
 	}
 	now := s.now()
 	state := storage.FollowerAccepted
@@ -258,7 +270,7 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 		}
 	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -362,7 +374,7 @@ func (s *Service) applyUndoFollow(ctx context.Context, act Activity) (string, er
 	}
 	outcome := "ignored"
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -394,7 +406,7 @@ func (s *Service) applyUndoFollow(ctx context.Context, act Activity) (string, er
 func (s *Service) applyActorDelete(ctx context.Context, act Activity) (string, error) {
 	outcome := "actor deleted"
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err

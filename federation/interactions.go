@@ -452,7 +452,7 @@ func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, er
 	rs.InReplyToID, rs.QuoteOfID = replyTo.ID, quoteOf.ID
 	outcome := "recorded"
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -511,7 +511,7 @@ func (s *Service) rejectReply(ctx context.Context, act Activity, la *localActor,
 	}
 	outcome := "rejected: reply not allowed by the post's interaction policy"
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -546,7 +546,7 @@ func (s *Service) applyUpdateNote(ctx context.Context, act Activity) (string, er
 	rs.EditedAt = now
 	outcome := "edited"
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -578,7 +578,7 @@ func (s *Service) applyDeleteNote(ctx context.Context, act Activity) (string, er
 	}
 	outcome := "deleted"
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -631,7 +631,7 @@ func (s *Service) applyReaction(ctx context.Context, act Activity) (string, erro
 	now := s.now()
 	outcome := "recorded"
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -688,7 +688,7 @@ func (s *Service) applyFlag(ctx context.Context, act Activity) (string, error) {
 		Comment: sanitize.Text(sanitize.Plain(act.Content), maxReportComment), CreatedAt: s.now()}
 	outcome := "report stored"
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, r.CreatedAt)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, r.CreatedAt)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -758,7 +758,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		outcome = "quote accepted"
 	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
@@ -843,7 +843,7 @@ func (s *Service) applyBlock(ctx context.Context, act Activity) (string, error) 
 	}
 	outcome := "blocked by the remote actor"
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, s.now())
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err

@@ -87,26 +87,3 @@ func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain 
 	return doc, nil
 }
 
-// remoteActor returns a remote actor from the cache, or fetches and caches
-// it.
-func (s *Service) remoteActor(ctx context.Context, id string) (RemoteActorDoc, bool, error) {
-	if ra, err := s.store.GetRemoteActor(ctx, id); err == nil {
-		return RemoteActorDoc{ID: ra.ID, Inbox: ra.Inbox, SharedInbox: ra.SharedInbox, PreferredUsername: ra.PreferredUsername}, true, nil
-	}
-	doc, err := s.FetchActor(ctx, id)
-	if err != nil {
-		return RemoteActorDoc{}, false, err
-	}
-	if doc.ID != id || doc.KeyOwner != "" {
-		return RemoteActorDoc{}, false, fmt.Errorf("federation: %s is not an actor document", id)
-	}
-	s.rememberProfile(ctx, doc) // interactions.go
-	for keyID, pem := range doc.Keys {
-		ra := remoteRow(doc, keyID, pem, s.now())
-		if err := s.store.UpsertRemoteActor(ctx, ra); err != nil {
-			return RemoteActorDoc{}, false, err
-		}
-		break
-	}
-	return doc, false, nil
-}

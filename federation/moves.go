@@ -380,7 +380,7 @@ func (s *Service) applyMove(ctx context.Context, act Activity) (string, error) {
 	now := s.now()
 	outcome := "move-in window opened"
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.ID, now)
+		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err

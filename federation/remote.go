@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -35,17 +34,18 @@ func isGone(err error) bool {
 	return errors.As(err, &se) && (se.Code == http.StatusGone || se.Code == http.StatusNotFound)
 }
 
-// remoteKey returns the cached actor owning keyID, or fetches it (one
-// request per key at a time, whatever the number of concurrent inbound
-// requests). cached reports whether the answer came from the cache.
-func (s *Service) remoteKey(ctx context.Context, keyID string, refresh bool) (storage.RemoteActor, bool, error) {
+// remoteKey returns the cached key of keyID with its owner, or fetches it
+// (one request per key at a time, whatever the number of concurrent
+// inbound requests). cached reports whether the answer came from the
+// cache.
+func (s *Service) remoteKey(ctx context.Context, keyID string, refresh bool) (storage.RemoteKey, bool, error) {
 	if !refresh {
-		ra, err := s.store.GetRemoteActorByKeyID(ctx, keyID)
+		k, err := s.store.GetRemoteKey(ctx, keyID)
 		if err == nil {
-			return ra, true, nil
+			return k, true, nil
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
-			return storage.RemoteActor{}, false, err
+			return storage.RemoteKey{}, false, err
 		}
 	}
 	resume := s.pauseWork(ctx) // guard.go: no inbox work slot held while waiting on the network
@@ -54,40 +54,84 @@ func (s *Service) remoteKey(ctx context.Context, keyID string, refresh bool) (st
 	})
 	resume()
 	if err != nil {
-		return storage.RemoteActor{}, false, err
+		return storage.RemoteKey{}, false, err
 	}
-	return v.(storage.RemoteActor), false, nil
+	return v.(storage.RemoteKey), false, nil
 }
 
-// fetchKey dereferences a key id. Mastodon's key ids are fragments of the
-// actor document; others serve a key document naming its owner, whose actor
-// document must list the same key.
-func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteActor, error) {
+// fetchKey dereferences a key id. What servers serve there:
+//   - the whole actor, the key id being a fragment of it (Mastodon,
+//     Misskey, Pleroma, Pixelfed, Lemmy, WordPress, Threads);
+//   - a stub of the actor without inbox (GoToSocial: the full actor
+//     answers only signed GETs): a key and its owner, which is fetched
+//     later, when something must be sent to it (reachable);
+//   - a standalone key document naming its owner, whose actor document
+//     must list the key.
+//
+// The key's host vouches for its owner: an actor document served at a key
+// id must be on the key's host.
+func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteKey, error) {
 	doc, err := s.FetchActor(ctx, keyID)
 	if err != nil {
-		return storage.RemoteActor{}, err
-	}
-	if doc.KeyOwner != "" || !sameHost(doc.ID, keyID) {
-		owner := doc.KeyOwner
-		if owner == "" {
-			owner = doc.ID
-		}
-		if doc, err = s.FetchActor(ctx, owner); err != nil {
-			return storage.RemoteActor{}, err
-		}
-		if doc.KeyOwner != "" || !sameHost(doc.ID, owner) {
-			return storage.RemoteActor{}, fmt.Errorf("federation: key %s: owner %s is not an actor of its host", keyID, owner)
-		}
+		return storage.RemoteKey{}, err
 	}
 	pem, ok := doc.Keys[keyID]
 	if !ok {
-		return storage.RemoteActor{}, fmt.Errorf("federation: key %s not listed by actor %s", keyID, doc.ID)
+		return storage.RemoteKey{}, fmt.Errorf("federation: key %s not found in the document at its id (%s)", keyID, doc.ID)
 	}
-	ra := remoteRow(doc, keyID, pem, s.now())
+	owner := doc.ID
+	if doc.KeyOwner != "" {
+		owner = doc.KeyOwner
+	}
+	if !sameHost(owner, keyID) {
+		return storage.RemoteKey{}, fmt.Errorf("federation: key %s: owner %s is not on the key's host", keyID, owner)
+	}
+	if doc.KeyOwner != "" {
+		// A key document: its owner must claim it.
+		if doc, err = s.FetchActor(ctx, owner); err != nil {
+			return storage.RemoteKey{}, err
+		}
+		if doc.ID != owner || doc.KeyOwner != "" || !doc.ListsKey(keyID) {
+			return storage.RemoteKey{}, fmt.Errorf("federation: key %s: owner %s does not list it", keyID, owner)
+		}
+	}
+	key := storage.RemoteKey{KeyID: keyID, Owner: owner, PublicKeyPEM: pem, FetchedAt: s.now()}
+	if err := s.storeActor(ctx, doc, key); err != nil {
+		return storage.RemoteKey{}, err
+	}
+	return key, nil
+}
+
+// storeActor keeps, in one transaction, the keys of an actor document
+// (and extra, a key found elsewhere), and when the document is a whole
+// actor, where to reach it and its profile.
+func (s *Service) storeActor(ctx context.Context, doc RemoteActorDoc, extra storage.RemoteKey) error {
+	now := s.now()
 	profile, keep := s.profileToRemember(doc) // interactions.go
-	// The key and the profile in one transaction: one commit.
-	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		if err := q.UpsertRemoteActor(ctx, ra); err != nil {
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
+		if extra.KeyID != "" {
+			if err := q.UpsertRemoteKey(ctx, extra); err != nil {
+				return err
+			}
+		}
+		if doc.KeyOwner != "" {
+			return nil
+		}
+		for id, pem := range doc.Keys {
+			if id == extra.KeyID || !sameHost(id, doc.ID) {
+				continue
+			}
+			if err := q.UpsertRemoteKey(ctx, storage.RemoteKey{KeyID: id, Owner: doc.ID, PublicKeyPEM: pem, FetchedAt: now}); err != nil {
+				return err
+			}
+		}
+		if !doc.Complete() {
+			return nil
+		}
+		if err := q.UpsertRemoteActor(ctx, storage.RemoteActor{
+			ID: doc.ID, Inbox: doc.Inbox, SharedInbox: doc.SharedInbox,
+			PreferredUsername: doc.PreferredUsername, FetchedAt: now,
+		}); err != nil {
 			return err
 		}
 		if keep {
@@ -96,17 +140,36 @@ func (s *Service) fetchKey(ctx context.Context, keyID string) (storage.RemoteAct
 		return nil
 	})
 	if err != nil {
-		return storage.RemoteActor{}, fmt.Errorf("federation: cache actor %s: %w", doc.ID, err)
+		return fmt.Errorf("federation: cache actor %s: %w", doc.ID, err)
 	}
-	return ra, nil
+	return nil
 }
 
-func remoteRow(doc RemoteActorDoc, keyID, pem string, now time.Time) storage.RemoteActor {
-	return storage.RemoteActor{
-		ID: doc.ID, KeyID: keyID, PublicKeyPEM: pem,
-		Inbox: doc.Inbox, SharedInbox: doc.SharedInbox,
-		PreferredUsername: doc.PreferredUsername, FetchedAt: now,
+// remoteActor returns a remote actor that can be sent to: from the cache,
+// or fetched (signed when its server requires it, as GoToSocial does) and
+// cached with its keys and profile. cached reports whether it came from
+// the cache.
+func (s *Service) remoteActor(ctx context.Context, id string) (RemoteActorDoc, bool, error) {
+	ra, err := s.store.GetRemoteActor(ctx, id)
+	if err == nil && ra.Inbox != "" {
+		return RemoteActorDoc{ID: ra.ID, Inbox: ra.Inbox, SharedInbox: ra.SharedInbox, PreferredUsername: ra.PreferredUsername}, true, nil
 	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return RemoteActorDoc{}, false, err
+	}
+	resume := s.pauseWork(ctx) // guard.go: no inbox work slot held while waiting on the network
+	doc, err := s.FetchActor(ctx, id)
+	resume()
+	if err != nil {
+		return RemoteActorDoc{}, false, err
+	}
+	if doc.ID != id || !doc.Complete() {
+		return RemoteActorDoc{}, false, fmt.Errorf("federation: %s is not an actor document", id)
+	}
+	if err := s.storeActor(ctx, doc, storage.RemoteKey{}); err != nil {
+		return RemoteActorDoc{}, false, err
+	}
+	return doc, false, nil
 }
 
 func sameHost(a, b string) bool {

@@ -39,10 +39,10 @@ func (q *queries) InsertKeyPair(ctx context.Context, kp KeyPair) error {
 	return nil
 }
 
-func (q *queries) MarkActivityProcessed(ctx context.Context, id string, at time.Time) (bool, error) {
+func (q *queries) MarkActivityProcessed(ctx context.Context, actor, id string, at time.Time) (bool, error) {
 	n, err := q.w.execN(ctx,
-		`INSERT INTO processed_activities (id, received_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
-		id, at.UnixMicro())
+		`INSERT INTO processed_activities (actor, id, received_at) VALUES (?, ?, ?) ON CONFLICT (actor, id) DO NOTHING`,
+		actor, id, at.UnixMicro())
 	if err != nil {
 		return false, q.d.wrap("mark activity processed", err)
 	}
@@ -196,25 +196,24 @@ func (q *queries) ListFollowers(ctx context.Context, account, state, after strin
 	return out, nil
 }
 
-const remoteActorColumns = `id, key_id, public_key_pem, inbox, shared_inbox, preferred_username, fetched_at`
+const remoteActorColumns = `id, inbox, shared_inbox, preferred_username, fetched_at`
 
 func scanRemoteActor(s scanner) (RemoteActor, error) {
 	var (
 		a       RemoteActor
 		fetched int64
 	)
-	err := s.Scan(&a.ID, &a.KeyID, &a.PublicKeyPEM, &a.Inbox, &a.SharedInbox, &a.PreferredUsername, &fetched)
+	err := s.Scan(&a.ID, &a.Inbox, &a.SharedInbox, &a.PreferredUsername, &fetched)
 	a.FetchedAt = time.UnixMicro(fetched).UTC()
 	return a, err
 }
 
 func (q *queries) UpsertRemoteActor(ctx context.Context, a RemoteActor) error {
 	_, err := q.w.exec(ctx,
-		`INSERT INTO remote_actors (`+remoteActorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, public_key_pem = excluded.public_key_pem,
-		   inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
+		`INSERT INTO remote_actors (`+remoteActorColumns+`) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
 		   preferred_username = excluded.preferred_username, fetched_at = excluded.fetched_at`,
-		a.ID, a.KeyID, a.PublicKeyPEM, a.Inbox, a.SharedInbox, a.PreferredUsername, a.FetchedAt.UnixMicro())
+		a.ID, a.Inbox, a.SharedInbox, a.PreferredUsername, a.FetchedAt.UnixMicro())
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("upsert remote actor %q", a.ID), err)
 	}
@@ -230,26 +229,44 @@ func (q *queries) GetRemoteActor(ctx context.Context, id string) (RemoteActor, e
 	return a, nil
 }
 
-// GetRemoteActorByKeyID returns the most recently fetched actor using
-// keyID (key ids are not unique in the table: a key can move between actor
-// documents, and the cache must not refuse a fresh document for that).
-func (q *queries) GetRemoteActorByKeyID(ctx context.Context, keyID string) (RemoteActor, error) {
-	a, err := scanRemoteActor(q.r.queryRow(ctx,
-		`SELECT `+remoteActorColumns+` FROM remote_actors WHERE key_id = ?
-		 ORDER BY fetched_at DESC LIMIT 1`, keyID))
-	if err != nil {
-		return RemoteActor{}, q.d.wrap(fmt.Sprintf("get remote actor by key id %q", keyID), err)
-	}
-	return a, nil
-}
-
-// DeleteRemoteActor forgets a cached actor; deleting an absent one is not
-// an error.
+// DeleteRemoteActor forgets a cached actor and its keys; deleting an
+// absent one is not an error.
 func (q *queries) DeleteRemoteActor(ctx context.Context, id string) error {
+	if _, err := q.w.exec(ctx, `DELETE FROM remote_keys WHERE owner = ?`, id); err != nil {
+		return q.d.wrap(fmt.Sprintf("delete keys of remote actor %q", id), err)
+	}
 	if _, err := q.w.exec(ctx, `DELETE FROM remote_actors WHERE id = ?`, id); err != nil {
 		return q.d.wrap(fmt.Sprintf("delete remote actor %q", id), err)
 	}
 	return nil
+}
+
+const remoteKeyColumns = `key_id, owner, public_key_pem, fetched_at`
+
+func (q *queries) UpsertRemoteKey(ctx context.Context, k RemoteKey) error {
+	_, err := q.w.exec(ctx,
+		`INSERT INTO remote_keys (`+remoteKeyColumns+`) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (key_id) DO UPDATE SET owner = excluded.owner,
+		   public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at`,
+		k.KeyID, k.Owner, k.PublicKeyPEM, k.FetchedAt.UnixMicro())
+	if err != nil {
+		return q.d.wrap(fmt.Sprintf("upsert remote key %q", k.KeyID), err)
+	}
+	return nil
+}
+
+func (q *queries) GetRemoteKey(ctx context.Context, keyID string) (RemoteKey, error) {
+	var (
+		k       RemoteKey
+		fetched int64
+	)
+	err := q.r.queryRow(ctx, `SELECT `+remoteKeyColumns+` FROM remote_keys WHERE key_id = ?`, keyID).
+		Scan(&k.KeyID, &k.Owner, &k.PublicKeyPEM, &fetched)
+	if err != nil {
+		return RemoteKey{}, q.d.wrap(fmt.Sprintf("get remote key %q", keyID), err)
+	}
+	k.FetchedAt = time.UnixMicro(fetched).UTC()
+	return k, nil
 }
 
 func (q *queries) EnqueueJob(ctx context.Context, j NewJob) (int64, error) {

@@ -217,8 +217,21 @@ func (d *dialect) wrap(action string, err error) error {
 	} else {
 		err = d.mapErr(err)
 	}
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrAlreadyExists), errors.Is(err, ErrLeaseLost),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	default:
+		err = &unavailableError{err}
+	}
 	return fmt.Errorf("storage: %s: %w", action, err)
 }
+
+// unavailableError is a failure of the database itself (disk full,
+// connection lost, busy): it matches ErrUnavailable.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string   { return e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.err} }
 
 // micros converts a time to Unix microseconds; the zero time becomes NULL.
 func micros(t time.Time) any {

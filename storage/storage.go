@@ -21,6 +21,11 @@ var (
 	// a worker that no longer holds its lease (it expired and another worker
 	// claimed the job).
 	ErrLeaseLost = errors.New("storage: job lease lost")
+	// ErrUnavailable matches the failures of the database itself (disk
+	// full, connection lost, busy), as opposed to answers about the data
+	// (ErrNotFound, ErrAlreadyExists): the caller may retry later, and
+	// must not take it as a verdict on what it asked for.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // Config selects and configures a backend.
@@ -57,15 +62,22 @@ type KeyPair struct {
 }
 
 // RemoteActor is the cached part of a remote actor document that federation
-// needs: where to deliver and how to verify its signatures.
+// needs to reach it. Inbox is empty while only a stub of the actor is known
+// (GoToSocial serves one at its key ids).
 type RemoteActor struct {
 	ID                string
-	KeyID             string
-	PublicKeyPEM      string
 	Inbox             string
 	SharedInbox       string
 	PreferredUsername string
 	FetchedAt         time.Time
+}
+
+// RemoteKey is a remote public key and the actor it belongs to.
+type RemoteKey struct {
+	KeyID        string
+	Owner        string // actor IRI
+	PublicKeyPEM string // SPKI PEM, RSA or Ed25519
+	FetchedAt    time.Time
 }
 
 // Job states.
@@ -139,9 +151,9 @@ type Queries interface {
 	// (keys are never replaced silently).
 	InsertKeyPair(ctx context.Context, kp KeyPair) error
 
-	// MarkActivityProcessed records an inbound activity id. It returns
-	// first=false when the id had already been recorded.
-	MarkActivityProcessed(ctx context.Context, id string, at time.Time) (first bool, err error)
+	// MarkActivityProcessed records an inbound activity id of actor. It
+	// returns first=false when the actor had already sent that id.
+	MarkActivityProcessed(ctx context.Context, actor, id string, at time.Time) (first bool, err error)
 
 	// UpsertFollower inserts the follower or updates inbox, shared inbox,
 	// follow activity id and state of an existing one. created reports
@@ -164,8 +176,13 @@ type Queries interface {
 
 	UpsertRemoteActor(ctx context.Context, a RemoteActor) error
 	GetRemoteActor(ctx context.Context, id string) (RemoteActor, error)
-	GetRemoteActorByKeyID(ctx context.Context, keyID string) (RemoteActor, error)
+	// DeleteRemoteActor forgets the actor and its keys.
 	DeleteRemoteActor(ctx context.Context, id string) error
+	// UpsertRemoteKey stores a key (replacing the owner and key of the
+	// same key id).
+	UpsertRemoteKey(ctx context.Context, k RemoteKey) error
+	// GetRemoteKey returns ErrNotFound for an unknown key id.
+	GetRemoteKey(ctx context.Context, keyID string) (RemoteKey, error)
 
 	// EnqueueJob adds a pending job and returns its id. With a non-empty
 	// Key already present, no job is added and the existing id is returned.

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -213,4 +214,20 @@ func benchQueue(b *testing.B, s storage.Store) {
 	b.ReportMetric(float64(b.N)/enqueued.Seconds(), "enqueued/s")
 	b.ReportMetric(float64(b.N)/(total-enqueued).Seconds(), "completed/s")
 	b.ReportMetric(float64(b.N)/total.Seconds(), "jobs/s")
+}
+
+// TestUnavailable checks that a failure of the database itself matches
+// ErrUnavailable, and answers about the data do not.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.OpenSQLite(t)
+	_, err := s.GetRemoteKey(ctx, "https://remote.example/k")
+	if !errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("unknown key: %v, want ErrNotFound only", err)
+	}
+	_ = s.Close()
+	_, err = s.GetRemoteKey(ctx, "https://remote.example/k")
+	if !errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("closed store: %v, want ErrUnavailable", err)
+	}
 }

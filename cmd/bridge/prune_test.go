@@ -27,7 +27,7 @@ func TestPruneOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.MarkActivityProcessed(ctx, "https://remote.example/a/1", now); err != nil {
+	if _, err := st.MarkActivityProcessed(ctx, "https://remote.example/u/1", "https://remote.example/a/1", now); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -54,7 +54,7 @@ func TestPruneOnce(t *testing.T) {
 			if _, err := st.GetJob(ctx, pending); err != nil {
 				t.Errorf("the pending job was pruned: %v", err)
 			}
-			first, err := st.MarkActivityProcessed(ctx, "https://remote.example/a/1", now)
+			first, err := st.MarkActivityProcessed(ctx, "https://remote.example/u/1", "https://remote.example/a/1", now)
 			if err != nil {
 				t.Fatal(err)
 			}

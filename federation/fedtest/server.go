@@ -78,7 +78,28 @@ type Options struct {
 	// KeyClient fetches signers' key documents (nil: a plain client, no
 	// proxy, 5 s timeout). Read at start only.
 	KeyClient *http.Client
+	// KeyShape is how the actors' keys are published (KeyShapeMastodon
+	// when empty). Read at start only.
+	KeyShape KeyShape
 }
+
+// KeyShape is one of the ways real servers publish their actors' keys.
+type KeyShape string
+
+const (
+	// KeyShapeMastodon: the key id is <actor>#main-key, a fragment of
+	// the actor document.
+	KeyShapeMastodon KeyShape = ""
+	// KeyShapeGoToSocial: the key id is <actor>/main-key; fetched, it
+	// answers a stub of the actor (@context, id, type,
+	// preferredUsername, publicKey: no inbox), and the actor document
+	// itself answers only signed GETs.
+	KeyShapeGoToSocial KeyShape = "gotosocial"
+	// KeyShapeKeyDocument: the key id is <base>/keys/<name>, a
+	// standalone CryptographicKey document naming its owner, and the
+	// actor's publicKey is that IRI alone.
+	KeyShapeKeyDocument KeyShape = "keydoc"
+)
 
 // Delivery is one request received by an inbox.
 type Delivery struct {
@@ -128,6 +149,7 @@ type actor struct {
 	key    *rsa.PrivateKey
 	pubPEM string
 	doc    []byte
+	keyDoc []byte // served at the key id, for key shapes other than Mastodon's
 }
 
 // Start starts a healthy Server with nActors actors on addr, a loopback
@@ -223,7 +245,7 @@ func (s *Server) NumActors() int { return len(s.actors) }
 func (s *Server) ActorID(i int) string { return s.actors[i].id }
 
 // KeyID is the id of actor i's key: <actor>#main-key.
-func (s *Server) KeyID(i int) string { return s.actors[i].id + "#main-key" }
+func (s *Server) KeyID(i int) string { return s.keyID(s.actors[i].id, s.actors[i].name) }
 
 // Handle is actor i's handle: u<i>@host:port.
 func (s *Server) Handle(i int) string { return s.actors[i].name + "@" + s.host }
@@ -346,7 +368,7 @@ type actorDoc struct {
 	URL               string         `json:"url"`
 	Manual            bool           `json:"manuallyApprovesFollowers"`
 	Endpoints         map[string]any `json:"endpoints"`
-	PublicKey         publicKeyDoc   `json:"publicKey"`
+	PublicKey         any            `json:"publicKey"` // publicKeyDoc, or its id
 }
 
 type publicKeyDoc struct {
@@ -363,8 +385,10 @@ func (s *Server) newActor(i int, key *rsa.PrivateKey) (actor, error) {
 	a := actor{name: "u" + strconv.Itoa(i), key: key}
 	a.id = s.base + "/users/" + a.name
 	a.pubPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	a.doc, err = json.Marshal(actorDoc{
-		Context:           []string{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
+	ctx := []string{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"}
+	pk := publicKeyDoc{ID: s.keyID(a.id, a.name), Owner: a.id, PublicKeyPem: a.pubPEM}
+	doc := actorDoc{
+		Context:           ctx,
 		ID:                a.id,
 		Type:              "Person",
 		PreferredUsername: a.name,
@@ -375,12 +399,51 @@ func (s *Server) newActor(i int, key *rsa.PrivateKey) (actor, error) {
 		Following:         a.id + "/following",
 		URL:               s.base + "/@" + a.name,
 		Endpoints:         map[string]any{"sharedInbox": s.base + "/inbox"},
-		PublicKey:         publicKeyDoc{ID: a.id + "#main-key", Owner: a.id, PublicKeyPem: a.pubPEM},
-	})
+		PublicKey:         pk,
+	}
+	switch s.opts.KeyShape {
+	case KeyShapeGoToSocial:
+		a.keyDoc, err = json.Marshal(map[string]any{
+			"@context": ctx, "id": a.id, "type": "Person", "preferredUsername": a.name, "publicKey": pk,
+		})
+	case KeyShapeKeyDocument:
+		doc.PublicKey = pk.ID
+		a.keyDoc, err = json.Marshal(map[string]any{
+			"@context": ctx, "id": pk.ID, "type": "CryptographicKey", "owner": a.id, "publicKeyPem": a.pubPEM,
+		})
+	}
+	if err == nil {
+		a.doc, err = json.Marshal(doc)
+	}
 	if err != nil {
 		return actor{}, fmt.Errorf("fedtest: actor %d: %w", i, err)
 	}
 	return a, nil
+}
+
+// keyID is the key id of the actor id called name, in the server's key
+// shape.
+func (s *Server) keyID(id, name string) string {
+	switch s.opts.KeyShape {
+	case KeyShapeGoToSocial:
+		return id + "/main-key"
+	case KeyShapeKeyDocument:
+		return s.base + "/keys/" + name
+	}
+	return id + "#main-key"
+}
+
+// serveKey answers GETs of key documents (KeyShapeGoToSocial and
+// KeyShapeKeyDocument), signed or not.
+func (s *Server) serveKey(w http.ResponseWriter, r *http.Request) {
+	a := s.actorByName(r.PathValue("name"))
+	if a == nil || a.keyDoc == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.recordFetch(Fetch{Path: r.URL.Path, Status: http.StatusOK})
+	w.Header().Set("Content-Type", ContentTypeAS2)
+	w.Write(a.keyDoc)
 }
 
 // actorByName returns the actor called name (u<i>), or nil.
@@ -395,6 +458,8 @@ func (s *Server) actorByName(name string) *actor {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{name}", s.serveActor)
+	mux.HandleFunc("GET /users/{name}/main-key", s.serveKey)
+	mux.HandleFunc("GET /keys/{name}", s.serveKey)
 	mux.HandleFunc("POST /users/{name}/inbox", s.serveInbox)
 	mux.HandleFunc("POST /inbox", s.serveInbox)
 	mux.HandleFunc("GET /.well-known/webfinger", s.serveWebfinger)
@@ -411,7 +476,7 @@ func (s *Server) serveActor(w http.ResponseWriter, r *http.Request) {
 	f := Fetch{Path: r.URL.Path, Status: http.StatusOK}
 	f.KeyID, _, f.Err = s.verifyRequest(r, nil, opts)
 	f.Verified = f.Err == nil
-	if !f.Verified && opts.RequireSignedFetch {
+	if !f.Verified && (opts.RequireSignedFetch || s.opts.KeyShape == KeyShapeGoToSocial) {
 		f.Status = http.StatusUnauthorized
 	}
 	s.recordFetch(f)

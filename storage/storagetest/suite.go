@@ -110,18 +110,23 @@ func testKeyPairs(t *testing.T, s storage.Store) {
 func testProcessedActivities(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	now := base()
+	const ann, bob = "https://remote.example/users/ann", "https://remote.example/users/bob"
 	steps := []struct {
-		name string
-		id   string
-		at   time.Time
-		want bool
+		name  string
+		actor string
+		id    string
+		at    time.Time
+		want  bool
 	}{
-		{"first time", "https://remote.example/a/1", now.Add(-2 * time.Hour), true},
-		{"again", "https://remote.example/a/1", now, false},
-		{"another id", "https://remote.example/a/2", now, true},
+		{"first time", ann, "https://remote.example/a/1", now.Add(-2 * time.Hour), true},
+		{"again", ann, "https://remote.example/a/1", now, false},
+		{"another id", ann, "https://remote.example/a/2", now, true},
+		// An id claimed by one actor does not make another's a duplicate.
+		{"same id, another actor", bob, "https://remote.example/a/2", now, true},
+		{"same id, that actor again", bob, "https://remote.example/a/2", now, false},
 	}
 	for _, st := range steps {
-		if got := must(s.MarkActivityProcessed(ctx, st.id, st.at))(t); got != st.want {
+		if got := must(s.MarkActivityProcessed(ctx, st.actor, st.id, st.at))(t); got != st.want {
 			t.Errorf("%s: first = %v, want %v", st.name, got, st.want)
 		}
 	}
@@ -129,10 +134,10 @@ func testProcessedActivities(t *testing.T, s storage.Store) {
 	if n := must(s.PruneActivities(ctx, now.Add(-time.Hour)))(t); n != 1 {
 		t.Errorf("PruneActivities = %d, want 1", n)
 	}
-	if !must(s.MarkActivityProcessed(ctx, "https://remote.example/a/1", now))(t) {
+	if !must(s.MarkActivityProcessed(ctx, ann, "https://remote.example/a/1", now))(t) {
 		t.Error("pruned id still recorded")
 	}
-	if must(s.MarkActivityProcessed(ctx, "https://remote.example/a/2", now))(t) {
+	if must(s.MarkActivityProcessed(ctx, ann, "https://remote.example/a/2", now))(t) {
 		t.Error("recent id pruned")
 	}
 }
@@ -345,8 +350,6 @@ func testRemoteActors(t *testing.T, s storage.Store) {
 	now := base()
 	a := storage.RemoteActor{
 		ID:                "https://remote.example/users/ann",
-		KeyID:             "https://remote.example/users/ann#main-key",
-		PublicKeyPEM:      "PEM1",
 		Inbox:             "https://remote.example/users/ann/inbox",
 		SharedInbox:       "https://remote.example/inbox",
 		PreferredUsername: "ann",
@@ -356,11 +359,8 @@ func testRemoteActors(t *testing.T, s storage.Store) {
 	if got := must(s.GetRemoteActor(ctx, a.ID))(t); !sameActor(got, a) {
 		t.Errorf("GetRemoteActor = %+v, want %+v", got, a)
 	}
-
-	// Key rotation: the upsert replaces every field.
+	// The upsert replaces every field.
 	b := a
-	b.KeyID = "https://remote.example/users/ann#key2"
-	b.PublicKeyPEM = "PEM2"
 	b.SharedInbox = ""
 	b.PreferredUsername = "ann2"
 	b.FetchedAt = now.Add(time.Hour)
@@ -368,23 +368,48 @@ func testRemoteActors(t *testing.T, s storage.Store) {
 	if got := must(s.GetRemoteActor(ctx, a.ID))(t); !sameActor(got, b) {
 		t.Errorf("after upsert GetRemoteActor = %+v, want %+v", got, b)
 	}
-	if got := must(s.GetRemoteActorByKeyID(ctx, b.KeyID))(t); !sameActor(got, b) {
-		t.Errorf("GetRemoteActorByKeyID = %+v, want %+v", got, b)
+
+	// Keys: several per actor; a key id names one key, whose owner may
+	// change (the upsert replaces it).
+	k1 := storage.RemoteKey{KeyID: a.ID + "#main-key", Owner: a.ID, PublicKeyPEM: "PEM1", FetchedAt: now}
+	k2 := storage.RemoteKey{KeyID: a.ID + "#ed25519-key", Owner: a.ID, PublicKeyPEM: "PEM2", FetchedAt: now}
+	check(t, s.UpsertRemoteKey(ctx, k1))
+	check(t, s.UpsertRemoteKey(ctx, k2))
+	for _, k := range []storage.RemoteKey{k1, k2} {
+		if got := must(s.GetRemoteKey(ctx, k.KeyID))(t); !sameKey(got, k) {
+			t.Errorf("GetRemoteKey(%s) = %+v, want %+v", k.KeyID, got, k)
+		}
 	}
-	_, err := s.GetRemoteActorByKeyID(ctx, a.KeyID)
+	k1b := k1
+	k1b.PublicKeyPEM, k1b.FetchedAt = "PEM3", now.Add(2*time.Hour)
+	check(t, s.UpsertRemoteKey(ctx, k1b))
+	if got := must(s.GetRemoteKey(ctx, k1.KeyID))(t); !sameKey(got, k1b) {
+		t.Errorf("after rotation GetRemoteKey = %+v, want %+v", got, k1b)
+	}
+	_, err := s.GetRemoteKey(ctx, "https://remote.example/users/nobody#main-key")
 	wantErr(t, err, storage.ErrNotFound)
 
+	// A key of another actor survives the deletion of this one.
+	other := storage.RemoteKey{KeyID: "https://remote.example/users/bob#main-key", Owner: "https://remote.example/users/bob", PublicKeyPEM: "PEM4", FetchedAt: now}
+	check(t, s.UpsertRemoteKey(ctx, other))
 	check(t, s.DeleteRemoteActor(ctx, a.ID))
 	_, err = s.GetRemoteActor(ctx, a.ID)
 	wantErr(t, err, storage.ErrNotFound)
-	_, err = s.GetRemoteActorByKeyID(ctx, b.KeyID)
-	wantErr(t, err, storage.ErrNotFound)
+	for _, k := range []storage.RemoteKey{k1, k2} {
+		_, err = s.GetRemoteKey(ctx, k.KeyID)
+		wantErr(t, err, storage.ErrNotFound)
+	}
+	must(s.GetRemoteKey(ctx, other.KeyID))(t)
 	check(t, s.DeleteRemoteActor(ctx, a.ID)) // absent: not an error
 }
 
 func sameActor(a, b storage.RemoteActor) bool {
-	return a.ID == b.ID && a.KeyID == b.KeyID && a.PublicKeyPEM == b.PublicKeyPEM && a.Inbox == b.Inbox &&
-		a.SharedInbox == b.SharedInbox && a.PreferredUsername == b.PreferredUsername && a.FetchedAt.Equal(b.FetchedAt)
+	return a.ID == b.ID && a.Inbox == b.Inbox && a.SharedInbox == b.SharedInbox &&
+		a.PreferredUsername == b.PreferredUsername && a.FetchedAt.Equal(b.FetchedAt)
+}
+
+func sameKey(a, b storage.RemoteKey) bool {
+	return a.KeyID == b.KeyID && a.Owner == b.Owner && a.PublicKeyPEM == b.PublicKeyPEM && a.FetchedAt.Equal(b.FetchedAt)
 }
 
 func testEnqueueJob(t *testing.T, s storage.Store) {
@@ -799,7 +824,7 @@ func testInTx(t *testing.T, open func(t *testing.T) storage.Store) {
 			if err := q.InsertKeyPair(ctx, kp); err != nil {
 				return err
 			}
-			if _, err := q.MarkActivityProcessed(ctx, "https://remote.example/a/1", base()); err != nil {
+			if _, err := q.MarkActivityProcessed(ctx, "https://remote.example/u/1", "https://remote.example/a/1", base()); err != nil {
 				return err
 			}
 			if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: "deliver"}); err != nil {
@@ -812,7 +837,7 @@ func testInTx(t *testing.T, open func(t *testing.T) storage.Store) {
 		}
 		_, err = s.GetKeyPair(ctx, kp.Owner)
 		wantErr(t, err, storage.ErrNotFound)
-		if !must(s.MarkActivityProcessed(ctx, "https://remote.example/a/1", base()))(t) {
+		if !must(s.MarkActivityProcessed(ctx, "https://remote.example/u/1", "https://remote.example/a/1", base()))(t) {
 			t.Error("rolled back activity still recorded")
 		}
 		if st := must(s.JobStats(ctx, time.Now()))(t); st.Pending != 0 {
