@@ -86,4 +86,3 @@ func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain 
 	}
 	return doc, nil
 }
-
