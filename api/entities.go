@@ -250,7 +250,7 @@ func (s *Server) accountEntity(ctx context.Context, acc config.Account, credenti
 		Group:        acc.Type == "Group",
 		Discoverable: true, Indexable: true,
 		CreatedAt: timeString(s.accountCreated(ctx, name)),
-		Note:      federation.TextToHTML(acc.Summary),
+		Note:      s.fed.SummaryHTML(name),
 		URL:       s.fed.ProfileURL(name), URI: s.fed.ActorID(name),
 		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		FollowersCount: followers, StatusesCount: statuses, LastStatusAt: last,

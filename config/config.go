@@ -114,6 +114,9 @@ type Account struct {
 	Fields []Field `yaml:"fields"`
 	// ManuallyApprovesFollowers keeps new followers pending until approved.
 	ManuallyApprovesFollowers bool `yaml:"manually_approves_followers"`
+	// Language is the language of the posts that do not say theirs (BCP 47,
+	// e.g. "fr"); see PostLanguage.
+	Language string `yaml:"language"`
 	// Notice is the X exit notice page (/x/USERNAME); see notice.go.
 	Notice Notice `yaml:"notice"`
 	// Replies is who may reply (Bluesky threadgate): everyone, followers, following, mentioned or nobody; see bluesky.go.
@@ -125,6 +128,16 @@ type Account struct {
 	Feeds []Feed `yaml:"feeds"`
 	// AlsoKnownAs lists the accounts (actor URLs or handles) the institution used before, whose followers may move here; see moves.go.
 	AlsoKnownAs []string `yaml:"also_known_as"`
+}
+
+// PostLanguage is the language of the account's posts that do not say
+// theirs: Language, else the notice page's default language, else
+// DefaultNoticeLanguage ("en").
+func (a Account) PostLanguage() string {
+	if a.Language != "" {
+		return a.Language
+	}
+	return a.Notice.Language()
 }
 
 // Field is a profile field (name/value). Values that are URLs become links

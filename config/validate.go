@@ -382,6 +382,9 @@ func (v *validator) account(key string, a Account) {
 	v.oneOf(key+".type", a.Type, accountTypes)
 	v.maxLength(key+".display_name", a.DisplayName, MaxDisplayNameLength)
 	v.maxLength(key+".summary", a.Summary, MaxSummaryLength)
+	if a.Language != "" {
+		v.languageTag(key+".language", a.Language)
+	}
 	v.image(key+".avatar", a.Avatar)
 	v.image(key+".header", a.Header)
 	if len(a.Fields) > MaxFields {

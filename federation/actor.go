@@ -51,6 +51,21 @@ func (s *Service) instanceActor(w http.ResponseWriter, r *http.Request) {
 	writeAS2(w, s.instance.doc)
 }
 
+// instanceOutbox serves the instance actor's outbox, which its document
+// advertises: always empty (it posts nothing).
+func (s *Service) instanceOutbox(w http.ResponseWriter, r *http.Request) {
+	id := s.instance.id + "/outbox"
+	body, err := EncodeOrderedCollectionPage(id, id, "", 0, nil)
+	if _, ok := r.URL.Query()["page"]; !ok {
+		body, err = EncodeOrderedCollection(id, 0, "")
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeAS2(w, body)
+}
+
 // followers serves the followers collection: its size always, and pages of
 // actor ids (cursor = last actor id of the previous page) when
 // followers_page_size is above zero.

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -208,7 +209,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		Type:                      acc.Type,
 		PreferredUsername:         name,
 		Name:                      acc.DisplayName,
-		SummaryHTML:               TextToHTML(acc.Summary),
+		SummaryHTML:               s.bioHTML(acc.Summary),
 		ProfileURL:                s.ProfileURL(name),
 		Inbox:                     id + "/inbox",
 		Outbox:                    id + "/outbox",
@@ -299,23 +300,20 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-// TextToHTML renders plain text as escaped HTML paragraphs, with line breaks.
-func TextToHTML(text string) string {
-	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
-	if text == "" {
-		return ""
+// bioHTML renders an account's summary as Mastodon renders a bio: links
+// and hashtags linked (to our tag pages), the rest escaped. Mentions stay
+// text: resolving them would take requests at start-up.
+func (s *Service) bioHTML(summary string) string {
+	return render.Text(context.Background(), summary, render.Options{TagURLPrefix: s.set.BaseURL + "/tags/"}).HTML
+}
+
+// SummaryHTML is the bio of one of our accounts as its actor document
+// gives it, or "".
+func (s *Service) SummaryHTML(username string) string {
+	if la := s.accounts[strings.ToLower(username)]; la != nil {
+		return la.actorDoc.SummaryHTML
 	}
-	var b strings.Builder
-	for _, para := range strings.Split(text, "\n\n") {
-		para = strings.TrimSpace(para)
-		if para == "" {
-			continue
-		}
-		b.WriteString("<p>")
-		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
-		b.WriteString("</p>")
-	}
-	return b.String()
+	return ""
 }
 
 // FieldValueHTML renders a profile field value: a URL becomes a rel="me"

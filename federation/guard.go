@@ -29,6 +29,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -482,7 +483,29 @@ func (s *Service) gateActivity(keyID string, act Activity) error {
 		s.observeRefusal(RefusedForgedActor)
 		return refuse(http.StatusUnauthorized, "signer is not the activity's actor", nil)
 	}
+	// An activity's id is on its actor's host: no one can claim the id of
+	// another server's next activity (its Undo, Delete or Follow would
+	// then be dropped as a duplicate).
+	if !strings.EqualFold(urlHostOf(act.ID), host) {
+		s.observeRefusal(RefusedForgedActor)
+		return refuse(http.StatusBadRequest, "activity id is not on its actor's host", nil)
+	}
 	return nil
+}
+
+// ourHost reports whether host (as received in a request: host[:port])
+// names this server: its public host or the account domain. A signature
+// covers the host it was made for: one made for another server must not
+// be replayed to us.
+func (s *Service) ourHost(host string) bool {
+	return strings.EqualFold(host, s.publicHost) || strings.EqualFold(host, s.handleDomain) ||
+		strings.EqualFold(host, hostOnly(s.publicHost)) && defaultPort(s.set.BaseURL)
+}
+
+// defaultPort reports whether base has no explicit port.
+func defaultPort(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && u.Port() == ""
 }
 
 // keyError turns a failure to get a signer's key into the inbox's
@@ -531,9 +554,14 @@ func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.Re
 		s.observeRefusal(RefusedKeyBudget)
 		return storage.RemoteKey{}, &retryLater{refuse(http.StatusTooManyRequests, "too many new keys from this domain, retry later", nil), wait}
 	}
-	if !g.keySlots.tryAcquire(domain) {
+	if ok, full := g.keySlots.tryAcquire(domain); !ok {
 		g.keyRate.refund(domain)
 		s.observeRefusal(RefusedKeyBudget)
+		if full {
+			// Not this domain's doing: every fetch slot waits on some
+			// server.
+			return storage.RemoteKey{}, &retryLater{refuse(http.StatusServiceUnavailable, "busy fetching keys, retry later", nil), 5 * time.Second}
+		}
 		return storage.RemoteKey{}, &retryLater{refuse(http.StatusTooManyRequests, "too many key fetches in progress for this domain, retry later", nil), time.Second}
 	}
 	defer g.keySlots.release(domain)

@@ -437,6 +437,7 @@ func TestKeyFailureRemembered(t *testing.T) {
 	for i := range 3 {
 		act := raidMention(remote, 0, b.actor, i)
 		act["actor"] = ghost
+		act["id"] = ghost + "/mentions/" + strconv.Itoa(i)
 		r := signedAct(t, remote, 0, b.url+"/inbox", act)
 		r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), remote.KeyID(0), ghost+"#main-key", 1))
 		if code, body := send(t, r); code != 401 || !strings.Contains(body, "key") {

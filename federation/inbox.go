@@ -122,6 +122,9 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 	if err != nil {
 		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
+	if !s.ourHost(r.Host) {
+		return Activity{}, "", refuse(http.StatusUnauthorized, "signed for another host", nil)
+	}
 	if err := CheckDate(r, s.now(), s.signatureWindow()); err != nil {
 		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
@@ -364,10 +367,15 @@ func (s *Service) applyUndoFollow(ctx context.Context, act Activity) (string, er
 		return "", refuse(http.StatusUnauthorized, "undo of another actor's follow", nil)
 	}
 	var accounts []*localActor
-	if la := s.ourAccount(act.Object.Object); la != nil {
+	switch la := s.ourAccount(act.Object.Object); {
+	case la != nil:
 		accounts = []*localActor{la}
-	} else {
-		// Undo{Follow} given by IRI only: find which account it was for.
+	case act.Object.Object != "":
+		// The undone Follow was of someone else.
+		return "ignored", nil
+	default:
+		// Undo{Follow} given by IRI only: find which account it was for,
+		// by the Follow's id.
 		for _, la := range s.accounts {
 			accounts = append(accounts, la)
 		}
@@ -387,7 +395,7 @@ func (s *Service) applyUndoFollow(ctx context.Context, act Activity) (string, er
 			if err != nil {
 				return err
 			}
-			if act.Object.Type == "" && f.FollowActivityID != act.Object.ID {
+			if act.Object.Object == "" && f.FollowActivityID != act.Object.ID {
 				continue
 			}
 			if _, err := q.DeleteFollower(ctx, la.name, act.Actor); err != nil {

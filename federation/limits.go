@@ -171,7 +171,9 @@ func (b *buckets) refund(key string) {
 	})
 }
 
-// slots bound the concurrent operations per key, and in all.
+// slots bound the concurrent operations per key, and in all. Once half
+// of all slots are in use, a key that holds one gets no more: a few slow
+// keys cannot take every slot from the others.
 type slots struct {
 	per, total int
 	mu         sync.Mutex
@@ -183,16 +185,20 @@ func newSlots(per, total int) *slots {
 	return &slots{per: per, total: total, used: map[string]int{}}
 }
 
-// tryAcquire takes a slot of key, if one is free.
-func (s *slots) tryAcquire(key string) bool {
+// tryAcquire takes a slot of key, if one is free. When none is, full
+// reports whether every slot is taken (rather than key's share).
+func (s *slots) tryAcquire(key string) (ok, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.used[key] >= s.per || s.all >= s.total {
-		return false
+	switch n := s.used[key]; {
+	case s.all >= s.total:
+		return false, true
+	case n >= s.per, n > 0 && 2*s.all >= s.total:
+		return false, false
 	}
 	s.used[key]++
 	s.all++
-	return true
+	return true, false
 }
 
 func (s *slots) release(key string) {

@@ -58,24 +58,42 @@ func TestLRUIsBounded(t *testing.T) {
 }
 
 func TestSlots(t *testing.T) {
-	s := newSlots(2, 3)
-	steps := []struct {
-		key     string
-		release bool
-		want    bool
-	}{
-		{"a", false, true}, {"a", false, true}, {"a", false, false}, // 2 per key
-		{"b", false, true}, {"c", false, false}, // 3 in all
-		{"a", true, true}, // a slot of a freed: c gets one
+	type step struct {
+		key        string
+		release    string // released before the step
+		want, full bool
 	}
-	for i, st := range steps {
-		if st.release {
-			s.release("a")
-			st.key = "c"
-		}
-		if got := s.tryAcquire(st.key); got != st.want {
-			t.Errorf("step %d: tryAcquire(%s) = %v, want %v", i, st.key, got, st.want)
-		}
+	tests := []struct {
+		name       string
+		per, total int
+		steps      []step
+	}{
+		{"per key and in all", 2, 3, []step{
+			{key: "a", want: true}, {key: "a", want: true}, {key: "a"}, // 2 per key
+			{key: "b", want: true}, {key: "c", full: true}, // 3 in all
+			{key: "c", release: "a", want: true}, // a slot of a freed: c gets one
+		}},
+		// Slow domains cannot take every slot: past half of them, a
+		// domain holding one gets no more, and new domains still get in.
+		{"fair under pressure", 4, 8, []step{
+			{key: "a", want: true}, {key: "a", want: true}, {key: "a", want: true}, {key: "a", want: true},
+			{key: "b", want: true}, {key: "b"}, // b's share, not the pool
+			{key: "c", want: true}, {key: "d", want: true}, {key: "e", want: true},
+			{key: "f", full: true},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSlots(tc.per, tc.total)
+			for i, st := range tc.steps {
+				if st.release != "" {
+					s.release(st.release)
+				}
+				if ok, full := s.tryAcquire(st.key); ok != st.want || full != st.full {
+					t.Errorf("step %d: tryAcquire(%s) = %v, %v; want %v, %v", i, st.key, ok, full, st.want, st.full)
+				}
+			}
+		})
 	}
 }
 

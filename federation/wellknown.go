@@ -15,6 +15,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/nodeinfo", s.nodeinfoDiscovery)
 	mux.HandleFunc("GET /nodeinfo/2.1", s.nodeinfo)
 	mux.HandleFunc("GET /actor", s.instanceActor)
+	mux.HandleFunc("GET /actor/outbox", s.instanceOutbox)
 	mux.HandleFunc("GET /users/{name}", s.actor)
 	mux.HandleFunc("GET /users/{name}/followers", s.followers)
 	mux.HandleFunc("GET /users/{name}/following", s.emptyCollection)
@@ -167,6 +168,15 @@ func (s *Service) nodeinfoDiscovery(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) nodeinfo(w http.ResponseWriter, r *http.Request) {
 	users := len(s.accounts)
+	var posts int64
+	for _, la := range s.accounts {
+		n, err := s.store.CountStatuses(r.Context(), la.name, publicVisibilities)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		posts += n
+	}
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, `application/json; profile="`+nodeinfoSchema+`#"`, map[string]any{
 		"version": "2.1",
@@ -181,7 +191,7 @@ func (s *Service) nodeinfo(w http.ResponseWriter, r *http.Request) {
 		"openRegistrations": false,
 		"usage": map[string]any{
 			"users":      map[string]int{"total": users, "activeMonth": users, "activeHalfyear": users},
-			"localPosts": 0,
+			"localPosts": posts,
 		},
 		"metadata": map[string]any{"nodeName": s.handleDomain},
 	})

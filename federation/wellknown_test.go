@@ -25,7 +25,7 @@ func splitService(t *testing.T) (http.Handler, storage.Store) {
 		BaseURL:    "https://social.city.example",
 		Federation: config.Federation{AccountDomain: "city.example", FollowersPageSize: 2},
 		Accounts: []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization",
-			Summary: "Line one\nline <two>", Fields: []config.Field{{Name: "Site", Value: "https://www.city.example"}}}},
+			Summary: "Line one\nline <two> #Mairie", Fields: []config.Field{{Name: "Site", Value: "https://www.city.example"}}}},
 		Version: "test",
 	}, store, http.DefaultClient, zerolog.Nop())
 	if err != nil {
@@ -132,6 +132,9 @@ func TestDiscoveryDocuments(t *testing.T) {
 		{"outbox", "social.city.example", "/users/news/outbox", "application/activity+json", `"totalItems":0`, 200},
 		{"featured", "social.city.example", "/users/news/collections/featured", "application/activity+json", `"type":"OrderedCollection"`, 200},
 		{"instance actor", "social.city.example", "/actor", "application/activity+json", `"type":"Application"`, 200},
+		// The instance actor's document advertises its outbox: it answers.
+		{"instance outbox", "social.city.example", "/actor/outbox", "application/activity+json", `"totalItems":0`, 200},
+		{"instance outbox page", "social.city.example", "/actor/outbox?page=true", "application/activity+json", `"orderedItems":[]`, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +146,29 @@ func TestDiscoveryDocuments(t *testing.T) {
 				t.Errorf("body %s does not contain %s", w.Body, tc.want)
 			}
 		})
+	}
+}
+
+// TestNodeInfoCountsPosts: NodeInfo's localPosts counts the public and
+// unlisted posts of every account (it was always 0).
+func TestNodeInfoCountsPosts(t *testing.T) {
+	h, store := splitService(t)
+	ctx := context.Background()
+	for _, v := range []string{storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate} {
+		if _, err := store.InsertStatus(ctx, storage.Status{Account: "news", Text: "hello", Visibility: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ni struct {
+		Usage struct {
+			LocalPosts int64 `json:"localPosts"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(get(t, h, "social.city.example", "/nodeinfo/2.1", "").Body.Bytes(), &ni); err != nil {
+		t.Fatal(err)
+	}
+	if ni.Usage.LocalPosts != 2 {
+		t.Errorf("localPosts = %d, want 2", ni.Usage.LocalPosts)
 	}
 }
 
@@ -164,7 +190,8 @@ func TestActorDocument(t *testing.T) {
 		"discoverable":              true,
 		"indexable":                 true,
 		"manuallyApprovesFollowers": false,
-		"summary":                   "<p>Line one<br>line &lt;two&gt;</p>",
+		// Hashtags in the bio are linked, as Mastodon links them.
+		"summary": `<p>Line one<br>line &lt;two&gt; <a href="https://social.city.example/tags/mairie" class="mention hashtag" rel="tag">#<span>Mairie</span></a></p>`,
 	}
 	for k, v := range want {
 		if doc[k] != v {

@@ -34,6 +34,9 @@ type Settings struct {
 	MediaInDB bool
 	// HandleDomain is our accounts' handle domain (local mentions).
 	HandleDomain string
+	// Languages maps an account to the language of its posts that do not
+	// say theirs (config.Account.PostLanguage); none when absent.
+	Languages map[string]string
 }
 
 // Defaults for Settings.
@@ -131,6 +134,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		return invalid("Validation failed: direct messages are not supported by this server")
 	default:
 		return invalid("Validation failed: visibility must be public, unlisted or private")
+	}
+	if d.Language == "" {
+		d.Language = s.set.Languages[strings.ToLower(account)]
 	}
 	if d.Language != "" {
 		if !languageRE.MatchString(d.Language) {

@@ -56,6 +56,7 @@ func newEnv(t *testing.T) *env {
 		MediaLimits:  media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
 		MediaDir:     t.TempDir(),
 		HandleDomain: ln.Addr().String(),
+		Languages:    map[string]string{"news": "fr"},
 	}, store, fed, zerolog.Nop())
 	mux := http.NewServeMux()
 	fed.Routes(mux)
@@ -230,6 +231,38 @@ func TestPublishLifecycle(t *testing.T) {
 	}
 	if _, err := e.pub.Delete(ctx, "news", st.ID); !errors.Is(err, publish.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+// TestDefaultLanguage: a post that does not say its language carries
+// the account's (GoToSocial showed "language ," for posts without one).
+func TestDefaultLanguage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tests := []struct {
+		name, account, lang, want string
+	}{
+		{"account's language", "news", "", "fr"},
+		{"the post's own", "news", "de", "de"},
+		{"account without one", "mayor", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := e.pub.Create(ctx, tc.account, publish.Draft{Text: "Bonjour", Language: tc.lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Language != tc.want {
+				t.Errorf("language %q, want %q", st.Language, tc.want)
+			}
+			n, err := e.fed.NoteFromStatus(st, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Language != tc.want {
+				t.Errorf("note language %q, want %q", n.Language, tc.want)
+			}
+		})
 	}
 }
 

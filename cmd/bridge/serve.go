@@ -133,6 +133,10 @@ func publishSettings(cfg *config.Config) publish.Settings {
 		MaxChars:     cfg.Posts.Characters(),
 		MediaLimits:  media.Limits{MaxBytes: cfg.Posts.MediaBytes(), MaxPixels: cfg.Posts.MediaPixels()},
 		HandleDomain: cfg.HandleDomain(),
+		Languages:    map[string]string{},
+	}
+	for _, acc := range cfg.Accounts {
+		set.Languages[strings.ToLower(acc.Username)] = acc.PostLanguage()
 	}
 	if cfg.Storage.Driver == config.DriverPostgres {
 		set.MediaInDB = true
@@ -172,7 +176,7 @@ func (a *app) handler() (http.Handler, error) {
 		p := web.Profile{
 			Username:    acc.Username,
 			DisplayName: acc.DisplayName,
-			SummaryHTML: safeHTML(federation.TextToHTML(acc.Summary)),
+			SummaryHTML: safeHTML(a.fed.SummaryHTML(acc.Username)),
 			Handle:      a.fed.Handle(acc.Username),
 			ActorURL:    a.fed.ActorID(acc.Username),
 			ProfileURL:  a.fed.ProfileURL(acc.Username),
