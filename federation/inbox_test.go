@@ -42,8 +42,22 @@ func startBridgeWith(t *testing.T, allowPrivate bool, accounts []config.Account)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBridge(t, ln, storagetest.OpenSQLite(t), allowPrivate, accounts)
+}
+
+// startBridgeOn is startBridge on the given store.
+func startBridgeOn(t *testing.T, store storage.Store) *bridge {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveBridge(t, ln, store, true, []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}})
+}
+
+func serveBridge(t *testing.T, ln net.Listener, store storage.Store, allowPrivate bool, accounts []config.Account) *bridge {
+	t.Helper()
 	base := "http://" + ln.Addr().String()
-	store := storagetest.OpenSQLite(t)
 	fed := config.Federation{AllowPrivateNetworks: allowPrivate, FollowersPageSize: 50}
 	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: allowPrivate, Timeout: 5 * time.Second})
 	svc, err := federation.New(context.Background(), federation.Settings{

@@ -3,12 +3,16 @@ package federation_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // Trust holes found by a hostile review of the inbox (issue 13): each case
@@ -121,5 +125,59 @@ func TestUndoOfAFollowOfSomeoneElse(t *testing.T) {
 	}
 	if _, err := b.store.GetFollower(context.Background(), "news", remote.ActorID(0)); err == nil {
 		t.Error("follower kept after the Undo of its Follow")
+	}
+}
+
+// failingStore fails, while failing is set, the reads of keys and every
+// transaction, as a full disk or a lost database connection does.
+type failingStore struct {
+	storage.Store
+	failing atomic.Bool
+}
+
+var errDiskFull = fmt.Errorf("disk full: %w", storage.ErrUnavailable)
+
+func (f *failingStore) GetRemoteKey(ctx context.Context, keyID string) (storage.RemoteKey, error) {
+	if f.failing.Load() {
+		return storage.RemoteKey{}, errDiskFull
+	}
+	return f.Store.GetRemoteKey(ctx, keyID)
+}
+
+func (f *failingStore) InTx(ctx context.Context, fn func(q storage.Queries) error) error {
+	if f.failing.Load() {
+		return errDiskFull
+	}
+	return f.Store.InTx(ctx, fn)
+}
+
+// TestDatabaseFailureIsNotTheSendersFault: when our database fails the
+// inbox answers 503 (the sender retries), not 401, and the failure is
+// not remembered as a verdict on the sender's key.
+func TestDatabaseFailureIsNotTheSendersFault(t *testing.T) {
+	store := &failingStore{Store: storagetest.OpenSQLite(t)}
+	b := startBridgeOn(t, store)
+	remote := fedtest.Start(t, "127.0.0.2:0", 2)
+	for i := range 2 {
+		store.failing.Store(true)
+		r, _, err := remote.SignedFollow(i, b.url+"/inbox", b.actor, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := send(t, r)
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("actor %d while the database fails: %d %s, want 503", i, code, body)
+		}
+		store.failing.Store(false)
+		r, _, err = remote.SignedFollow(i, b.url+"/inbox", b.actor, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := send(t, r); code != http.StatusAccepted {
+			t.Errorf("actor %d once the database is back: %d %s, want 202", i, code, body)
+		}
+	}
+	if n := b.followers(t); n != 2 {
+		t.Errorf("%d followers, want 2", n)
 	}
 }
