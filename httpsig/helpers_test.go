@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -146,4 +149,14 @@ func wantKind(t *testing.T, err, kind error) {
 	if !errors.As(err, &se) || se.Reason == "" {
 		t.Fatalf("error %v is not a *SignatureError with a reason", err)
 	}
+}
+
+// ecdsaSigner is a key of a type this package does not support.
+func ecdsaSigner(tb testing.TB) crypto.Signer {
+	tb.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
 }

@@ -160,4 +160,18 @@ func TestDerivedComponents(t *testing.T) {
 	if _, err := m.componentValue("date"); err == nil {
 		t.Error("absent field: no error")
 	}
+
+	// RFC 9421 §2.1: values trimmed, several lines joined with ", ". (The
+	// net/http server trims already; a header set by code may not be.)
+	noQuery.Header["Cache-Control"] = []string{"max-age=60", "   must-revalidate\t"}
+	noQuery.Header["X-Empty-Header"] = []string{" "}
+	for c, w := range map[string]string{"cache-control": "max-age=60, must-revalidate", "x-empty-header": ""} {
+		if got, err := m.componentValue(c); err != nil || got != w {
+			t.Errorf("%s = %q, %v; want %q", c, got, err, w)
+		}
+	}
+	noQuery.Header["X-Folded"] = []string{"a\r\n b"}
+	if _, err := m.componentValue("x-folded"); err == nil {
+		t.Error("value with a line break: no error")
+	}
 }
