@@ -39,7 +39,7 @@ var derivedComponents = []string{
 type Params struct {
 	Label      string    // the dictionary key, e.g. "sig1"
 	KeyID      string    // the keyid parameter; never empty
-	Alg        string    // the alg parameter; empty when absent
+	Alg        string    // the alg parameter; empty when absent (see Verify)
 	Created    time.Time // the created parameter; never zero
 	Expires    time.Time // the expires parameter; zero when absent
 	Components []string  // covered component identifiers, in order

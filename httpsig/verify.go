@@ -45,7 +45,9 @@ func VerifyRFC9421(r *http.Request, body []byte, p Params, pub crypto.PublicKey,
 //     in the past (no tolerance: it is the signer's own limit);
 //   - the algorithm: p.Alg when present (rsa-v1_5-sha256 or rsa-pss-sha512
 //     need an RSA key, ed25519 an Ed25519 key; a contradiction is refused),
-//     else inferred from the key (RSA: rsa-v1_5-sha256, Ed25519: ed25519);
+//     else inferred from the key (RSA: rsa-v1_5-sha256, Ed25519: ed25519).
+//     A caller that knows the algorithm from the key material (an RSA-PSS
+//     key) may set p.Alg itself; it is not part of the signed base;
 //   - Content-Digest (RFC 9530), whenever the request has or should have a
 //     body or the header is present or covered: at least one sha-256 or
 //     sha-512 digest, and every one present matching body;
