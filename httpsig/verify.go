@@ -47,7 +47,8 @@ func VerifyRFC9421(r *http.Request, body []byte, p Params, pub crypto.PublicKey,
 //     need an RSA key, ed25519 an Ed25519 key; a contradiction is refused),
 //     else inferred from the key (RSA: rsa-v1_5-sha256, Ed25519: ed25519).
 //     A caller that knows the algorithm from the key material (an RSA-PSS
-//     key) may set p.Alg itself; it is not part of the signed base;
+//     key) may set p.Alg itself (the signature base, built from the
+//     header as received, does not change);
 //   - Content-Digest (RFC 9530), whenever the request has or should have a
 //     body or the header is present or covered: at least one sha-256 or
 //     sha-512 digest, and every one present matching body;
