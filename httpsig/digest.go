@@ -1,0 +1,66 @@
+package httpsig
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// CheckContentDigest checks the Content-Digest header of h (RFC 9530, a
+// structured-field dictionary such as `sha-256=:<base64>:`) against body.
+// sha-256 and sha-512 are understood, other algorithms are ignored. At
+// least one understood digest must be present, and every understood digest
+// present must match: a header listing a good sha-256 and a bad sha-512 is
+// refused.
+func CheckContentDigest(h http.Header, body []byte) error {
+	values := h.Values("Content-Digest")
+	if len(values) == 0 {
+		return sigError(ErrMissingDigest, "missing Content-Digest", nil)
+	}
+	dict, err := httpsfv.UnmarshalDictionary(values)
+	if err != nil {
+		return sigError(ErrDigestMismatch, "malformed Content-Digest", err)
+	}
+	found := false
+	for _, algo := range dict.Names() {
+		var sum []byte
+		switch algo {
+		case "sha-256":
+			s := sha256.Sum256(body)
+			sum = s[:]
+		case "sha-512":
+			s := sha512.Sum512(body)
+			sum = s[:]
+		default:
+			continue
+		}
+		member, _ := dict.Get(algo)
+		item, ok := member.(httpsfv.Item)
+		if !ok {
+			return sigError(ErrDigestMismatch, "malformed Content-Digest", nil)
+		}
+		got, ok := item.Value.([]byte)
+		if !ok {
+			return sigError(ErrDigestMismatch, "malformed Content-Digest", nil)
+		}
+		if subtle.ConstantTimeCompare(got, sum) != 1 {
+			return sigError(ErrDigestMismatch, "", nil)
+		}
+		found = true
+	}
+	if !found {
+		return sigError(ErrMissingDigest, "no sha-256 or sha-512 Content-Digest", nil)
+	}
+	return nil
+}
+
+// contentDigest is the Content-Digest header value for body, with SHA-256
+// (the one algorithm Mastodon reads).
+func contentDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+}

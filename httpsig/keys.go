@@ -1,0 +1,120 @@
+package httpsig
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mr-tron/base58"
+	"github.com/multiformats/go-varint"
+)
+
+// Multicodec codes of the public keys FEP-521a Multikeys carry.
+const (
+	multicodecEd25519Pub = 0xed   // raw 32-byte key
+	multicodecRSAPub     = 0x1205 // PKCS#1 RSAPublicKey, DER
+)
+
+// maxMultikeyLen bounds the input of ParseMultikey: base58 decoding is
+// quadratic, and an RSA-8192 key is under 1,500 characters.
+const maxMultikeyLen = 2048
+
+// ParseMultikey decodes the publicKeyMultibase of a FEP-521a Multikey:
+// base58btc multibase (a 'z' prefix) of a multicodec-prefixed key, either
+// Ed25519 (0xed01, 32 bytes; returns an ed25519.PublicKey) or RSA (0x1205,
+// PKCS#1 DER; returns an *rsa.PublicKey).
+func ParseMultikey(publicKeyMultibase string) (crypto.PublicKey, error) {
+	s := publicKeyMultibase
+	switch {
+	case s == "":
+		return nil, errors.New("httpsig: parse multikey: empty value")
+	case len(s) > maxMultikeyLen:
+		return nil, fmt.Errorf("httpsig: parse multikey: %d characters is too long", len(s))
+	case s[0] != 'z':
+		return nil, fmt.Errorf("httpsig: parse multikey: multibase prefix %q is not base58btc (z)", s[:1])
+	}
+	data, err := base58.Decode(s[1:])
+	if err != nil {
+		return nil, fmt.Errorf("httpsig: parse multikey: %w", err)
+	}
+	code, n, err := varint.FromUvarint(data)
+	if err != nil {
+		return nil, fmt.Errorf("httpsig: parse multikey: multicodec prefix: %w", err)
+	}
+	key := data[n:]
+	switch code {
+	case multicodecEd25519Pub:
+		if len(key) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("httpsig: parse multikey: Ed25519 key of %d bytes", len(key))
+		}
+		return ed25519.PublicKey(bytes.Clone(key)), nil
+	case multicodecRSAPub:
+		k, err := x509.ParsePKCS1PublicKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("httpsig: parse multikey: RSA key: %w", err)
+		}
+		return k, nil
+	default:
+		return nil, fmt.Errorf("httpsig: parse multikey: unsupported multicodec 0x%x", code)
+	}
+}
+
+// PublicKeyPEM encodes an *rsa.PublicKey or an ed25519.PublicKey as SPKI
+// ("PUBLIC KEY") PEM, the form actors' publicKeyPem uses and the one to
+// store keys in, whatever form they were read from.
+func PublicKeyPEM(pub crypto.PublicKey) (string, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return "", errors.New("httpsig: encode public key: nil RSA key")
+		}
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return "", fmt.Errorf("httpsig: encode public key: Ed25519 key of %d bytes", len(k))
+		}
+	default:
+		return "", fmt.Errorf("httpsig: encode public key: unsupported key type %T", pub)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("httpsig: encode public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// ParsePublicKeyPEM parses a public key in SPKI ("PUBLIC KEY") PEM, RSA or
+// Ed25519, or in PKCS#1 ("RSA PUBLIC KEY") PEM. It returns an
+// *rsa.PublicKey or an ed25519.PublicKey; other key types are refused.
+func ParsePublicKeyPEM(s string) (crypto.PublicKey, error) {
+	block, _ := pem.Decode([]byte(strings.TrimSpace(s)))
+	if block == nil {
+		return nil, errors.New("httpsig: parse public key: no PEM block")
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("httpsig: parse public key: %w", err)
+		}
+		switch k := k.(type) {
+		case *rsa.PublicKey, ed25519.PublicKey:
+			return k, nil
+		default:
+			return nil, fmt.Errorf("httpsig: parse public key: unsupported key type %T", k)
+		}
+	case "RSA PUBLIC KEY":
+		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("httpsig: parse public key: %w", err)
+		}
+		return k, nil
+	default:
+		return nil, fmt.Errorf("httpsig: parse public key: unexpected PEM type %q", block.Type)
+	}
+}
