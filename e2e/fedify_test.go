@@ -271,8 +271,9 @@ func TestFedify(t *testing.T) {
 		}
 	})
 
-	// One post the peer interacts with.
-	var statusID string
+	// One post the peer interacts with, and alice's account id in the
+	// client API.
+	var statusID, aliceID string
 	t.Run("InteractionsNotified", func(t *testing.T) {
 		needFollow(t)
 		ctx := e.ctx(45 * time.Second)
@@ -311,6 +312,7 @@ func TestFedify(t *testing.T) {
 					continue
 				}
 				got = append(got, n.Type)
+				aliceID = n.Account.ID
 				switch n.Type {
 				case "favourite", "reblog":
 					if n.Status == nil || n.Status.ID != statusID {
@@ -363,6 +365,26 @@ func TestFedify(t *testing.T) {
 		if st.RepliesCount != 1 || st.FavouritesCount != 1 || st.ReblogsCount != 1 {
 			t.Errorf("status %s counts: replies %d, favourites %d, reblogs %d; want 1 each (the peer replied, liked and boosted)",
 				statusID, st.RepliesCount, st.FavouritesCount, st.ReblogsCount)
+		}
+	})
+
+	t.Run("PinUnpin", func(t *testing.T) {
+		if statusID == "" {
+			t.Skip("needs InteractionsNotified's post")
+		}
+		ctx := e.ctx(20 * time.Second)
+		featured := h.actorID() + "/collections/featured"
+		for _, step := range []struct{ path, typ string }{{"pin", "Add"}, {"unpin", "Remove"}} {
+			if err := e.api.do(ctx, http.MethodPost, "/api/v1/statuses/"+statusID+"/"+step.path, "", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			a, err := peer.WaitActivity(ctx, step.typ+" of the note", e.noteActivity(step.typ, e.noteID(statusID)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if target := idOf(a.JSON["target"]); target != featured {
+				t.Errorf("%s: target %v, want %s", step.typ, a.JSON["target"], featured)
+			}
 		}
 	})
 
@@ -425,6 +447,21 @@ func TestFedify(t *testing.T) {
 		}
 		if st, ok := e.followers(t)[alice]; ok {
 			t.Errorf("after Undo(Follow), followers list still has %s (%s)", alice, st)
+		}
+	})
+
+	t.Run("BlockSent", func(t *testing.T) {
+		if aliceID == "" {
+			t.Skip("needs alice's account id (InteractionsNotified)")
+		}
+		ctx := e.ctx(15 * time.Second)
+		if err := e.api.do(ctx, http.MethodPost, "/api/v1/accounts/"+aliceID+"/block", "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := peer.WaitActivity(ctx, "Block of alice", func(a FedifyActivity) bool {
+			return a.Type == "Block" && a.Actor == h.actorID() && (a.ObjectID == alice || idOf(a.Object) == alice)
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -495,6 +532,7 @@ func knockList(ks []FedifyKnock) string {
 type apiNotification struct {
 	Type    string `json:"type"`
 	Account struct {
+		ID   string `json:"id"`
 		URI  string `json:"uri"`
 		Acct string `json:"acct"`
 	} `json:"account"`
