@@ -97,6 +97,14 @@ type Config struct {
 	DSN             string // file path or postgres:// URL
 	LogLevel        string // default "info"
 	DeliveryWorkers int    // 0: the bridge's default
+	// PublicURL is server.public_url when the bridge is reached through a
+	// reverse proxy (e.g. https://localhost:PORT, see TLSFront); empty:
+	// http://Addr.
+	PublicURL string
+	// TrustedProxies is server.trusted_proxies (the proxy's addresses).
+	TrustedProxies []string
+	// DisplayName is news' display name; empty: "Ville de Test".
+	DisplayName string
 	// KeepInboxLimits keeps the default per-domain inbox limits. By
 	// default they are lifted (federation.inbox_limits: per_domain and
 	// key_fetches off, key_fetch_concurrency 64): a simulated server puts
@@ -106,7 +114,16 @@ type Config struct {
 }
 
 // BaseURL is the public URL of a bridge configured with c.
-func (c Config) BaseURL() string { return "http://" + c.Addr }
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return c.ListenURL()
+}
+
+// ListenURL is where the bridge itself answers: http://Addr (the same as
+// BaseURL unless the bridge is behind a proxy).
+func (c Config) ListenURL() string { return "http://" + c.Addr }
 
 // ActorID is the actor IRI of our account username.
 func (c Config) ActorID(username string) string { return c.BaseURL() + "/users/" + username }
@@ -125,6 +142,12 @@ func (c Config) YAML() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "server:\n  public_url: %q\n  listen: %q\n", c.BaseURL(), c.Addr)
+	if len(c.TrustedProxies) > 0 {
+		b.WriteString("  trusted_proxies:\n")
+		for _, p := range c.TrustedProxies {
+			fmt.Fprintf(&b, "    - %q\n", p)
+		}
+	}
 	fmt.Fprintf(&b, "storage:\n  driver: %q\n  dsn: %q\n", driver, c.DSN)
 	fmt.Fprintf(&b, "federation:\n  allow_private_networks: true\n")
 	if c.DeliveryWorkers > 0 {
@@ -134,7 +157,11 @@ func (c Config) YAML() string {
 		b.WriteString("  inbox_limits:\n    per_domain: \"off\"\n    key_fetches: \"off\"\n    key_fetch_concurrency: 64\n")
 	}
 	fmt.Fprintf(&b, "log:\n  level: %q\n  format: \"json\"\n", level)
-	b.WriteString("accounts:\n  - username: news\n    display_name: \"Ville de Test\"\n    summary: \"End-to-end test account.\"\n")
+	name := c.DisplayName
+	if name == "" {
+		name = "Ville de Test"
+	}
+	fmt.Fprintf(&b, "accounts:\n  - username: news\n    display_name: %q\n    summary: \"End-to-end test account.\"\n", name)
 	return b.String()
 }
 

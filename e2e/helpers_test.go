@@ -96,7 +96,7 @@ func (h *harness) dumpLog() {
 // start starts the bridge and waits until /healthz answers.
 func (h *harness) start() {
 	h.t.Helper()
-	p, err := Start(bridgeBin, h.cfgPath, h.logPath, h.cfg.BaseURL())
+	p, err := Start(bridgeBin, h.cfgPath, h.logPath, h.cfg.ListenURL())
 	if err != nil {
 		h.t.Fatal(err)
 	}
