@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/go-fed/activity/streams"
 	"github.com/go-fed/activity/streams/vocab"
+
+	"github.com/passerelle/passerelle/httpsig"
 )
 
 // This file is the inbound half of the ActivityStreams conversion layer:
@@ -644,13 +647,15 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	}
 	doc.AlsoKnownAs, doc.MovedTo = movesOf(m) // moves.go
 	doc.readKeys(m["publicKey"])
+	doc.readKeys(m["assertionMethod"]) // FEP-521a Multikeys
 	doc.Name = capName(doc.Name) // names.go
 	return doc, nil
 }
 
-// readKeys reads an actor's publicKey property: one key or an array of
-// them, each embedded ({id, owner, publicKeyPem}) or given by its IRI. A
-// key naming another owner is not the actor's.
+// readKeys reads an actor's publicKey property (one key or an array of
+// them, each embedded, {id, owner, publicKeyPem}, or given by its IRI) or
+// its FEP-521a assertionMethod (Multikeys: {id, type, controller,
+// publicKeyMultibase}). A key naming another owner is not the actor's.
 func (d *RemoteActorDoc) readKeys(v any) {
 	items, ok := v.([]any)
 	if !ok {
@@ -674,7 +679,7 @@ func (d *RemoteActorDoc) readKeys(v any) {
 				continue
 			}
 			d.KeyRefs = append(d.KeyRefs, id)
-			if pem, ok := k["publicKeyPem"].(string); ok && validPublicKeyPEM(pem) {
+			if pem, ok := keyPEMOf(k); ok {
 				d.Keys[id] = pem
 			}
 		}
@@ -695,8 +700,9 @@ func keyOwnerOf(k map[string]any) string {
 func decodeKeyDoc(m map[string]any) (RemoteActorDoc, error) {
 	id, _ := m["id"].(string)
 	owner := keyOwnerOf(m)
-	pem, _ := m["publicKeyPem"].(string)
-	if id == "" || owner == "" || pem == "" {
+	_, hasPEM := m["publicKeyPem"].(string)
+	_, hasMultibase := m["publicKeyMultibase"].(string)
+	if id == "" || owner == "" || !hasPEM && !hasMultibase {
 		return RemoteActorDoc{}, decodeErr("neither an actor nor a key document")
 	}
 	for _, iri := range []string{id, owner} {
@@ -704,17 +710,32 @@ func decodeKeyDoc(m map[string]any) (RemoteActorDoc, error) {
 			return RemoteActorDoc{}, err
 		}
 	}
-	if !validPublicKeyPEM(pem) {
-		return RemoteActorDoc{}, decodeErr("key document with an unreadable publicKeyPem")
+	pem, ok := keyPEMOf(m)
+	if !ok {
+		return RemoteActorDoc{}, decodeErr("key document with an unreadable key")
 	}
 	return RemoteActorDoc{ID: id, KeyOwner: owner, Keys: map[string]string{id: pem}, KeyRefs: []string{id}}, nil
 }
 
-// validPublicKeyPEM reports whether pem is a public key we can verify
+// keyPEMOf returns the public key of a key object as SPKI PEM, from its
+// publicKeyPem (RSA in SPKI or PKCS#1 form) or its publicKeyMultibase
+// (FEP-521a: Ed25519 or RSA); false when there is none we can verify
 // with.
-func validPublicKeyPEM(pem string) bool {
-	_, err := ParsePublicKeyPEM(pem)
-	return err == nil
+func keyPEMOf(k map[string]any) (string, bool) {
+	var pub crypto.PublicKey
+	var err error
+	if v, ok := k["publicKeyPem"].(string); ok {
+		pub, err = httpsig.ParsePublicKeyPEM(v)
+	} else if v, ok := k["publicKeyMultibase"].(string); ok {
+		pub, err = httpsig.ParseMultikey(v)
+	} else {
+		return "", false
+	}
+	if err != nil {
+		return "", false
+	}
+	pem, err := httpsig.PublicKeyPEM(pub)
+	return pem, err == nil
 }
 
 // IsDecodeError reports whether err is a client error in a document.

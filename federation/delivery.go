@@ -578,12 +578,6 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(p.Activity))
-	if err != nil {
-		return &permanentError{err}
-	}
-	req.Header.Set("Content-Type", contentTypeAS2)
-	req.Header.Set("Accept", acceptAS2)
 	// A fan-out reaches each server once: its connection is closed after
 	// the answer rather than kept idle, where thousands would churn
 	// through the pool. It is kept when more deliveries to the same host
@@ -591,32 +585,26 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	// from one server, several inboxes).
 	start := time.Now()
 	recent := start.UnixNano()-h.lastSent.Swap(start.UnixNano()) < int64(keepAliveWithin)
-	req.Close = h.active.Load() <= 1 && !recent
-	// RSA signing is the costliest step: no more at once than CPUs, so
-	// that the deliveries already signed are sent without delay.
-	select {
-	case d.signers <- struct{}{}:
-	case <-d.stopping:
-		return errStopping // not sent: put back by Run
-	case <-ctx.Done():
-		return fmt.Errorf("federation: POST %s: %w", p.Inbox, ctx.Err())
+	closeAfter := h.active.Load() <= 1 && !recent
+	spec := s.specFor(u.Host)
+	resp, now, err := d.post(ctx, la.signer, u.String(), p.Activity, spec, closeAfter, t)
+	if err == nil && knockAgain(resp.StatusCode) {
+		// Perhaps a refusal of the signature's spec: knock once more with
+		// the other one (knock.go), and remember what worked.
+		drain(resp)
+		spec = otherSpec(spec)
+		resp, now, err = d.post(ctx, la.signer, u.String(), p.Activity, spec, closeAfter, t)
+		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			s.rememberSpec(u.Host, spec)
+		}
 	}
-	now := s.now()
-	err = la.signer.Sign(req, p.Activity, now)
-	<-d.signers
-	if err != nil {
-		return fmt.Errorf("federation: sign delivery: %w", err)
-	}
-	t.remote()
-	resp, err := d.client.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrForbiddenAddress) {
 			return &permanentError{err}
 		}
-		return fmt.Errorf("federation: POST %s: %w", p.Inbox, err)
+		return err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	drain(resp)
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
 		return nil
@@ -633,6 +621,46 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	default:
 		return fmt.Errorf("federation: POST %s: status %d", p.Inbox, c)
 	}
+}
+
+// post signs body with signer in spec and POSTs it to inbox. RSA
+// signing is the costliest step: no more at once than CPUs, so that the
+// deliveries already signed are sent without delay. now is when it was
+// signed.
+func (d *Deliverer) post(ctx context.Context, signer Signer, inbox string, body []byte, spec string, closeAfter bool, t *ticket) (*http.Response, time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		return nil, time.Time{}, &permanentError{err}
+	}
+	req.Header.Set("Content-Type", contentTypeAS2)
+	req.Header.Set("Accept", acceptAS2)
+	req.Close = closeAfter
+	select {
+	case d.signers <- struct{}{}:
+	case <-d.stopping:
+		return nil, time.Time{}, errStopping // not sent: put back by Run
+	case <-ctx.Done():
+		return nil, time.Time{}, fmt.Errorf("federation: POST %s: %w", inbox, ctx.Err())
+	}
+	now := d.s.now()
+	err = signWith(spec, signer, req, body, now)
+	<-d.signers
+	if err != nil {
+		return nil, now, fmt.Errorf("federation: sign delivery: %w", err)
+	}
+	t.remote()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, now, fmt.Errorf("federation: POST %s: %w", inbox, err)
+	}
+	return resp, now, nil
+}
+
+// drain reads (a bounded part of) an answer's body and closes it, so
+// that its connection can be reused.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.

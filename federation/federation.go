@@ -46,6 +46,7 @@ type Service struct {
 	log          zerolog.Logger
 	now          func() time.Time
 	publicHost   string // host[:port] of BaseURL
+	publicScheme string // scheme of BaseURL, as signed by RFC 9421 signers
 	handleDomain string // domain of the handles
 	accounts     map[string]*localActor
 	instance     *localActor
@@ -57,6 +58,8 @@ type Service struct {
 	observer         Observer      // metrics (observer.go); nil: none
 	guard            guard         // domain policy and inbound limits (guard.go)
 	moves            moveCache     // moved accounts, resolved aliases, current actor documents (moves.go)
+	specOnce         sync.Once
+	specHosts        *lru[string] // host -> signature spec it accepts, when not draft-cavage (knock.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.
@@ -92,6 +95,7 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 		log:          logger,
 		now:          time.Now,
 		publicHost:   u.Host,
+		publicScheme: u.Scheme,
 		handleDomain: u.Host,
 		accounts:     map[string]*localActor{},
 		wake:         make(chan struct{}, 1),

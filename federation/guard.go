@@ -238,10 +238,7 @@ func (s *Service) refusalEvent(r *http.Request, err error) *zerolog.Event {
 	if !errors.As(err, &rl) {
 		return s.log.Warn()
 	}
-	domain := ""
-	if params, perr := ParseSignatureHeader(r); perr == nil {
-		domain = domainKey(urlHostOf(params.KeyID))
-	}
+	domain := domainKey(urlHostOf(signatureKeyID(r)))
 	if s.firstRefusal(rl.reason, domain) {
 		return s.log.Warn()
 	}
@@ -317,10 +314,7 @@ type workTicket struct {
 func (s *Service) admitInbox(w http.ResponseWriter, r *http.Request) (*admission, bool) {
 	g := s.limits()
 	a := &admission{s: s}
-	keyID := ""
-	if params, err := ParseSignatureHeader(r); err == nil {
-		keyID = params.KeyID
-	}
+	keyID := signatureKeyID(r)
 	if host := urlHostOf(keyID); host != "" {
 		domain := domainKey(host)
 		if s.hostBlocked(host) {
@@ -595,21 +589,13 @@ func servesAS2(r *http.Request) bool {
 	return true
 }
 
-func hasSignature(r *http.Request) bool {
-	if r.Header.Get("Signature") != "" {
-		return true
-	}
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Signature")
-}
-
 // allowFetch guards the GETs of an account's documents (called by
 // account): signed requests from refused domains get 403; with
 // federation.authorized_fetch, AS2 documents require a valid signature.
 // When it refuses (or answers with the minimal actor document) it has
 // answered and returns false.
 func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localActor) bool {
-	signed := hasSignature(r)
+	signed := isSigned(r)
 	authorized := s.set.Federation.AuthorizedFetch
 	if !signed && !authorized {
 		return true
@@ -626,23 +612,24 @@ func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localAc
 		s.refuseNow(w, r, refuse(http.StatusUnauthorized, "request not signed", nil), 0, RefusedFetchUnsigned, "", "")
 		return false
 	}
-	params, err := ParseSignatureHeader(r)
-	if err != nil {
+	keyID := signatureKeyID(r)
+	if keyID == "" {
 		if !authorized || !as2 {
 			return true
 		}
+		_, err := s.parseSignature(r, nil)
 		s.refuseNow(w, r, refuse(http.StatusUnauthorized, signatureReason(err), nil), 0, RefusedFetchUnverified, "", "")
 		return false
 	}
-	host := urlHostOf(params.KeyID)
+	host := urlHostOf(keyID)
 	if s.hostBlocked(host) {
-		s.refuseNow(w, r, refuse(http.StatusForbidden, "domain blocked", nil), 0, RefusedFetchBlocked, domainKey(host), params.KeyID)
+		s.refuseNow(w, r, refuse(http.StatusForbidden, "domain blocked", nil), 0, RefusedFetchBlocked, domainKey(host), keyID)
 		return false
 	}
 	if !authorized || !as2 {
 		return true
 	}
-	signer, err := s.verifyFetch(r, params.KeyID)
+	signer, err := s.verifyFetch(r)
 	if err == nil && s.hostBlocked(urlHostOf(signer)) {
 		err = refuse(http.StatusForbidden, "domain blocked", nil)
 	}
@@ -661,7 +648,7 @@ func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localAc
 		if ie.code == http.StatusForbidden {
 			reason = RefusedFetchBlocked
 		}
-		s.refuseNow(w, r, ie, after, reason, domainKey(host), params.KeyID)
+		s.refuseNow(w, r, ie, after, reason, domainKey(host), keyID)
 		return false
 	}
 	// Signed answers must not be served from shared caches to others.
@@ -670,11 +657,12 @@ func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localAc
 }
 
 // verifyFetch checks the signature of a GET and returns the signer.
-func (s *Service) verifyFetch(r *http.Request, keyID string) (string, error) {
-	if err := CheckDate(r, s.now(), s.signatureWindow()); err != nil {
-		return "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+func (s *Service) verifyFetch(r *http.Request) (string, error) {
+	sig, err := s.parseSignature(r, nil)
+	if err != nil {
+		return "", err
 	}
-	key, err := s.verifiedSigner(r.Context(), r, keyID, Activity{})
+	key, err := s.verifiedSigner(r.Context(), sig, Activity{})
 	if err == nil && key.Owner == "" {
 		err = refuse(http.StatusUnauthorized, "cannot fetch the signer's key", nil)
 	}

@@ -116,20 +116,12 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 		return Activity{}, "", refuse(http.StatusBadRequest, "cannot read body", err)
 	}
 
-	// Cheap checks first: nothing is fetched for a request that is
-	// unsigned, stale or whose body does not match its digest.
-	params, err := ParseSignatureHeader(r)
+	// Cheap checks first (sigin.go): nothing is fetched for a request
+	// that is unsigned, stale, signed for another host or whose body does
+	// not match its digest.
+	sig, err := s.parseSignature(r, body)
 	if err != nil {
-		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
-	}
-	if !s.ourHost(r.Host) {
-		return Activity{}, "", refuse(http.StatusUnauthorized, "signed for another host", nil)
-	}
-	if err := CheckDate(r, s.now(), s.signatureWindow()); err != nil {
-		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
-	}
-	if err := CheckDigest(r, body); err != nil {
-		return Activity{}, "", refuse(http.StatusUnauthorized, signatureReason(err), err)
+		return Activity{}, "", err
 	}
 	act, err := DecodeActivity(ctx, body)
 	if err != nil {
@@ -140,11 +132,11 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 		}
 		return Activity{}, "", err
 	}
-	if err := s.gateActivity(params.KeyID, act); err != nil { // guard.go: before any key fetch
+	if err := s.gateActivity(sig.keyID, act); err != nil { // guard.go: before any key fetch
 		return act, "", err
 	}
 
-	key, err := s.verifiedSigner(ctx, r, params.KeyID, act)
+	key, err := s.verifiedSigner(ctx, sig, act)
 	if err != nil {
 		return act, "", err
 	}
@@ -162,18 +154,12 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 	return act, outcome, err
 }
 
-func (s *Service) signatureWindow() time.Duration {
-	if w := time.Duration(s.set.Federation.SignatureWindow); w > 0 {
-		return w
-	}
-	return time.Hour
-}
-
 // verifiedSigner fetches (or reads from cache) the key of keyID, verifies
 // the request, and returns the key with its owner (a zero value when the
 // owner is gone and there is nothing to verify). A cached key that fails
 // is refetched once, in case the remote actor rotated it.
-func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID string, act Activity) (storage.RemoteKey, error) {
+func (s *Service) verifiedSigner(ctx context.Context, sig inboundSignature, act Activity) (storage.RemoteKey, error) {
+	keyID := sig.keyID
 	key, cached, err := s.remoteKey(ctx, keyID, false)
 	if err != nil {
 		if act.Type == "Delete" && act.Object.ID == act.Actor && isGone(err) {
@@ -183,25 +169,28 @@ func (s *Service) verifiedSigner(ctx context.Context, r *http.Request, keyID str
 		}
 		return storage.RemoteKey{}, keyError(err) // 401, 429 over the key-fetch budget, 503 (guard.go)
 	}
-	err = verifyWith(r, key)
+	err = s.verifyWith(sig, key)
 	if err != nil && cached {
 		if key, _, err = s.remoteKey(ctx, keyID, true); err != nil {
 			return storage.RemoteKey{}, keyError(err)
 		}
-		err = verifyWith(r, key)
+		err = s.verifyWith(sig, key)
 	}
 	if err != nil {
 		return storage.RemoteKey{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
+	if sig.spec == specRFC9421 {
+		s.rememberSpec(urlHostOf(keyID), specRFC9421) // knock.go: it speaks RFC 9421
+	}
 	return key, nil
 }
 
-func verifyWith(r *http.Request, key storage.RemoteKey) error {
-	pub, err := ParsePublicKeyPEM(key.PublicKeyPEM)
+func (s *Service) verifyWith(sig inboundSignature, key storage.RemoteKey) error {
+	pub, err := parseKey(key.PublicKeyPEM)
 	if err != nil {
 		return err
 	}
-	return VerifySignature(r, pub)
+	return s.verify(sig, pub)
 }
 
 // apply records what the activity means, in one transaction with its

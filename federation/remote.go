@@ -239,17 +239,38 @@ func (s *Service) rememberSignedFetch(host string) {
 }
 
 // get GETs an ActivityPub document, signed by the instance actor when
-// signed (and signed again after a redirect, for its new target).
+// signed (and signed again after a redirect, for its new target), in the
+// spec the host is known to accept; a 401 or 400 to a signed GET is met
+// by one more knock with the other spec (knock.go).
 func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Response, error) {
+	if !signed {
+		return s.getSigned(ctx, target, "")
+	}
+	host := urlHostOf(target)
+	spec := s.specFor(host)
+	resp, err := s.getSigned(ctx, target, spec)
+	if err != nil || !knockAgain(resp.StatusCode) {
+		return resp, err
+	}
+	resp.Body.Close()
+	spec = otherSpec(spec)
+	if resp, err = s.getSigned(ctx, target, spec); err == nil && resp.StatusCode == http.StatusOK {
+		s.rememberSpec(host, spec)
+	}
+	return resp, err
+}
+
+// getSigned GETs target, signed in spec ("" for unsigned).
+func (s *Service) getSigned(ctx context.Context, target, spec string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", acceptAS2)
-	if !signed {
+	if spec == "" {
 		return s.client.Do(req)
 	}
-	if err := s.instance.signer.Sign(req, nil, s.now()); err != nil {
+	if err := signWith(spec, s.instance.signer, req, nil, s.now()); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	client := *s.client
@@ -259,7 +280,7 @@ func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Re
 				return err
 			}
 		}
-		return s.instance.signer.Sign(next, nil, s.now())
+		return signWith(spec, s.instance.signer, next, nil, s.now())
 	}
 	return client.Do(req)
 }

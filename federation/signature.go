@@ -103,16 +103,6 @@ func sigError(kind error, reason string, cause error) *SignatureError {
 	return &SignatureError{Kind: kind, Reason: reason, Err: cause}
 }
 
-// signatureReason returns the client-safe reason of a signature error, or
-// a generic one for any other error.
-func signatureReason(err error) string {
-	var se *SignatureError
-	if errors.As(err, &se) {
-		return se.Reason
-	}
-	return ErrSignatureInvalid.Error()
-}
-
 // Signer signs outgoing requests with one actor's key. It is a value with
 // no mutable state: safe for concurrent use.
 type Signer struct {

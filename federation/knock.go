@@ -1,0 +1,70 @@
+package federation
+
+// Outgoing signatures and "double knocking": requests are signed with
+// draft-cavage, which every server verifies, except to hosts known to
+// accept RFC 9421 (they sent us RFC 9421 signatures, or took one after
+// refusing draft-cavage). A request refused with 401 or 400 is sent once
+// more with the other spec, and the spec that worked is remembered for
+// the host. Fedify does the same, the other way round.
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/httpsig"
+)
+
+// maxSpecHosts bounds the hosts whose signature spec is remembered.
+const maxSpecHosts = 16_384
+
+// specFor is the spec to sign with for host (host[:port]).
+func (s *Service) specFor(host string) string {
+	if spec, ok := s.specs().get(strings.ToLower(host)); ok {
+		return spec
+	}
+	return specCavage
+}
+
+// rememberSpec records that host accepts spec. Only RFC 9421 is worth
+// remembering (draft-cavage is the default), so a host that took
+// draft-cavage after refusing RFC 9421 is forgotten.
+func (s *Service) rememberSpec(host, spec string) {
+	if host == "" {
+		return
+	}
+	if spec == specCavage {
+		s.specs().delete(strings.ToLower(host))
+		return
+	}
+	s.specs().put(strings.ToLower(host), spec)
+}
+
+func (s *Service) specs() *lru[string] {
+	s.specOnce.Do(func() { s.specHosts = newLRU[string](maxSpecHosts) })
+	return s.specHosts
+}
+
+// otherSpec is the spec a refused request is sent again with.
+func otherSpec(spec string) string {
+	if spec == specRFC9421 {
+		return specCavage
+	}
+	return specRFC9421
+}
+
+// knockAgain reports whether an answer to a signed request may be a
+// refusal of its signature's spec: then it is sent once more, signed with
+// the other one.
+func knockAgain(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusBadRequest
+}
+
+// signWith signs r with signer's key in spec. body is exactly what r
+// sends (nil for a GET).
+func signWith(spec string, signer Signer, r *http.Request, body []byte, now time.Time) error {
+	if spec == specRFC9421 {
+		return httpsig.SignRFC9421(r, body, signer.KeyID, signer.Key, now)
+	}
+	return signer.Sign(r, body, now)
+}
