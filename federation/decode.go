@@ -158,6 +158,7 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 	default:
 		return Activity{}, decodeErr("not an ActivityStreams activity: %v", err)
 	}
+	keepRawIDs(&act, m)
 	if act.Type == "" {
 		return Activity{}, decodeErr("missing type")
 	}
@@ -173,6 +174,32 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 		}
 	}
 	return act, nil
+}
+
+// keepRawIDs puts back the ids as the sender wrote them: go-fed holds ids
+// as parsed URLs, and an id with a second '#' (WordPress writes
+// ".../post/#activity#activity") comes back from url.URL.String() with
+// "%23", which no longer matches the sender's. It also reads an embedded
+// object whose type go-fed does not know (the QuoteRequest or ReplyRequest
+// of an Accept or Reject), which go-fed drops.
+func keepRawIDs(act *Activity, m map[string]any) {
+	if id, ok := m["id"].(string); ok && act.ID != "" {
+		act.ID = id
+	}
+	obj, ok := m["object"].(map[string]any)
+	if !ok {
+		return
+	}
+	id, _ := obj["id"].(string)
+	switch {
+	case id == "":
+	case act.Object.ID == "":
+		act.Object = Object{ID: id, Actor: stringOrID(obj["actor"]), Object: stringOrID(obj["object"])}
+		act.Object.Type, _ = obj["type"].(string)
+		act.Objects = []string{id}
+	case act.Object.ID != id && len(act.Objects) == 1:
+		act.Object.ID, act.Objects = id, []string{id}
+	}
 }
 
 func checkIRI(s string) error {
