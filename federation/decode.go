@@ -159,6 +159,14 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 		return Activity{}, decodeErr("not an ActivityStreams activity: %v", err)
 	}
 	keepRawIDs(&act, m)
+	if act.Note != nil {
+		for _, k := range []string{"object", "instrument"} {
+			if raw, ok := m[k].(map[string]any); ok && stringOrID(raw) == act.Note.ID {
+				noteExtras(act.Note, raw)
+				break
+			}
+		}
+	}
 	if act.Type == "" {
 		return Activity{}, decodeErr("missing type")
 	}
@@ -453,6 +461,62 @@ func noteFrom(n noteLike) *InboundNote {
 		}
 	}
 	return in
+}
+
+// noteExtras reads from the post's own map what go-fed v1 loses: the
+// language of contentMap when content is also given (go-fed keeps only
+// one of the two; Mastodon sends both), Lemmy's language object, and a
+// quote given only as a FEP-e232 Link tag (rel _misskey_quote), as the
+// FEP-044f drafts, Sharkey and Mastodon write it.
+func noteExtras(in *InboundNote, raw map[string]any) {
+	if in.Language == "" {
+		if cm, ok := raw["contentMap"].(map[string]any); ok && len(cm) == 1 {
+			for l := range cm {
+				in.Language = l
+			}
+		} else if lang, ok := raw["language"].(map[string]any); ok {
+			in.Language, _ = lang["identifier"].(string)
+		}
+		if len(in.Language) > maxLanguageTag {
+			in.Language = ""
+		}
+	}
+	if in.Quote == "" {
+		in.Quote = quoteLink(raw["tag"])
+	}
+}
+
+// maxLanguageTag bounds a language tag read from a post.
+const maxLanguageTag = 35
+
+// misskeyQuoteRel is the link relation of a quote (FEP-e232, FEP-044f).
+const misskeyQuoteRel = "https://misskey-hub.net/ns#_misskey_quote"
+
+// quoteLink returns the href of the first Link tag whose rel is the
+// quote relation.
+func quoteLink(tags any) string {
+	list, ok := tags.([]any)
+	if !ok {
+		list = []any{tags}
+	}
+	for _, t := range list[:min(len(list), maxMentions)] {
+		tag, ok := t.(map[string]any)
+		if !ok || tag["type"] != "Link" {
+			continue
+		}
+		rels, ok := tag["rel"].([]any)
+		if !ok {
+			rels = []any{tag["rel"]}
+		}
+		for _, r := range rels {
+			if r == misskeyQuoteRel {
+				if href, _ := tag["href"].(string); checkIRI(href) == nil {
+					return href
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // contentOf returns the first plain content, else the first (or only)
