@@ -434,21 +434,27 @@ func noteFrom(n noteLike) *InboundNote {
 		}
 	}
 	if p := n.GetActivityStreamsUrl(); p != nil {
-		for it := p.Begin(); it != p.End(); it = it.Next() {
+		// The first http(s) URL: Threads lists a threads:// link first.
+		for it := p.Begin(); it != p.End() && in.URL == ""; it = it.Next() {
+			var u string
 			if it.IsIRI() {
-				in.URL = it.GetIRI().String()
+				u = it.GetIRI().String()
 			} else if it.IsActivityStreamsLink() {
 				if h := it.GetActivityStreamsLink().GetActivityStreamsHref(); h != nil && h.Get() != nil {
-					in.URL = h.Get().String()
+					u = h.Get().String()
 				}
 			}
-			if in.URL != "" {
-				break
+			if checkIRI(u) == nil {
+				in.URL = u
 			}
 		}
 	}
-	if p := n.GetActivityStreamsPublished(); p != nil && p.IsXMLSchemaDateTime() {
-		in.Published = p.Get()
+	if p := n.GetActivityStreamsPublished(); p != nil {
+		if p.IsXMLSchemaDateTime() {
+			in.Published = p.Get()
+		} else if raw, err := p.Serialize(); err == nil {
+			in.Published = parseLooseTime(raw)
+		}
 	}
 	in.To = iris(n.GetActivityStreamsTo())
 	in.Cc = iris(n.GetActivityStreamsCc())
@@ -517,6 +523,22 @@ func quoteLink(tags any) string {
 		}
 	}
 	return ""
+}
+
+// parseLooseTime reads the ISO 8601 date-times xsd:dateTime parsing
+// refuses but servers send: an offset without a colon ("+0000", as
+// Threads writes it). Zero when it is neither.
+func parseLooseTime(v any) time.Time {
+	s, ok := v.(string)
+	if !ok || len(s) > 64 {
+		return time.Time{}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04Z0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // contentOf returns the first plain content, else the first (or only)
