@@ -161,6 +161,15 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 	default:
 		return Activity{}, decodeErr("not an ActivityStreams activity: %v", err)
 	}
+	keepRawIDs(&act, m)
+	if act.Note != nil {
+		for _, k := range []string{"object", "instrument"} {
+			if raw, ok := m[k].(map[string]any); ok && stringOrID(raw) == act.Note.ID {
+				noteExtras(act.Note, raw)
+				break
+			}
+		}
+	}
 	if act.Type == "" {
 		return Activity{}, decodeErr("missing type")
 	}
@@ -176,6 +185,32 @@ func DecodeActivity(ctx context.Context, body []byte) (Activity, error) {
 		}
 	}
 	return act, nil
+}
+
+// keepRawIDs puts back the ids as the sender wrote them: go-fed holds ids
+// as parsed URLs, and an id with a second '#' (WordPress writes
+// ".../post/#activity#activity") comes back from url.URL.String() with
+// "%23", which no longer matches the sender's. It also reads an embedded
+// object whose type go-fed does not know (the QuoteRequest or ReplyRequest
+// of an Accept or Reject), which go-fed drops.
+func keepRawIDs(act *Activity, m map[string]any) {
+	if id, ok := m["id"].(string); ok && act.ID != "" {
+		act.ID = id
+	}
+	obj, ok := m["object"].(map[string]any)
+	if !ok {
+		return
+	}
+	id, _ := obj["id"].(string)
+	switch {
+	case id == "":
+	case act.Object.ID == "":
+		act.Object = Object{ID: id, Actor: stringOrID(obj["actor"]), Object: stringOrID(obj["object"])}
+		act.Object.Type, _ = obj["type"].(string)
+		act.Objects = []string{id}
+	case act.Object.ID != id && len(act.Objects) == 1:
+		act.Object.ID, act.Objects = id, []string{id}
+	}
 }
 
 func checkIRI(s string) error {
@@ -402,21 +437,27 @@ func noteFrom(n noteLike) *InboundNote {
 		}
 	}
 	if p := n.GetActivityStreamsUrl(); p != nil {
-		for it := p.Begin(); it != p.End(); it = it.Next() {
+		// The first http(s) URL: Threads lists a threads:// link first.
+		for it := p.Begin(); it != p.End() && in.URL == ""; it = it.Next() {
+			var u string
 			if it.IsIRI() {
-				in.URL = it.GetIRI().String()
+				u = it.GetIRI().String()
 			} else if it.IsActivityStreamsLink() {
 				if h := it.GetActivityStreamsLink().GetActivityStreamsHref(); h != nil && h.Get() != nil {
-					in.URL = h.Get().String()
+					u = h.Get().String()
 				}
 			}
-			if in.URL != "" {
-				break
+			if checkIRI(u) == nil {
+				in.URL = u
 			}
 		}
 	}
-	if p := n.GetActivityStreamsPublished(); p != nil && p.IsXMLSchemaDateTime() {
-		in.Published = p.Get()
+	if p := n.GetActivityStreamsPublished(); p != nil {
+		if p.IsXMLSchemaDateTime() {
+			in.Published = p.Get()
+		} else if raw, err := p.Serialize(); err == nil {
+			in.Published = parseLooseTime(raw)
+		}
 	}
 	in.To = iris(n.GetActivityStreamsTo())
 	in.Cc = iris(n.GetActivityStreamsCc())
@@ -429,6 +470,78 @@ func noteFrom(n noteLike) *InboundNote {
 		}
 	}
 	return in
+}
+
+// noteExtras reads from the post's own map what go-fed v1 loses: the
+// language of contentMap when content is also given (go-fed keeps only
+// one of the two; Mastodon sends both), Lemmy's language object, and a
+// quote given only as a FEP-e232 Link tag (rel _misskey_quote), as the
+// FEP-044f drafts, Sharkey and Mastodon write it.
+func noteExtras(in *InboundNote, raw map[string]any) {
+	if in.Language == "" {
+		if cm, ok := raw["contentMap"].(map[string]any); ok && len(cm) == 1 {
+			for l := range cm {
+				in.Language = l
+			}
+		} else if lang, ok := raw["language"].(map[string]any); ok {
+			in.Language, _ = lang["identifier"].(string)
+		}
+		if len(in.Language) > maxLanguageTag {
+			in.Language = ""
+		}
+	}
+	if in.Quote == "" {
+		in.Quote = quoteLink(raw["tag"])
+	}
+}
+
+// maxLanguageTag bounds a language tag read from a post.
+const maxLanguageTag = 35
+
+// misskeyQuoteRel is the link relation of a quote (FEP-e232, FEP-044f).
+const misskeyQuoteRel = "https://misskey-hub.net/ns#_misskey_quote"
+
+// quoteLink returns the href of the first Link tag whose rel is the
+// quote relation.
+func quoteLink(tags any) string {
+	list, ok := tags.([]any)
+	if !ok {
+		list = []any{tags}
+	}
+	for _, t := range list[:min(len(list), maxMentions)] {
+		tag, ok := t.(map[string]any)
+		if !ok || tag["type"] != "Link" {
+			continue
+		}
+		rels, ok := tag["rel"].([]any)
+		if !ok {
+			rels = []any{tag["rel"]}
+		}
+		for _, r := range rels {
+			if r == misskeyQuoteRel {
+				if href, _ := tag["href"].(string); checkIRI(href) == nil {
+					return href
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// parseLooseTime reads the ISO 8601 date-times xsd:dateTime parsing
+// refuses but servers send: an offset without a colon ("+0000", as
+// Threads writes it). Zero when it is neither.
+func parseLooseTime(v any) time.Time {
+	s, ok := v.(string)
+	if !ok || len(s) > 64 {
+		return time.Time{}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04Z0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // contentOf returns the first plain content, else the first (or only)
