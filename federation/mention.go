@@ -25,24 +25,8 @@ func (s *Service) ResolveMention(ctx context.Context, username, domain string) (
 		}
 		return la.id, s.ProfileURL(la.name), nil
 	}
-	jrd, err := s.lookupWebFinger(ctx, "https", username, domain)
-	if err != nil && s.set.Federation.AllowPrivateNetworks {
-		// Local test networks serve plain HTTP.
-		jrd, err = s.lookupWebFinger(ctx, "http", username, domain)
-	}
-	if err != nil {
+	if actorID, profileURL, err = s.webfingerActor(ctx, username, domain); err != nil { // moves.go
 		return "", "", err
-	}
-	for _, l := range jrd.Links {
-		if l.Rel == "self" && (l.Type == contentTypeAS2 || strings.HasPrefix(l.Type, "application/ld+json")) {
-			actorID = l.Href
-		}
-		if l.Rel == "http://webfinger.net/rel/profile-page" {
-			profileURL = l.Href
-		}
-	}
-	if actorID == "" {
-		return "", "", fmt.Errorf("%w: %s@%s has no ActivityPub actor", ErrUnknownAccount, username, domain)
 	}
 	if _, _, err := s.remoteActor(ctx, actorID); err != nil {
 		return "", "", err
@@ -58,31 +42,45 @@ type jrdDoc struct {
 	Links   []jrdLink `json:"links"`
 }
 
-func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain string) (jrdDoc, error) {
+// parseJRD reads a WebFinger answer: the actor of its ActivityPub self
+// link (an http(s) IRI) and its profile page, if any.
+func parseJRD(body []byte) (actorID, profileURL string, err error) {
+	var doc jrdDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return "", "", fmt.Errorf("malformed JRD: %w", err)
+	}
+	for _, l := range doc.Links {
+		if l.Rel == "self" && (l.Type == contentTypeAS2 || strings.HasPrefix(l.Type, "application/ld+json")) && checkIRI(l.Href) == nil {
+			actorID = l.Href
+		}
+		if l.Rel == "http://webfinger.net/rel/profile-page" && checkIRI(l.Href) == nil {
+			profileURL = l.Href
+		}
+	}
+	if actorID == "" {
+		return "", "", errors.New("no ActivityPub actor")
+	}
+	return actorID, profileURL, nil
+}
+
+// lookupWebFinger GETs the WebFinger answer for username@domain.
+func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain string) ([]byte, error) {
 	u := scheme + "://" + domain + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+username+"@"+domain)
 	if _, err := CheckURL(u, s.set.Federation.AllowPrivateNetworks); err != nil {
-		return jrdDoc{}, err
+		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return jrdDoc{}, err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/jrd+json, application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return jrdDoc{}, fmt.Errorf("federation: webfinger %s@%s: %w", username, domain, err)
+		return nil, fmt.Errorf("federation: webfinger %s@%s: %w", username, domain, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return jrdDoc{}, fmt.Errorf("%w: webfinger %s@%s: status %d", ErrUnknownAccount, username, domain, resp.StatusCode)
+		return nil, fmt.Errorf("%w: webfinger %s@%s: status %d", ErrUnknownAccount, username, domain, resp.StatusCode)
 	}
-	body, err := LimitedBody(resp, 256<<10)
-	if err != nil {
-		return jrdDoc{}, err
-	}
-	var doc jrdDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return jrdDoc{}, fmt.Errorf("federation: webfinger %s@%s: %w", username, domain, err)
-	}
-	return doc, nil
+	return LimitedBody(resp, 256<<10)
 }

@@ -260,23 +260,15 @@ func (s *Service) resolveAliases(ctx context.Context, la *localActor) []string {
 // webfingerActor finds the actor of user@domain through WebFinger (https,
 // or http on test networks), without fetching it.
 func (s *Service) webfingerActor(ctx context.Context, user, domain string) (actorID, profileURL string, err error) {
-	jrd, err := s.lookupWebFinger(ctx, "https", user, domain)
+	body, err := s.lookupWebFinger(ctx, "https", user, domain)
 	if err != nil && s.set.Federation.AllowPrivateNetworks {
-		jrd, err = s.lookupWebFinger(ctx, "http", user, domain)
+		body, err = s.lookupWebFinger(ctx, "http", user, domain)
 	}
 	if err != nil {
 		return "", "", err
 	}
-	for _, l := range jrd.Links {
-		if l.Rel == "self" && (l.Type == contentTypeAS2 || strings.HasPrefix(l.Type, "application/ld+json")) && checkIRI(l.Href) == nil {
-			actorID = l.Href
-		}
-		if l.Rel == "http://webfinger.net/rel/profile-page" && checkIRI(l.Href) == nil {
-			profileURL = l.Href
-		}
-	}
-	if actorID == "" {
-		return "", "", fmt.Errorf("%w: %s@%s has no ActivityPub actor", ErrUnknownAccount, user, domain)
+	if actorID, profileURL, err = parseJRD(body); err != nil {
+		return "", "", fmt.Errorf("%w: webfinger %s@%s: %w", ErrUnknownAccount, user, domain, err)
 	}
 	return actorID, profileURL, nil
 }
