@@ -761,7 +761,7 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 	doc.AlsoKnownAs, doc.MovedTo = movesOf(m) // moves.go
 	doc.readKeys(m["publicKey"])
 	doc.readKeys(m["assertionMethod"]) // FEP-521a Multikeys
-	doc.Name = capName(doc.Name) // names.go
+	doc.Name = capName(doc.Name)       // names.go
 	return doc, nil
 }
 
