@@ -394,7 +394,7 @@ func TestFedify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
+		n, rfc := 0, 0
 		for _, d := range ds {
 			if !strings.HasPrefix(d.KeyID, h.actorID()) { // not signed by the bridge
 				continue
@@ -403,9 +403,17 @@ func TestFedify(t *testing.T) {
 			if d.Status != http.StatusAccepted {
 				t.Errorf("Fedify answered %d to the bridge's %s %s (signed %s)", d.Status, d.Type, d.ID, d.Spec)
 			}
+			if d.Spec == FirstKnockRFC9421 {
+				rfc++
+			}
 		}
 		if n == 0 {
 			t.Error("the peer's inboxes received nothing from the bridge")
+		}
+		// The peer signs RFC 9421: the bridge answers it in RFC 9421
+		// (double-knocking, federation/knock.go), and Fedify verifies it.
+		if rfc == 0 {
+			t.Errorf("none of the bridge's %d deliveries was signed RFC 9421", n)
 		}
 	})
 
