@@ -146,7 +146,9 @@ func (s *Service) ourLiveStatus(ctx context.Context, q storage.Queries, iri stri
 	return la, st, "", nil
 }
 
-// interactionFacts is what the interaction policy looks at.
+// interactionFacts is what the interaction policy looks at. Followed
+// stays false: the bridge follows nobody (so "following" and "mutuals"
+// let in the mentioned accounts alone).
 func (s *Service) interactionFacts(ctx context.Context, q storage.Queries, la *localActor, st storage.Status, actorID string) (policy.Facts, error) {
 	var f policy.Facts
 	fl, err := q.GetFollower(ctx, la.name, actorID)
@@ -274,21 +276,28 @@ func checkNote(act Activity) error {
 }
 
 // profile returns what we show of a remote actor: its stored profile, or
-// one made from the actor cache (actors cached before profiles were
-// kept), or, for an actor known only by a stub at its key id
-// (GoToSocial), the fetched actor's. When it cannot be fetched, the
-// sender is asked to retry later.
+// one made from the key cache (actors cached before profiles were kept).
+// It never fetches anything (the client API reads it).
 func (s *Service) profile(ctx context.Context, actorID string) (storage.RemoteProfile, error) {
 	p, err := s.store.GetRemoteProfile(ctx, actorID)
 	if err == nil || !errors.Is(err, storage.ErrNotFound) {
 		return p, err
 	}
 	ra, err := s.store.GetRemoteActor(ctx, actorID)
-	if err == nil {
-		return profileFrom(RemoteActorDoc{ID: ra.ID, PreferredUsername: ra.PreferredUsername}, s.now()), nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
+	if err != nil {
 		return storage.RemoteProfile{}, err
+	}
+	return profileFrom(RemoteActorDoc{ID: ra.ID, PreferredUsername: ra.PreferredUsername}, s.now()), nil
+}
+
+// senderProfile is the profile of the sender of an inbound activity: the
+// stored one, or, for an actor known only by a stub at its key id
+// (GoToSocial), the fetched actor's. When it cannot be fetched, the
+// sender is asked to retry later.
+func (s *Service) senderProfile(ctx context.Context, actorID string) (storage.RemoteProfile, error) {
+	p, err := s.profile(ctx, actorID)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return p, err
 	}
 	doc, _, err := s.remoteActor(ctx, actorID)
 	if errors.Is(err, storage.ErrUnavailable) {
@@ -481,7 +490,7 @@ func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string
 	if len(p.live) == 0 {
 		return nil, "", refuse(http.StatusForbidden, "blocked", nil)
 	}
-	prof, err := s.profile(ctx, act.Actor)
+	prof, err := s.senderProfile(ctx, act.Actor)
 	if err != nil {
 		return nil, "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
 	}
@@ -717,7 +726,7 @@ func (s *Service) planReaction(ctx context.Context, act Activity) (p *reactionPl
 			return nil, "", "like of a followers-only post by a non-follower", nil
 		}
 	}
-	prof, err := s.profile(ctx, act.Actor)
+	prof, err := s.senderProfile(ctx, act.Actor)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
 	}
@@ -872,7 +881,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 	)
 	now := s.now()
 	if allowed && act.Note != nil {
-		if prof, err = s.profile(ctx, act.Actor); err != nil {
+		if prof, err = s.senderProfile(ctx, act.Actor); err != nil {
 			return "", err
 		}
 		rs = s.sanitizedStatus(act, act.Note, now)
