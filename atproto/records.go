@@ -80,10 +80,14 @@ func (*threadgateRecord) MarshalCBOR(io.Writer) error {
 }
 
 // threadgate returns the threadgate of the post at uri for a replies
-// setting (config.Replies*), by the rule package policy gives it, the same
-// the fediverse side applies: everyone (no allow list), followers or
-// following (each with the accounts the post mentions), mentioned, or
-// nobody (an empty allow list). The author may always reply.
+// setting, by the rule package policy gives it, the same the fediverse
+// side applies: everyone (no allow list), followers, following or both
+// (each with the accounts the post mentions), mentioned, or nobody (an
+// empty allow list). The author may always reply. Bluesky's rules add
+// up (anyone one of them lets in may reply) and none says "follows us
+// and is followed by us": mutuals get the mention rule alone, the
+// narrowest gate that is not wider than the policy (followingRule would
+// let in every account we follow).
 func threadgate(replies, uri string, created time.Time) *threadgateRecord {
 	tg := &threadgateRecord{LexiconTypeID: collThreadgate, Post: uri, CreatedAt: datetime(created)}
 	r := policy.Replies(replies)

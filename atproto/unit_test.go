@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
@@ -172,6 +174,11 @@ func TestThreadgateRules(t *testing.T) {
 		{config.RepliesFollowing, `{"$type":"app.bsky.feed.threadgate","allow":[{"$type":"app.bsky.feed.threadgate#mentionRule"},{"$type":"app.bsky.feed.threadgate#followingRule"}],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
 		{config.RepliesMentioned, `{"$type":"app.bsky.feed.threadgate","allow":[{"$type":"app.bsky.feed.threadgate#mentionRule"}],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
 		{config.RepliesNobody, `{"$type":"app.bsky.feed.threadgate","allow":[],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
+		{policy.RepliesFollowersOrFollowing, `{"$type":"app.bsky.feed.threadgate","allow":[{"$type":"app.bsky.feed.threadgate#mentionRule"},{"$type":"app.bsky.feed.threadgate#followerRule"},{"$type":"app.bsky.feed.threadgate#followingRule"}],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
+		// Bluesky's rules add up: following alone would let in those who
+		// do not follow us. Mentioned accounts only.
+		{policy.RepliesMutuals, `{"$type":"app.bsky.feed.threadgate","allow":[{"$type":"app.bsky.feed.threadgate#mentionRule"}],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
+		{"friends", `{"$type":"app.bsky.feed.threadgate","allow":[],"createdAt":"2025-03-01T10:00:00Z","post":"at://x"}`},
 	}
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
@@ -184,6 +191,36 @@ func TestThreadgateRules(t *testing.T) {
 				t.Errorf("threadgate =\n%s\nwant\n%s", b, tt.json)
 			}
 		})
+	}
+}
+
+// TestThreadgateNeverWidens: for every replies setting, whoever the
+// threadgate lets reply (Bluesky allows anyone when allow is absent, and
+// anyone any rule lets in otherwise: the rules are a union) is allowed
+// by the setting's rule.
+func TestThreadgateNeverWidens(t *testing.T) {
+	for _, v := range append(slices.Clone(policy.RepliesValues), "") {
+		rule := policy.Replies(v)
+		tg := threadgate(v, "at://x", time.Now())
+		for i := range 8 {
+			f := policy.Facts{Follower: i&1 != 0, Followed: i&2 != 0, Mentioned: i&4 != 0}
+			allowed := tg.Allow == nil
+			for _, r := range tg.Allow {
+				switch {
+				case r.FeedThreadgate_MentionRule != nil:
+					allowed = allowed || f.Mentioned
+				case r.FeedThreadgate_FollowerRule != nil:
+					allowed = allowed || f.Follower
+				case r.FeedThreadgate_FollowingRule != nil:
+					allowed = allowed || f.Followed
+				default:
+					t.Fatalf("%q: unexpected rule %+v", v, r)
+				}
+			}
+			if allowed && !rule.Allows(f) {
+				t.Errorf("replies %q: the threadgate lets in %+v, whom the policy refuses", v, f)
+			}
+		}
 	}
 }
 

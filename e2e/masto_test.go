@@ -150,25 +150,38 @@ func TestMastoJS(t *testing.T) {
 
 	// The follower received, each verifiably signed by @news: the Accept,
 	// then Create, Update, Add and Remove (pin, unpin) and Delete of the
-	// note. The queue delivers concurrently, so their order is not checked.
+	// note, and an Update of the actor after the pin and after the unpin
+	// (GoToSocial reads featured when it fetches the actor). The queue
+	// delivers concurrently, so their order is not checked.
 	want := []string{"Create", "Update", "Add", "Remove", "Delete"}
-	if !follower.WaitFor(1+len(want), 30*time.Second) {
-		t.Fatalf("the follower received %d requests in 30 s, want %d (Accept, %s)", follower.Count(), 1+len(want), strings.Join(want, ", "))
+	const actorUpdates = 2
+	if !follower.WaitFor(1+len(want)+actorUpdates, 30*time.Second) {
+		t.Fatalf("the follower received %d requests in 30 s, want %d (Accept, %s, 2 actor Updates)", follower.Count(), 1+len(want)+actorUpdates, strings.Join(want, ", "))
 	}
 	time.Sleep(300 * time.Millisecond) // let any stray delivery arrive
 	got := follower.Received()
-	if len(got) != 1+len(want) {
-		t.Errorf("the follower received %d requests, want %d", len(got), 1+len(want))
+	if len(got) != 1+len(want)+actorUpdates {
+		t.Errorf("the follower received %d requests, want %d", len(got), 1+len(want)+actorUpdates)
 	}
 	seen := map[string]int{}
 	var order []string
 	for _, d := range got[1:] {
 		typ, _ := d.Activity["type"].(string)
 		order = append(order, typ)
+		if typ == "Update" && idOf(d.Activity["object"]) == h.actorID() {
+			seen["actor Update"]++
+			if !d.Verified || d.Signer != h.actorID() {
+				t.Errorf("actor Update not verified as @news's: %v", d.Err)
+			}
+			continue
+		}
 		seen[typ]++
 		if err := checkNoteActivity(h, d, typ, noteID); err != nil {
 			t.Errorf("%s: %v", typ, err)
 		}
+	}
+	if seen["actor Update"] != actorUpdates {
+		t.Errorf("the follower received %d Updates of the actor, want %d (pin, unpin)", seen["actor Update"], actorUpdates)
 	}
 	t.Logf("follower received, in order: %s", strings.Join(order, ", "))
 	for _, typ := range want {

@@ -7,9 +7,12 @@ package federation
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -264,7 +267,11 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 }
 
 // profileAsset resolves an avatar or header: a URL is used as is, a local
-// file is served from /users/NAME/KIND with its sniffed media type.
+// file is served from /users/NAME/KIND with its sniffed media type. The
+// local file's URL carries a digest of its content (?v=), so that a new
+// image is a new URL: servers fetch an avatar again only when its URL
+// changes (and the actor document changes with it, which is announced:
+// actor_updates.go).
 func (s *Service) profileAsset(name, kind, src string) (asset, error) {
 	if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
 		return asset{url: src, mediaType: mediaTypeFromExt(src)}, nil
@@ -275,12 +282,18 @@ func (s *Service) profileAsset(name, kind, src string) (asset, error) {
 	}
 	defer f.Close()
 	head := make([]byte, 512)
-	n, _ := f.Read(head)
+	n, _ := io.ReadFull(f, head)
 	mt := http.DetectContentType(head[:n])
 	if !strings.HasPrefix(mt, "image/") {
 		return asset{}, fmt.Errorf("federation: %s of %s: %s is not an image (%s)", kind, name, src, mt)
 	}
-	return asset{path: src, url: s.ActorID(name) + "/" + kind, mediaType: mt}, nil
+	h := sha256.New()
+	h.Write(head[:n])
+	if _, err := io.Copy(h, f); err != nil {
+		return asset{}, fmt.Errorf("federation: %s of %s: %w", kind, name, err)
+	}
+	v := hex.EncodeToString(h.Sum(nil))[:16]
+	return asset{path: src, url: s.ActorID(name) + "/" + kind + "?v=" + v, mediaType: mt}, nil
 }
 
 func mediaTypeFromExt(u string) string {

@@ -67,6 +67,12 @@ func (s *Service) applyInteraction(ctx context.Context, target *localActor, act 
 		outcome, err = s.applyFlag(ctx, act)
 	case "QuoteRequest":
 		outcome, err = s.applyQuoteRequest(ctx, act)
+	case "ReplyRequest":
+		outcome, err = s.applyReplyRequest(ctx, act) // approvals.go
+	case "LikeRequest":
+		outcome, err = s.applyReactionRequest(ctx, act, likeInteraction)
+	case "AnnounceRequest":
+		outcome, err = s.applyReactionRequest(ctx, act, announceInteraction)
 	case "Block":
 		outcome, err = s.applyBlock(ctx, act)
 	case "Undo":
@@ -140,7 +146,9 @@ func (s *Service) ourLiveStatus(ctx context.Context, q storage.Queries, iri stri
 	return la, st, "", nil
 }
 
-// interactionFacts is what the interaction policy looks at.
+// interactionFacts is what the interaction policy looks at. Followed
+// stays false: the bridge follows nobody (so "following" and "mutuals"
+// let in the mentioned accounts alone).
 func (s *Service) interactionFacts(ctx context.Context, q storage.Queries, la *localActor, st storage.Status, actorID string) (policy.Facts, error) {
 	var f policy.Facts
 	fl, err := q.GetFollower(ctx, la.name, actorID)
@@ -269,6 +277,7 @@ func checkNote(act Activity) error {
 
 // profile returns what we show of a remote actor: its stored profile, or
 // one made from the key cache (actors cached before profiles were kept).
+// It never fetches anything (the client API reads it).
 func (s *Service) profile(ctx context.Context, actorID string) (storage.RemoteProfile, error) {
 	p, err := s.store.GetRemoteProfile(ctx, actorID)
 	if err == nil || !errors.Is(err, storage.ErrNotFound) {
@@ -279,6 +288,25 @@ func (s *Service) profile(ctx context.Context, actorID string) (storage.RemotePr
 		return storage.RemoteProfile{}, err
 	}
 	return profileFrom(RemoteActorDoc{ID: ra.ID, PreferredUsername: ra.PreferredUsername}, s.now()), nil
+}
+
+// senderProfile is the profile of the sender of an inbound activity: the
+// stored one, or, for an actor known only by a stub at its key id
+// (GoToSocial), the fetched actor's. When it cannot be fetched, the
+// sender is asked to retry later.
+func (s *Service) senderProfile(ctx context.Context, actorID string) (storage.RemoteProfile, error) {
+	p, err := s.profile(ctx, actorID)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return p, err
+	}
+	doc, _, err := s.remoteActor(ctx, actorID)
+	if errors.Is(err, storage.ErrUnavailable) {
+		return storage.RemoteProfile{}, err
+	}
+	if err != nil {
+		return storage.RemoteProfile{}, &retryLater{refuse(http.StatusServiceUnavailable, "cannot fetch the actor document, retry later", err), time.Minute}
+	}
+	return profileFrom(doc, s.now()), nil
 }
 
 // profileFrom builds the shown profile of an actor document: its acct is
@@ -331,29 +359,52 @@ func (s *Service) profileToRemember(doc RemoteActorDoc) (storage.RemoteProfile, 
 	return profileFrom(doc, s.now()), true
 }
 
-// target is one of our accounts a remote post concerns.
+// noteTarget is one of our accounts a remote post concerns.
 type noteTarget struct {
 	la        *localActor
 	mentioned bool // mentioned, or replied to
 	quoted    bool
 }
 
-// applyCreateNote records a remote post that mentions one of our
-// accounts, replies to or quotes one of our posts.
-func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, error) {
+// notePlan is what recording a remote post will do, decided before the
+// transaction.
+type notePlan struct {
+	act     Activity
+	live    []*noteTarget // the accounts to notify (those that did not block the author)
+	replyTo storage.Status
+	quoteOf storage.Status
+	prof    storage.RemoteProfile
+	rs      storage.RemoteStatus
+	// replyLA is the account whose post the note replies to (nil: not a
+	// reply to one of ours); replyRule is that post's replies rule, and
+	// replyRefused whether it refuses the reply.
+	replyLA      *localActor
+	replyRule    policy.Rule
+	replyFacts   policy.Facts
+	replyRefused bool
+}
+
+// replyAwaitsApproval reports whether the replier's server, if it follows
+// GoToSocial's interaction controls, waits for our approval: when the
+// permission comes from a collection (followers...), not from the public
+// or from being named (a mentioned actor is listed in canReply).
+func (p *notePlan) replyAwaitsApproval() bool {
+	return !p.replyRule.Public && !(p.replyRule.Mentioned && p.replyFacts.Mentioned)
+}
+
+// planNote decides what a remote post (a Create's, or a ReplyRequest's)
+// means for our accounts. A nil plan comes with the reason it is
+// ignored.
+func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string, error) {
 	n := act.Note
 	if n == nil {
-		return ignored("not a post"), nil
+		return nil, ignored("not a post"), nil
 	}
 	if err := checkNote(act); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	now := s.now()
-	var (
-		targets []*noteTarget
-		replyTo storage.Status
-		quoteOf storage.Status
-	)
+	p := &notePlan{act: act}
+	var targets []*noteTarget
 	add := func(la *localActor) *noteTarget {
 		for _, t := range targets {
 			if t.la == la {
@@ -364,36 +415,32 @@ func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, er
 		targets = append(targets, t)
 		return t
 	}
-	var rejectReply *localActor // the policy refuses the reply
 	if n.InReplyTo != "" {
 		if _, _, ours := s.ourStatusIRI(n.InReplyTo); ours {
 			la, st, reason, err := s.ourLiveStatus(ctx, s.store, n.InReplyTo)
 			if err != nil {
-				return "", err
+				return nil, "", err
 			}
 			if la == nil {
-				return ignored("reply to a post we cannot find: " + reason), nil
+				return nil, ignored("reply to a post we cannot find: " + reason), nil
 			}
 			facts, err := s.interactionFacts(ctx, s.store, la, st, act.Actor)
 			if err != nil {
-				return "", err
-			}
-			if st.Visibility == storage.VisibilityPrivate && !facts.Follower && !facts.Mentioned {
-				return ignored("reply to a followers-only post by a non-follower"), nil
+				return nil, "", err
 			}
 			replies, _, err := s.statusPolicy(ctx, s.store, la, st.ID)
 			if err != nil {
-				return "", err
+				return nil, "", err
 			}
-			if !policy.Replies(replies).Allows(facts) {
-				rejectReply = la
+			p.replyLA, p.replyTo, p.replyRule, p.replyFacts = la, st, policy.Replies(replies), facts
+			// Only those who can see a followers-only post may answer it.
+			visible := st.Visibility != storage.VisibilityPrivate || facts.Follower || facts.Mentioned
+			p.replyRefused = !visible || !p.replyRule.Allows(facts)
+			if p.replyRefused {
+				return p, "", nil
 			}
-			replyTo = st
 			add(la).mentioned = true
 		}
-	}
-	if rejectReply != nil {
-		return s.rejectReply(ctx, act, rejectReply, replyTo)
 	}
 	for _, m := range n.Mentions {
 		if la := s.ourAccount(m); la != nil {
@@ -404,7 +451,7 @@ func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, er
 		if _, _, ours := s.ourStatusIRI(n.Quote); ours {
 			la, st, reason, err := s.ourLiveStatus(ctx, s.store, n.Quote)
 			if err != nil {
-				return "", err
+				return nil, "", err
 			}
 			switch {
 			case la == nil:
@@ -412,14 +459,14 @@ func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, er
 			default:
 				facts, err := s.interactionFacts(ctx, s.store, la, st, act.Actor)
 				if err != nil {
-					return "", err
+					return nil, "", err
 				}
 				_, quotes, err := s.statusPolicy(ctx, s.store, la, st.ID)
 				if err != nil {
-					return "", err
+					return nil, "", err
 				}
 				if policy.Quotes(quotes).Allows(facts) && st.Visibility != storage.VisibilityPrivate {
-					quoteOf = st
+					p.quoteOf = st
 					add(la).quoted = true
 				} else {
 					s.log.Info().Str("note", n.ID).Int64("status", st.ID).Msg("quote not allowed by the post's policy: not recorded as a quote")
@@ -428,58 +475,101 @@ func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, er
 		}
 	}
 	if len(targets) == 0 {
-		return ignored("the post is not about our accounts"), nil
+		return nil, ignored("the post is not about our accounts"), nil
 	}
 	// Accounts that blocked the author hear nothing of it.
-	var live []*noteTarget
 	for _, t := range targets {
 		blocked, err := s.blocks(ctx, s.store, t.la, act.Actor)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		if !blocked {
-			live = append(live, t)
+			p.live = append(p.live, t)
 		}
 	}
-	if len(live) == 0 {
-		return "", refuse(http.StatusForbidden, "blocked", nil)
+	if len(p.live) == 0 {
+		return nil, "", refuse(http.StatusForbidden, "blocked", nil)
 	}
-	prof, err := s.profile(ctx, act.Actor)
+	prof, err := s.senderProfile(ctx, act.Actor)
 	if err != nil {
-		return "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
+		return nil, "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
 	}
-	rs := s.sanitizedStatus(act, n, now)
-	rs.InReplyToID, rs.QuoteOfID = replyTo.ID, quoteOf.ID
+	p.prof = prof
+	p.rs = s.sanitizedStatus(act, n, s.now())
+	p.rs.InReplyToID, p.rs.QuoteOfID = p.replyTo.ID, p.quoteOf.ID
+	return p, "", nil
+}
+
+// applyCreateNote records a remote post that mentions one of our
+// accounts, replies to or quotes one of our posts. A reply the post's
+// policy refuses is answered with a Reject; one it allows through a
+// collection (followers...) with an Accept and its ReplyAuthorization,
+// which the replier's server waits for when it follows GoToSocial's
+// interaction controls (approvals.go).
+func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, error) {
+	p, outcome, err := s.planNote(ctx, act)
+	if err != nil || p == nil {
+		return outcome, err
+	}
+	if p.replyRefused {
+		return s.rejectReply(ctx, act, p.replyLA, p.replyTo)
+	}
+	var ap *approval
+	if p.replyLA != nil && p.replyAwaitsApproval() {
+		inbox, err := s.answerInbox(ctx, act.Actor)
+		if err != nil {
+			return "", err
+		}
+		ap = &approval{kind: replyInteraction, la: p.replyLA, st: p.replyTo, interaction: act.Note.ID, inbox: inbox}
+	}
+	return s.recordNote(ctx, p, ap)
+}
+
+// recordNote stores a planned remote post and its notifications, and
+// the approval of the reply when there is one, in one transaction with
+// the activity's idempotency mark.
+func (s *Service) recordNote(ctx context.Context, p *notePlan, ap *approval) (string, error) {
+	act, n := p.act, p.act.Note
+	now := s.now()
 	outcome := "recorded"
-	err = s.store.InTx(ctx, func(q storage.Queries) error {
+	if ap != nil {
+		outcome = "recorded and approved"
+	}
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
 		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
 		}
-		if err := q.UpsertRemoteProfile(ctx, prof); err != nil {
+		if err := q.UpsertRemoteProfile(ctx, p.prof); err != nil {
 			return err
 		}
-		stored, _, err := q.InsertRemoteStatus(ctx, rs)
+		stored, _, err := q.InsertRemoteStatus(ctx, p.rs)
 		if err != nil {
 			return err
 		}
-		for _, t := range live {
+		for _, t := range p.live {
 			if t.mentioned {
-				if err := s.notify(ctx, q, t.la, storage.NotificationMention, n.ID, act.Actor, replyTo.ID, stored.ID, now); err != nil {
+				if err := s.notify(ctx, q, t.la, storage.NotificationMention, n.ID, act.Actor, p.replyTo.ID, stored.ID, now); err != nil {
 					return err
 				}
 			}
 			if t.quoted {
-				if err := s.notify(ctx, q, t.la, storage.NotificationQuote, n.ID, act.Actor, quoteOf.ID, stored.ID, now); err != nil {
+				if err := s.notify(ctx, q, t.la, storage.NotificationQuote, n.ID, act.Actor, p.quoteOf.ID, stored.ID, now); err != nil {
 					return err
 				}
 			}
+		}
+		if ap != nil {
+			return s.approve(ctx, q, act, ap, now) // approvals.go
 		}
 		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("federation: record post %s: %w", n.ID, err)
+	}
+	if ap != nil {
+		s.Nudge()
 	}
 	return outcome, nil
 }
@@ -501,9 +591,9 @@ func (s *Service) notify(ctx context.Context, q storage.Queries, la *localActor,
 // rejectReply answers a reply the interaction policy does not allow with
 // a Reject (GoToSocial's shape), and records nothing else.
 func (s *Service) rejectReply(ctx context.Context, act Activity, la *localActor, st storage.Status) (string, error) {
-	ra, err := s.store.GetRemoteActor(ctx, act.Actor)
+	inbox, err := s.answerInbox(ctx, act.Actor)
 	if err != nil {
-		return "", fmt.Errorf("federation: reply author %s: %w", act.Actor, err)
+		return "", err
 	}
 	body, err := EncodeRejectReply(la.id+"#rejects/"+shortHash(act.Note.ID), la.id, act.Actor, act.Note.ID, s.NoteID(la.name, st.ID))
 	if err != nil {
@@ -516,7 +606,7 @@ func (s *Service) rejectReply(ctx context.Context, act Activity, la *localActor,
 			outcome = "duplicate"
 			return err
 		}
-		return s.Enqueue(ctx, q, Outgoing{Account: la.name, Activity: body, Inboxes: []string{ra.Inbox},
+		return s.Enqueue(ctx, q, Outgoing{Account: la.name, Activity: body, Inboxes: []string{inbox},
 			Ref: "reject:" + shortHash(act.Note.ID)})
 	})
 	if err != nil {
@@ -592,57 +682,103 @@ func (s *Service) applyDeleteNote(ctx context.Context, act Activity) (string, er
 	return outcome, nil
 }
 
-// applyReaction records a Like or an Announce of one of our posts.
-func (s *Service) applyReaction(ctx context.Context, act Activity) (string, error) {
+// reactionPlan is what recording a Like or an Announce of one of our
+// posts will do.
+type reactionPlan struct {
+	la   *localActor
+	st   storage.Status
+	typ  string // NotificationFavourite or NotificationReblog
+	prof storage.RemoteProfile
+}
+
+// planReaction decides what a Like or an Announce (act.Type) of
+// act.Object.ID by act.Actor means. Without a plan, it gives the reason
+// it is ignored, or refused when the post's visibility does not allow it
+// (a boost of a followers-only post; a like of one by a non-follower).
+func (s *Service) planReaction(ctx context.Context, act Activity) (p *reactionPlan, ignoredReason, refusedReason string, err error) {
 	la, st, reason, err := s.ourLiveStatus(ctx, s.store, act.Object.ID)
 	if err != nil {
-		return "", err
+		return nil, "", "", err
 	}
 	if la == nil {
-		return ignored(strings.ToLower(act.Type) + " of " + reason), nil
+		return nil, strings.ToLower(act.Type) + " of " + reason, "", nil
 	}
 	blocked, err := s.blocks(ctx, s.store, la, act.Actor)
 	if err != nil {
-		return "", err
+		return nil, "", "", err
 	}
 	if blocked {
-		return "", refuse(http.StatusForbidden, "blocked", nil)
+		return nil, "", "", refuse(http.StatusForbidden, "blocked", nil)
 	}
 	typ := storage.NotificationFavourite
 	if act.Type == "Announce" {
 		typ = storage.NotificationReblog
-		if st.Visibility == storage.VisibilityPrivate {
-			return ignored("boost of a followers-only post"), nil
+		if st.Visibility == storage.VisibilityPrivate || st.Visibility == "direct" {
+			return nil, "", "boost of a followers-only post", nil
 		}
 	}
-	if st.Visibility == storage.VisibilityPrivate {
+	if st.Visibility == storage.VisibilityPrivate || st.Visibility == "direct" {
 		facts, err := s.interactionFacts(ctx, s.store, la, st, act.Actor)
 		if err != nil {
-			return "", err
+			return nil, "", "", err
 		}
 		if !facts.Follower && !facts.Mentioned {
-			return ignored("like of a followers-only post by a non-follower"), nil
+			return nil, "", "like of a followers-only post by a non-follower", nil
 		}
 	}
-	prof, err := s.profile(ctx, act.Actor)
+	prof, err := s.senderProfile(ctx, act.Actor)
 	if err != nil {
-		return "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
+		return nil, "", "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
 	}
+	return &reactionPlan{la: la, st: st, typ: typ, prof: prof}, "", "", nil
+}
+
+// applyReaction records a Like or an Announce of one of our posts.
+// Likes and boosts are open to whoever can see the post (the Notes say
+// so: canLike and canAnnounce are public), so none waits for an Accept.
+func (s *Service) applyReaction(ctx context.Context, act Activity) (string, error) {
+	p, ignoredReason, refusedReason, err := s.planReaction(ctx, act)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		return ignored(ignoredReason + refusedReason), nil
+	}
+	return s.recordReaction(ctx, act, act.ID, p, nil)
+}
+
+// recordReaction stores the notification of a Like or an Announce
+// (reactionID), and its approval when there is one, in one transaction
+// with the idempotency mark of act (the reaction itself, or the request
+// that carried it).
+func (s *Service) recordReaction(ctx context.Context, act Activity, reactionID string, p *reactionPlan, ap *approval) (string, error) {
 	now := s.now()
 	outcome := "recorded"
-	err = s.store.InTx(ctx, func(q storage.Queries) error {
+	if ap != nil {
+		outcome = "recorded and approved"
+	}
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
 		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, now)
 		if err != nil || !first {
 			outcome = "duplicate"
 			return err
 		}
-		if err := q.UpsertRemoteProfile(ctx, prof); err != nil {
+		if err := q.UpsertRemoteProfile(ctx, p.prof); err != nil {
 			return err
 		}
-		return s.notify(ctx, q, la, typ, act.ID, act.Actor, st.ID, 0, now)
+		if err := s.notify(ctx, q, p.la, p.typ, reactionID, act.Actor, p.st.ID, 0, now); err != nil {
+			return err
+		}
+		if ap != nil {
+			return s.approve(ctx, q, act, ap, now) // approvals.go
+		}
+		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("federation: record %s %s: %w", act.Type, act.ID, err)
+	}
+	if ap != nil {
+		s.Nudge()
 	}
 	return outcome, nil
 }
@@ -735,9 +871,9 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 	}
 	allowed := !blocked && st.Visibility != storage.VisibilityPrivate && st.Visibility != "direct" &&
 		policy.Quotes(quotes).Allows(facts)
-	ra, err := s.store.GetRemoteActor(ctx, act.Actor)
+	inbox, err := s.answerInbox(ctx, act.Actor)
 	if err != nil {
-		return "", fmt.Errorf("federation: quote requester %s: %w", act.Actor, err)
+		return "", err
 	}
 	var (
 		prof storage.RemoteProfile
@@ -745,7 +881,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 	)
 	now := s.now()
 	if allowed && act.Note != nil {
-		if prof, err = s.profile(ctx, act.Actor); err != nil {
+		if prof, err = s.senderProfile(ctx, act.Actor); err != nil {
 			return "", err
 		}
 		rs = s.sanitizedStatus(act, act.Note, now)
@@ -764,8 +900,8 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 			return err
 		}
 		if allowed {
-			qa, err := q.PutQuoteAuthorization(ctx, storage.QuoteAuthorization{StatusID: st.ID, Account: la.name,
-				QuoteNoteID: act.Instrument, ActorID: act.Actor, RequestID: act.ID, CreatedAt: now})
+			qa, _, err := q.PutInteractionAuthorization(ctx, storage.InteractionAuthorization{Kind: storage.AuthorizationQuote,
+				StatusID: st.ID, Account: la.name, InteractionID: act.Instrument, ActorID: act.Actor, RequestID: act.ID, CreatedAt: now})
 			if err != nil {
 				return err
 			}
@@ -790,7 +926,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		if err != nil {
 			return err
 		}
-		return s.Enqueue(ctx, q, Outgoing{Account: la.name, Activity: body, Inboxes: []string{ra.Inbox},
+		return s.Enqueue(ctx, q, Outgoing{Account: la.name, Activity: body, Inboxes: []string{inbox},
 			Ref: "quote:" + shortHash(act.ID)})
 	})
 	if err != nil {
@@ -806,27 +942,14 @@ func (s *Service) QuoteAuthorizationID(account string, statusID, id int64) strin
 	return s.NoteID(account, statusID) + "/quotes/" + strconv.FormatInt(id, 10)
 }
 
-// quoteAuthorization serves a QuoteAuthorization stamp.
+// quoteAuthorization serves a QuoteAuthorization stamp (approvals.go
+// serves the other kinds).
 func (s *Service) quoteAuthorization(w http.ResponseWriter, r *http.Request) {
-	la, st, ok := s.publicStatus(w, r)
+	la, st, a, ok := s.servedAuthorization(w, r, "qid", func(kind string) bool { return kind == storage.AuthorizationQuote })
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("qid"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, "no such quote authorization")
-		return
-	}
-	qa, err := s.store.GetQuoteAuthorization(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && qa.StatusID != st.ID) {
-		writeError(w, http.StatusNotFound, "no such quote authorization")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	body, err := EncodeQuoteAuthorization(s.QuoteAuthorizationID(la.name, st.ID, qa.ID), la.id, qa.QuoteNoteID, s.NoteID(la.name, st.ID))
+	body, err := EncodeQuoteAuthorization(s.QuoteAuthorizationID(la.name, st.ID, a.ID), la.id, a.InteractionID, s.NoteID(la.name, st.ID))
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -861,11 +984,9 @@ func (s *Service) applyBlock(ctx context.Context, act Activity) (string, error) 
 var ErrNotOurAccount = errors.New("federation: no such account")
 
 // remoteInbox is where to send an activity meant for one remote actor:
-// the cached actor, else the fetched one.
+// the cached actor, else the fetched one (also when only a stub of the
+// actor is known: its inbox is empty).
 func (s *Service) remoteInbox(ctx context.Context, actorID string) (string, error) {
-	if ra, err := s.store.GetRemoteActor(ctx, actorID); err == nil {
-		return ra.Inbox, nil
-	}
 	doc, _, err := s.remoteActor(ctx, actorID)
 	if err != nil {
 		return "", err

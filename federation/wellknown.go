@@ -23,7 +23,9 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /users/{name}/collections/featured", s.featured)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}", s.note)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}/activity", s.noteActivity)
-	mux.HandleFunc("GET /users/{name}/statuses/{id}/quotes/{qid}", s.quoteAuthorization) // interactions.go
+	mux.HandleFunc("GET /users/{name}/statuses/{id}/quotes/{qid}", s.quoteAuthorization)                 // interactions.go
+	mux.HandleFunc("GET /users/{name}/statuses/{id}/authorizations/{aid}", s.authorization)              // approvals.go
+	mux.HandleFunc("GET /users/{name}/statuses/{id}/authorizations/{aid}/accept", s.authorizationAccept) // approvals.go
 	mux.HandleFunc("GET /users/{name}/{asset}", s.profileAssetFile)
 	mux.HandleFunc("POST /users/{name}/inbox", s.inbox)
 	mux.HandleFunc("POST /actor/inbox", s.inbox)

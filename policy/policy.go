@@ -22,11 +22,14 @@ import (
 )
 
 // Rule says who, besides the author, may interact with a post. The zero
-// Rule allows nobody.
+// Rule allows nobody. Each network gets the narrowest audience it can
+// express that is not wider than the Rule (package federation for the
+// fediverse, package atproto for Bluesky): a policy is never widened.
 type Rule struct {
 	Public    bool // anyone who can see the post
 	Followers bool // the author's followers
 	Following bool // the actors the author follows
+	Mutuals   bool // the author's followers whom the author follows too
 	Mentioned bool // the actors the post mentions
 }
 
@@ -42,23 +45,38 @@ type Facts struct {
 
 // Allows reports whether an actor with these facts may interact.
 func (r Rule) Allows(f Facts) bool {
-	return r.Public || (r.Followers && f.Follower) || (r.Following && f.Followed) || (r.Mentioned && f.Mentioned)
+	return r.Public || (r.Followers && f.Follower) || (r.Following && f.Followed) ||
+		(r.Mutuals && f.Follower && f.Followed) || (r.Mentioned && f.Mentioned)
 }
 
-// Replies is the rule of a replies setting (config.Replies*); an empty or
-// unknown value is everyone's.
+// Replies settings beyond the account settings (config.Replies*), which
+// only a post's own policy takes (the client API's interaction_policy):
+// mutuals, and followers or following (both collections).
+const (
+	RepliesMutuals              = "mutuals"
+	RepliesFollowersOrFollowing = "followers_or_following"
+)
+
+// Replies is the rule of a replies setting (config.Replies*,
+// RepliesMutuals, RepliesFollowersOrFollowing); empty is everyone's. An
+// unknown value (one a newer version wrote) allows nobody: a policy is
+// never widened.
 func Replies(value string) Rule {
 	switch value {
+	case "", config.RepliesEveryone:
+		return Rule{Public: true}
 	case config.RepliesFollowers:
 		return Rule{Followers: true, Mentioned: true}
 	case config.RepliesFollowing:
 		return Rule{Following: true, Mentioned: true}
+	case RepliesFollowersOrFollowing:
+		return Rule{Followers: true, Following: true, Mentioned: true}
+	case RepliesMutuals:
+		return Rule{Mutuals: true, Mentioned: true}
 	case config.RepliesMentioned:
 		return Rule{Mentioned: true}
-	case config.RepliesNobody:
-		return Rule{}
 	}
-	return Rule{Public: true}
+	return Rule{}
 }
 
 // Quote settings (accounts[].quotes and per-post overrides): allow,
@@ -98,11 +116,13 @@ func Effective(account, override string) string {
 	return account
 }
 
+// RepliesValues are the valid replies settings of a post: the account
+// settings, mutuals, and followers or following.
+var RepliesValues = []string{config.RepliesEveryone, config.RepliesFollowers, config.RepliesFollowing,
+	RepliesFollowersOrFollowing, RepliesMutuals, config.RepliesMentioned, config.RepliesNobody}
+
 // ValidReplies reports whether v is a replies setting.
-func ValidReplies(v string) bool {
-	return slices.Contains([]string{config.RepliesEveryone, config.RepliesFollowers, config.RepliesFollowing,
-		config.RepliesMentioned, config.RepliesNobody}, v)
-}
+func ValidReplies(v string) bool { return slices.Contains(RepliesValues, v) }
 
 // ValidQuotes reports whether v is a quotes setting.
 func ValidQuotes(v string) bool { return slices.Contains(QuotesValues, v) }
@@ -111,7 +131,10 @@ func ValidQuotes(v string) bool { return slices.Contains(QuotesValues, v) }
 // interaction_policy[can_reply][always] (or [automatic_approval]) into a
 // replies setting: "public"; "followers", "following", "mutuals",
 // "mentioned"; "author" or "me". The setting is the narrowest one that
-// allows everything listed.
+// allows everything listed, and never more: followers and following
+// together are either collection (followers_or_following), not everyone;
+// mutuals are those in both (mutuals), and within followers or following
+// when either is listed as well.
 func RepliesFromGoToSocial(values []string) (string, error) {
 	var r Rule
 	for _, v := range values {
@@ -123,7 +146,7 @@ func RepliesFromGoToSocial(values []string) (string, error) {
 		case "following":
 			r.Following = true
 		case "mutuals":
-			r.Followers, r.Following = true, true
+			r.Mutuals = true
 		case "mentioned":
 			r.Mentioned = true
 		case "author", "me", "":
@@ -132,12 +155,16 @@ func RepliesFromGoToSocial(values []string) (string, error) {
 		}
 	}
 	switch {
-	case r.Public || (r.Followers && r.Following):
+	case r.Public:
 		return config.RepliesEveryone, nil
+	case r.Followers && r.Following:
+		return RepliesFollowersOrFollowing, nil
 	case r.Followers:
 		return config.RepliesFollowers, nil
 	case r.Following:
 		return config.RepliesFollowing, nil
+	case r.Mutuals:
+		return RepliesMutuals, nil
 	case r.Mentioned:
 		return config.RepliesMentioned, nil
 	}
@@ -157,6 +184,9 @@ func GoToSocialValues(r Rule) []string {
 	}
 	if r.Following {
 		out = append(out, "following")
+	}
+	if r.Mutuals {
+		out = append(out, "mutuals")
 	}
 	if r.Mentioned {
 		out = append(out, "mentioned")

@@ -12,6 +12,7 @@ func TestReplies(t *testing.T) {
 	follower := Facts{Follower: true}
 	followed := Facts{Followed: true}
 	mentioned := Facts{Mentioned: true}
+	mutual := Facts{Follower: true, Followed: true}
 	tests := []struct {
 		name  string
 		value string
@@ -25,6 +26,11 @@ func TestReplies(t *testing.T) {
 		{"following, and mentioned", config.RepliesFollowing, Rule{Following: true, Mentioned: true}, []Facts{followed, mentioned}, []Facts{stranger, follower}},
 		{"mentioned", config.RepliesMentioned, Rule{Mentioned: true}, []Facts{mentioned}, []Facts{stranger, follower, followed}},
 		{"nobody, not even mentioned", config.RepliesNobody, Rule{}, nil, []Facts{stranger, follower, followed, mentioned}},
+		{"mutuals, and mentioned", RepliesMutuals, Rule{Mutuals: true, Mentioned: true}, []Facts{mutual, mentioned},
+			[]Facts{stranger, follower, followed}},
+		{"followers or following, and mentioned", RepliesFollowersOrFollowing, Rule{Followers: true, Following: true, Mentioned: true},
+			[]Facts{follower, followed, mutual, mentioned}, []Facts{stranger}},
+		{"an unknown value allows nobody", "friends", Rule{}, nil, []Facts{stranger, follower, followed, mutual, mentioned}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +100,11 @@ func TestRepliesFromGoToSocial(t *testing.T) {
 		{"followers", []string{"author", "followers"}, config.RepliesFollowers, false},
 		{"followers and mentioned", []string{"followers", "mentioned"}, config.RepliesFollowers, false},
 		{"following", []string{"following"}, config.RepliesFollowing, false},
-		{"mutuals widen to everyone this server can express", []string{"mutuals"}, config.RepliesEveryone, false},
+		{"mutuals are mutuals, not everyone", []string{"mutuals"}, RepliesMutuals, false},
+		{"mutuals and mentioned", []string{"author", "mutuals", "mentioned"}, RepliesMutuals, false},
+		{"followers plus following are either, not everyone", []string{"followers", "following"}, RepliesFollowersOrFollowing, false},
+		{"mutuals within followers", []string{"followers", "mutuals"}, config.RepliesFollowers, false},
+		{"mutuals within following", []string{"following", "mutuals"}, config.RepliesFollowing, false},
 		{"mentioned", []string{"mentioned"}, config.RepliesMentioned, false},
 		{"author only", []string{"author"}, config.RepliesNobody, false},
 		{"me only", []string{"me"}, config.RepliesNobody, false},
@@ -114,8 +124,56 @@ func TestRepliesFromGoToSocial(t *testing.T) {
 	}
 }
 
+// TestRepliesFromGoToSocialNeverWidens: for every list a client may send,
+// whoever the setting chosen lets reply was asked for (or is mentioned,
+// whom GoToSocial always lets reply unless the list is the author's
+// alone).
+func TestRepliesFromGoToSocialNeverWidens(t *testing.T) {
+	names := []string{"public", "followers", "following", "mutuals", "mentioned"}
+	var facts []Facts
+	for i := range 8 {
+		facts = append(facts, Facts{Follower: i&1 != 0, Followed: i&2 != 0, Mentioned: i&4 != 0})
+	}
+	for mask := range 1 << len(names) {
+		values := []string{"author"}
+		var asked Rule
+		for i, n := range names {
+			if mask&(1<<i) == 0 {
+				continue
+			}
+			values = append(values, n)
+			switch n {
+			case "public":
+				asked.Public = true
+			case "followers":
+				asked.Followers = true
+			case "following":
+				asked.Following = true
+			case "mutuals":
+				asked.Mutuals = true
+			case "mentioned":
+				asked.Mentioned = true
+			}
+		}
+		setting, err := RepliesFromGoToSocial(values)
+		if err != nil {
+			t.Fatalf("%v: %v", values, err)
+		}
+		got := Replies(setting)
+		for _, f := range facts {
+			implicit := f.Mentioned && !asked.Nobody()
+			if got.Allows(f) && !asked.Allows(f) && !implicit {
+				t.Errorf("%v -> %q lets in %+v, who was not asked for", values, setting, f)
+			}
+			if asked.Allows(f) && !got.Allows(f) {
+				t.Errorf("%v -> %q shuts out %+v, who was asked for", values, setting, f)
+			}
+		}
+	}
+}
+
 func TestGoToSocialValuesRoundTrip(t *testing.T) {
-	for _, v := range []string{config.RepliesEveryone, config.RepliesFollowers, config.RepliesFollowing, config.RepliesMentioned, config.RepliesNobody} {
+	for _, v := range RepliesValues {
 		vals := GoToSocialValues(Replies(v))
 		if !slices.Contains(vals, "author") {
 			t.Errorf("%s: %v lacks author", v, vals)

@@ -415,7 +415,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 }
 
 // SetPinned pins or unpins a status and sends Add or Remove for the
-// featured collection.
+// featured collection (Mastodon), and an Update of the actor (GoToSocial).
 func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinned bool) (storage.Status, error) {
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
 		st, err := ownStatus(ctx, q, account, id)
@@ -439,8 +439,13 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		if err != nil {
 			return err
 		}
-		return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
-			Ref: fmt.Sprintf("status:%d:%s", id, strings.ToLower(typ))})
+		if err := s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
+			Ref: fmt.Sprintf("status:%d:%s", id, strings.ToLower(typ))}); err != nil {
+			return err
+		}
+		// GoToSocial ignores Add and Remove: it reads featured when it
+		// fetches the actor, which it does on an Update.
+		return s.fed.EnqueueActorUpdate(ctx, q, account)
 	})
 	if err != nil {
 		return storage.Status{}, s.wrap("pin", err)

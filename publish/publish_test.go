@@ -188,15 +188,29 @@ func TestPublishLifecycle(t *testing.T) {
 		t.Errorf("outbox %d %v", code, outbox)
 	}
 
-	// Pin: Add to followers, the featured collection holds it.
+	// Pin: Add to followers (Mastodon), and an Update of the actor, on
+	// which GoToSocial fetches it and reads featured; the featured
+	// collection holds it.
 	a.Reset()
 	b.Reset()
 	if _, err := e.pub.SetPinned(ctx, "news", st.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(t, 1, a, b)
-	if got := a.Received()[0].Activity; got["type"] != "Add" || got["target"] != e.fed.FeaturedID("news") {
+	e.deliver(t, 2, a, b)
+	byType := map[string]map[string]any{}
+	for _, d := range a.Received() {
+		if !d.Verified {
+			t.Errorf("%v not verified: %v", d.Activity["type"], d.Err)
+		}
+		byType[d.Activity["type"].(string)] = d.Activity
+	}
+	if got := byType["Add"]; got["target"] != e.fed.FeaturedID("news") {
 		t.Errorf("pin activity %v", got)
+	}
+	if got := byType["Update"]; got["actor"] != e.fed.ActorID("news") {
+		t.Errorf("actor Update after the pin: %v", got)
+	} else if obj, _ := got["object"].(map[string]any); obj["id"] != e.fed.ActorID("news") || obj["featured"] != e.fed.FeaturedID("news") {
+		t.Errorf("Update's object %v, want the actor with its featured collection", obj)
 	}
 	_, featured := getAS2(t, e.fed.FeaturedID("news"))
 	if featured["totalItems"] != float64(1) {

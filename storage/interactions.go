@@ -16,8 +16,8 @@ import (
 // comms team does about it: remote actors' profiles and posts (already
 // sanitised by the caller: storage stores what it is handed), the
 // notifications built from them, account blocks and mutes, reports
-// received, keyword filters, per-post interaction policies and the quote
-// authorizations granted.
+// received, keyword filters, per-post interaction policies and the
+// interaction authorizations granted (quotes, replies, likes, boosts).
 
 // Notification kinds, as Mastodon names them.
 const (
@@ -151,16 +151,28 @@ type StatusPolicy struct {
 	Quotes   string
 }
 
-// QuoteAuthorization is the permission given to a remote post to quote
-// one of ours (FEP-044f); its id makes the stamp's IRI.
-type QuoteAuthorization struct {
-	ID          int64
-	StatusID    int64
-	Account     string
-	QuoteNoteID string
-	ActorID     string
-	RequestID   string
-	CreatedAt   time.Time
+// Kinds of interaction authorization.
+const (
+	AuthorizationQuote    = "quote"    // FEP-044f QuoteAuthorization
+	AuthorizationReply    = "reply"    // GoToSocial's ReplyAuthorization
+	AuthorizationLike     = "like"     // LikeAuthorization
+	AuthorizationAnnounce = "announce" // AnnounceAuthorization
+)
+
+// InteractionAuthorization is the permission given to a remote post or
+// activity (a quote, a reply, a Like, an Announce) to interact with one
+// of ours; its id makes the authorization's IRI.
+type InteractionAuthorization struct {
+	ID            int64
+	Kind          string // Authorization*
+	StatusID      int64  // ours
+	Account       string
+	InteractionID string // the quoting or replying post, the Like or the Announce
+	ActorID       string
+	// RequestID is the request answered (QuoteRequest, ReplyRequest...);
+	// empty when the interaction came without one.
+	RequestID string
+	CreatedAt time.Time
 }
 
 // Interactions is the storage of what is said to our accounts.
@@ -247,10 +259,11 @@ type Interactions interface {
 	// GetStatusPolicy returns ErrNotFound for a post that has none.
 	GetStatusPolicy(ctx context.Context, statusID int64) (StatusPolicy, error)
 
-	// PutQuoteAuthorization stores a quote authorization, or returns the
-	// one already given to the same quoting post.
-	PutQuoteAuthorization(ctx context.Context, qa QuoteAuthorization) (QuoteAuthorization, error)
-	GetQuoteAuthorization(ctx context.Context, id int64) (QuoteAuthorization, error)
+	// PutInteractionAuthorization stores an authorization, or returns
+	// the one already given to the same interaction with the same post
+	// (created false).
+	PutInteractionAuthorization(ctx context.Context, a InteractionAuthorization) (stored InteractionAuthorization, created bool, err error)
+	GetInteractionAuthorization(ctx context.Context, id int64) (InteractionAuthorization, error)
 }
 
 const remoteProfileColumns = `actor_id, acct, domain, display_name, url, avatar_url, updated_at`
@@ -932,41 +945,44 @@ func (q *queries) GetStatusPolicy(ctx context.Context, statusID int64) (StatusPo
 	return p, nil
 }
 
-const quoteAuthorizationColumns = `id, status_id, account, quote_note_id, actor_id, request_id, created_at`
+const authorizationColumns = `id, kind, status_id, account, interaction_id, actor_id, request_id, created_at`
 
-func scanQuoteAuthorization(s scanner) (QuoteAuthorization, error) {
+func scanAuthorization(s scanner) (InteractionAuthorization, error) {
 	var (
-		qa      QuoteAuthorization
+		a       InteractionAuthorization
 		created int64
 	)
-	err := s.Scan(&qa.ID, &qa.StatusID, &qa.Account, &qa.QuoteNoteID, &qa.ActorID, &qa.RequestID, &created)
-	qa.CreatedAt = time.UnixMicro(created).UTC()
-	return qa, err
+	err := s.Scan(&a.ID, &a.Kind, &a.StatusID, &a.Account, &a.InteractionID, &a.ActorID, &a.RequestID, &created)
+	a.CreatedAt = time.UnixMicro(created).UTC()
+	return a, err
 }
 
-func (q *queries) PutQuoteAuthorization(ctx context.Context, qa QuoteAuthorization) (QuoteAuthorization, error) {
-	action := fmt.Sprintf("authorize quote of status %d by %q", qa.StatusID, qa.QuoteNoteID)
-	_, err := q.w.exec(ctx,
-		`INSERT INTO quote_authorizations (status_id, account, quote_note_id, actor_id, request_id, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (status_id, quote_note_id) DO NOTHING`,
-		qa.StatusID, qa.Account, qa.QuoteNoteID, qa.ActorID, qa.RequestID, orNow(qa.CreatedAt).UnixMicro())
-	if err != nil {
-		return QuoteAuthorization{}, q.d.wrap(action, err)
+func (q *queries) PutInteractionAuthorization(ctx context.Context, a InteractionAuthorization) (InteractionAuthorization, bool, error) {
+	action := fmt.Sprintf("authorize %s of status %d by %q", a.Kind, a.StatusID, a.InteractionID)
+	if a.Kind == "" {
+		return InteractionAuthorization{}, false, q.d.wrap(action, errors.New("no kind"))
 	}
-	stored, err := scanQuoteAuthorization(q.w.queryRow(ctx,
-		`SELECT `+quoteAuthorizationColumns+` FROM quote_authorizations WHERE status_id = ? AND quote_note_id = ?`,
-		qa.StatusID, qa.QuoteNoteID))
+	n, err := q.w.execN(ctx,
+		`INSERT INTO interaction_authorizations (kind, status_id, account, interaction_id, actor_id, request_id, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (status_id, interaction_id) DO NOTHING`,
+		a.Kind, a.StatusID, a.Account, a.InteractionID, a.ActorID, a.RequestID, orNow(a.CreatedAt).UnixMicro())
 	if err != nil {
-		return QuoteAuthorization{}, q.d.wrap(action, err)
+		return InteractionAuthorization{}, false, q.d.wrap(action, err)
 	}
-	return stored, nil
+	stored, err := scanAuthorization(q.w.queryRow(ctx,
+		`SELECT `+authorizationColumns+` FROM interaction_authorizations WHERE status_id = ? AND interaction_id = ?`,
+		a.StatusID, a.InteractionID))
+	if err != nil {
+		return InteractionAuthorization{}, false, q.d.wrap(action, err)
+	}
+	return stored, n == 1, nil
 }
 
-func (q *queries) GetQuoteAuthorization(ctx context.Context, id int64) (QuoteAuthorization, error) {
-	qa, err := scanQuoteAuthorization(q.r.queryRow(ctx,
-		`SELECT `+quoteAuthorizationColumns+` FROM quote_authorizations WHERE id = ?`, id))
+func (q *queries) GetInteractionAuthorization(ctx context.Context, id int64) (InteractionAuthorization, error) {
+	a, err := scanAuthorization(q.r.queryRow(ctx,
+		`SELECT `+authorizationColumns+` FROM interaction_authorizations WHERE id = ?`, id))
 	if err != nil {
-		return QuoteAuthorization{}, q.d.wrap(fmt.Sprintf("get quote authorization %d", id), err)
+		return InteractionAuthorization{}, q.d.wrap(fmt.Sprintf("get interaction authorization %d", id), err)
 	}
-	return qa, nil
+	return a, nil
 }

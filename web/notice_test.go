@@ -80,7 +80,7 @@ func TestNoticePage(t *testing.T) {
 				// same-origin assets only
 				`<link rel="stylesheet" href="/static/site.css?v=`,
 				`<script src="/static/copy.js?v=`,
-				`<img class="avatar" src="` + s.url + `/users/news/avatar"`,
+				`<img class="avatar" src="` + s.url + `/users/news/avatar?v=`, // the local file's digest: a new image, a new URL
 				"Public post number 7", "Public post number 3",
 				"@VilleDeTest",
 			}

@@ -238,6 +238,11 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	defer stopWork()
 	workDone := make(chan error, 4)
 	go func() { workDone <- deliverer.Run(workCtx, 10*time.Second) }()
+	go func() { // a changed profile: an Update of the actor to the followers
+		if err := a.fed.AnnounceProfiles(workCtx); err != nil {
+			log.Error().Err(err).Msg("profile changes not announced")
+		}
+	}()
 	go func() { workDone <- a.pub.RunScheduler(workCtx) }()
 	go a.runMirror(workCtx, workDone)
 	go a.runFeeds(workCtx, workDone) // feeds.go

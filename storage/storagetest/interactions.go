@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ func RunInteractions(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open(t)) })
 	t.Run("StatusPolicies", func(t *testing.T) { testStatusPolicies(t, open(t)) })
-	t.Run("QuoteAuthorizations", func(t *testing.T) { testQuoteAuthorizations(t, open(t)) })
+	t.Run("InteractionAuthorizations", func(t *testing.T) { testInteractionAuthorizations(t, open(t)) })
+	t.Run("ActorAnnouncements", func(t *testing.T) { testActorAnnouncements(t, open(t)) })
 	t.Run("InteractionsInTx", func(t *testing.T) { testInteractionsInTx(t, open(t)) })
 }
 
@@ -401,25 +403,119 @@ func testStatusPolicies(t *testing.T, s storage.Store) {
 	}
 }
 
-func testQuoteAuthorizations(t *testing.T, s storage.Store) {
+func testInteractionAuthorizations(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	now := base()
-	qa := storage.QuoteAuthorization{StatusID: 42, Account: "news", QuoteNoteID: "https://remote.example/notes/q",
-		ActorID: "https://remote.example/users/bob", RequestID: "https://remote.example/quote-requests/1", CreatedAt: now}
-	first := must(s.PutQuoteAuthorization(ctx, qa))(t)
-	if first.ID == 0 || first.QuoteNoteID != qa.QuoteNoteID || first.RequestID != qa.RequestID {
-		t.Fatalf("PutQuoteAuthorization = %+v", first)
+	qa := storage.InteractionAuthorization{Kind: storage.AuthorizationQuote, StatusID: 42, Account: "news",
+		InteractionID: "https://remote.example/notes/q", ActorID: "https://remote.example/users/bob",
+		RequestID: "https://remote.example/quote-requests/1", CreatedAt: now}
+	first, created, err := s.PutInteractionAuthorization(ctx, qa)
+	check(t, err)
+	if !created || first.ID == 0 || first.Kind != storage.AuthorizationQuote || first.InteractionID != qa.InteractionID || first.RequestID != qa.RequestID {
+		t.Fatalf("PutInteractionAuthorization = %+v, %v", first, created)
 	}
 	again := qa
 	again.RequestID = "https://remote.example/quote-requests/2"
-	if second := must(s.PutQuoteAuthorization(ctx, again))(t); second.ID != first.ID || second.RequestID != qa.RequestID {
-		t.Errorf("second PutQuoteAuthorization = %+v, want the first", second)
+	second, created, err := s.PutInteractionAuthorization(ctx, again)
+	check(t, err)
+	if created || second.ID != first.ID || second.RequestID != qa.RequestID {
+		t.Errorf("second PutInteractionAuthorization = %+v, %v; want the first, not created", second, created)
 	}
-	if got := must(s.GetQuoteAuthorization(ctx, first.ID))(t); got.StatusID != 42 || got.Account != "news" || !got.CreatedAt.Equal(now) {
-		t.Errorf("GetQuoteAuthorization = %+v", got)
+	if got := must(s.GetInteractionAuthorization(ctx, first.ID))(t); got != first || !got.CreatedAt.Equal(now) {
+		t.Errorf("GetInteractionAuthorization = %+v, want %+v", got, first)
 	}
-	_, err := s.GetQuoteAuthorization(ctx, first.ID+100)
+	// Replies, likes and boosts: one per interaction with a post, the
+	// request optional.
+	kinds := []storage.InteractionAuthorization{
+		{Kind: storage.AuthorizationReply, StatusID: 42, Account: "news", InteractionID: "https://remote.example/notes/r",
+			ActorID: "https://remote.example/users/bob", RequestID: "https://remote.example/reply-requests/1"},
+		{Kind: storage.AuthorizationLike, StatusID: 42, Account: "news", InteractionID: "https://remote.example/likes/1",
+			ActorID: "https://remote.example/users/bob"},
+		{Kind: storage.AuthorizationAnnounce, StatusID: 43, Account: "news", InteractionID: "https://remote.example/notes/q",
+			ActorID: "https://remote.example/users/bob"},
+	}
+	ids := map[int64]bool{first.ID: true}
+	for _, a := range kinds {
+		got, created, err := s.PutInteractionAuthorization(ctx, a)
+		check(t, err)
+		if !created || ids[got.ID] || got.Kind != a.Kind || got.StatusID != a.StatusID || got.RequestID != a.RequestID || got.CreatedAt.IsZero() {
+			t.Errorf("PutInteractionAuthorization(%s) = %+v, %v", a.Kind, got, created)
+		}
+		ids[got.ID] = true
+		if back := must(s.GetInteractionAuthorization(ctx, got.ID))(t); back != got {
+			t.Errorf("GetInteractionAuthorization(%d) = %+v, want %+v", got.ID, back, got)
+		}
+	}
+	_, _, err = s.PutInteractionAuthorization(ctx, storage.InteractionAuthorization{StatusID: 1, InteractionID: "x"})
+	if err == nil {
+		t.Error("an authorization without a kind was stored")
+	}
+	_, err = s.GetInteractionAuthorization(ctx, first.ID+100)
 	wantErr(t, err, storage.ErrNotFound)
+}
+
+// testActorAnnouncements: a digest swapped once whatever the number of
+// writers, and a sequence that grows with every announcement.
+func testActorAnnouncements(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	_, err := s.GetActorAnnouncement(ctx, "news")
+	wantErr(t, err, storage.ErrNotFound)
+	seq, swapped, err := s.SwapActorAnnouncement(ctx, "news", "", "aaa", now)
+	check(t, err)
+	if !swapped || seq != 1 {
+		t.Fatalf("first swap = %d, %v", seq, swapped)
+	}
+	if _, swapped, err := s.SwapActorAnnouncement(ctx, "news", "", "bbb", now); err != nil || swapped {
+		t.Errorf("a second first swap = %v, %v; want not swapped", swapped, err)
+	}
+	if _, swapped, err := s.SwapActorAnnouncement(ctx, "news", "zzz", "bbb", now); err != nil || swapped {
+		t.Errorf("swap from a stale digest = %v, %v; want not swapped", swapped, err)
+	}
+	seq, swapped, err = s.SwapActorAnnouncement(ctx, "news", "aaa", "bbb", now)
+	check(t, err)
+	if !swapped || seq != 2 {
+		t.Errorf("swap aaa -> bbb = %d, %v", seq, swapped)
+	}
+	later := now.Add(time.Minute)
+	if seq := must(s.BumpActorAnnouncement(ctx, "news", "bbb", later))(t); seq != 3 {
+		t.Errorf("bump = %d, want 3", seq)
+	}
+	if seq := must(s.BumpActorAnnouncement(ctx, "alerts", "ccc", later))(t); seq != 1 {
+		t.Errorf("first bump of another account = %d, want 1", seq)
+	}
+	got := must(s.GetActorAnnouncement(ctx, "news"))(t)
+	if got.Digest != "bbb" || got.Seq != 3 || !got.AnnouncedAt.Equal(later) {
+		t.Errorf("GetActorAnnouncement = %+v", got)
+	}
+	// Writers racing from the same digest: one wins.
+	var (
+		mu   sync.Mutex
+		wins int
+		wg   sync.WaitGroup
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(q storage.Queries) error {
+				_, swapped, err := q.SwapActorAnnouncement(ctx, "news", "bbb", "ddd", later)
+				if swapped {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d racing swaps won, want 1", wins)
+	}
 }
 
 // testInteractionsInTx: what an inbound activity writes in its one
