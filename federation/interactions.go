@@ -333,20 +333,6 @@ func profileFrom(doc RemoteActorDoc, now time.Time) storage.RemoteProfile {
 	}
 }
 
-// rememberProfile keeps what the comms team is shown of an actor whose
-// document was just fetched. Failures are logged: the profile is a
-// display nicety, never a reason to refuse. (A key fetch stores it with
-// the key, in one transaction: fetchKey.)
-func (s *Service) rememberProfile(ctx context.Context, doc RemoteActorDoc) {
-	p, ok := s.profileToRemember(doc)
-	if !ok {
-		return
-	}
-	if err := s.store.UpsertRemoteProfile(ctx, p); err != nil {
-		s.log.Warn().Err(err).Str("actor", doc.ID).Msg("remember remote profile")
-	}
-}
-
 // profileToRemember is the profile of an actor document to store, if it
 // is an actor's (not a key's).
 func (s *Service) profileToRemember(doc RemoteActorDoc) (storage.RemoteProfile, bool) {
