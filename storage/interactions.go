@@ -459,9 +459,12 @@ func (q *queries) InsertNotification(ctx context.Context, n Notification) (int64
 }
 
 // visibleNotification is the condition of ListNotifications: live, and
-// not from an actor the account blocked or muted.
+// not from an actor the account blocked or muted, nor from a domain (or
+// subdomain) it blocked.
 const visibleNotification = `n.account = ? AND n.dismissed_at IS NULL AND NOT EXISTS (
-	SELECT 1 FROM account_blocks b WHERE b.account = n.account AND b.actor_id = n.actor_id)`
+	SELECT 1 FROM account_blocks b WHERE b.account = n.account AND b.actor_id = n.actor_id) AND NOT EXISTS (
+	SELECT 1 FROM account_domain_blocks d WHERE d.account = n.account
+	  AND (n.actor_domain = d.domain OR n.actor_domain LIKE ('%.' || d.domain)))`
 
 func (q *queries) GetNotification(ctx context.Context, account string, id int64) (Notification, error) {
 	n, err := scanNotification(q.r.queryRow(ctx,
