@@ -160,7 +160,7 @@ func clientAddr(r *http.Request) string {
 // createApp registers an OAuth client (POST /api/v1/apps).
 func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	key := clientAddr(r)
+	key := addrKey(clientAddr(r))
 	if blocked, _ := s.apps.blocked(key, now); blocked {
 		s.fail(w, r, &apiError{http.StatusTooManyRequests, "Too many requests"})
 		return
@@ -363,16 +363,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	key := name + " " + clientAddr(r)
-	blocked, until := s.logins.blocked(key, now)
-	if !blocked {
-		blocked, until = s.loginsAccount.blocked(name, now)
-	}
-	if blocked {
-		s.log.Warn().Str("account", name).Msg("login code attempts rate-limited")
+	key := name + " " + addrKey(clientAddr(r))
+	if blocked, until := s.logins.blocked(key, now); blocked {
+		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("login code attempts rate-limited")
 		wait := max(1, int(until.Sub(now).Minutes()+0.999))
 		s.renderForm(w, r, http.StatusTooManyRequests, req, name,
-			fmt.Sprintf("Too many wrong codes for this account. Try again in %d minute(s).", wait))
+			fmt.Sprintf("Too many wrong codes for this account from your address. Try again in %d minute(s).", wait))
 		return
 	}
 	code := normalizeLoginCode(r.PostFormValue("code"))
@@ -388,10 +384,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil || lc.AppID != 0 || lc.RedirectURI != LoginCodeMarker || lc.Account != name || !now.Before(lc.ExpiresAt) {
 		s.logins.add(key, now)
-		s.loginsAccount.add(name, now)
 		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("wrong or expired login code")
-		s.renderForm(w, r, http.StatusForbidden, req, name,
-			"This login code is wrong, expired or already used. Run `bridge login-code --account "+name+"` for a new one.")
+		msg := "This login code is wrong, expired or already used."
+		if s.wrongLoginCode(ctx, name, now) {
+			msg = "Too many wrong codes were tried for this account: its login codes were cancelled."
+		}
+		s.renderForm(w, r, http.StatusForbidden, req, name, msg+" Run `bridge login-code --account "+name+"` for a new one.")
 		return
 	}
 	authCode := randomSecret()
@@ -419,6 +417,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// wrongLoginCode counts a wrong login code for account; after
+// loginCodeGuesses of them within a code's lifetime, whatever the client
+// addresses, the account's outstanding login codes are burnt (a code
+// guessed at that often could be found). It reports whether the
+// account's codes were burnt within the last LoginCodeTTL.
+func (s *Server) wrongLoginCode(ctx context.Context, account string, now time.Time) bool {
+	if n := s.guesses.add(account, now); n >= loginCodeGuesses {
+		s.guesses.reset(account)
+		burnt, err := s.store.DeleteAuthCodes(context.WithoutCancel(ctx), account, 0)
+		if err != nil {
+			s.log.Error().Err(err).Str("account", account).Msg("burn login codes")
+		} else {
+			s.log.Warn().Str("account", account).Int("wrong_codes", n).Int64("codes_burnt", burnt).
+				Msg("too many wrong login codes: the account's login codes were cancelled; `bridge login-code` makes a new one")
+		}
+		s.burntMu.Lock()
+		s.burnt[account] = now
+		s.burntMu.Unlock()
+	}
+	s.burntMu.Lock()
+	defer s.burntMu.Unlock()
+	at, ok := s.burnt[account]
+	return ok && now.Sub(at) < LoginCodeTTL
 }
 
 // clientCredentials reads the client's id and secret from the body or

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -46,6 +47,13 @@ func (e *env) authorizePage(t *testing.T, q url.Values) (response, string) {
 // submit posts the login form with the CSRF cookie.
 func (e *env) submit(t *testing.T, q url.Values, csrf, account, code string) response {
 	t.Helper()
+	return e.submitFrom(t, "", q, csrf, account, code)
+}
+
+// submitFrom posts the login form from client address addr ("": the
+// test's own).
+func (e *env) submitFrom(t *testing.T, addr string, q url.Values, csrf, account, code string) response {
+	t.Helper()
 	f := url.Values{}
 	for k, v := range q {
 		f[k] = v
@@ -53,8 +61,12 @@ func (e *env) submit(t *testing.T, q url.Values, csrf, account, code string) res
 	f.Set("csrf", csrf)
 	f.Set("account", account)
 	f.Set("code", code)
+	header := map[string]string{"Cookie": "passerelle_oauth_csrf=" + csrf}
+	if addr != "" {
+		header["X-Test-Client"] = addr
+	}
 	return e.do(t, request{method: http.MethodPost, path: "/oauth/authorize", contentType: "application/x-www-form-urlencoded",
-		body: []byte(f.Encode()), header: map[string]string{"Cookie": "passerelle_oauth_csrf=" + csrf}})
+		body: []byte(f.Encode()), header: header})
 }
 
 func (e *env) loginCode(t *testing.T, account string) string {
@@ -329,6 +341,53 @@ func TestLoginCodeRateLimit(t *testing.T) {
 	}
 	if r := e.submit(t, q, csrf, "news", code); r.code != http.StatusFound {
 		t.Errorf("after the window: %d %s", r.code, r.body)
+	}
+}
+
+// TestLoginLockoutIsNotGlobal: wrong codes from many addresses lock out
+// those addresses and burn the codes they guessed at, never a fresh code
+// typed from another address (issue 13: 100 wrong codes from 10
+// addresses locked a valid code out for 15 minutes).
+func TestLoginLockoutIsNotGlobal(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	start := time.Now()
+	e.api.SetClock(func() time.Time { return start })
+	id, _ := e.app(t, "https://app.example/cb", "read")
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {"https://app.example/cb"}}
+	_, csrf := e.authorizePage(t, q)
+	guessedAt := e.loginCode(t, "news") // outstanding while the guesses come
+	for a := range 10 {
+		addr := fmt.Sprintf("192.0.2.%d", a+1)
+		for i := range 10 {
+			if r := e.submitFrom(t, addr, q, csrf, "news", fmt.Sprintf("ZZZZ-ZZ%02d", i)); r.code != http.StatusForbidden {
+				t.Fatalf("address %s, attempt %d: %d", addr, i, r.code)
+			}
+		}
+		// The address is now limited, whatever the code.
+		if r := e.submitFrom(t, addr, q, csrf, "news", "ZZZZ-ZZZZ"); r.code != http.StatusTooManyRequests {
+			t.Fatalf("address %s, 11th attempt: %d", addr, r.code)
+		}
+	}
+	// The code that was outstanding during 100 wrong guesses is burnt.
+	if r := e.submitFrom(t, "198.51.100.7", q, csrf, "news", guessedAt); r.code != http.StatusForbidden {
+		t.Errorf("a code guessed at 100 times: %d, want 403", r.code)
+	}
+	// A fresh code from a new address gets in at once.
+	if r := e.submitFrom(t, "198.51.100.8", q, csrf, "news", e.loginCode(t, "news")); r.code != http.StatusFound {
+		t.Errorf("a fresh code from a new address: %d %s", r.code, r.body)
+	}
+	// An IPv6 client is limited by its /64, not by each address in it.
+	for i := range 10 {
+		addr := fmt.Sprintf("2001:db8:1:2::%x", i+1)
+		if r := e.submitFrom(t, addr, q, csrf, "mayor", "ZZZZ-ZZZZ"); r.code != http.StatusForbidden {
+			t.Fatalf("IPv6 attempt %d: %d", i, r.code)
+		}
+	}
+	if r := e.submitFrom(t, "2001:db8:1:2::ff", q, csrf, "mayor", e.loginCode(t, "mayor")); r.code != http.StatusTooManyRequests {
+		t.Errorf("11th attempt from the same /64: %d", r.code)
+	}
+	if r := e.submitFrom(t, "2001:db8:1:3::1", q, csrf, "mayor", e.loginCode(t, "mayor")); r.code != http.StatusFound {
+		t.Errorf("another /64: %d %s", r.code, r.body)
 	}
 }
 
