@@ -117,8 +117,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// OAuth and apps.
 	handle("POST /api/v1/apps", s.createApp)
 	handle("GET /api/v1/apps/verify_credentials", s.anyToken("", s.verifyApp))
-	mux.HandleFunc("GET /oauth/authorize", s.authorizePage)
-	mux.HandleFunc("POST /oauth/authorize", s.authorize)
+	// With a trailing slash too: Debian's toot sends /oauth/authorize/.
+	for _, p := range []string{"/oauth/authorize", "/oauth/authorize/{$}"} {
+		mux.HandleFunc("GET "+p, s.authorizePage)
+		mux.HandleFunc("POST "+p, s.authorize)
+	}
 	handle("POST /oauth/token", s.token)
 	handle("POST /oauth/revoke", s.revoke)
 	handle("GET /.well-known/oauth-authorization-server", s.oauthMetadata)

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -262,6 +264,41 @@ type authRequest struct {
 	redirectURI string
 	scopes      []string
 	state       string
+	challenge   string // PKCE S256 code challenge; "" when none
+}
+
+// PKCE (RFC 7636), as Mastodon 4.3 has it: optional, S256 only ("plain"
+// gives no protection and is refused, as is a challenge without method).
+const pkceS256 = "S256"
+
+// parsePKCE validates the PKCE parameters of an authorization request
+// and returns the challenge ("" when the client sent none).
+func parsePKCE(v url.Values) (string, error) {
+	challenge, method := v.Get("code_challenge"), v.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method == "":
+		return "", nil
+	case challenge == "":
+		return "", errors.New("code_challenge_method without code_challenge")
+	case method != pkceS256:
+		return "", fmt.Errorf("code_challenge_method must be %s (got %q; plain is not supported)", pkceS256, method)
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(challenge); err != nil || len(b) != sha256.Size {
+		return "", errors.New("code_challenge is not an S256 challenge (the base64url SHA-256 of the verifier, without padding)")
+	}
+	return challenge, nil
+}
+
+var pkceVerifierRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// pkceVerified reports whether verifier answers challenge.
+func pkceVerified(challenge, verifier string) bool {
+	if !pkceVerifierRE.MatchString(verifier) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
 
 // parseAuthRequest validates the parameters of /oauth/authorize.
@@ -289,6 +326,9 @@ func (s *Server) parseAuthRequest(ctx context.Context, v url.Values) (authReques
 	}
 	if !subset(req.scopes, strings.Fields(app.Scopes)) {
 		return authRequest{}, fmt.Errorf("the requested scopes %q exceed the app's scopes %q", strings.Join(req.scopes, " "), app.Scopes)
+	}
+	if req.challenge, err = parsePKCE(v); err != nil {
+		return authRequest{}, err
 	}
 	return req, nil
 }
@@ -328,7 +368,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 	d := pageData{
 		Form: true, AppName: req.app.Name, Website: req.app.Website, Scopes: req.scopes,
 		ClientID: req.app.ClientID, RedirectURI: req.redirectURI, Scope: strings.Join(req.scopes, " "),
-		State: req.state, CSRF: s.csrfToken(w, r), Error: msg, Selected: account,
+		State: req.state, CSRF: s.csrfToken(w, r), Error: msg, Selected: account, CodeChallenge: req.challenge,
 	}
 	for _, name := range s.order {
 		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.fed.Handle(name)})
@@ -395,7 +435,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	authCode := randomSecret()
 	err = s.store.InsertAuthCode(ctx, storage.AuthCode{
 		Hash: authCodeHash(authCode), AppID: req.app.ID, Account: name, RedirectURI: req.redirectURI,
-		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(),
+		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(), CodeChallenge: req.challenge,
 	})
 	if err != nil {
 		s.log.Error().Err(err).Msg("store authorization code")
@@ -514,6 +554,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			oauthFail(w, errInvalidGrant)
 			return
 		}
+		// With a PKCE challenge, only its verifier redeems the code (a
+		// verifier sent for a code without challenge is ignored).
+		if c.CodeChallenge != "" && !pkceVerified(c.CodeChallenge, p.str("code_verifier")) {
+			oauthFail(w, errInvalidGrant)
+			return
+		}
 		if _, ok := s.accounts[c.Account]; !ok {
 			oauthFail(w, errInvalidGrant)
 			return
@@ -596,5 +642,6 @@ func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":              []string{"query"},
 		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":      []string{pkceS256},
 	})
 }

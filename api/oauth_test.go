@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -409,5 +411,115 @@ func TestOAuthMetadata(t *testing.T) {
 	if m["authorization_endpoint"] != e.url+"/oauth/authorize" || m["token_endpoint"] != e.url+"/oauth/token" ||
 		m["issuer"] != e.url+"/" {
 		t.Errorf("metadata: %v", m)
+	}
+}
+
+// pkceChallenge is the S256 challenge of verifier (RFC 7636 section 4.2).
+func pkceChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestPKCE: a code issued with an S256 challenge is exchanged only with
+// its verifier; "plain" is refused as Mastodon refuses it (issue 13).
+func TestPKCE(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	const redirect = "https://app.example/callback"
+	id, secret := e.app(t, redirect, "read write")
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+	if got := pkceChallenge(verifier); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Fatalf("test helper: challenge %q", got)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"},
+		"code_challenge": {pkceChallenge(verifier)}, "code_challenge_method": {"S256"}}
+	page, _ := e.authorizePage(t, q)
+	if !strings.Contains(string(page.body), `name="code_challenge" value="`+pkceChallenge(verifier)+`"`) {
+		t.Fatalf("the login form does not carry the challenge:\n%s", page.body)
+	}
+	exchange := func(code, verifier string, send bool) response {
+		v := url.Values{"grant_type": {"authorization_code"}, "client_id": {id}, "client_secret": {secret},
+			"redirect_uri": {redirect}, "code": {code}}
+		if send {
+			v.Set("code_verifier", verifier)
+		}
+		return e.exchange(t, v)
+	}
+	tests := []struct {
+		name     string
+		verifier string
+		send     bool
+		want     int
+	}{
+		{"no verifier", "", false, http.StatusBadRequest},
+		{"empty verifier", "", true, http.StatusBadRequest},
+		{"wrong verifier", strings.Repeat("a", 43), true, http.StatusBadRequest},
+		{"the challenge itself", pkceChallenge(verifier), true, http.StatusBadRequest},
+		{"right verifier", verifier, true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := exchange(e.authorize(t, q, "news"), tt.verifier, tt.send)
+			if r.code != tt.want {
+				t.Fatalf("%d %s, want %d", r.code, r.body, tt.want)
+			}
+			if tt.want != http.StatusOK && r.json(t)["error"] != "invalid_grant" {
+				t.Errorf("error %s, want invalid_grant", r.body)
+			}
+		})
+	}
+	// Without a challenge, a verifier sent anyway is ignored (clients that
+	// always send one still log in).
+	plainQ := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"}}
+	if r := exchange(e.authorize(t, plainQ, "news"), verifier, true); r.code != http.StatusOK {
+		t.Errorf("no challenge, a verifier sent: %d %s", r.code, r.body)
+	}
+	// Refused at the authorization page: plain, a challenge without
+	// method, an unknown method, a malformed challenge.
+	for name, edit := range map[string]func(url.Values){
+		"plain":             func(v url.Values) { v.Set("code_challenge_method", "plain") },
+		"no method":         func(v url.Values) { v.Del("code_challenge_method") },
+		"unknown method":    func(v url.Values) { v.Set("code_challenge_method", "S512") },
+		"short challenge":   func(v url.Values) { v.Set("code_challenge", "abc") },
+		"padded challenge":  func(v url.Values) { v.Set("code_challenge", pkceChallenge(verifier)+"=") },
+		"method, no challe": func(v url.Values) { v.Del("code_challenge") },
+	} {
+		bad := url.Values{}
+		for k, vs := range q {
+			bad[k] = vs
+		}
+		edit(bad)
+		if r := e.get(t, "/oauth/authorize?"+bad.Encode(), ""); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "code_challenge") {
+			t.Errorf("%s: %d, want 400 naming code_challenge", name, r.code)
+		}
+	}
+	m := e.get(t, "/.well-known/oauth-authorization-server", "").json(t)
+	if got, ok := m["code_challenge_methods_supported"].([]any); !ok || len(got) != 1 || got[0] != "S256" {
+		t.Errorf("code_challenge_methods_supported = %v", m["code_challenge_methods_supported"])
+	}
+}
+
+// TestAuthorizeTrailingSlash: Debian's toot sends /oauth/authorize/
+// (issue 13: a 404).
+func TestAuthorizeTrailingSlash(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	const redirect = "https://app.example/callback"
+	id, _ := e.app(t, redirect, "read")
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"}}
+	page := e.get(t, "/oauth/authorize/?"+q.Encode(), "")
+	if page.code != http.StatusOK {
+		t.Fatalf("GET /oauth/authorize/: %d", page.code)
+	}
+	m := csrfRE.FindSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no login form")
+	}
+	f := url.Values{"csrf": {string(m[1])}, "account": {"news"}, "code": {e.loginCode(t, "news")}}
+	for k, v := range q {
+		f[k] = v
+	}
+	r := e.do(t, request{method: http.MethodPost, path: "/oauth/authorize/", contentType: "application/x-www-form-urlencoded",
+		body: []byte(f.Encode()), header: map[string]string{"Cookie": "passerelle_oauth_csrf=" + string(m[1])}})
+	if r.code != http.StatusFound || !strings.HasPrefix(r.header.Get("Location"), redirect+"?code=") {
+		t.Errorf("POST /oauth/authorize/: %d %s", r.code, r.header.Get("Location"))
 	}
 }
