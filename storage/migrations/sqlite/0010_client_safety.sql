@@ -22,7 +22,6 @@ ALTER TABLE auth_codes ADD COLUMN code_challenge TEXT NOT NULL DEFAULT '';
 ALTER TABLE remote_profiles ADD COLUMN summary TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE feed_entries ADD COLUMN skipped BOOLEAN NOT NULL DEFAULT FALSE;
-CREATE INDEX feed_entries_posted ON feed_entries (account, url, seen_at) WHERE status_id IS NOT NULL;
 ALTER TABLE feed_states ADD COLUMN capped_at INTEGER;
 ALTER TABLE feed_states ADD COLUMN cap_note TEXT NOT NULL DEFAULT '';
 
