@@ -374,7 +374,7 @@ func (s *Server) remoteContext(w http.ResponseWriter, r *http.Request, c *caller
 				s.fail(w, r, err)
 				return
 			}
-			e, err := v.status(st, media)
+			e, err := v.status(ctx, st, media)
 			if err != nil {
 				s.fail(w, r, err)
 				return

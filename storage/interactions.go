@@ -104,6 +104,14 @@ type DomainCount struct {
 	Actors        int64
 }
 
+// StatusCounts are what one of our statuses received: its live replies
+// (remote ones and ours), and the actors who boosted or favourited it.
+type StatusCounts struct {
+	Replies    int64
+	Reblogs    int64
+	Favourites int64
+}
+
 // AccountBlock is a remote actor one of our accounts blocked or muted.
 type AccountBlock struct {
 	Account   string
@@ -215,6 +223,12 @@ type Interactions interface {
 	// NotificationDomains counts those of [from, to) by actor domain, most
 	// first.
 	NotificationDomains(ctx context.Context, account string, types []string, from, to time.Time) ([]DomainCount, error)
+
+	// StatusCounts counts the live replies, boosts and favourites of our
+	// statuses ids (favourites and boosts by distinct actors, whether
+	// their notifications were dismissed or not; an Undo removes them).
+	// Statuses with none are left out of the map.
+	StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error)
 
 	// PutAccountBlock records a block or mute; created is false when it
 	// was already there.
@@ -972,4 +986,64 @@ func (q *queries) GetQuoteAuthorization(ctx context.Context, id int64) (QuoteAut
 		return QuoteAuthorization{}, q.d.wrap(fmt.Sprintf("get quote authorization %d", id), err)
 	}
 	return qa, nil
+}
+
+func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error) {
+	out := map[int64]StatusCounts{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	idArgs := make([]any, len(ids))
+	for i, id := range ids {
+		idArgs[i] = id
+	}
+	in := `(` + placeholders(len(ids)) + `)`
+	// Replies (remote and ours), then boosts and favourites: rows of
+	// (status id, kind, count).
+	queries := []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT in_reply_to_id, 'reply', COUNT(*) FROM (
+		    SELECT in_reply_to_id FROM remote_statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL
+		    UNION ALL
+		    SELECT in_reply_to_id FROM statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL) AS r
+		  GROUP BY in_reply_to_id`, append(slices.Clone(idArgs), idArgs...)},
+		{`SELECT status_id, kind, COUNT(DISTINCT actor_id) FROM notifications
+		  WHERE status_id IN ` + in + ` AND kind IN (?, ?) GROUP BY status_id, kind`,
+			append(slices.Clone(idArgs), NotificationReblog, NotificationFavourite)},
+	}
+	for _, qu := range queries {
+		err := func() error {
+			rows, err := q.r.query(ctx, qu.sql, qu.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					id, n int64
+					kind  string
+				)
+				if err := rows.Scan(&id, &kind, &n); err != nil {
+					return err
+				}
+				c := out[id]
+				switch kind {
+				case "reply":
+					c.Replies = n
+				case NotificationReblog:
+					c.Reblogs = n
+				case NotificationFavourite:
+					c.Favourites = n
+				}
+				out[id] = c
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, q.d.wrap("count interactions of statuses", err)
+		}
+	}
+	return out, nil
 }

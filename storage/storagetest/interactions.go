@@ -22,6 +22,7 @@ func RunInteractions(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("StatusPolicies", func(t *testing.T) { testStatusPolicies(t, open(t)) })
 	t.Run("QuoteAuthorizations", func(t *testing.T) { testQuoteAuthorizations(t, open(t)) })
 	t.Run("InteractionsInTx", func(t *testing.T) { testInteractionsInTx(t, open(t)) })
+	t.Run("StatusCounts", func(t *testing.T) { testStatusCounts(t, open(t)) })
 }
 
 func testRemoteProfiles(t *testing.T, s storage.Store) {
@@ -466,3 +467,48 @@ func testInteractionsInTx(t *testing.T, s storage.Store) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
+
+func testStatusCounts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	a := insertStatus(t, s, newStatus("news", "a", storage.VisibilityPublic))
+	b := insertStatus(t, s, newStatus("news", "b", storage.VisibilityPublic))
+	c := insertStatus(t, s, newStatus("news", "c", storage.VisibilityPublic))
+	reply := newStatus("news", "a, 2/2", storage.VisibilityPublic)
+	reply.InReplyToID = a
+	insertStatus(t, s, reply)
+	deletedReply := newStatus("news", "a, 3/3", storage.VisibilityPublic)
+	deletedReply.InReplyToID = a
+	dr := insertStatus(t, s, deletedReply)
+	check(t, s.DeleteStatus(ctx, "news", dr, now))
+	for i, del := range []bool{false, false, true} {
+		rs := storage.RemoteStatus{ID: int64(1000 + i), NoteID: "https://remote.example/notes/" + string(rune('a'+i)),
+			ActorID: "https://remote.example/users/bob", Visibility: storage.VisibilityPublic, InReplyToID: a, CreatedAt: now}
+		must2(s.InsertRemoteStatus(ctx, rs))(t)
+		if del {
+			must(s.DeleteRemoteStatus(ctx, rs.NoteID, now))(t)
+		}
+	}
+	for i, n := range []storage.Notification{
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/x", StatusID: a},
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/y", StatusID: a, DismissedAt: now},
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/x", StatusID: a}, // a second Like of x
+		{Type: storage.NotificationReblog, ActorID: "https://remote.example/users/x", StatusID: a},
+		{Type: storage.NotificationMention, ActorID: "https://remote.example/users/z", StatusID: a},
+		{Type: storage.NotificationReblog, ActorID: "https://remote.example/users/y", StatusID: b},
+	} {
+		n.Account, n.ActivityID, n.ActorDomain, n.GroupKey, n.CreatedAt = "news", "https://remote.example/act/"+string(rune('a'+i)), "remote.example", "g", now
+		must2(s.InsertNotification(ctx, n))(t)
+	}
+	got := must(s.StatusCounts(ctx, []int64{a, b, c}))(t)
+	want := map[int64]storage.StatusCounts{
+		a: {Replies: 3, Reblogs: 1, Favourites: 2},
+		b: {Reblogs: 1},
+	}
+	if len(got) != len(want) || got[a] != want[a] || got[b] != want[b] {
+		t.Errorf("StatusCounts = %+v, want %+v", got, want)
+	}
+	if got := must(s.StatusCounts(ctx, nil))(t); len(got) != 0 {
+		t.Errorf("StatusCounts(nil) = %v", got)
+	}
+}
