@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,32 @@ func TestStatusCounts(t *testing.T) {
 	}
 	if seen != 2 {
 		t.Errorf("account statuses listed %d of the 2 statuses", seen)
+	}
+}
+
+// TestRemoteAccountNote: a remote account shows its bio, sanitised
+// (issue 13: it was empty).
+func TestRemoteAccountNote(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	if err := e.store.UpsertRemoteProfile(ctx, storage.RemoteProfile{
+		ActorID: "https://remote.example/users/bob", Acct: "bob@remote.example", Domain: "remote.example",
+		DisplayName: "Bob", URL: "https://remote.example/@bob", UpdatedAt: time.Now(),
+		Summary: `<p>Librarian at <a href="https://remote.example/tags/x" onclick="steal()">#x</a></p><script>alert(1)</script><img src="https://evil.example/t.png">`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.get(t, "/api/v1/accounts/bob@remote.example", e.token(t, "news", "read"))
+	if r.code != 200 {
+		t.Fatalf("GET account: %d %s", r.code, r.body)
+	}
+	note, _ := r.json(t)["note"].(string)
+	if !strings.Contains(note, "Librarian at") || !strings.Contains(note, `href="https://remote.example/tags/x"`) {
+		t.Errorf("note %q: the bio is missing", note)
+	}
+	for _, bad := range []string{"script", "onclick", "<img", "evil.example"} {
+		if strings.Contains(note, bad) {
+			t.Errorf("note %q keeps %q", note, bad)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type RemoteProfile struct {
 	URL         string // profile page
 	AvatarURL   string // may be empty
 	UpdatedAt   time.Time
+	// Summary is the actor's bio (its document's summary), sanitised
+	// HTML; may be empty.
+	Summary string
 }
 
 // RemoteStatus is a remote post that mentions, replies to or quotes one of
@@ -267,25 +270,26 @@ type Interactions interface {
 	GetQuoteAuthorization(ctx context.Context, id int64) (QuoteAuthorization, error)
 }
 
-const remoteProfileColumns = `actor_id, acct, domain, display_name, url, avatar_url, updated_at`
+const remoteProfileColumns = `actor_id, acct, domain, display_name, url, avatar_url, updated_at, summary`
 
 func scanRemoteProfile(s scanner) (RemoteProfile, error) {
 	var (
 		p       RemoteProfile
 		updated int64
 	)
-	err := s.Scan(&p.ActorID, &p.Acct, &p.Domain, &p.DisplayName, &p.URL, &p.AvatarURL, &updated)
+	err := s.Scan(&p.ActorID, &p.Acct, &p.Domain, &p.DisplayName, &p.URL, &p.AvatarURL, &updated, &p.Summary)
 	p.UpdatedAt = time.UnixMicro(updated).UTC()
 	return p, err
 }
 
 func (q *queries) UpsertRemoteProfile(ctx context.Context, p RemoteProfile) error {
 	_, err := q.w.exec(ctx,
-		`INSERT INTO remote_profiles (`+remoteProfileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO remote_profiles (`+remoteProfileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (actor_id) DO UPDATE SET acct = excluded.acct, domain = excluded.domain,
 		   display_name = excluded.display_name, url = excluded.url, avatar_url = excluded.avatar_url,
-		   updated_at = excluded.updated_at`,
-		p.ActorID, strings.ToLower(p.Acct), strings.ToLower(p.Domain), p.DisplayName, p.URL, p.AvatarURL, orNow(p.UpdatedAt).UnixMicro())
+		   updated_at = excluded.updated_at, summary = excluded.summary`,
+		p.ActorID, strings.ToLower(p.Acct), strings.ToLower(p.Domain), p.DisplayName, p.URL, p.AvatarURL, orNow(p.UpdatedAt).UnixMicro(),
+		p.Summary)
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("upsert remote profile %q", p.ActorID), err)
 	}

@@ -34,10 +34,13 @@ func testRemoteProfiles(t *testing.T, s storage.Store) {
 	if got.Acct != "bob@remote.example" || got.Domain != "remote.example" || got.DisplayName != "Bob" || !got.UpdatedAt.Equal(p.UpdatedAt) {
 		t.Errorf("GetRemoteProfile = %+v", got)
 	}
-	p.DisplayName, p.AvatarURL = "Bob 2", "https://remote.example/a.png"
+	if got.Summary != "" {
+		t.Errorf("Summary = %q, want none", got.Summary)
+	}
+	p.DisplayName, p.AvatarURL, p.Summary = "Bob 2", "https://remote.example/a.png", "<p>Librarian</p>"
 	check(t, s.UpsertRemoteProfile(ctx, p))
 	got = must(s.GetRemoteProfileByAcct(ctx, "@BOB@remote.example"))(t)
-	if got.DisplayName != "Bob 2" || got.AvatarURL != p.AvatarURL || got.ActorID != p.ActorID {
+	if got.DisplayName != "Bob 2" || got.AvatarURL != p.AvatarURL || got.ActorID != p.ActorID || got.Summary != p.Summary {
 		t.Errorf("GetRemoteProfileByAcct after update = %+v", got)
 	}
 	_, err := s.GetRemoteProfile(ctx, "https://remote.example/users/nobody")
