@@ -135,6 +135,20 @@ func (s *Service) DomainBlocksOf(account string) []string {
 	return out
 }
 
+// AccountPolicy is the domain policy with the accounts' own blocks: what
+// federation asks where an activity concerns one of our accounts (its
+// inbox, its followers, its deliveries). federation.DomainPolicy is meant
+// to gain BlockedFor.
+type AccountPolicy interface {
+	// Blocked reports whether host is refused for the instance.
+	Blocked(host string) bool
+	// BlockedFor reports whether host is refused for account (by the
+	// instance, or by the account itself).
+	BlockedFor(account, host string) bool
+}
+
+var _ AccountPolicy = (*Service)(nil)
+
 // BlockedFor reports whether host is refused for account: refused for
 // the instance, or blocked by that account (Matcher.BlockedFor). It is
 // lock-free, for the hot paths that concern one account (its inbox, its

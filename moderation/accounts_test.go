@@ -164,3 +164,20 @@ func TestSweepAccountDomainBlocks(t *testing.T) {
 		t.Errorf("mayor's follower: %v", err)
 	}
 }
+
+func TestBlockedForAllocations(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, storagetest.OpenSQLite(t), config.Moderation{DomainBlocks: []string{"cli.example"}})
+	if _, err := s.BlockDomainsFor(ctx, "news", []string{"spam.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if !s.BlockedFor("news", "deep.sub.spam.example:443") || s.BlockedFor("news", "mastodon.social") {
+		t.Fatal("BlockedFor is wrong")
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		s.BlockedFor("news", "deep.sub.spam.example:443")
+		s.BlockedFor("mayor", "mastodon.social")
+	}); n != 0 {
+		t.Errorf("BlockedFor allocates %v times per call (it is on the inbox's hot path)", n)
+	}
+}
