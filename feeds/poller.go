@@ -299,6 +299,9 @@ type indexed struct {
 // newest of those kept wait for a later poll: a busy hour is spread, not
 // lost.
 func (p *Poller) capFresh(ctx context.Context, src Source, fresh []indexed, res *Result) ([]indexed, error) {
+	if len(fresh) == 0 {
+		return fresh, nil
+	}
 	perPoll, perHour := src.Feed.MaxPostsPerPollOrDefault(), src.Feed.MaxPostsPerHourOrDefault()
 	if over := len(fresh) - perPoll; over > 0 {
 		for _, e := range fresh[:over] {
