@@ -62,10 +62,13 @@ type Server struct {
 	accounts map[string]config.Account // by lower-cased username
 	order    []string                  // configuration order
 
-	logins        *limiter        // failed login-code attempts, per account and client
-	loginsAccount *limiter        // failed login-code attempts, per account
-	apps          *limiter        // app registrations, per client address
-	mod           DomainModerator // domain blocks (safety.go); nil: none
+	logins  *limiter        // wrong login codes, per account and client address
+	guesses *limiter        // wrong login codes, per account (limiter.go: burns its codes)
+	apps    *limiter        // app registrations, per client address
+	mod     DomainModerator // domain blocks (safety.go); nil: none
+
+	burntMu sync.Mutex
+	burnt   map[string]time.Time // when an account's login codes were last burnt
 
 	createdMu sync.Mutex
 	created   map[string]time.Time // account creation dates (immutable)
@@ -78,17 +81,18 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		set.InstanceTitle = "Passerelle"
 	}
 	s := &Server{
-		set:           set,
-		store:         store,
-		pub:           pub,
-		fed:           fed,
-		log:           logger,
-		now:           time.Now,
-		accounts:      map[string]config.Account{},
-		logins:        newLimiter(loginAttempts, loginWindow, 4096),
-		loginsAccount: newLimiter(loginAccountAttempts, loginWindow, 1024),
-		apps:          newLimiter(appRegistrations, appWindow, 4096),
-		created:       map[string]time.Time{},
+		set:      set,
+		store:    store,
+		pub:      pub,
+		fed:      fed,
+		log:      logger,
+		now:      time.Now,
+		accounts: map[string]config.Account{},
+		logins:   newLimiter(loginAttempts, loginWindow, limiterKeys),
+		guesses:  newLimiter(loginCodeGuesses, LoginCodeTTL, limiterKeys),
+		apps:     newLimiter(appRegistrations, appWindow, limiterKeys),
+		burnt:    map[string]time.Time{},
+		created:  map[string]time.Time{},
 	}
 	for _, a := range set.Accounts {
 		name := strings.ToLower(a.Username)
@@ -113,8 +117,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// OAuth and apps.
 	handle("POST /api/v1/apps", s.createApp)
 	handle("GET /api/v1/apps/verify_credentials", s.anyToken("", s.verifyApp))
-	mux.HandleFunc("GET /oauth/authorize", s.authorizePage)
-	mux.HandleFunc("POST /oauth/authorize", s.authorize)
+	// With a trailing slash too: Debian's toot sends /oauth/authorize/.
+	for _, p := range []string{"/oauth/authorize", "/oauth/authorize/{$}"} {
+		mux.HandleFunc("GET "+p, s.authorizePage)
+		mux.HandleFunc("POST "+p, s.authorize)
+	}
 	handle("POST /oauth/token", s.token)
 	handle("POST /oauth/revoke", s.revoke)
 	handle("GET /.well-known/oauth-authorization-server", s.oauthMetadata)

@@ -282,6 +282,44 @@ type statusView struct {
 	s       *Server
 	account Account
 	owner   bool // the viewer is the author: pinned is shown
+	// counts are the replies, boosts and favourites of the statuses
+	// preloaded (a page); others are counted one by one.
+	counts map[int64]storage.StatusCounts
+}
+
+// preload counts the interactions of a page of statuses in one go.
+func (v *statusView) preload(ctx context.Context, rows []storage.Status) error {
+	ids := make([]int64, len(rows))
+	for i, st := range rows {
+		ids[i] = st.ID
+	}
+	counts, err := v.s.store.StatusCounts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if v.counts == nil {
+		v.counts = map[int64]storage.StatusCounts{}
+	}
+	for _, id := range ids {
+		v.counts[id] = counts[id]
+	}
+	return nil
+}
+
+// statusCounts returns the interactions of one status.
+func (v *statusView) statusCounts(ctx context.Context, id int64) (storage.StatusCounts, error) {
+	if c, ok := v.counts[id]; ok {
+		return c, nil
+	}
+	counts, err := v.s.store.StatusCounts(ctx, []int64{id})
+	if err != nil {
+		return storage.StatusCounts{}, err
+	}
+	if v.counts == nil {
+		v.counts = map[int64]storage.StatusCounts{}
+	}
+	v.counts[id] = counts[id] // a notifications page names a post many times
+	return counts[id], nil
 }
 
 func (s *Server) newStatusView(ctx context.Context, name string, viewer *caller) (*statusView, error) {
@@ -296,15 +334,21 @@ func (s *Server) newStatusView(ctx context.Context, name string, viewer *caller)
 	return &statusView{s: s, account: a, owner: viewer.owns(name)}, nil
 }
 
-// status builds the Status entity of st with its media.
-func (v *statusView) status(st storage.Status, media []storage.Media) (Status, error) {
+// status builds the Status entity of st with its media and the counts
+// of what it received.
+func (v *statusView) status(ctx context.Context, st storage.Status, media []storage.Media) (Status, error) {
 	s := v.s
+	counts, err := v.statusCounts(ctx, st.ID)
+	if err != nil {
+		return Status{}, err
+	}
 	out := Status{
 		ID: idString(st.ID), CreatedAt: timeString(st.CreatedAt),
 		Sensitive: st.Sensitive || st.SpoilerText != "", SpoilerText: st.SpoilerText,
 		Visibility: st.Visibility, Language: optString(st.Language),
 		URI: s.fed.NoteID(st.Account, st.ID), URL: s.fed.NoteURL(st.Account, st.ID),
 		EditedAt: optTime(st.EditedAt), Content: &st.ContentHTML,
+		RepliesCount: int(counts.Replies), ReblogsCount: int(counts.Reblogs), FavouritesCount: int(counts.Favourites),
 		Account: v.account, MediaAttachments: []MediaAttachment{}, Mentions: []Mention{}, Tags: []Tag{},
 		Emojis: []any{},
 	}

@@ -90,7 +90,15 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	fed.Routes(mux)
 	pages.Routes(mux)
 	srv.Routes(mux)
-	hs := httptest.NewUnstartedServer(mux)
+	// Tests choose the client address of a request with X-Test-Client
+	// (the address rate limits are keyed by).
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("X-Test-Client"); a != "" {
+			r.RemoteAddr = net.JoinHostPort(a, "40000")
+		}
+		mux.ServeHTTP(w, r)
+	})
+	hs := httptest.NewUnstartedServer(h)
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()

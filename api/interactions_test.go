@@ -16,31 +16,33 @@ import (
 	"github.com/passerelle/passerelle/storage"
 )
 
-// fakeModeration stands in for the instance's domain block list.
+// fakeModeration stands in for the accounts' domain blocks.
 type fakeModeration struct {
-	blocked []string
-	reasons []string
+	blocked map[string][]string // by account
 }
 
-func (f *fakeModeration) BlockDomains(ctx context.Context, domains []string, reason string) (moderation.BlockResult, error) {
+func (f *fakeModeration) BlockDomainsFor(ctx context.Context, account string, domains []string) (moderation.AccountBlockResult, error) {
+	if f.blocked == nil {
+		f.blocked = map[string][]string{}
+	}
 	for _, d := range domains {
-		f.blocked = append(f.blocked, strings.ToLower(d))
+		f.blocked[account] = append(f.blocked[account], strings.ToLower(d))
 	}
-	f.reasons = append(f.reasons, reason)
-	return moderation.BlockResult{Domains: domains}, nil
+	return moderation.AccountBlockResult{Domains: domains}, nil
 }
 
-func (f *fakeModeration) Unblock(ctx context.Context, domain string) (moderation.UnblockResult, error) {
-	f.blocked = slices.DeleteFunc(f.blocked, func(d string) bool { return d == domain })
-	return moderation.UnblockResult{Domain: domain, Removed: true}, nil
+func (f *fakeModeration) UnblockDomainFor(ctx context.Context, account, domain string) (bool, error) {
+	n := len(f.blocked[account])
+	f.blocked[account] = slices.DeleteFunc(f.blocked[account], func(d string) bool { return d == domain })
+	return len(f.blocked[account]) < n, nil
 }
 
-func (f *fakeModeration) List() ([]moderation.Entry, []string) {
-	var out []moderation.Entry
-	for _, d := range f.blocked {
-		out = append(out, moderation.Entry{Domain: d})
-	}
-	return out, nil
+func (f *fakeModeration) DomainBlocksOf(account string) []string {
+	return slices.Sorted(slices.Values(f.blocked[account]))
+}
+
+func (f *fakeModeration) BlockedFor(account, host string) bool {
+	return slices.Contains(f.blocked[account], host)
 }
 
 var _ api.DomainModerator = (*fakeModeration)(nil)
@@ -325,8 +327,8 @@ func TestRaidsAndDomainBlocks(t *testing.T) {
 	if r.code != 200 {
 		t.Fatalf("block raid: %d %s", r.code, r.body)
 	}
-	if !slices.Equal(mod.blocked, []string{"evil.example"}) || !strings.Contains(mod.reasons[0], "raid on @news") {
-		t.Errorf("blocked %v (%v)", mod.blocked, mod.reasons)
+	if !slices.Equal(mod.blocked["news"], []string{"evil.example"}) || len(mod.blocked["mayor"]) != 0 {
+		t.Errorf("blocked %v", mod.blocked)
 	}
 	res := r.json(t)
 	if res["notifications_dismissed"].(float64) == 0 {
@@ -350,7 +352,7 @@ func TestRaidsAndDomainBlocks(t *testing.T) {
 	if !slices.Equal(doms, []string{"evil.example", "spam.example"}) {
 		t.Errorf("domain_blocks = %v", doms)
 	}
-	if r := e.form(t, http.MethodDelete, "/api/v1/domain_blocks", tok, url.Values{"domain": {"spam.example"}}); r.code != 200 || slices.Contains(mod.blocked, "spam.example") {
+	if r := e.form(t, http.MethodDelete, "/api/v1/domain_blocks", tok, url.Values{"domain": {"spam.example"}}); r.code != 200 || slices.Contains(mod.blocked["news"], "spam.example") {
 		t.Errorf("DELETE domain_blocks: %d, blocked %v", r.code, mod.blocked)
 	}
 	if r := e.form(t, http.MethodPost, "/api/v1/domain_blocks", tok, url.Values{"domain": {e.host}}); r.code != 422 {

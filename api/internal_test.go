@@ -106,14 +106,36 @@ func TestLimiter(t *testing.T) {
 	if b, _ := l.blocked("a", now.Add(time.Minute)); b {
 		t.Error("still blocked after the window")
 	}
-	// Bounded: with two live keys, a third is refused until one expires.
+	// Bounded: past two keys, the least recently used is forgotten; a
+	// new key is never refused.
 	l.add("x", now)
 	l.add("y", now)
-	if b, _ := l.blocked("z", now); !b {
-		t.Error("a third key was admitted")
+	if b, _ := l.blocked("z", now); b {
+		t.Error("a new key was refused")
 	}
-	if b, _ := l.blocked("z", now.Add(2*time.Minute)); b {
-		t.Error("expired keys were not pruned")
+	if b, _ := l.blocked("a", now); b {
+		t.Error("the oldest key was not forgotten")
+	}
+	if n := l.add("y", now); n != 2 {
+		t.Errorf("add(y) = %d, want 2", n)
+	}
+	l.reset("y")
+	if n := l.add("y", now); n != 1 {
+		t.Errorf("add(y) after reset = %d, want 1", n)
+	}
+}
+
+func TestAddrKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":           "192.0.2.1",
+		"::ffff:192.0.2.1":    "192.0.2.1",
+		"2001:db8:1:2::1":     "2001:db8:1:2::/64",
+		"2001:db8:1:2:abcd::": "2001:db8:1:2::/64",
+		"not an address":      "not an address",
+	} {
+		if got := addrKey(in); got != want {
+			t.Errorf("addrKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -116,7 +116,7 @@ func (v *notificationView) entity(ctx context.Context, n storage.Notification) (
 		if err != nil {
 			return Notification{}, false, err
 		}
-		e, err := v.statuses.status(st, media)
+		e, err := v.statuses.status(ctx, st, media)
 		if err != nil {
 			return Notification{}, false, err
 		}

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -160,7 +162,7 @@ func clientAddr(r *http.Request) string {
 // createApp registers an OAuth client (POST /api/v1/apps).
 func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	key := clientAddr(r)
+	key := addrKey(clientAddr(r))
 	if blocked, _ := s.apps.blocked(key, now); blocked {
 		s.fail(w, r, &apiError{http.StatusTooManyRequests, "Too many requests"})
 		return
@@ -262,6 +264,41 @@ type authRequest struct {
 	redirectURI string
 	scopes      []string
 	state       string
+	challenge   string // PKCE S256 code challenge; "" when none
+}
+
+// PKCE (RFC 7636), as Mastodon 4.3 has it: optional, S256 only ("plain"
+// gives no protection and is refused, as is a challenge without method).
+const pkceS256 = "S256"
+
+// parsePKCE validates the PKCE parameters of an authorization request
+// and returns the challenge ("" when the client sent none).
+func parsePKCE(v url.Values) (string, error) {
+	challenge, method := v.Get("code_challenge"), v.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method == "":
+		return "", nil
+	case challenge == "":
+		return "", errors.New("code_challenge_method without code_challenge")
+	case method != pkceS256:
+		return "", fmt.Errorf("code_challenge_method must be %s (got %q; plain is not supported)", pkceS256, method)
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(challenge); err != nil || len(b) != sha256.Size {
+		return "", errors.New("code_challenge is not an S256 challenge (the base64url SHA-256 of the verifier, without padding)")
+	}
+	return challenge, nil
+}
+
+var pkceVerifierRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// pkceVerified reports whether verifier answers challenge.
+func pkceVerified(challenge, verifier string) bool {
+	if !pkceVerifierRE.MatchString(verifier) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
 
 // parseAuthRequest validates the parameters of /oauth/authorize.
@@ -289,6 +326,9 @@ func (s *Server) parseAuthRequest(ctx context.Context, v url.Values) (authReques
 	}
 	if !subset(req.scopes, strings.Fields(app.Scopes)) {
 		return authRequest{}, fmt.Errorf("the requested scopes %q exceed the app's scopes %q", strings.Join(req.scopes, " "), app.Scopes)
+	}
+	if req.challenge, err = parsePKCE(v); err != nil {
+		return authRequest{}, err
 	}
 	return req, nil
 }
@@ -328,7 +368,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 	d := pageData{
 		Form: true, AppName: req.app.Name, Website: req.app.Website, Scopes: req.scopes,
 		ClientID: req.app.ClientID, RedirectURI: req.redirectURI, Scope: strings.Join(req.scopes, " "),
-		State: req.state, CSRF: s.csrfToken(w, r), Error: msg, Selected: account,
+		State: req.state, CSRF: s.csrfToken(w, r), Error: msg, Selected: account, CodeChallenge: req.challenge,
 	}
 	for _, name := range s.order {
 		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.fed.Handle(name)})
@@ -363,16 +403,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	key := name + " " + clientAddr(r)
-	blocked, until := s.logins.blocked(key, now)
-	if !blocked {
-		blocked, until = s.loginsAccount.blocked(name, now)
-	}
-	if blocked {
-		s.log.Warn().Str("account", name).Msg("login code attempts rate-limited")
+	key := name + " " + addrKey(clientAddr(r))
+	if blocked, until := s.logins.blocked(key, now); blocked {
+		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("login code attempts rate-limited")
 		wait := max(1, int(until.Sub(now).Minutes()+0.999))
 		s.renderForm(w, r, http.StatusTooManyRequests, req, name,
-			fmt.Sprintf("Too many wrong codes for this account. Try again in %d minute(s).", wait))
+			fmt.Sprintf("Too many wrong codes for this account from your address. Try again in %d minute(s).", wait))
 		return
 	}
 	code := normalizeLoginCode(r.PostFormValue("code"))
@@ -388,16 +424,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil || lc.AppID != 0 || lc.RedirectURI != LoginCodeMarker || lc.Account != name || !now.Before(lc.ExpiresAt) {
 		s.logins.add(key, now)
-		s.loginsAccount.add(name, now)
 		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("wrong or expired login code")
-		s.renderForm(w, r, http.StatusForbidden, req, name,
-			"This login code is wrong, expired or already used. Run `bridge login-code --account "+name+"` for a new one.")
+		msg := "This login code is wrong, expired or already used."
+		if s.wrongLoginCode(ctx, name, now) {
+			msg = "Too many wrong codes were tried for this account: its login codes were cancelled."
+		}
+		s.renderForm(w, r, http.StatusForbidden, req, name, msg+" Run `bridge login-code --account "+name+"` for a new one.")
 		return
 	}
 	authCode := randomSecret()
 	err = s.store.InsertAuthCode(ctx, storage.AuthCode{
 		Hash: authCodeHash(authCode), AppID: req.app.ID, Account: name, RedirectURI: req.redirectURI,
-		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(),
+		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(), CodeChallenge: req.challenge,
 	})
 	if err != nil {
 		s.log.Error().Err(err).Msg("store authorization code")
@@ -419,6 +457,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// wrongLoginCode counts a wrong login code for account; after
+// loginCodeGuesses of them within a code's lifetime, whatever the client
+// addresses, the account's outstanding login codes are burnt (a code
+// guessed at that often could be found). It reports whether the
+// account's codes were burnt within the last LoginCodeTTL.
+func (s *Server) wrongLoginCode(ctx context.Context, account string, now time.Time) bool {
+	if n := s.guesses.add(account, now); n >= loginCodeGuesses {
+		s.guesses.reset(account)
+		burnt, err := s.store.DeleteAuthCodes(context.WithoutCancel(ctx), account, 0)
+		if err != nil {
+			s.log.Error().Err(err).Str("account", account).Msg("burn login codes")
+		} else {
+			s.log.Warn().Str("account", account).Int("wrong_codes", n).Int64("codes_burnt", burnt).
+				Msg("too many wrong login codes: the account's login codes were cancelled; `bridge login-code` makes a new one")
+		}
+		s.burntMu.Lock()
+		s.burnt[account] = now
+		s.burntMu.Unlock()
+	}
+	s.burntMu.Lock()
+	defer s.burntMu.Unlock()
+	at, ok := s.burnt[account]
+	return ok && now.Sub(at) < LoginCodeTTL
 }
 
 // clientCredentials reads the client's id and secret from the body or
@@ -488,6 +551,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if c.AppID != app.ID || c.RedirectURI != redirect || !now.Before(c.ExpiresAt) {
+			oauthFail(w, errInvalidGrant)
+			return
+		}
+		// With a PKCE challenge, only its verifier redeems the code (a
+		// verifier sent for a code without challenge is ignored).
+		if c.CodeChallenge != "" && !pkceVerified(c.CodeChallenge, p.str("code_verifier")) {
 			oauthFail(w, errInvalidGrant)
 			return
 		}
@@ -573,5 +642,6 @@ func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":              []string{"query"},
 		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":      []string{pkceS256},
 	})
 }

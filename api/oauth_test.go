@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -46,6 +49,13 @@ func (e *env) authorizePage(t *testing.T, q url.Values) (response, string) {
 // submit posts the login form with the CSRF cookie.
 func (e *env) submit(t *testing.T, q url.Values, csrf, account, code string) response {
 	t.Helper()
+	return e.submitFrom(t, "", q, csrf, account, code)
+}
+
+// submitFrom posts the login form from client address addr ("": the
+// test's own).
+func (e *env) submitFrom(t *testing.T, addr string, q url.Values, csrf, account, code string) response {
+	t.Helper()
 	f := url.Values{}
 	for k, v := range q {
 		f[k] = v
@@ -53,8 +63,12 @@ func (e *env) submit(t *testing.T, q url.Values, csrf, account, code string) res
 	f.Set("csrf", csrf)
 	f.Set("account", account)
 	f.Set("code", code)
+	header := map[string]string{"Cookie": "passerelle_oauth_csrf=" + csrf}
+	if addr != "" {
+		header["X-Test-Client"] = addr
+	}
 	return e.do(t, request{method: http.MethodPost, path: "/oauth/authorize", contentType: "application/x-www-form-urlencoded",
-		body: []byte(f.Encode()), header: map[string]string{"Cookie": "passerelle_oauth_csrf=" + csrf}})
+		body: []byte(f.Encode()), header: header})
 }
 
 func (e *env) loginCode(t *testing.T, account string) string {
@@ -332,6 +346,53 @@ func TestLoginCodeRateLimit(t *testing.T) {
 	}
 }
 
+// TestLoginLockoutIsNotGlobal: wrong codes from many addresses lock out
+// those addresses and burn the codes they guessed at, never a fresh code
+// typed from another address (issue 13: 100 wrong codes from 10
+// addresses locked a valid code out for 15 minutes).
+func TestLoginLockoutIsNotGlobal(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	start := time.Now()
+	e.api.SetClock(func() time.Time { return start })
+	id, _ := e.app(t, "https://app.example/cb", "read")
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {"https://app.example/cb"}}
+	_, csrf := e.authorizePage(t, q)
+	guessedAt := e.loginCode(t, "news") // outstanding while the guesses come
+	for a := range 10 {
+		addr := fmt.Sprintf("192.0.2.%d", a+1)
+		for i := range 10 {
+			if r := e.submitFrom(t, addr, q, csrf, "news", fmt.Sprintf("ZZZZ-ZZ%02d", i)); r.code != http.StatusForbidden {
+				t.Fatalf("address %s, attempt %d: %d", addr, i, r.code)
+			}
+		}
+		// The address is now limited, whatever the code.
+		if r := e.submitFrom(t, addr, q, csrf, "news", "ZZZZ-ZZZZ"); r.code != http.StatusTooManyRequests {
+			t.Fatalf("address %s, 11th attempt: %d", addr, r.code)
+		}
+	}
+	// The code that was outstanding during 100 wrong guesses is burnt.
+	if r := e.submitFrom(t, "198.51.100.7", q, csrf, "news", guessedAt); r.code != http.StatusForbidden {
+		t.Errorf("a code guessed at 100 times: %d, want 403", r.code)
+	}
+	// A fresh code from a new address gets in at once.
+	if r := e.submitFrom(t, "198.51.100.8", q, csrf, "news", e.loginCode(t, "news")); r.code != http.StatusFound {
+		t.Errorf("a fresh code from a new address: %d %s", r.code, r.body)
+	}
+	// An IPv6 client is limited by its /64, not by each address in it.
+	for i := range 10 {
+		addr := fmt.Sprintf("2001:db8:1:2::%x", i+1)
+		if r := e.submitFrom(t, addr, q, csrf, "mayor", "ZZZZ-ZZZZ"); r.code != http.StatusForbidden {
+			t.Fatalf("IPv6 attempt %d: %d", i, r.code)
+		}
+	}
+	if r := e.submitFrom(t, "2001:db8:1:2::ff", q, csrf, "mayor", e.loginCode(t, "mayor")); r.code != http.StatusTooManyRequests {
+		t.Errorf("11th attempt from the same /64: %d", r.code)
+	}
+	if r := e.submitFrom(t, "2001:db8:1:3::1", q, csrf, "mayor", e.loginCode(t, "mayor")); r.code != http.StatusFound {
+		t.Errorf("another /64: %d %s", r.code, r.body)
+	}
+}
+
 func TestLoginCodeExpires(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	id, _ := e.app(t, "https://app.example/cb", "read")
@@ -350,5 +411,115 @@ func TestOAuthMetadata(t *testing.T) {
 	if m["authorization_endpoint"] != e.url+"/oauth/authorize" || m["token_endpoint"] != e.url+"/oauth/token" ||
 		m["issuer"] != e.url+"/" {
 		t.Errorf("metadata: %v", m)
+	}
+}
+
+// pkceChallenge is the S256 challenge of verifier (RFC 7636 section 4.2).
+func pkceChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestPKCE: a code issued with an S256 challenge is exchanged only with
+// its verifier; "plain" is refused as Mastodon refuses it (issue 13).
+func TestPKCE(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	const redirect = "https://app.example/callback"
+	id, secret := e.app(t, redirect, "read write")
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+	if got := pkceChallenge(verifier); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Fatalf("test helper: challenge %q", got)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"},
+		"code_challenge": {pkceChallenge(verifier)}, "code_challenge_method": {"S256"}}
+	page, _ := e.authorizePage(t, q)
+	if !strings.Contains(string(page.body), `name="code_challenge" value="`+pkceChallenge(verifier)+`"`) {
+		t.Fatalf("the login form does not carry the challenge:\n%s", page.body)
+	}
+	exchange := func(code, verifier string, send bool) response {
+		v := url.Values{"grant_type": {"authorization_code"}, "client_id": {id}, "client_secret": {secret},
+			"redirect_uri": {redirect}, "code": {code}}
+		if send {
+			v.Set("code_verifier", verifier)
+		}
+		return e.exchange(t, v)
+	}
+	tests := []struct {
+		name     string
+		verifier string
+		send     bool
+		want     int
+	}{
+		{"no verifier", "", false, http.StatusBadRequest},
+		{"empty verifier", "", true, http.StatusBadRequest},
+		{"wrong verifier", strings.Repeat("a", 43), true, http.StatusBadRequest},
+		{"the challenge itself", pkceChallenge(verifier), true, http.StatusBadRequest},
+		{"right verifier", verifier, true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := exchange(e.authorize(t, q, "news"), tt.verifier, tt.send)
+			if r.code != tt.want {
+				t.Fatalf("%d %s, want %d", r.code, r.body, tt.want)
+			}
+			if tt.want != http.StatusOK && r.json(t)["error"] != "invalid_grant" {
+				t.Errorf("error %s, want invalid_grant", r.body)
+			}
+		})
+	}
+	// Without a challenge, a verifier sent anyway is ignored (clients that
+	// always send one still log in).
+	plainQ := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"}}
+	if r := exchange(e.authorize(t, plainQ, "news"), verifier, true); r.code != http.StatusOK {
+		t.Errorf("no challenge, a verifier sent: %d %s", r.code, r.body)
+	}
+	// Refused at the authorization page: plain, a challenge without
+	// method, an unknown method, a malformed challenge.
+	for name, edit := range map[string]func(url.Values){
+		"plain":             func(v url.Values) { v.Set("code_challenge_method", "plain") },
+		"no method":         func(v url.Values) { v.Del("code_challenge_method") },
+		"unknown method":    func(v url.Values) { v.Set("code_challenge_method", "S512") },
+		"short challenge":   func(v url.Values) { v.Set("code_challenge", "abc") },
+		"padded challenge":  func(v url.Values) { v.Set("code_challenge", pkceChallenge(verifier)+"=") },
+		"method, no challe": func(v url.Values) { v.Del("code_challenge") },
+	} {
+		bad := url.Values{}
+		for k, vs := range q {
+			bad[k] = vs
+		}
+		edit(bad)
+		if r := e.get(t, "/oauth/authorize?"+bad.Encode(), ""); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "code_challenge") {
+			t.Errorf("%s: %d, want 400 naming code_challenge", name, r.code)
+		}
+	}
+	m := e.get(t, "/.well-known/oauth-authorization-server", "").json(t)
+	if got, ok := m["code_challenge_methods_supported"].([]any); !ok || len(got) != 1 || got[0] != "S256" {
+		t.Errorf("code_challenge_methods_supported = %v", m["code_challenge_methods_supported"])
+	}
+}
+
+// TestAuthorizeTrailingSlash: Debian's toot sends /oauth/authorize/
+// (issue 13: a 404).
+func TestAuthorizeTrailingSlash(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	const redirect = "https://app.example/callback"
+	id, _ := e.app(t, redirect, "read")
+	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"read"}}
+	page := e.get(t, "/oauth/authorize/?"+q.Encode(), "")
+	if page.code != http.StatusOK {
+		t.Fatalf("GET /oauth/authorize/: %d", page.code)
+	}
+	m := csrfRE.FindSubmatch(page.body)
+	if m == nil {
+		t.Fatal("no login form")
+	}
+	f := url.Values{"csrf": {string(m[1])}, "account": {"news"}, "code": {e.loginCode(t, "news")}}
+	for k, v := range q {
+		f[k] = v
+	}
+	r := e.do(t, request{method: http.MethodPost, path: "/oauth/authorize/", contentType: "application/x-www-form-urlencoded",
+		body: []byte(f.Encode()), header: map[string]string{"Cookie": "passerelle_oauth_csrf=" + string(m[1])}})
+	if r.code != http.StatusFound || !strings.HasPrefix(r.header.Get("Location"), redirect+"?code=") {
+		t.Errorf("POST /oauth/authorize/: %d %s", r.code, r.header.Get("Location"))
 	}
 }

@@ -31,6 +31,9 @@ type pageData struct {
 	Selected    string
 	Error       string
 	Code        string
+	// CodeChallenge is the PKCE challenge carried through the form (its
+	// method is S256).
+	CodeChallenge string
 }
 
 type pageAccount struct{ Name, Handle string }

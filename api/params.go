@@ -44,7 +44,7 @@ func parseParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	case "application/json":
 		data, err := io.ReadAll(body)
 		if err != nil {
-			return nil, err
+			return nil, bodyError(err)
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
 			return p, nil
@@ -57,7 +57,7 @@ func parseParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	case "application/x-www-form-urlencoded":
 		data, err := io.ReadAll(body)
 		if err != nil {
-			return nil, err
+			return nil, bodyError(err)
 		}
 		if err := p.addQuery(string(data)); err != nil {
 			return nil, err
@@ -86,12 +86,22 @@ func parseParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 			}
 			v, err := io.ReadAll(part)
 			if err != nil {
-				return nil, err
+				return nil, bodyError(err) // a truncated part: the client's error
 			}
 			p.kv = append(p.kv, field{part.FormName(), string(v)})
 		}
 	}
 	return p, nil
+}
+
+// bodyError is the answer to a body that could not be read: too large
+// (413), else malformed or cut short by the client (400), never a 500.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return errBadJSON
 }
 
 // addQuery appends the pairs of an URL-encoded string, in order.

@@ -160,14 +160,15 @@ func (s *Server) listRaids(w http.ResponseWriter, r *http.Request, c *caller) {
 
 // RaidBlock is what blocking a raid did.
 type RaidBlock struct {
-	Blocked             []string `json:"blocked"`
-	FollowersRemoved    int64    `json:"followers_removed"`
-	DeliveriesCancelled int64    `json:"deliveries_cancelled"`
-	Dismissed           int64    `json:"notifications_dismissed"`
+	Blocked          []string `json:"blocked"`
+	FollowersRemoved int64    `json:"followers_removed"`
+	Dismissed        int64    `json:"notifications_dismissed"`
 }
 
-// blockRaid blocks the servers a raid came from (all of them, or those
-// named in domains[]; never our own), and dismisses their notifications.
+// blockRaid blocks, for the calling account (its own domain blocks, as
+// POST /api/v1/domain_blocks), the servers a raid on it came from (all
+// of them, or those named in domains[]; never our own), and dismisses
+// their notifications.
 func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
 	if s.mod == nil {
@@ -194,10 +195,9 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	only, _ := p.list("domains")
-	own := hostOf("//" + s.set.HandleDomain)
 	var domains []string
 	for _, sv := range rd.Servers {
-		if sv.Domain == "" || sv.Domain == own || sv.Domain == hostOf(s.set.BaseURL) {
+		if sv.Domain == "" || s.ownDomain(sv.Domain) {
 			continue
 		}
 		if len(only) > 0 && !slices.ContainsFunc(only, func(d string) bool { return strings.EqualFold(d, sv.Domain) }) {
@@ -209,9 +209,9 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, unprocessable("Validation failed: no server of this raid to block"))
 		return
 	}
-	res, err := s.mod.BlockDomains(ctx, domains, "raid on @"+c.name+": "+rd.Summary+" ("+rd.StartedAt+")")
+	res, err := s.mod.BlockDomainsFor(ctx, c.name, domains)
 	if err != nil {
-		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+		s.fail(w, r, blockError(err))
 		return
 	}
 	dismissed, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now())
@@ -219,7 +219,7 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Warn().Str("account", c.name).Str("raid", rd.ID).Strs("domains", res.Domains).Msg("raid servers blocked through the client API")
-	writeJSON(w, http.StatusOK, RaidBlock{Blocked: res.Domains, FollowersRemoved: res.FollowersRemoved,
-		DeliveriesCancelled: res.DeliveriesCancelled, Dismissed: dismissed})
+	s.log.Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", res.Domains).
+		Msg("raid servers blocked by the account through the client API")
+	writeJSON(w, http.StatusOK, RaidBlock{Blocked: res.Domains, FollowersRemoved: res.FollowersRemoved, Dismissed: dismissed})
 }

@@ -32,7 +32,10 @@ func (s *Server) remoteAccount(p storage.RemoteProfile) Account {
 	return Account{
 		ID: p.Acct, Username: user, Acct: p.Acct, DisplayName: sanitize.Name(p.DisplayName, sanitize.MaxNameGraphemes),
 		CreatedAt: timeString(p.UpdatedAt.UTC().Truncate(24 * time.Hour)),
-		URL:       profileURL, URI: p.ActorID,
+		// Sanitised when stored, and again here: the entity goes to the
+		// comms team's apps, whatever wrote the row.
+		Note: sanitize.HTML(p.Summary),
+		URL:  profileURL, URI: p.ActorID,
 		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		Emojis: []any{}, Roles: []any{}, Fields: []Field{},
 	}

@@ -14,24 +14,39 @@ import (
 
 // The comms team's safety tools, through the calls their apps already
 // make: account blocks (a Block is delivered to the remote actor) and
-// mutes, domain blocks (the instance's, package moderation), relationships,
-// and the replies under a post (GET /api/v1/statuses/:id/context).
+// mutes, domain blocks (the calling account's own, package moderation),
+// relationships, and the replies under a post (GET
+// /api/v1/statuses/:id/context).
 
-// DomainModerator is the instance's domain block list
-// (*moderation.Service).
+// DomainModerator keeps the domain blocks of each account
+// (*moderation.Service). A client-API domain block is the calling
+// account's, as a Mastodon user's: the instance's blocks (configuration,
+// `bridge blocks`, subscriptions) are the operator's, and can neither be
+// lifted nor listed through the client API.
 type DomainModerator interface {
-	BlockDomains(ctx context.Context, domains []string, reason string) (moderation.BlockResult, error)
-	Unblock(ctx context.Context, domain string) (moderation.UnblockResult, error)
-	List() (entries []moderation.Entry, allows []string)
+	BlockDomainsFor(ctx context.Context, account string, domains []string) (moderation.AccountBlockResult, error)
+	UnblockDomainFor(ctx context.Context, account, domain string) (bool, error)
+	DomainBlocksOf(account string) []string
+	// BlockedFor reports whether host is refused for account (by the
+	// instance or by the account).
+	BlockedFor(account, host string) bool
 }
 
 var _ DomainModerator = (*moderation.Service)(nil)
 
-// SetModeration gives the API the domain block list (domain_blocks, raid
+// SetModeration gives the API the domain blocks (domain_blocks, raid
 // blocks); without it those calls answer 503.
 func (s *Server) SetModeration(m DomainModerator) { s.mod = m }
 
 var errNoModeration = &apiError{http.StatusServiceUnavailable, "Domain blocks are not available on this server"}
+
+// blockError is the answer to a domain block refused.
+func blockError(err error) error {
+	if errors.Is(err, moderation.ErrNotBlockable) {
+		return unprocessable("Validation failed: Domain is not a server's domain (a top-level domain, a public suffix such as co.uk or github.io, or a single label cannot be blocked)")
+	}
+	return unprocessable("Validation failed: " + strings.TrimPrefix(err.Error(), "moderation: block: "))
+}
 
 // Relationship is Mastodon's Relationship entity.
 type Relationship struct {
@@ -82,17 +97,18 @@ func (s *Server) relationship(ctx context.Context, c *caller, p storage.RemotePr
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return Relationship{}, err
 	}
-	rel.DomainBlocking = s.domainBlocked(p.Domain)
+	rel.DomainBlocking = s.domainBlocked(c.name, p.Domain)
 	return rel, nil
 }
 
-func (s *Server) domainBlocked(domain string) bool {
+// domainBlocked reports whether account blocked domain (or a parent of
+// it) for itself: what it can lift with DELETE /api/v1/domain_blocks.
+func (s *Server) domainBlocked(account, domain string) bool {
 	if s.mod == nil || domain == "" {
 		return false
 	}
-	entries, _ := s.mod.List()
-	for _, e := range entries {
-		if domain == e.Domain || strings.HasSuffix(domain, "."+e.Domain) {
+	for _, d := range s.mod.DomainBlocksOf(account) {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
 			return true
 		}
 	}
@@ -191,15 +207,12 @@ func (s *Server) relationships(w http.ResponseWriter, r *http.Request, c *caller
 	writeJSON(w, http.StatusOK, out)
 }
 
-// listDomainBlocks lists the blocked domains, as Mastodon's user domain
-// blocks (an array of domain names).
+// listDomainBlocks lists the domains the caller blocked, as Mastodon's
+// user domain blocks (an array of domain names).
 func (s *Server) listDomainBlocks(w http.ResponseWriter, r *http.Request, c *caller) {
 	out := []string{}
 	if s.mod != nil {
-		entries, _ := s.mod.List()
-		for _, e := range entries {
-			out = append(out, e.Domain)
-		}
+		out = append(out, s.mod.DomainBlocksOf(c.name)...)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -219,9 +232,17 @@ func (s *Server) domainParam(w http.ResponseWriter, r *http.Request) (string, er
 	return d, nil
 }
 
-// blockDomain blocks a domain for the whole instance (an institution's
-// server is its comms team's), and dismisses the caller's notifications
-// from it.
+// ownDomain reports whether d names this server (its handles' domain or
+// its public host).
+func (s *Server) ownDomain(d string) bool {
+	h := hostOf("//" + d)
+	return h == hostOf("//"+s.set.HandleDomain) || h == hostOf(s.set.BaseURL)
+}
+
+// blockDomain blocks a domain for the calling account only (as a
+// Mastodon user's domain block): its followers there are removed, its
+// notifications from there dismissed, and what comes from there is no
+// longer shown to it.
 func (s *Server) blockDomain(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
 	d, err := s.domainParam(w, r)
@@ -229,13 +250,13 @@ func (s *Server) blockDomain(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, err)
 		return
 	}
-	if h := hostOf("//" + d); h == hostOf("//"+s.set.HandleDomain) || h == hostOf(s.set.BaseURL) {
+	if s.ownDomain(d) {
 		s.fail(w, r, unprocessable("Validation failed: this server's own domain cannot be blocked"))
 		return
 	}
-	res, err := s.mod.BlockDomains(ctx, []string{d}, "blocked by @"+c.name+" through the client API")
+	res, err := s.mod.BlockDomainsFor(ctx, c.name, []string{d})
 	if err != nil {
-		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+		s.fail(w, r, blockError(err))
 		return
 	}
 	if _, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now()); err != nil {
@@ -245,14 +266,16 @@ func (s *Server) blockDomain(w http.ResponseWriter, r *http.Request, c *caller) 
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
+// unblockDomain lifts the calling account's own block of a domain; the
+// instance's blocks stay (Mastodon answers {} whatever there was).
 func (s *Server) unblockDomain(w http.ResponseWriter, r *http.Request, c *caller) {
 	d, err := s.domainParam(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.mod.Unblock(r.Context(), d); err != nil {
-		s.fail(w, r, unprocessable("Validation failed: "+err.Error()))
+	if _, err := s.mod.UnblockDomainFor(r.Context(), c.name, d); err != nil {
+		s.fail(w, r, unprocessable("Validation failed: "+strings.TrimPrefix(err.Error(), "moderation: unblock: ")))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
@@ -281,6 +304,9 @@ func (s *Server) replies(ctx context.Context, st storage.Status, viewer *caller)
 		}
 		if len(kinds) > 0 || (rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted && !viewer.owns(st.Account)) {
 			continue
+		}
+		if s.mod != nil && s.mod.BlockedFor(st.Account, hostOf(rs.ActorID)) {
+			continue // the post's account blocked the replier's server
 		}
 		e, err := s.remoteStatus(ctx, ps, rs)
 		if err != nil {
@@ -348,7 +374,7 @@ func (s *Server) remoteContext(w http.ResponseWriter, r *http.Request, c *caller
 				s.fail(w, r, err)
 				return
 			}
-			e, err := v.status(st, media)
+			e, err := v.status(ctx, st, media)
 			if err != nil {
 				s.fail(w, r, err)
 				return

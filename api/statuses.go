@@ -168,7 +168,7 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, c *caller, 
 		s.fail(w, r, err)
 		return
 	}
-	out, err := v.status(st, media)
+	out, err := v.status(ctx, st, media)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -349,7 +349,7 @@ func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller
 		if err != nil {
 			break // deleted or hidden: the thread stops here
 		}
-		e, err := v.status(pst, media)
+		e, err := v.status(ctx, pst, media)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -474,6 +474,10 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller,
 		s.fail(w, r, err)
 		return
 	}
+	if err := v.preload(ctx, rows); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	out := make([]Status, 0, len(rows))
 	for _, st := range rows {
 		media, err := s.store.ListStatusMedia(ctx, st.ID)
@@ -481,7 +485,7 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller,
 			s.fail(w, r, err)
 			return
 		}
-		e, err := v.status(st, media)
+		e, err := v.status(ctx, st, media)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -49,7 +49,26 @@ type Server struct {
 	// whose X-Forwarded-For, -Proto and -Host headers are believed; those
 	// headers are removed from every other request.
 	TrustedProxies []string `yaml:"trusted_proxies"`
-	TLS            TLS      `yaml:"tls"`
+	// MaxConnections caps the connections each listener keeps open at
+	// once (each holds a file descriptor); past it, new connections wait
+	// until one closes. 0: DefaultMaxConnections.
+	MaxConnections int `yaml:"max_connections"`
+	TLS            TLS `yaml:"tls"`
+}
+
+// Bounds of server.max_connections.
+const (
+	DefaultMaxConnections = 4096
+	MinMaxConnections     = 16
+	MaxMaxConnections     = 1_000_000
+)
+
+// MaxConnectionsOrDefault returns MaxConnections, or its default.
+func (s Server) MaxConnectionsOrDefault() int {
+	if s.MaxConnections <= 0 {
+		return DefaultMaxConnections
+	}
+	return s.MaxConnections
 }
 
 // TLS selects how HTTPS is provided.

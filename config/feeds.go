@@ -26,6 +26,14 @@ type Feed struct {
 	// by default they are only recorded as seen, and only entries that
 	// appear later are posted.
 	Backfill bool `yaml:"backfill"`
+	// MaxPostsPerPoll caps the new entries one poll posts: beyond it (a
+	// flood, a CMS that changed every entry's id, a first backfill), the
+	// newest are posted and the older ones recorded as skipped. 0:
+	// DefaultFeedMaxPostsPerPoll.
+	MaxPostsPerPoll int `yaml:"max_posts_per_poll"`
+	// MaxPostsPerHour caps the posts of the feed in any hour: entries
+	// over it wait for the next poll. 0: DefaultFeedMaxPostsPerHour.
+	MaxPostsPerHour int `yaml:"max_posts_per_hour"`
 }
 
 // Feed defaults and limits.
@@ -37,6 +45,11 @@ const (
 	MaxFeedsPerAccount  = 20
 	MaxFeedTemplate     = 1000 // characters
 	MaxFeedHashtags     = 10
+	// Caps of new posts (a feed must not flood its account).
+	DefaultFeedMaxPostsPerPoll = 5
+	DefaultFeedMaxPostsPerHour = 10
+	MaxFeedPostsPerPoll        = 100
+	MaxFeedPostsPerHour        = 1000
 )
 
 // FeedPlaceholders are the placeholders a feed template may use.
@@ -58,6 +71,23 @@ func (f Feed) IntervalOrDefault() time.Duration {
 		return DefaultFeedInterval.Duration()
 	}
 	return f.Interval.Duration()
+}
+
+// MaxPostsPerPollOrDefault returns MaxPostsPerPoll, or its default.
+func (f Feed) MaxPostsPerPollOrDefault() int {
+	if f.MaxPostsPerPoll <= 0 {
+		return DefaultFeedMaxPostsPerPoll
+	}
+	return f.MaxPostsPerPoll
+}
+
+// MaxPostsPerHourOrDefault returns MaxPostsPerHour, or its default (at
+// least the per-poll cap).
+func (f Feed) MaxPostsPerHourOrDefault() int {
+	if f.MaxPostsPerHour <= 0 {
+		return max(DefaultFeedMaxPostsPerHour, f.MaxPostsPerPollOrDefault())
+	}
+	return f.MaxPostsPerHour
 }
 
 // HashtagText returns the hashtags as they end a post: "#a #b".
@@ -121,6 +151,14 @@ func (v *validator) feed(key string, f Feed) {
 	}
 	if f.Interval != 0 && (f.Interval < MinFeedInterval || f.Interval > MaxFeedInterval) {
 		v.addf(key+".interval", "must be between %s and %s; got %s", MinFeedInterval, MaxFeedInterval, f.Interval)
+	}
+	if f.MaxPostsPerPoll < 0 || f.MaxPostsPerPoll > MaxFeedPostsPerPoll {
+		v.addf(key+".max_posts_per_poll", "must be between 1 and %d (0: the default, %d); got %d", MaxFeedPostsPerPoll, DefaultFeedMaxPostsPerPoll, f.MaxPostsPerPoll)
+	}
+	if f.MaxPostsPerHour < 0 || f.MaxPostsPerHour > MaxFeedPostsPerHour {
+		v.addf(key+".max_posts_per_hour", "must be between 1 and %d (0: the default, %d); got %d", MaxFeedPostsPerHour, DefaultFeedMaxPostsPerHour, f.MaxPostsPerHour)
+	} else if f.MaxPostsPerHour > 0 && f.MaxPostsPerHour < f.MaxPostsPerPollOrDefault() {
+		v.addf(key+".max_posts_per_hour", "must be at least max_posts_per_poll (%d); got %d", f.MaxPostsPerPollOrDefault(), f.MaxPostsPerHour)
 	}
 }
 

@@ -51,6 +51,21 @@ func TestValidateFeeds(t *testing.T) {
 			want: []string{"accounts[0].feeds[0].interval: must be between 1m and 24h; got 30s"}},
 		{name: "interval too long", mutate: feed(func(f *Feed) { f.Interval = Duration(48 * time.Hour) }),
 			want: []string{"accounts[0].feeds[0].interval: must be between 1m and 24h; got 48h"}},
+		{name: "caps set", mutate: feed(func(f *Feed) { f.MaxPostsPerPoll, f.MaxPostsPerHour = 20, 50 })},
+		{name: "caps negative", mutate: feed(func(f *Feed) { f.MaxPostsPerPoll, f.MaxPostsPerHour = -1, -1 }),
+			want: []string{
+				"accounts[0].feeds[0].max_posts_per_poll: must be between 1 and 100 (0: the default, 5); got -1",
+				"accounts[0].feeds[0].max_posts_per_hour: must be between 1 and 1000 (0: the default, 10); got -1",
+			}},
+		{name: "caps too high", mutate: feed(func(f *Feed) { f.MaxPostsPerPoll, f.MaxPostsPerHour = 101, 1001 }),
+			want: []string{
+				"accounts[0].feeds[0].max_posts_per_poll: must be between 1 and 100 (0: the default, 5); got 101",
+				"accounts[0].feeds[0].max_posts_per_hour: must be between 1 and 1000 (0: the default, 10); got 1001",
+			}},
+		{name: "hourly cap below the per-poll cap", mutate: feed(func(f *Feed) { f.MaxPostsPerPoll, f.MaxPostsPerHour = 20, 10 }),
+			want: []string{"accounts[0].feeds[0].max_posts_per_hour: must be at least max_posts_per_poll (20); got 10"}},
+		{name: "hourly cap below the default per-poll cap", mutate: feed(func(f *Feed) { f.MaxPostsPerHour = 3 }),
+			want: []string{"accounts[0].feeds[0].max_posts_per_hour: must be at least max_posts_per_poll (5); got 3"}},
 		{name: "too many feeds", mutate: func(c *Config) {
 			for i := range MaxFeedsPerAccount + 1 {
 				c.Accounts[0].Feeds = append(c.Accounts[0].Feeds, Feed{URL: fmt.Sprintf("https://city.example/%d.xml", i)})
@@ -92,6 +107,18 @@ func TestFeedDefaults(t *testing.T) {
 				t.Errorf("hashtags %q, want %q", got, tc.wantTags)
 			}
 		})
+	}
+	for _, tc := range []struct {
+		feed            Feed
+		perPoll, perHou int
+	}{
+		{Feed{}, 5, 10},
+		{Feed{MaxPostsPerPoll: 20}, 20, 20},
+		{Feed{MaxPostsPerPoll: 2, MaxPostsPerHour: 3}, 2, 3},
+	} {
+		if p, h := tc.feed.MaxPostsPerPollOrDefault(), tc.feed.MaxPostsPerHourOrDefault(); p != tc.perPoll || h != tc.perHou {
+			t.Errorf("%+v: caps %d per poll, %d per hour; want %d, %d", tc.feed, p, h, tc.perPoll, tc.perHou)
+		}
 	}
 }
 

@@ -128,6 +128,10 @@ func (v *validator) server(s Server) {
 			v.addf(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be an IP address (\"127.0.0.1\") or a CIDR range (\"10.0.0.0/8\"); got %s", quote(p))
 		}
 	}
+	if s.MaxConnections != 0 && (s.MaxConnections < MinMaxConnections || s.MaxConnections > MaxMaxConnections) {
+		v.addf("server.max_connections", "must be between %d and %d (0: the default, %d); got %d",
+			MinMaxConnections, MaxMaxConnections, DefaultMaxConnections, s.MaxConnections)
+	}
 }
 
 // serverTLS checks the settings that depend on tls.mode: plain HTTP

@@ -121,6 +121,11 @@ func TestValidate(t *testing.T) {
 			want: []string{`server.metrics_listen: must differ from server.listen ("127.0.0.1:8080"): metrics are served on their own address, kept private`}},
 		{name: "metrics_listen invalid", mutate: func(c *Config) { c.Server.MetricsListen = "9090" },
 			want: []string{`server.metrics_listen: "9090" is not a valid host:port such as "127.0.0.1:8080" or ":8080": missing port in address`}},
+		{name: "max_connections set", mutate: func(c *Config) { c.Server.MaxConnections = 10000 }},
+		{name: "max_connections too low", mutate: func(c *Config) { c.Server.MaxConnections = 5 },
+			want: []string{"server.max_connections: must be between 16 and 1000000 (0: the default, 4096); got 5"}},
+		{name: "max_connections negative", mutate: func(c *Config) { c.Server.MaxConnections = -1 },
+			want: []string{"server.max_connections: must be between 16 and 1000000 (0: the default, 4096); got -1"}},
 		{name: "trusted_proxies invalid", mutate: func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "proxy.local", "10.0.0.0/33"} },
 			want: []string{
 				`server.trusted_proxies[1]: must be an IP address ("127.0.0.1") or a CIDR range ("10.0.0.0/8"); got "proxy.local"`,

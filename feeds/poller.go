@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -90,7 +91,12 @@ type Result struct {
 	New         int  // entries not seen before
 	Posted      int  // new entries posted
 	Recorded    int  // new entries recorded without a post (first poll, refused)
+	Skipped     int  // older new entries beyond max_posts_per_poll, recorded as skipped
+	Deferred    int  // new entries over max_posts_per_hour, left for a later poll
 }
+
+// capped reports whether the poll reached a cap.
+func (r Result) capped() bool { return r.Skipped > 0 || r.Deferred > 0 }
 
 // Run polls every feed at its interval until ctx is cancelled. A feed
 // polled before the restart waits for the rest of its interval.
@@ -134,6 +140,12 @@ func (p *Poller) pollLogged(ctx context.Context, src Source) {
 		log.Debug().Msg("feed polled by another process")
 	case err != nil && ctx.Err() == nil:
 		log.Warn().Err(err).Msg("feed poll failed; retried at the next interval")
+	case res.capped():
+		// One line per poll that reached a cap (the state says it too:
+		// `bridge feeds`).
+		log.Warn().Int("entries", res.Entries).Int("new", res.New).Int("posted", res.Posted).Int("skipped", res.Skipped).
+			Int("deferred", res.Deferred).Int("max_posts_per_poll", src.Feed.MaxPostsPerPollOrDefault()).
+			Int("max_posts_per_hour", src.Feed.MaxPostsPerHourOrDefault()).Msg("feed post cap reached: " + capNote(res, src.Feed))
 	case res.New > 0:
 		log.Info().Int("entries", res.Entries).Int("new", res.New).Int("posted", res.Posted).Int("recorded", res.Recorded).Msg("feed polled")
 	default:
@@ -179,8 +191,15 @@ func (p *Poller) Poll(ctx context.Context, src Source) (Result, error) {
 		st.LastError = err.Error()
 	} else {
 		st.LastError = ""
-		st.ETag, st.LastModified = validators.ETag, validators.LastModified
+		if res.Deferred == 0 {
+			// With entries left for later, the next poll reads the whole
+			// document again (a 304 would hide them).
+			st.ETag, st.LastModified = validators.ETag, validators.LastModified
+		}
 		st.FirstRunDone = true
+	}
+	if res.capped() {
+		st.CappedAt, st.CapNote = st.CheckedAt, capNote(res, src.Feed)
 	}
 	if perr := p.store.PutFeedState(context.WithoutCancel(ctx), st); perr != nil && err == nil {
 		err = perr
@@ -232,6 +251,12 @@ func (p *Poller) poll(ctx context.Context, src Source, st storage.FeedState) (Re
 		return cmp.Compare(b.pos, a.pos)
 	})
 	post := st.FirstRunDone || src.Feed.Backfill
+	if post {
+		var err error
+		if fresh, err = p.capFresh(ctx, src, fresh, &res); err != nil {
+			return res, v, err
+		}
+	}
 	for _, e := range fresh {
 		var statusID int64
 		if post {
@@ -262,6 +287,55 @@ func (p *Poller) poll(ctx context.Context, src Source, st storage.FeedState) (Re
 type indexed struct {
 	Entry
 	pos int
+}
+
+// capFresh applies the feed's caps to its new entries (oldest first) and
+// returns those to post now. Beyond max_posts_per_poll, the newest are
+// kept and the older ones recorded as skipped, never posted: a feed that
+// suddenly has that many new entries is a flood (a CMS that changed every
+// entry's id, an archive put in the feed, a first backfill), and old news
+// posted as new would bury the account's followers. Over
+// max_posts_per_hour (counting the feed's posts of the last hour), the
+// newest of those kept wait for a later poll: a busy hour is spread, not
+// lost.
+func (p *Poller) capFresh(ctx context.Context, src Source, fresh []indexed, res *Result) ([]indexed, error) {
+	if len(fresh) == 0 {
+		return fresh, nil
+	}
+	perPoll, perHour := src.Feed.MaxPostsPerPollOrDefault(), src.Feed.MaxPostsPerHourOrDefault()
+	if over := len(fresh) - perPoll; over > 0 {
+		for _, e := range fresh[:over] {
+			if _, err := p.store.SkipFeedEntry(ctx, src.Account, src.Feed.URL, e.ID, p.now()); err != nil {
+				return nil, err
+			}
+		}
+		res.Skipped = over
+		fresh = fresh[over:]
+	}
+	stats, err := p.store.FeedEntryStats(ctx, src.Account, src.Feed.URL, p.now().Add(-time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	budget := max(perHour-int(stats.PostedSince), 0)
+	if len(fresh) > budget {
+		res.Deferred = len(fresh) - budget
+		fresh = fresh[:budget]
+	}
+	return fresh, nil
+}
+
+// capNote says what a capped poll did, for the log and the feed's state.
+func capNote(res Result, f config.Feed) string {
+	var parts []string
+	if res.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d new entries, more than max_posts_per_poll (%d): the %d oldest recorded as skipped, never posted",
+			res.New, f.MaxPostsPerPollOrDefault(), res.Skipped))
+	}
+	if res.Deferred > 0 {
+		parts = append(parts, fmt.Sprintf("max_posts_per_hour (%d) reached: %d entries wait for a later poll",
+			f.MaxPostsPerHourOrDefault(), res.Deferred))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // post publishes an entry, idempotently.

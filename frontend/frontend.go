@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 )
 
 // TLS modes (the values of server.tls.mode).
@@ -44,7 +45,14 @@ type Config struct {
 	Hosts []string
 	// TrustedProxies may set X-Forwarded-For, -Host and -Proto.
 	TrustedProxies []netip.Prefix
+	// MaxConnections caps the connections each listener keeps open at
+	// once; past it, new connections wait in the kernel's backlog until
+	// one closes. 0: DefaultMaxConnections.
+	MaxConnections int
 }
+
+// DefaultMaxConnections is the default connection cap of a listener.
+const DefaultMaxConnections = 4096
 
 // Handlers are what the listeners serve.
 type Handlers struct {
@@ -76,10 +84,15 @@ const (
 
 // Frontend is the set of listeners.
 type Frontend struct {
-	servers []*server
-	log     zerolog.Logger
-	errs    chan error
+	servers  []*server
+	log      zerolog.Logger
+	errs     chan error
+	maxConns int
 }
+
+// metricsConnections caps the metrics listener's connections (a scraper
+// or two).
+const metricsConnections = 64
 
 type server struct {
 	name string // "main", "http", "metrics"
@@ -93,7 +106,10 @@ type server struct {
 // ModeAuto; if it also is a ChallengeSolver, the plain-HTTP listener
 // answers ACME challenges.
 func New(cfg Config, h Handlers, certs Certificates, logger zerolog.Logger) (*Frontend, error) {
-	f := &Frontend{log: logger}
+	f := &Frontend{log: logger, maxConns: cfg.MaxConnections}
+	if f.maxConns <= 0 {
+		f.maxConns = DefaultMaxConnections
+	}
 	secure := cfg.Mode == ModeManual || cfg.Mode == ModeAuto
 	if secure && certs == nil {
 		return nil, fmt.Errorf("frontend: tls mode %q without certificates", cfg.Mode)
@@ -166,7 +182,16 @@ func (f *Frontend) Listen() error {
 			}
 			return fmt.Errorf("frontend: listen on %s (%s): %w", s.addr, s.name, err)
 		}
-		s.ln = ln
+		// Each open connection holds a file descriptor: past the cap, new
+		// connections wait in the kernel's backlog (idle keep-alive ones
+		// are closed after idleTimeout), so that a flood of connections
+		// cannot exhaust the process's file limit, which the database and
+		// the deliveries need too.
+		limit := f.maxConns
+		if s.name == "metrics" {
+			limit = min(limit, metricsConnections)
+		}
+		s.ln = netutil.LimitListener(ln, limit)
 	}
 	return nil
 }

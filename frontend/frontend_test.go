@@ -250,3 +250,62 @@ func TestFrontendListenFailsWhole(t *testing.T) {
 		t.Error("the main listener stayed bound after a failure")
 	}
 }
+
+// TestFrontendConnectionCap: past MaxConnections, a new connection waits
+// until one closes (issue 13: 20,000 idle connections hit the file
+// limit).
+func TestFrontendConnectionCap(t *testing.T) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	fe, err := frontend.New(frontend.Config{Mode: frontend.ModeOff, Listen: "127.0.0.1:0", MaxConnections: 2},
+		frontend.Handlers{App: app}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fe.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	fe.Serve()
+	t.Cleanup(func() { fe.Shutdown(context.Background()) })
+	addr := fe.Addr("main").String()
+	// request sends one keep-alive request on c and reads the answer
+	// within wait; it reports whether one came.
+	request := func(c net.Conn, wait time.Duration) bool {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: social.city.example\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, 1024)
+		n, err := c.Read(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return false
+			}
+			t.Fatal(err)
+		}
+		return strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200")
+	}
+	var conns []net.Conn
+	for i := range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
+		if i < 2 && !request(c, 5*time.Second) {
+			t.Fatalf("connection %d not served", i)
+		}
+	}
+	// Two idle keep-alive connections hold both slots: the third waits.
+	if request(conns[2], 300*time.Millisecond) {
+		t.Fatal("a third connection was served beyond MaxConnections 2")
+	}
+	conns[0].Close()
+	conns[2].SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1024)
+	if n, err := conns[2].Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+		t.Errorf("after a slot freed: %q, %v", buf[:n], err)
+	}
+}

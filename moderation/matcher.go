@@ -29,12 +29,22 @@ type Matcher struct {
 	blocked  map[string]*Entry
 	silenced map[string]*Entry
 	allowed  map[string]struct{} // nil unless in allow-list mode
+	// accounts are the domains each of our accounts blocked for itself
+	// (client API), by lower-case username.
+	accounts map[string]map[string]struct{}
 }
 
 // newMatcher builds a matcher; allows switches to allow-list mode when
 // not empty.
-func newMatcher(entries []*Entry, allows []string) *Matcher {
-	m := &Matcher{blocked: map[string]*Entry{}, silenced: map[string]*Entry{}}
+func newMatcher(entries []*Entry, allows []string, accountBlocks []storage.AccountDomainBlock) *Matcher {
+	m := &Matcher{blocked: map[string]*Entry{}, silenced: map[string]*Entry{}, accounts: map[string]map[string]struct{}{}}
+	for _, b := range accountBlocks {
+		acc := strings.ToLower(b.Account)
+		if m.accounts[acc] == nil {
+			m.accounts[acc] = map[string]struct{}{}
+		}
+		m.accounts[acc][b.Domain] = struct{}{}
+	}
 	for _, e := range entries {
 		if e.Severity == storage.SeveritySilence {
 			m.silenced[e.Domain] = e
@@ -68,6 +78,36 @@ func (m *Matcher) Blocked(host string) bool {
 		return true
 	}
 	return within(m.blocked, h)
+}
+
+// BlockedFor reports whether host is refused for one of our accounts:
+// refused for the instance (Blocked), or within a domain the account
+// blocked for itself.
+func (m *Matcher) BlockedFor(account, host string) bool {
+	if m.Blocked(host) {
+		return true
+	}
+	if m == nil || len(m.accounts) == 0 {
+		return false
+	}
+	set := m.accounts[account]
+	if set == nil {
+		set = m.accounts[strings.ToLower(account)]
+	}
+	if len(set) == 0 {
+		return false
+	}
+	h, ok := HostKey(host)
+	return ok && within(set, h)
+}
+
+// accountBlocksLen is the number of account domain blocks.
+func (m *Matcher) accountBlocksLen() int {
+	n := 0
+	for _, set := range m.accounts {
+		n += len(set)
+	}
+	return n
 }
 
 // Silenced reports whether host is within a silenced domain (and not

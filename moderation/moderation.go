@@ -1,9 +1,11 @@
 // Package moderation decides which remote servers Passerelle federates
 // with: domain blocks written in the configuration, added from the
-// command line or the API, imported from Mastodon's CSV export, or
-// received from blocklist subscriptions, all merged into one in-memory
-// Matcher that the hot paths (inboxes, fetches, deliveries) read without
-// locking. A blocked domain covers its subdomains, whatever the port.
+// command line, imported from Mastodon's CSV export, or received from
+// blocklist subscriptions, all merged into one in-memory Matcher that the
+// hot paths (inboxes, fetches, deliveries) read without locking. A
+// blocked domain covers its subdomains, whatever the port. Each account
+// also has its own domain blocks, made from its Mastodon app
+// (accounts.go): they concern that account only (Matcher.BlockedFor).
 //
 // Severities: "suspend" blocks (requests refused before any signature key
 // is fetched, followers removed, nothing delivered or served); "silence"
@@ -128,8 +130,12 @@ func (s *Service) reloadLocked(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moderation: load blocks: %w", err)
 	}
+	accountBlocks, err := s.store.ListAccountDomainBlocks(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("moderation: load blocks: %w", err)
+	}
 	entries := s.merge(rows)
-	m := newMatcher(entries, s.allows)
+	m := newMatcher(entries, s.allows, accountBlocks)
 	old := s.cur.Swap(m)
 	s.version = v
 	var added []string
@@ -139,9 +145,9 @@ func (s *Service) reloadLocked(ctx context.Context) ([]string, error) {
 		}
 	}
 	slices.Sort(added)
-	if old == nil || len(added) > 0 || old.Len() != m.Len() {
+	if old == nil || len(added) > 0 || old.Len() != m.Len() || old.accountBlocksLen() != m.accountBlocksLen() {
 		s.log.Info().Int("blocked", len(m.blocked)).Int("silenced", len(m.silenced)).Bool("allow_list", m.allowed != nil).
-			Int("newly_blocked", len(added)).Msg("domain blocks loaded")
+			Int("newly_blocked", len(added)).Int("account_blocks", m.accountBlocksLen()).Msg("domain blocks loaded")
 	}
 	return added, nil
 }
@@ -204,7 +210,8 @@ type BlockResult struct {
 // cancelled (failed with "domain blocked"), and the matcher reloaded, so
 // that from its return nothing is accepted from, delivered or served to
 // them by this process (other processes reload within seconds). It is the
-// one call behind `bridge blocks add` and the API's domain blocks.
+// one call behind `bridge blocks add` (the client API's domain blocks
+// are the account's own: BlockDomainsFor).
 func (s *Service) BlockDomains(ctx context.Context, domains []string, reason string) (BlockResult, error) {
 	var res BlockResult
 	for _, d := range domains {
@@ -398,7 +405,7 @@ func (s *Service) enforce(ctx context.Context, added []string) (followers, deliv
 // pass over the followers of every account, and returns how many went.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	m := s.cur.Load()
-	if m.Len() == 0 && !m.AllowListMode() {
+	if m.Len() == 0 && !m.AllowListMode() && m.accountBlocksLen() == 0 {
 		return 0, nil
 	}
 	var removed int64
@@ -409,7 +416,8 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 			return removed, fmt.Errorf("moderation: sweep followers: %w", err)
 		}
 		for _, f := range page {
-			if !m.Blocked(urlHost(f.ActorID)) && !m.Blocked(urlHost(f.Inbox)) && (f.SharedInbox == "" || !m.Blocked(urlHost(f.SharedInbox))) {
+			if !m.BlockedFor(f.Account, urlHost(f.ActorID)) && !m.BlockedFor(f.Account, urlHost(f.Inbox)) &&
+				(f.SharedInbox == "" || !m.BlockedFor(f.Account, urlHost(f.SharedInbox))) {
 				continue
 			}
 			ok, err := s.store.DeleteFollower(ctx, f.Account, f.ActorID)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -62,7 +63,7 @@ func (r Remote) Acct() string { return r.User + "@" + r.Host }
 // private networks are allowed (local tests).
 func ParseRemote(input string, allowPrivate bool) (Remote, error) {
 	s := strings.TrimSpace(input)
-	if s == "" || len(s) > MaxRemoteInput {
+	if s == "" || len(s) > MaxRemoteInput || !utf8.ValidString(s) {
 		return Remote{}, ErrInvalidRemote
 	}
 	for _, r := range s {
@@ -165,6 +166,11 @@ func normaliseHost(s string, allowPrivate bool) (string, error) {
 		return "", ErrInvalidRemote
 	}
 	ascii = strings.ToLower(ascii)
+	// The ASCII form must itself be a valid name (a U+FFFD, say, gives
+	// punycode that no resolver takes back).
+	if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
+		return "", ErrInvalidRemote
+	}
 	labels := strings.Split(ascii, ".")
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {

@@ -56,6 +56,8 @@ func TestParseRemote(t *testing.T) {
 		{name: "space inside", input: "mastodon .social", err: ErrInvalidRemote},
 		{name: "tab inside", input: "mastodon\t.social", err: ErrInvalidRemote},
 		{name: "percent-encoding", input: "mastodon%2esocial", err: ErrInvalidRemote},
+		{name: "invalid UTF-8 (found by FuzzParseRemote)", input: "0000\x91.example", err: ErrInvalidRemote},
+		{name: "replacement character", input: "0000\ufffd.example", err: ErrInvalidRemote},
 		{name: "underscore in host", input: "bad_host.example", err: ErrInvalidRemote},
 		{name: "label starting with hyphen", input: "-bad.example", err: ErrInvalidRemote},
 		{name: "empty label", input: "bad..example", err: ErrInvalidRemote},

@@ -96,6 +96,9 @@ type AuthCode struct {
 	RedirectURI string
 	Scopes      string
 	ExpiresAt   time.Time
+	// CodeChallenge is the PKCE challenge (RFC 7636, method S256) the
+	// client sent with the authorization request; empty when none.
+	CodeChallenge string
 }
 
 // Host is what we know of a remote server's availability.
@@ -166,6 +169,9 @@ type Content interface {
 	// TakeAuthCode returns the code and deletes it (one use); ErrNotFound
 	// if unknown or already used.
 	TakeAuthCode(ctx context.Context, hash string) (AuthCode, error)
+	// DeleteAuthCodes deletes the account's unused codes of app (0: the
+	// login codes) and returns how many went.
+	DeleteAuthCodes(ctx context.Context, account string, appID int64) (int64, error)
 
 	// ListFollowerInboxes returns the distinct delivery inboxes of the
 	// account's accepted followers (shared inbox when the follower has one,

@@ -135,7 +135,7 @@ func (q *queries) TouchToken(ctx context.Context, id int64, at time.Time) error 
 	return nil
 }
 
-const authCodeColumns = `hash, app_id, account, redirect_uri, scopes, expires_at`
+const authCodeColumns = `hash, app_id, account, redirect_uri, scopes, expires_at, code_challenge`
 
 // InsertAuthCode stores a code; ErrAlreadyExists when its hash is taken.
 func (q *queries) InsertAuthCode(ctx context.Context, c AuthCode) error {
@@ -144,8 +144,8 @@ func (q *queries) InsertAuthCode(ctx context.Context, c AuthCode) error {
 		return q.d.wrap(action, errors.New("empty hash"))
 	}
 	_, err := q.w.exec(ctx,
-		`INSERT INTO auth_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.Hash, c.AppID, c.Account, c.RedirectURI, c.Scopes, c.ExpiresAt.UnixMicro())
+		`INSERT INTO auth_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.AppID, c.Account, c.RedirectURI, c.Scopes, c.ExpiresAt.UnixMicro(), c.CodeChallenge)
 	if err != nil {
 		return q.d.wrap(action, err)
 	}
@@ -160,10 +160,18 @@ func (q *queries) TakeAuthCode(ctx context.Context, hash string) (AuthCode, erro
 		expires int64
 	)
 	err := q.w.queryRow(ctx, `DELETE FROM auth_codes WHERE hash = ? RETURNING `+authCodeColumns, hash).
-		Scan(&c.Hash, &c.AppID, &c.Account, &c.RedirectURI, &c.Scopes, &expires)
+		Scan(&c.Hash, &c.AppID, &c.Account, &c.RedirectURI, &c.Scopes, &expires, &c.CodeChallenge)
 	if err != nil {
 		return AuthCode{}, q.d.wrap("take authorization code", err)
 	}
 	c.ExpiresAt = time.UnixMicro(expires).UTC()
 	return c, nil
+}
+
+func (q *queries) DeleteAuthCodes(ctx context.Context, account string, appID int64) (int64, error) {
+	n, err := q.w.execN(ctx, `DELETE FROM auth_codes WHERE account = ? AND app_id = ?`, account, appID)
+	if err != nil {
+		return 0, q.d.wrap(fmt.Sprintf("delete codes of %q for app %d", account, appID), err)
+	}
+	return n, nil
 }

@@ -42,6 +42,9 @@ type RemoteProfile struct {
 	URL         string // profile page
 	AvatarURL   string // may be empty
 	UpdatedAt   time.Time
+	// Summary is the actor's bio (its document's summary), sanitised
+	// HTML; may be empty.
+	Summary string
 }
 
 // RemoteStatus is a remote post that mentions, replies to or quotes one of
@@ -102,6 +105,14 @@ type DomainCount struct {
 	Domain        string
 	Notifications int64
 	Actors        int64
+}
+
+// StatusCounts are what one of our statuses received: its live replies
+// (remote ones and ours), and the actors who boosted or favourited it.
+type StatusCounts struct {
+	Replies    int64
+	Reblogs    int64
+	Favourites int64
 }
 
 // AccountBlock is a remote actor one of our accounts blocked or muted.
@@ -228,6 +239,12 @@ type Interactions interface {
 	// first.
 	NotificationDomains(ctx context.Context, account string, types []string, from, to time.Time) ([]DomainCount, error)
 
+	// StatusCounts counts the live replies, boosts and favourites of our
+	// statuses ids (favourites and boosts by distinct actors, whether
+	// their notifications were dismissed or not; an Undo removes them).
+	// Statuses with none are left out of the map.
+	StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error)
+
 	// PutAccountBlock records a block or mute; created is false when it
 	// was already there.
 	PutAccountBlock(ctx context.Context, b AccountBlock) (created bool, err error)
@@ -266,25 +283,26 @@ type Interactions interface {
 	GetInteractionAuthorization(ctx context.Context, id int64) (InteractionAuthorization, error)
 }
 
-const remoteProfileColumns = `actor_id, acct, domain, display_name, url, avatar_url, updated_at`
+const remoteProfileColumns = `actor_id, acct, domain, display_name, url, avatar_url, updated_at, summary`
 
 func scanRemoteProfile(s scanner) (RemoteProfile, error) {
 	var (
 		p       RemoteProfile
 		updated int64
 	)
-	err := s.Scan(&p.ActorID, &p.Acct, &p.Domain, &p.DisplayName, &p.URL, &p.AvatarURL, &updated)
+	err := s.Scan(&p.ActorID, &p.Acct, &p.Domain, &p.DisplayName, &p.URL, &p.AvatarURL, &updated, &p.Summary)
 	p.UpdatedAt = time.UnixMicro(updated).UTC()
 	return p, err
 }
 
 func (q *queries) UpsertRemoteProfile(ctx context.Context, p RemoteProfile) error {
 	_, err := q.w.exec(ctx,
-		`INSERT INTO remote_profiles (`+remoteProfileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO remote_profiles (`+remoteProfileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (actor_id) DO UPDATE SET acct = excluded.acct, domain = excluded.domain,
 		   display_name = excluded.display_name, url = excluded.url, avatar_url = excluded.avatar_url,
-		   updated_at = excluded.updated_at`,
-		p.ActorID, strings.ToLower(p.Acct), strings.ToLower(p.Domain), p.DisplayName, p.URL, p.AvatarURL, orNow(p.UpdatedAt).UnixMicro())
+		   updated_at = excluded.updated_at, summary = excluded.summary`,
+		p.ActorID, strings.ToLower(p.Acct), strings.ToLower(p.Domain), p.DisplayName, p.URL, p.AvatarURL, orNow(p.UpdatedAt).UnixMicro(),
+		p.Summary)
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("upsert remote profile %q", p.ActorID), err)
 	}
@@ -472,9 +490,12 @@ func (q *queries) InsertNotification(ctx context.Context, n Notification) (int64
 }
 
 // visibleNotification is the condition of ListNotifications: live, and
-// not from an actor the account blocked or muted.
+// not from an actor the account blocked or muted, nor from a domain (or
+// subdomain) it blocked.
 const visibleNotification = `n.account = ? AND n.dismissed_at IS NULL AND NOT EXISTS (
-	SELECT 1 FROM account_blocks b WHERE b.account = n.account AND b.actor_id = n.actor_id)`
+	SELECT 1 FROM account_blocks b WHERE b.account = n.account AND b.actor_id = n.actor_id) AND NOT EXISTS (
+	SELECT 1 FROM account_domain_blocks d WHERE d.account = n.account
+	  AND (n.actor_domain = d.domain OR n.actor_domain LIKE ('%.' || d.domain)))`
 
 func (q *queries) GetNotification(ctx context.Context, account string, id int64) (Notification, error) {
 	n, err := scanNotification(q.r.queryRow(ctx,
@@ -985,4 +1006,64 @@ func (q *queries) GetInteractionAuthorization(ctx context.Context, id int64) (In
 		return InteractionAuthorization{}, q.d.wrap(fmt.Sprintf("get interaction authorization %d", id), err)
 	}
 	return a, nil
+}
+
+func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error) {
+	out := map[int64]StatusCounts{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	idArgs := make([]any, len(ids))
+	for i, id := range ids {
+		idArgs[i] = id
+	}
+	in := `(` + placeholders(len(ids)) + `)`
+	// Replies (remote and ours), then boosts and favourites: rows of
+	// (status id, kind, count).
+	queries := []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT in_reply_to_id, 'reply', COUNT(*) FROM (
+		    SELECT in_reply_to_id FROM remote_statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL
+		    UNION ALL
+		    SELECT in_reply_to_id FROM statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL) AS r
+		  GROUP BY in_reply_to_id`, append(slices.Clone(idArgs), idArgs...)},
+		{`SELECT status_id, kind, COUNT(DISTINCT actor_id) FROM notifications
+		  WHERE status_id IN ` + in + ` AND kind IN (?, ?) GROUP BY status_id, kind`,
+			append(slices.Clone(idArgs), NotificationReblog, NotificationFavourite)},
+	}
+	for _, qu := range queries {
+		err := func() error {
+			rows, err := q.r.query(ctx, qu.sql, qu.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					id, n int64
+					kind  string
+				)
+				if err := rows.Scan(&id, &kind, &n); err != nil {
+					return err
+				}
+				c := out[id]
+				switch kind {
+				case "reply":
+					c.Replies = n
+				case NotificationReblog:
+					c.Reblogs = n
+				case NotificationFavourite:
+					c.Favourites = n
+				}
+				out[id] = c
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, q.d.wrap("count interactions of statuses", err)
+		}
+	}
+	return out, nil
 }

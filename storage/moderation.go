@@ -10,10 +10,11 @@ import (
 )
 
 // This file keeps the moderation state: domain blocks added from the
-// command line, the API or an import, and those received from blocklist
+// command line or an import, and those received from blocklist
 // subscriptions (each row says where it came from, so that a refresh of
 // one list never removes a block made by hand), the state of each
-// subscription, and the removal of what a block implies (followers,
+// subscription, the domain blocks each account made for itself (client
+// API), and the removal of what a block implies (followers,
 // pending deliveries). Domains are stored in the canonical form package
 // moderation gives them: lower case, punycode, no port.
 
@@ -25,7 +26,7 @@ const (
 
 // Sources of domain blocks (besides "subscription:<url>").
 const (
-	BlockSourceManual = "manual" // command line or API
+	BlockSourceManual = "manual" // command line
 	BlockSourceImport = "import" // bridge blocks import
 	// BlockSourceSubscription prefixes the URL of a blocklist subscription.
 	BlockSourceSubscription = "subscription:"
@@ -37,6 +38,16 @@ type DomainBlock struct {
 	Source    string // BlockSourceManual, BlockSourceImport or BlockSourceSubscription+url
 	Severity  string // SeveritySuspend or SeveritySilence
 	Reason    string // public comment; may be empty
+	CreatedAt time.Time
+}
+
+// AccountDomainBlock is a domain one of our accounts blocked through the
+// client API (Mastodon's user domain block): its followers there are
+// removed, and what comes from there is not shown to it. It concerns that
+// account only.
+type AccountDomainBlock struct {
+	Account   string
+	Domain    string // canonical, as DomainBlock.Domain
 	CreatedAt time.Time
 }
 
@@ -83,6 +94,21 @@ type Moderation interface {
 	// (account, actor id) order, starting strictly after (afterAccount,
 	// afterActor), at most limit rows.
 	ListAllFollowers(ctx context.Context, afterAccount, afterActor string, limit int) ([]Follower, error)
+	// PutAccountDomainBlock records a domain one of our accounts blocked
+	// (client API); created is false when it was already there (its
+	// CreatedAt is kept). A new block bumps DomainBlocksVersion.
+	PutAccountDomainBlock(ctx context.Context, b AccountDomainBlock) (created bool, err error)
+	// DeleteAccountDomainBlock removes an account's block of domain and
+	// reports whether there was one; it never touches the instance's
+	// blocks.
+	DeleteAccountDomainBlock(ctx context.Context, account, domain string) (bool, error)
+	// ListAccountDomainBlocks lists the account's blocks (every account's
+	// when empty), ordered by account then domain.
+	ListAccountDomainBlocks(ctx context.Context, account string) ([]AccountDomainBlock, error)
+	// DeleteAccountFollowersByDomain is DeleteFollowersByDomain for the
+	// followers of one account only.
+	DeleteAccountFollowersByDomain(ctx context.Context, account, domain string) (int64, error)
+
 	// CancelPendingJobsByDomain fails, with reason, the pending jobs of
 	// kind whose host is domain or one of its subdomains (whatever the
 	// port), and returns how many. Running jobs are left alone.
@@ -226,6 +252,19 @@ func onDomain(rawURL, domain string) bool {
 }
 
 func (q *queries) DeleteFollowersByDomain(ctx context.Context, domain string) (int64, error) {
+	return q.deleteFollowersByDomain(ctx, "", domain)
+}
+
+func (q *queries) DeleteAccountFollowersByDomain(ctx context.Context, account, domain string) (int64, error) {
+	if account == "" {
+		return 0, nil
+	}
+	return q.deleteFollowersByDomain(ctx, account, domain)
+}
+
+// deleteFollowersByDomain removes the followers on domain of account
+// (every account when empty).
+func (q *queries) deleteFollowersByDomain(ctx context.Context, account, domain string) (int64, error) {
 	action := fmt.Sprintf("delete followers on %q", domain)
 	domain = strings.ToLower(domain)
 	if domain == "" {
@@ -234,10 +273,14 @@ func (q *queries) DeleteFollowersByDomain(ctx context.Context, domain string) (i
 	// LIKE narrows the scan down to rows naming the domain somewhere; the
 	// host itself is checked here, the same way on both backends.
 	pat := likeContaining(domain)
-	rows, err := q.r.query(ctx,
-		`SELECT account, actor_id, inbox, shared_inbox FROM followers
-		 WHERE LOWER(actor_id) LIKE ? ESCAPE '\' OR LOWER(inbox) LIKE ? ESCAPE '\' OR LOWER(shared_inbox) LIKE ? ESCAPE '\'`,
-		pat, pat, pat)
+	query := `SELECT account, actor_id, inbox, shared_inbox FROM followers
+		 WHERE (LOWER(actor_id) LIKE ? ESCAPE '\' OR LOWER(inbox) LIKE ? ESCAPE '\' OR LOWER(shared_inbox) LIKE ? ESCAPE '\')`
+	args := []any{pat, pat, pat}
+	if account != "" {
+		query += ` AND account = ?`
+		args = append(args, account)
+	}
+	rows, err := q.r.query(ctx, query, args...)
 	type key struct{ account, actor string }
 	var doomed []key
 	if err == nil {
@@ -299,4 +342,72 @@ func (q *queries) CancelPendingJobsByDomain(ctx context.Context, kind, domain, r
 		return 0, q.d.wrap(fmt.Sprintf("cancel %q jobs to %q", kind, domain), err)
 	}
 	return n, nil
+}
+
+const accountDomainBlockColumns = `account, domain, created_at`
+
+func (q *queries) PutAccountDomainBlock(ctx context.Context, b AccountDomainBlock) (bool, error) {
+	action := fmt.Sprintf("block %q for %q", b.Domain, b.Account)
+	if b.Account == "" || b.Domain == "" {
+		return false, q.d.wrap(action, fmt.Errorf("empty account or domain"))
+	}
+	var created bool
+	err := q.atomic(ctx, func(tq *queries) error {
+		n, err := tq.w.execN(ctx,
+			`INSERT INTO account_domain_blocks (`+accountDomainBlockColumns+`) VALUES (?, ?, ?)
+			 ON CONFLICT (account, domain) DO NOTHING`,
+			b.Account, strings.ToLower(b.Domain), orNow(b.CreatedAt).UnixMicro())
+		if err != nil || n == 0 {
+			return err
+		}
+		created = true
+		return tq.bumpModerationVersion(ctx)
+	})
+	if err != nil {
+		return false, q.d.wrap(action, err)
+	}
+	return created, nil
+}
+
+func (q *queries) DeleteAccountDomainBlock(ctx context.Context, account, domain string) (bool, error) {
+	var removed bool
+	err := q.atomic(ctx, func(tq *queries) error {
+		n, err := tq.w.execN(ctx, `DELETE FROM account_domain_blocks WHERE account = ? AND domain = ?`,
+			account, strings.ToLower(domain))
+		if err != nil || n == 0 {
+			return err
+		}
+		removed = true
+		return tq.bumpModerationVersion(ctx)
+	})
+	if err != nil {
+		return false, q.d.wrap(fmt.Sprintf("unblock %q for %q", domain, account), err)
+	}
+	return removed, nil
+}
+
+func (q *queries) ListAccountDomainBlocks(ctx context.Context, account string) ([]AccountDomainBlock, error) {
+	scan := func(s scanner) (AccountDomainBlock, error) {
+		var (
+			b       AccountDomainBlock
+			created int64
+		)
+		err := s.Scan(&b.Account, &b.Domain, &created)
+		b.CreatedAt = time.UnixMicro(created).UTC()
+		return b, err
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if account == "" {
+		rows, err = q.r.query(ctx, `SELECT `+accountDomainBlockColumns+` FROM account_domain_blocks ORDER BY account, domain`)
+	} else {
+		rows, err = q.r.query(ctx, `SELECT `+accountDomainBlockColumns+` FROM account_domain_blocks WHERE account = ? ORDER BY domain`, account)
+	}
+	out, err := collect(scan)(rows, err)
+	if err != nil {
+		return nil, q.d.wrap("list account domain blocks", err)
+	}
+	return out, nil
 }

@@ -24,6 +24,18 @@ type FeedState struct {
 	FirstRunDone bool
 	CheckedAt    time.Time // last fetch attempt; zero: never
 	LastError    string    // empty when the last fetch succeeded
+	// CappedAt is when a poll last reached the feed's caps (new posts per
+	// poll or per hour), and CapNote what it did then; zero, "": never.
+	CappedAt time.Time
+	CapNote  string
+}
+
+// FeedEntryStats counts the recorded entries of a feed.
+type FeedEntryStats struct {
+	Seen        int64 // recorded, whatever became of them
+	Posted      int64 // that became statuses
+	Skipped     int64 // recorded without a post because of the feed's caps
+	PostedSince int64 // posted (recorded) since the time asked
 }
 
 // Import states.
@@ -63,6 +75,13 @@ type Sources interface {
 	// CountFeedEntries counts the recorded entries of a feed, and those
 	// that became statuses.
 	CountFeedEntries(ctx context.Context, account, url string) (seen, posted int64, err error)
+	// SkipFeedEntry records the entry as skipped (not posted because of
+	// the feed's caps); first is false when it had already been recorded,
+	// which then stays as it was.
+	SkipFeedEntry(ctx context.Context, account, url, entryID string, at time.Time) (first bool, err error)
+	// FeedEntryStats counts the feed's recorded entries, and those posted
+	// since `since` (by the time they were recorded).
+	FeedEntryStats(ctx context.Context, account, url string, since time.Time) (FeedEntryStats, error)
 
 	// GetImport returns ErrNotFound for an import never started.
 	GetImport(ctx context.Context, account, source string) (ImportRun, error)
@@ -71,28 +90,30 @@ type Sources interface {
 	PutImport(ctx context.Context, r ImportRun) error
 }
 
-const feedStateColumns = `account, url, etag, last_modified, first_run_done, checked_at, last_error`
+const feedStateColumns = `account, url, etag, last_modified, first_run_done, checked_at, last_error, capped_at, cap_note`
 
 func (q *queries) GetFeedState(ctx context.Context, account, url string) (FeedState, error) {
 	var (
-		f       FeedState
-		checked sql.NullInt64
+		f               FeedState
+		checked, capped sql.NullInt64
 	)
 	err := q.r.queryRow(ctx, `SELECT `+feedStateColumns+` FROM feed_states WHERE account = ? AND url = ?`, account, url).
-		Scan(&f.Account, &f.URL, &f.ETag, &f.LastModified, &f.FirstRunDone, &checked, &f.LastError)
+		Scan(&f.Account, &f.URL, &f.ETag, &f.LastModified, &f.FirstRunDone, &checked, &f.LastError, &capped, &f.CapNote)
 	if err != nil {
 		return FeedState{}, q.d.wrap(fmt.Sprintf("get state of feed %q of %q", url, account), err)
 	}
 	f.CheckedAt = fromMicros(checked)
+	f.CappedAt = fromMicros(capped)
 	return f, nil
 }
 
 func (q *queries) PutFeedState(ctx context.Context, f FeedState) error {
 	_, err := q.w.exec(ctx,
-		`INSERT INTO feed_states (`+feedStateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO feed_states (`+feedStateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (account, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
-		   first_run_done = excluded.first_run_done, checked_at = excluded.checked_at, last_error = excluded.last_error`,
-		f.Account, f.URL, f.ETag, f.LastModified, f.FirstRunDone, micros(f.CheckedAt), f.LastError)
+		   first_run_done = excluded.first_run_done, checked_at = excluded.checked_at, last_error = excluded.last_error,
+		   capped_at = excluded.capped_at, cap_note = excluded.cap_note`,
+		f.Account, f.URL, f.ETag, f.LastModified, f.FirstRunDone, micros(f.CheckedAt), f.LastError, micros(f.CappedAt), f.CapNote)
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("put state of feed %q of %q", f.URL, f.Account), err)
 	}
@@ -130,6 +151,31 @@ func (q *queries) CountFeedEntries(ctx context.Context, account, url string) (in
 		return 0, 0, q.d.wrap(fmt.Sprintf("count entries of feed %q of %q", url, account), err)
 	}
 	return seen, posted, nil
+}
+
+func (q *queries) SkipFeedEntry(ctx context.Context, account, url, entryID string, at time.Time) (bool, error) {
+	n, err := q.w.execN(ctx,
+		`INSERT INTO feed_entries (account, url, entry_id, status_id, seen_at, skipped) VALUES (?, ?, ?, NULL, ?, ?)
+		 ON CONFLICT (account, url, entry_id) DO NOTHING`,
+		account, url, entryID, orNow(at).UnixMicro(), true)
+	if err != nil {
+		return false, q.d.wrap(fmt.Sprintf("skip entry of feed %q of %q", url, account), err)
+	}
+	return n == 1, nil
+}
+
+func (q *queries) FeedEntryStats(ctx context.Context, account, url string, since time.Time) (FeedEntryStats, error) {
+	var st FeedEntryStats
+	err := q.r.queryRow(ctx,
+		`SELECT COUNT(*), COUNT(status_id),
+		   COALESCE(SUM(CASE WHEN skipped THEN 1 ELSE 0 END), 0),
+		   COALESCE(SUM(CASE WHEN status_id IS NOT NULL AND seen_at >= ? THEN 1 ELSE 0 END), 0)
+		 FROM feed_entries WHERE account = ? AND url = ?`,
+		since.UnixMicro(), account, url).Scan(&st.Seen, &st.Posted, &st.Skipped, &st.PostedSince)
+	if err != nil {
+		return FeedEntryStats{}, q.d.wrap(fmt.Sprintf("count entries of feed %q of %q", url, account), err)
+	}
+	return st, nil
 }
 
 const importColumns = `account, source, state, total, processed, counts, last_error, started_at, updated_at, finished_at`

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,8 @@ type Account struct {
 type Archive struct {
 	zr      *zip.Reader
 	closer  io.Closer
+	limits  Limits
+	read    atomic.Int64 // bytes decompressed so far
 	Account Account
 	parts   []*zip.File          // tweets.js and its parts, in order
 	media   map[string]*zip.File // media files by path
@@ -49,13 +52,53 @@ type Archive struct {
 	Size int64
 }
 
-// Open opens the archive at path.
-func Open(path string) (*Archive, error) {
+// Limits bound what reading an archive decompresses: a zip is easily
+// made to decompress to far more than it weighs (a "zip bomb"), and a
+// damaged or forged archive must be refused before it costs memory or
+// hours. Zero fields take the defaults.
+type Limits struct {
+	// MaxTweetBytes bounds one tweet's JSON; default MaxTweetBytes. A
+	// tweet is held in memory while it is decoded: memory stays within
+	// about twice this bound whatever the archive.
+	MaxTweetBytes int64
+	// MaxEntryBytes bounds what one file of the zip (a tweets file, a
+	// photo) decompresses to; default DefaultMaxEntryBytes.
+	MaxEntryBytes int64
+	// MaxTotalBytes bounds what the whole import decompresses (the tweet
+	// files and the photos read); default DefaultMaxTotalBytes.
+	MaxTotalBytes int64
+}
+
+// Default limits: far above the largest real archives' tweet files
+// (a few hundred MB for 100,000 tweets), far below what a zip bomb claims.
+const (
+	DefaultMaxEntryBytes = 4 << 30
+	DefaultMaxTotalBytes = 64 << 30
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxTweetBytes <= 0 {
+		l.MaxTweetBytes = MaxTweetBytes
+	}
+	if l.MaxEntryBytes <= 0 {
+		l.MaxEntryBytes = DefaultMaxEntryBytes
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	return l
+}
+
+// Open opens the archive at path, with the default Limits.
+func Open(path string) (*Archive, error) { return OpenWith(path, Limits{}) }
+
+// OpenWith opens the archive at path within limits.
+func OpenWith(path string, limits Limits) (*Archive, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s cannot be read as a zip file (damaged or partly downloaded?): %v", ErrNotArchive, path, err)
 	}
-	a, err := newArchive(&zr.Reader)
+	a, err := newArchive(&zr.Reader, limits)
 	if err != nil {
 		zr.Close()
 		return nil, err
@@ -64,13 +107,60 @@ func Open(path string) (*Archive, error) {
 	return a, nil
 }
 
-// NewReader reads an archive from r.
-func NewReader(r io.ReaderAt, size int64) (*Archive, error) {
+// NewReader reads an archive from r, with the default Limits.
+func NewReader(r io.ReaderAt, size int64) (*Archive, error) { return NewReaderWith(r, size, Limits{}) }
+
+// NewReaderWith reads an archive from r within limits.
+func NewReaderWith(r io.ReaderAt, size int64, limits Limits) (*Archive, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a zip file (damaged or partly downloaded?): %v", ErrNotArchive, err)
 	}
-	return newArchive(zr)
+	return newArchive(zr, limits)
+}
+
+// gib formats a size in GiB.
+func gib(n uint64) string { return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30)) }
+
+// tooLarge is the error of a file over the limits.
+func tooLarge(name, what string) error {
+	return fmt.Errorf("%w: %s %s (a zip bomb, or a damaged archive?)", ErrNotArchive, name, what)
+}
+
+// open opens a file of the zip, counting what it decompresses against the
+// per-file and total bounds. (The zip reader itself refuses to
+// decompress more than a file's header declares.)
+func (a *Archive) open(f *zip.File) (io.ReadCloser, error) {
+	if f.UncompressedSize64 > uint64(a.limits.MaxEntryBytes) {
+		return nil, tooLarge(f.Name, fmt.Sprintf("would decompress to %s, more than the %s allowed for one file",
+			gib(f.UncompressedSize64), gib(uint64(a.limits.MaxEntryBytes))))
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	return &countedFile{ReadCloser: rc, a: a, name: f.Name}, nil
+}
+
+// countedFile counts what is read of a zip file.
+type countedFile struct {
+	io.ReadCloser
+	a    *Archive
+	name string
+	n    int64
+}
+
+func (c *countedFile) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	total := c.a.read.Add(int64(n))
+	switch {
+	case c.n > c.a.limits.MaxEntryBytes:
+		return n, tooLarge(c.name, fmt.Sprintf("decompresses to more than the %s allowed for one file", gib(uint64(c.a.limits.MaxEntryBytes))))
+	case total > c.a.limits.MaxTotalBytes:
+		return n, tooLarge(c.name, fmt.Sprintf("takes what the archive decompresses over the %s allowed in all", gib(uint64(c.a.limits.MaxTotalBytes))))
+	}
+	return n, err
 }
 
 // Close closes the archive file.
@@ -83,8 +173,8 @@ func (a *Archive) Close() error {
 
 var tweetPartRE = regexp.MustCompile(`^tweets?(-part(\d+))?\.js$`)
 
-func newArchive(zr *zip.Reader) (*Archive, error) {
-	a := &Archive{zr: zr, media: map[string]*zip.File{}}
+func newArchive(zr *zip.Reader, limits Limits) (*Archive, error) {
+	a := &Archive{zr: zr, media: map[string]*zip.File{}, limits: limits.withDefaults()}
 	type part struct {
 		n int
 		f *zip.File
@@ -118,10 +208,20 @@ func newArchive(zr *zip.Reader) (*Archive, error) {
 		return nil, fmt.Errorf("%w: no data/account.js in the zip file (incomplete archive?)", ErrNotArchive)
 	}
 	slices.SortStableFunc(parts, func(x, y part) int { return x.n - y.n })
+	var total uint64
 	for _, p := range parts {
+		if p.f.UncompressedSize64 > uint64(a.limits.MaxEntryBytes) {
+			return nil, tooLarge(p.f.Name, fmt.Sprintf("would decompress to %s, more than the %s allowed for one file",
+				gib(p.f.UncompressedSize64), gib(uint64(a.limits.MaxEntryBytes))))
+		}
+		total += p.f.UncompressedSize64
 		a.parts = append(a.parts, p.f)
-		a.Size += int64(p.f.UncompressedSize64)
 	}
+	if total > uint64(a.limits.MaxTotalBytes) {
+		return nil, fmt.Errorf("%w: the tweet files would decompress to %s in all, more than the %s allowed (a zip bomb, or a damaged archive?)",
+			ErrNotArchive, gib(total), gib(uint64(a.limits.MaxTotalBytes)))
+	}
+	a.Size = int64(total)
 	var err error
 	if a.Account, err = readAccount(account); err != nil {
 		return nil, err
@@ -388,7 +488,10 @@ func (a *Archive) scanTweets(fn func(t Tweet, raw []byte) error) error {
 }
 
 func (a *Archive) scanPart(f *zip.File, fn func(t Tweet, raw []byte) error) error {
-	rc, err := f.Open()
+	rc, err := a.open(f)
+	if errors.Is(err, ErrNotArchive) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrNotArchive, f.Name, err)
 	}
@@ -397,17 +500,28 @@ func (a *Archive) scanPart(f *zip.File, fn func(t Tweet, raw []byte) error) erro
 	if err := skipPrefix(br); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrNotArchive, f.Name, err)
 	}
-	dec := json.NewDecoder(br)
+	// The decoder reads a tweet until its end, however long: the bounded
+	// reader stops it once a tweet is longer than MaxTweetBytes.
+	lim := &tweetBound{r: br, max: a.limits.MaxTweetBytes}
+	dec := json.NewDecoder(lim)
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return fmt.Errorf("%w: %s does not hold an array of tweets", ErrNotArchive, f.Name)
 	}
 	for n := 1; dec.More(); n++ {
+		lim.start = dec.InputOffset()
 		var msg json.RawMessage
 		if err := dec.Decode(&msg); err != nil {
+			switch {
+			case errors.Is(err, errTweetTooLarge):
+				return fmt.Errorf("%w: %s: tweet %d is larger than %d bytes (damaged file, or not an X archive?)",
+					ErrNotArchive, f.Name, n, a.limits.MaxTweetBytes)
+			case errors.Is(err, ErrNotArchive): // over the per-file or total bound
+				return err
+			}
 			return fmt.Errorf("%w: %s: tweet %d: %v (damaged or truncated file?)", ErrNotArchive, f.Name, n, err)
 		}
-		if len(msg) > MaxTweetBytes {
-			return fmt.Errorf("%w: %s: tweet %d is %d bytes long", ErrNotArchive, f.Name, n, len(msg))
+		if int64(len(msg)) > a.limits.MaxTweetBytes {
+			return fmt.Errorf("%w: %s: tweet %d is %d bytes long, more than %d", ErrNotArchive, f.Name, n, len(msg), a.limits.MaxTweetBytes)
 		}
 		t, err := decodeTweet(msg)
 		if err != nil {
@@ -421,6 +535,31 @@ func (a *Archive) scanPart(f *zip.File, fn func(t Tweet, raw []byte) error) erro
 		return fmt.Errorf("%w: %s ends before its last tweet (truncated file?): %v", ErrNotArchive, f.Name, err)
 	}
 	return nil
+}
+
+var errTweetTooLarge = errors.New("tweet too large")
+
+// tweetBound reads for a json.Decoder, failing once the decoder has been
+// handed more than max bytes (plus its read-ahead) since start, the input
+// offset where the current tweet began: a tweet of any length costs at
+// most about twice max of memory.
+type tweetBound struct {
+	r      io.Reader
+	max    int64
+	start  int64 // decoder's input offset at the start of the current value
+	handed int64 // bytes handed to the decoder
+}
+
+// tweetReadAhead is how far past a value the decoder may have read.
+const tweetReadAhead = 64 << 10
+
+func (b *tweetBound) Read(p []byte) (int, error) {
+	if b.handed-b.start > b.max+tweetReadAhead {
+		return 0, errTweetTooLarge
+	}
+	n, err := b.r.Read(p)
+	b.handed += int64(n)
+	return n, err
 }
 
 // Errors of CheckAccount.

@@ -439,7 +439,7 @@ func (im *Importer) uploadPhoto(ctx context.Context, t Tweet, m Media) (int64, e
 	if f == nil {
 		return 0, &mediaProblem{fmt.Errorf("tweet %s: %s is missing from the archive", t.ID, m.MediaURL)}
 	}
-	rc, err := f.Open()
+	rc, err := im.a.open(f)
 	if err != nil {
 		return 0, &mediaProblem{fmt.Errorf("tweet %s: %s: %v", t.ID, f.Name, err)}
 	}

@@ -100,6 +100,7 @@ func (a *app) newListeners(h http.Handler, deliverer *federation.Deliverer) (*li
 		PublicURL:      srv.BaseURL(),
 		Hosts:          hosts,
 		TrustedProxies: trusted,
+		MaxConnections: srv.MaxConnectionsOrDefault(),
 	}, frontend.Handlers{
 		App:     m.Middleware(h),
 		Health:  frontend.Health(),

@@ -67,6 +67,8 @@ Commands:
                         import FILE | preview | refresh [--force] (see bridge blocks)
   reports list          reports (Flag) received about the accounts, newest first
                         ([--account NAME] [--limit N])
+  feeds status          the accounts' website feeds: last read, entries posted and skipped,
+                        caps reached ([--account NAME])
   x notice              the last post on X, pointing to the notice page /x/NAME
                         (--account NAME [--lang L]; --post posts it through the X API)
   import x-archive      backfill the outbox from X's data export, quietly (--account NAME
@@ -139,6 +141,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBlocks(ctx, *configPath, cmdArgs, os.Stdin, stdout, stderr) // blocks.go
 	case "reports":
 		return cmdReports(ctx, *configPath, cmdArgs, stdout, stderr) // reports.go
+	case "feeds":
+		return cmdFeeds(ctx, *configPath, cmdArgs, stdout, stderr) // feeds.go
 	case "move-in":
 		return cmdMoveIn(ctx, *configPath, cmdArgs, stdout, stderr) // moves.go
 	case "move-out":

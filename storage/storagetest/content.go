@@ -858,6 +858,33 @@ func testAuthCodes(t *testing.T, s storage.Store) {
 	if got := must(s.TakeAuthCode(ctx, "c2"))(t); !got.ExpiresAt.Equal(expired.ExpiresAt) {
 		t.Errorf("expired code ExpiresAt = %v", got.ExpiresAt)
 	}
+
+	// A PKCE challenge is kept with its code.
+	pkce := c
+	pkce.Hash, pkce.CodeChallenge = "c3", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	check(t, s.InsertAuthCode(ctx, pkce))
+	if got := must(s.TakeAuthCode(ctx, "c3"))(t); got.CodeChallenge != pkce.CodeChallenge {
+		t.Errorf("CodeChallenge = %q, want %q", got.CodeChallenge, pkce.CodeChallenge)
+	}
+
+	// DeleteAuthCodes burns the codes of one account and app.
+	for _, ac := range []storage.AuthCode{
+		{Hash: "l1", AppID: 0, Account: "news", RedirectURI: "login", ExpiresAt: now.Add(time.Minute)},
+		{Hash: "l2", AppID: 0, Account: "news", RedirectURI: "login", ExpiresAt: now.Add(time.Minute)},
+		{Hash: "l3", AppID: 0, Account: "mayor", RedirectURI: "login", ExpiresAt: now.Add(time.Minute)},
+		{Hash: "a1", AppID: 3, Account: "news", RedirectURI: "https://app/cb", ExpiresAt: now.Add(time.Minute)},
+	} {
+		check(t, s.InsertAuthCode(ctx, ac))
+	}
+	if n := must(s.DeleteAuthCodes(ctx, "news", 0))(t); n != 2 {
+		t.Errorf("DeleteAuthCodes(news, 0) = %d, want 2", n)
+	}
+	for hash, want := range map[string]bool{"l1": false, "l2": false, "l3": true, "a1": true} {
+		_, err := s.TakeAuthCode(ctx, hash)
+		if (err == nil) != want {
+			t.Errorf("code %s after DeleteAuthCodes: %v, want kept %v", hash, err, want)
+		}
+	}
 }
 
 func testFollowerInboxes(t *testing.T, s storage.Store) {

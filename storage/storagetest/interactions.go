@@ -24,6 +24,7 @@ func RunInteractions(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("InteractionAuthorizations", func(t *testing.T) { testInteractionAuthorizations(t, open(t)) })
 	t.Run("ActorAnnouncements", func(t *testing.T) { testActorAnnouncements(t, open(t)) })
 	t.Run("InteractionsInTx", func(t *testing.T) { testInteractionsInTx(t, open(t)) })
+	t.Run("StatusCounts", func(t *testing.T) { testStatusCounts(t, open(t)) })
 }
 
 func testRemoteProfiles(t *testing.T, s storage.Store) {
@@ -35,10 +36,13 @@ func testRemoteProfiles(t *testing.T, s storage.Store) {
 	if got.Acct != "bob@remote.example" || got.Domain != "remote.example" || got.DisplayName != "Bob" || !got.UpdatedAt.Equal(p.UpdatedAt) {
 		t.Errorf("GetRemoteProfile = %+v", got)
 	}
-	p.DisplayName, p.AvatarURL = "Bob 2", "https://remote.example/a.png"
+	if got.Summary != "" {
+		t.Errorf("Summary = %q, want none", got.Summary)
+	}
+	p.DisplayName, p.AvatarURL, p.Summary = "Bob 2", "https://remote.example/a.png", "<p>Librarian</p>"
 	check(t, s.UpsertRemoteProfile(ctx, p))
 	got = must(s.GetRemoteProfileByAcct(ctx, "@BOB@remote.example"))(t)
-	if got.DisplayName != "Bob 2" || got.AvatarURL != p.AvatarURL || got.ActorID != p.ActorID {
+	if got.DisplayName != "Bob 2" || got.AvatarURL != p.AvatarURL || got.ActorID != p.ActorID || got.Summary != p.Summary {
 		t.Errorf("GetRemoteProfileByAcct after update = %+v", got)
 	}
 	_, err := s.GetRemoteProfile(ctx, "https://remote.example/users/nobody")
@@ -562,3 +566,48 @@ func testInteractionsInTx(t *testing.T, s storage.Store) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
+
+func testStatusCounts(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	a := insertStatus(t, s, newStatus("news", "a", storage.VisibilityPublic))
+	b := insertStatus(t, s, newStatus("news", "b", storage.VisibilityPublic))
+	c := insertStatus(t, s, newStatus("news", "c", storage.VisibilityPublic))
+	reply := newStatus("news", "a, 2/2", storage.VisibilityPublic)
+	reply.InReplyToID = a
+	insertStatus(t, s, reply)
+	deletedReply := newStatus("news", "a, 3/3", storage.VisibilityPublic)
+	deletedReply.InReplyToID = a
+	dr := insertStatus(t, s, deletedReply)
+	check(t, s.DeleteStatus(ctx, "news", dr, now))
+	for i, del := range []bool{false, false, true} {
+		rs := storage.RemoteStatus{ID: int64(1000 + i), NoteID: "https://remote.example/notes/" + string(rune('a'+i)),
+			ActorID: "https://remote.example/users/bob", Visibility: storage.VisibilityPublic, InReplyToID: a, CreatedAt: now}
+		must2(s.InsertRemoteStatus(ctx, rs))(t)
+		if del {
+			must(s.DeleteRemoteStatus(ctx, rs.NoteID, now))(t)
+		}
+	}
+	for i, n := range []storage.Notification{
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/x", StatusID: a},
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/y", StatusID: a, DismissedAt: now},
+		{Type: storage.NotificationFavourite, ActorID: "https://remote.example/users/x", StatusID: a}, // a second Like of x
+		{Type: storage.NotificationReblog, ActorID: "https://remote.example/users/x", StatusID: a},
+		{Type: storage.NotificationMention, ActorID: "https://remote.example/users/z", StatusID: a},
+		{Type: storage.NotificationReblog, ActorID: "https://remote.example/users/y", StatusID: b},
+	} {
+		n.Account, n.ActivityID, n.ActorDomain, n.GroupKey, n.CreatedAt = "news", "https://remote.example/act/"+string(rune('a'+i)), "remote.example", "g", now
+		must2(s.InsertNotification(ctx, n))(t)
+	}
+	got := must(s.StatusCounts(ctx, []int64{a, b, c}))(t)
+	want := map[int64]storage.StatusCounts{
+		a: {Replies: 3, Reblogs: 1, Favourites: 2},
+		b: {Reblogs: 1},
+	}
+	if len(got) != len(want) || got[a] != want[a] || got[b] != want[b] {
+		t.Errorf("StatusCounts = %+v, want %+v", got, want)
+	}
+	if got := must(s.StatusCounts(ctx, nil))(t); len(got) != 0 {
+		t.Errorf("StatusCounts(nil) = %v", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 func RunSources(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("FeedState", func(t *testing.T) { testFeedState(t, open(t)) })
 	t.Run("FeedEntries", func(t *testing.T) { testFeedEntries(t, open) })
+	t.Run("FeedEntryStats", func(t *testing.T) { testFeedEntryStats(t, open(t)) })
 	t.Run("Imports", func(t *testing.T) { testImports(t, open(t)) })
 	t.Run("PendingJobs", func(t *testing.T) { testPendingJobs(t, open(t)) })
 }
@@ -33,6 +34,7 @@ func testFeedState(t *testing.T, s storage.Store) {
 		{"first fetch", storage.FeedState{Account: "news", URL: feed, ETag: `"v1"`, LastModified: "Wed, 01 May 2024 10:00:00 GMT", FirstRunDone: true, CheckedAt: base()}},
 		{"replaced, validators cleared, error kept", storage.FeedState{Account: "news", URL: feed, FirstRunDone: true, CheckedAt: base().Add(time.Minute), LastError: "feed answered 500"}},
 		{"never checked", storage.FeedState{Account: "news", URL: feed}},
+		{"capped", storage.FeedState{Account: "news", URL: feed, FirstRunDone: true, CheckedAt: base(), CappedAt: base(), CapNote: "995 older entries skipped"}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -40,7 +42,8 @@ func testFeedState(t *testing.T, s storage.Store) {
 			got := must(s.GetFeedState(ctx, "news", feed))(t)
 			if got.Account != st.put.Account || got.URL != st.put.URL || got.ETag != st.put.ETag ||
 				got.LastModified != st.put.LastModified || got.FirstRunDone != st.put.FirstRunDone ||
-				!got.CheckedAt.Equal(st.put.CheckedAt) || got.LastError != st.put.LastError {
+				!got.CheckedAt.Equal(st.put.CheckedAt) || got.LastError != st.put.LastError ||
+				!got.CappedAt.Equal(st.put.CappedAt) || got.CapNote != st.put.CapNote {
 				t.Errorf("GetFeedState = %+v, want %+v", got, st.put)
 			}
 		})
@@ -202,4 +205,30 @@ func testPendingJobs(t *testing.T, s storage.Store) {
 	// A done job is no longer pending either.
 	check(t, s.CompleteJob(ctx, b, "w1"))
 	wantErr(t, s.RescheduleJob(ctx, b, "publish", later), storage.ErrNotFound)
+}
+
+func testFeedEntryStats(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	const feed = "https://city.example/news.rss"
+	now := base()
+	sid := insertStatus(t, s, newStatus("news", "posted", storage.VisibilityPublic))
+	sid2 := insertStatus(t, s, newStatus("news", "posted earlier", storage.VisibilityPublic))
+	must(s.MarkFeedEntry(ctx, "news", feed, "recorded", 0, now))(t)
+	must(s.MarkFeedEntry(ctx, "news", feed, "posted-now", sid, now.Add(-time.Minute)))(t)
+	must(s.MarkFeedEntry(ctx, "news", feed, "posted-before", sid2, now.Add(-2*time.Hour)))(t)
+	if !must(s.SkipFeedEntry(ctx, "news", feed, "skipped", now))(t) {
+		t.Error("SkipFeedEntry of a new entry: first = false")
+	}
+	if must(s.SkipFeedEntry(ctx, "news", feed, "posted-now", now))(t) {
+		t.Error("SkipFeedEntry of a recorded entry: first = true")
+	}
+	must(s.SkipFeedEntry(ctx, "events", feed, "skipped", now))(t)
+	if !must(s.FeedEntrySeen(ctx, "news", feed, "skipped"))(t) {
+		t.Error("a skipped entry is not seen")
+	}
+	got := must(s.FeedEntryStats(ctx, "news", feed, now.Add(-time.Hour)))(t)
+	want := storage.FeedEntryStats{Seen: 4, Posted: 2, Skipped: 1, PostedSince: 1}
+	if got != want {
+		t.Errorf("FeedEntryStats = %+v, want %+v", got, want)
+	}
 }
