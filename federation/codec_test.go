@@ -38,8 +38,8 @@ type corpusWant struct {
 	Decoder string `json:"decoder"`
 	// Error, when set, is a substring of the decode error we must return.
 	Error string `json:"error,omitempty"`
-	// Pending names work that is known to be missing (the key-document
-	// rewrite): the case fails until it lands, and says so.
+	// Pending names work that is known to be missing: the case fails
+	// until it lands, and says so.
 	Pending  string        `json:"pending,omitempty"`
 	Activity *wantActivity `json:"activity,omitempty"`
 	Actor    *wantActor    `json:"actor,omitempty"`
@@ -92,6 +92,7 @@ type wantActor struct {
 	KeyIDs      []string `json:"keyIds,omitempty"`
 	KeyOwner    string   `json:"keyOwner,omitempty"`
 	Name        string   `json:"name,omitempty"`
+	Summary     string   `json:"summary,omitempty"` // the bio, HTML as received
 	IconURL     string   `json:"iconURL,omitempty"`
 	ProfileURL  string   `json:"profileURL,omitempty"`
 	AlsoKnownAs []string `json:"alsoKnownAs,omitempty"`
@@ -253,7 +254,7 @@ func projectActivity(a Activity) *wantActivity {
 func projectActor(d RemoteActorDoc) *wantActor {
 	w := &wantActor{
 		ID: d.ID, Type: d.Type, PreferredUsername: d.PreferredUsername, Inbox: d.Inbox,
-		SharedInbox: d.SharedInbox, KeyOwner: d.KeyOwner, Name: d.Name, IconURL: d.IconURL,
+		SharedInbox: d.SharedInbox, KeyOwner: d.KeyOwner, Name: d.Name, Summary: d.Summary, IconURL: d.IconURL,
 		ProfileURL: d.ProfileURL, AlsoKnownAs: d.AlsoKnownAs, MovedTo: d.MovedTo,
 	}
 	for id := range d.Keys {
@@ -635,7 +636,7 @@ func TestEncodeActor(t *testing.T) {
 		want := &wantActor{
 			ID: id, Type: "Organization", PreferredUsername: "news", Inbox: id + "/inbox",
 			SharedInbox: codecBase + "/inbox", KeyIDs: []string{id + "#main-key"}, Name: "Ville de Test",
-			IconURL: "https://cdn.example/avatar.png", ProfileURL: str(m, "url"),
+			Summary: "<p>Nouvelles de la ville</p>", IconURL: "https://cdn.example/avatar.png", ProfileURL: str(m, "url"),
 			AlsoKnownAs: []string{"https://old.example/users/news"},
 		}
 		if diff := diffJSON(want, got); diff != "" {

@@ -642,9 +642,11 @@ type RemoteActorDoc struct {
 	// (CryptographicKey, Key or an untyped {id, owner, publicKeyPem};
 	// "controller" for owner is accepted) rather than an actor.
 	KeyOwner string
-	// Name, IconURL and ProfileURL are the actor's display name, avatar
-	// and profile page, as received (sanitise the name before use).
+	// Name, Summary, IconURL and ProfileURL are the actor's display name,
+	// bio (HTML), avatar and profile page, as received (sanitise the name
+	// and the bio before use).
 	Name       string
+	Summary    string
 	IconURL    string
 	ProfileURL string
 	// AlsoKnownAs and MovedTo are the actor's account moves (moves.go).
@@ -718,6 +720,20 @@ func DecodeActorDoc(ctx context.Context, body []byte) (RemoteActorDoc, error) {
 			if it.IsXMLSchemaString() {
 				doc.Name = it.GetXMLSchemaString()
 				break
+			}
+		}
+	}
+	if sp, ok := t.(interface {
+		GetActivityStreamsSummary() vocab.ActivityStreamsSummaryProperty
+	}); ok && sp.GetActivityStreamsSummary() != nil {
+		p := sp.GetActivityStreamsSummary()
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsXMLSchemaString() {
+				doc.Summary = it.GetXMLSchemaString()
+				break
+			}
+			if m := it.GetRDFLangString(); it.IsRDFLangString() && doc.Summary == "" && len(m) > 0 {
+				doc.Summary = m[slices.Sorted(maps.Keys(m))[0]]
 			}
 		}
 	}

@@ -434,7 +434,7 @@ func (d *Deliverer) handle(ctx context.Context, j storage.Job, t *ticket) {
 		}
 		p.Activity = a
 	}
-	if d.s.deliveryBlocked(j.Host) { // guard.go: a refused domain receives nothing
+	if d.s.deliveryBlocked(p.Signer, j.Host) { // guard.go: a refused domain receives nothing
 		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, ErrDomainBlocked.Error()))
 		return
 	}

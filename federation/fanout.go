@@ -83,7 +83,7 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 		})
 	}
 	total := 0
-	err := enqueue(d.s.deliverable(p.Inboxes)) // guard.go: not to refused domains
+	err := enqueue(d.s.deliverable(p.Signer, p.Inboxes)) // guard.go: not to refused domains
 	total += len(p.Inboxes)
 	d.s.Nudge()
 	for after, size := "", fanoutFirstPage; err == nil && p.Followers; size = fanoutPage {
@@ -92,7 +92,7 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 		if err != nil || len(page) == 0 {
 			break
 		}
-		if err = enqueue(d.s.deliverable(page)); err != nil {
+		if err = enqueue(d.s.deliverable(p.Signer, page)); err != nil {
 			break
 		}
 		d.s.Nudge()

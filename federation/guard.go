@@ -50,6 +50,9 @@ type DomainPolicy interface {
 	// Blocked reports whether host (a host name or IP, with or without
 	// port) is refused.
 	Blocked(host string) bool
+	// BlockedFor reports whether host is refused for one of our accounts:
+	// by the instance, or by that account's own domain blocks.
+	BlockedFor(account, host string) bool
 }
 
 // RefusalObserver is implemented by Observers that count the requests
@@ -180,6 +183,13 @@ func (s *Service) limits() *guard {
 func (s *Service) hostBlocked(host string) bool {
 	p := s.guard.policy
 	return p != nil && p.Blocked(host)
+}
+
+// hostBlockedFor reports whether host is refused for account (by the
+// instance or by the account).
+func (s *Service) hostBlockedFor(account, host string) bool {
+	p := s.guard.policy
+	return p != nil && p.BlockedFor(account, host)
 }
 
 // urlHostOf returns the host[:port] of an absolute URL, without parsing
@@ -701,16 +711,16 @@ func (s *Service) minimalActor(w http.ResponseWriter, la *localActor) {
 	writeAS2(w, doc)
 }
 
-// deliverable returns the inboxes not on refused domains (inboxes itself
-// when none is refused).
-func (s *Service) deliverable(inboxes []string) []string {
+// deliverable returns the inboxes not on domains refused for account
+// (inboxes itself when none is refused).
+func (s *Service) deliverable(account string, inboxes []string) []string {
 	if s.guard.policy == nil {
 		return inboxes
 	}
 	var out []string
 	filtered := false
 	for i, in := range inboxes {
-		if !s.hostBlocked(urlHostOf(in)) {
+		if !s.hostBlockedFor(account, urlHostOf(in)) {
 			if filtered {
 				out = append(out, in)
 			}
@@ -728,9 +738,10 @@ func (s *Service) deliverable(inboxes []string) []string {
 	return out
 }
 
-// deliveryBlocked reports whether a delivery job to host must not be sent.
-func (s *Service) deliveryBlocked(host string) bool {
-	if !s.hostBlocked(host) {
+// deliveryBlocked reports whether a delivery job of account to host must
+// not be sent.
+func (s *Service) deliveryBlocked(account, host string) bool {
+	if !s.hostBlockedFor(account, host) {
 		return false
 	}
 	s.observeRefusal(RefusedDelivery)

@@ -30,6 +30,13 @@ import (
 // service (blocks from mod).
 func startGuarded(t *testing.T, fed config.Federation, mod config.Moderation) (*bridge, *moderation.Service) {
 	t.Helper()
+	return startGuardedWith(t, fed, mod, []config.Account{{Username: "news", DisplayName: "Ville de Test", Summary: "Official.", Type: "Organization"}})
+}
+
+// startGuardedWith is startGuarded with the given accounts; the bridge's
+// actor is the first one's.
+func startGuardedWith(t *testing.T, fed config.Federation, mod config.Moderation, accounts []config.Account) (*bridge, *moderation.Service) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func startGuarded(t *testing.T, fed config.Federation, mod config.Moderation) (*
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: fed,
-		Accounts:   []config.Account{{Username: "news", DisplayName: "Ville de Test", Summary: "Official.", Type: "Organization"}},
+		Accounts:   accounts,
 		Version:    "test",
 	}, store, client, zerolog.Nop())
 	if err != nil {
@@ -60,7 +67,7 @@ func startGuarded(t *testing.T, fed config.Federation, mod config.Moderation) (*
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/news"}, m
+	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/" + accounts[0].Username}, m
 }
 
 // raidMention is a Create of a Note by actor i of remote mentioning target.
@@ -513,5 +520,70 @@ func TestInboxBodyBudgetReleased(t *testing.T) {
 		if code, body := send(t, signedAct(t, remote, 0, b.url+"/inbox", act)); code != 202 {
 			t.Fatalf("request %d: %d %s", i, code, body)
 		}
+	}
+}
+
+// TestAccountDomainBlocks: a domain one account blocked (client API) is
+// refused for that account only: its Follow and its deliveries, not the
+// other account's.
+func TestAccountDomainBlocks(t *testing.T) {
+	keys := fedtest.GenerateKeys(t, 1)
+	remote := fedtest.StartWith(t, "127.0.0.3:0", 2, fedtest.Options{Keys: keys})
+	b, mod := startGuardedWith(t, config.Federation{}, config.Moderation{}, []config.Account{
+		{Username: "news", Type: "Organization"}, {Username: "events", Type: "Organization"}})
+	events := strings.TrimSuffix(b.actor, "/news") + "/events"
+	ctx := context.Background()
+	if _, err := mod.BlockDomainsFor(ctx, "news", []string{"127.0.0.3"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target string
+		want   int
+	}{{b.actor, http.StatusForbidden}, {events, http.StatusAccepted}} {
+		r, _, err := remote.SignedFollow(0, b.url+"/inbox", tc.target, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := send(t, r); code != tc.want {
+			t.Errorf("follow of %s: %d %s, want %d", tc.target, code, body, tc.want)
+		}
+	}
+	// Both accounts post to that server's inbox: only events' arrives,
+	// and news' delivery fails unsent.
+	for i, acc := range []string{"news", "events"} {
+		activity := mustJSON(t, map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+			"id": b.url + "/users/" + acc + "#test/" + strconv.Itoa(i), "type": "Update", "actor": b.url + "/users/" + acc, "object": b.url + "/users/" + acc})
+		if err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{Account: acc, Activity: activity, Inboxes: []string{remote.InboxURL(1)}, Ref: "test:" + acc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runDeliverer(t, b.svc, 2)
+	if !remote.WaitFor(2, 10*time.Second) { // the Accept of events' follower, and events' Update
+		t.Fatalf("received %d, want 2", remote.Count())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, fanningOut, err := b.svc.DeliveryStats(ctx, "test:news")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fanningOut {
+			if st != (storage.RefStats{}) {
+				t.Errorf("news' deliveries to a domain it blocked: %+v, want none", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("news' fan-out not done in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, d := range remote.Received() {
+		if actor, _ := d.Activity["actor"].(string); strings.HasSuffix(actor, "/news") {
+			t.Errorf("news delivered %v to a domain it blocked", d.Activity["type"])
+		}
+	}
+	if n := remote.Count(); n != 2 {
+		t.Errorf("received %d requests, want 2", n)
 	}
 }

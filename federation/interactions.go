@@ -105,6 +105,9 @@ func errOr(err, otherwise error) error {
 
 // blocks reports whether la blocked actorID.
 func (s *Service) blocks(ctx context.Context, q storage.Queries, la *localActor, actorID string) (bool, error) {
+	if s.hostBlockedFor(la.name, urlHostOf(actorID)) { // the account's own domain blocks (guard.go)
+		return true, nil
+	}
 	kinds, err := q.AccountBlockKinds(ctx, la.name, actorID)
 	return slices.Contains(kinds, storage.BlockKindBlock), err
 }
@@ -329,6 +332,7 @@ func profileFrom(doc RemoteActorDoc, now time.Time) storage.RemoteProfile {
 	return storage.RemoteProfile{
 		ActorID: doc.ID, Acct: strings.ToLower(user + "@" + acctHost), Domain: host,
 		DisplayName: sanitize.Name(doc.Name, sanitize.MaxNameGraphemes),
+		Summary:     sanitize.HTML(doc.Summary),
 		URL:         u, AvatarURL: doc.IconURL, UpdatedAt: now,
 	}
 }

@@ -42,6 +42,10 @@ func TestFirstContactEveryKeyShape(t *testing.T) {
 			if f.State != storage.FollowerAccepted || f.Inbox != remote.InboxURL(0) || f.SharedInbox != remote.SharedInboxURL() {
 				t.Errorf("follower %+v", f)
 			}
+			// The actor's bio is kept, sanitised, for the client API.
+			if p, err := b.store.GetRemoteProfile(ctx, remote.ActorID(0)); err != nil || p.Summary != "<p>Bio of u0</p>" {
+				t.Errorf("profile %+v, %v; want the bio sanitised", p, err)
+			}
 			k, err := b.store.GetRemoteKey(ctx, remote.KeyID(0))
 			if err != nil || k.Owner != remote.ActorID(0) {
 				t.Errorf("stored key %+v, %v; want owner %s", k, err, remote.ActorID(0))

@@ -361,6 +361,7 @@ type actorDoc struct {
 	Type              string         `json:"type"`
 	PreferredUsername string         `json:"preferredUsername"`
 	Name              string         `json:"name"`
+	Summary           string         `json:"summary"`
 	Inbox             string         `json:"inbox"`
 	Outbox            string         `json:"outbox"`
 	Followers         string         `json:"followers"`
@@ -393,13 +394,15 @@ func (s *Server) newActor(i int, key *rsa.PrivateKey) (actor, error) {
 		Type:              "Person",
 		PreferredUsername: a.name,
 		Name:              "Test user " + strconv.Itoa(i),
-		Inbox:             a.id + "/inbox",
-		Outbox:            a.id + "/outbox",
-		Followers:         a.id + "/followers",
-		Following:         a.id + "/following",
-		URL:               s.base + "/@" + a.name,
-		Endpoints:         map[string]any{"sharedInbox": s.base + "/inbox"},
-		PublicKey:         pk,
+		// A bio with what sanitising must remove.
+		Summary:   "<p>Bio of " + a.name + `<script>alert(1)</script></p>`,
+		Inbox:     a.id + "/inbox",
+		Outbox:    a.id + "/outbox",
+		Followers: a.id + "/followers",
+		Following: a.id + "/following",
+		URL:       s.base + "/@" + a.name,
+		Endpoints: map[string]any{"sharedInbox": s.base + "/inbox"},
+		PublicKey: pk,
 	}
 	switch s.opts.KeyShape {
 	case KeyShapeGoToSocial:
