@@ -16,82 +16,67 @@ import (
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
-// TestUpgradeToRemoteKeys builds a database at schema version 8 with a
-// cached actor and a processed activity, then opens it: migration 9 must
-// move the actor's key to remote_keys and keep the processed id.
-func TestUpgradeToRemoteKeys(t *testing.T) {
-	cases := []struct {
-		name string
-		cfg  func(t *testing.T) storage.Config
-		drv  string
+// forEachBackend runs an upgrade test on SQLite and on PostgreSQL: old
+// builds a database of that backend at schema version (the migration
+// files up to it, as an older binary left it) and returns its
+// configuration and a way to run SQL on it (with ? placeholders) before
+// it is opened by this binary.
+func forEachBackend(t *testing.T, version int, test func(t *testing.T, cfg storage.Config, exec func(q string, args ...any))) {
+	backends := []struct {
+		name, driver string
+		cfg          func(t *testing.T) storage.Config
 	}{
-		{"sqlite", func(t *testing.T) storage.Config {
+		{"sqlite", "sqlite", func(t *testing.T) storage.Config {
 			return storage.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "old.db")}
-		}, "sqlite"},
-		{"postgres", func(t *testing.T) storage.Config {
+		}},
+		{"postgres", "pgx", func(t *testing.T) storage.Config {
 			return storage.Config{Driver: "postgres", DSN: storagetest.PostgresSchema(t)}
-		}, "pgx"},
+		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
-			cfg := c.cfg(t)
-			db, err := sql.Open(c.drv, cfg.DSN)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			cfg := b.cfg(t)
+			db, err := sql.Open(b.driver, cfg.DSN)
 			if err != nil {
 				t.Fatal(err)
 			}
-			files, err := filepath.Glob(filepath.Join("migrations", c.name, "*.sql")) // sorted
-			if err != nil || len(files) == 0 {
-				t.Fatalf("migrations: %v", err)
-			}
+			defer db.Close()
 			exec := func(q string, args ...any) {
 				t.Helper()
-				if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				if _, err := db.ExecContext(context.Background(), rebindFor(b.name, q), args...); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
+			}
+			files, err := filepath.Glob(filepath.Join("migrations", b.name, "*.sql")) // sorted
+			if err != nil || len(files) == 0 {
+				t.Fatalf("migrations: %v", err)
 			}
 			exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
 			for _, f := range files {
 				num, _, _ := strings.Cut(filepath.Base(f), "_")
-				v, _ := strconv.Atoi(num)
-				if v > 8 {
-					break
+				if v, _ := strconv.Atoi(num); v <= version {
+					body, err := os.ReadFile(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					exec(string(body))
+					exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMicro())
 				}
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				exec(string(b))
-				exec(rebindFor(c.name, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMicro())
 			}
-			const actor = "https://remote.example/users/ann"
-			exec(rebindFor(c.name, `INSERT INTO remote_actors (id, key_id, public_key_pem, inbox, shared_inbox, preferred_username, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-				actor, actor+"#main-key", "PEM", actor+"/inbox", "", "ann", int64(42))
-			exec(rebindFor(c.name, `INSERT INTO processed_activities (id, received_at) VALUES (?, ?)`), "https://remote.example/a/1", int64(43))
-			_ = db.Close()
-
-			s, err := storage.Open(ctx, cfg, zerolog.Nop())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			k, err := s.GetRemoteKey(ctx, actor+"#main-key")
-			if err != nil {
-				t.Fatalf("key not moved: %v", err)
-			}
-			if k.Owner != actor || k.PublicKeyPEM != "PEM" || k.FetchedAt.UnixMicro() != 42 {
-				t.Errorf("moved key = %+v", k)
-			}
-			a, err := s.GetRemoteActor(ctx, actor)
-			if err != nil || a.Inbox != actor+"/inbox" {
-				t.Errorf("actor after upgrade = %+v, %v", a, err)
-			}
-			// The old id is kept (under no actor) until pruned.
-			if n, err := s.PruneActivities(ctx, time.UnixMicro(44)); err != nil || n != 1 {
-				t.Errorf("PruneActivities = %d, %v; want the old id pruned", n, err)
-			}
+			test(t, cfg, exec)
 		})
 	}
+}
+
+// open opens an upgraded database: its pending migrations run.
+func open(t *testing.T, cfg storage.Config) storage.Store {
+	t.Helper()
+	s, err := storage.Open(context.Background(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // rebindFor numbers the placeholders for PostgreSQL ($1, $2...).
@@ -110,4 +95,60 @@ func rebindFor(dialect, q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// TestUpgradeToRemoteKeys: migration 9 moves a cached actor's key to
+// remote_keys and keeps the processed ids.
+func TestUpgradeToRemoteKeys(t *testing.T) {
+	forEachBackend(t, 8, func(t *testing.T, cfg storage.Config, exec func(q string, args ...any)) {
+		ctx := context.Background()
+		const actor = "https://remote.example/users/ann"
+		exec(`INSERT INTO remote_actors (id, key_id, public_key_pem, inbox, shared_inbox, preferred_username, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			actor, actor+"#main-key", "PEM", actor+"/inbox", "", "ann", int64(42))
+		exec(`INSERT INTO processed_activities (id, received_at) VALUES (?, ?)`, "https://remote.example/a/1", int64(43))
+
+		s := open(t, cfg)
+		k, err := s.GetRemoteKey(ctx, actor+"#main-key")
+		if err != nil {
+			t.Fatalf("key not moved: %v", err)
+		}
+		if k.Owner != actor || k.PublicKeyPEM != "PEM" || k.FetchedAt.UnixMicro() != 42 {
+			t.Errorf("moved key = %+v", k)
+		}
+		if a, err := s.GetRemoteActor(ctx, actor); err != nil || a.Inbox != actor+"/inbox" {
+			t.Errorf("actor after upgrade = %+v, %v", a, err)
+		}
+		// The old id is kept (under no actor) until pruned.
+		if n, err := s.PruneActivities(ctx, time.UnixMicro(44)); err != nil || n != 1 {
+			t.Errorf("PruneActivities = %d, %v; want the old id pruned", n, err)
+		}
+	})
+}
+
+// TestUpgradeToInteractionAuthorizations: migration 11 keeps the quote
+// authorizations with their ids (their stamps were given out), as
+// authorizations of kind quote, and goes on numbering after them.
+func TestUpgradeToInteractionAuthorizations(t *testing.T) {
+	forEachBackend(t, 9, func(t *testing.T, cfg storage.Config, exec func(q string, args ...any)) {
+		ctx := context.Background()
+		for _, id := range []int64{1, 2} {
+			exec(`INSERT INTO quote_authorizations (status_id, account, quote_note_id, actor_id, request_id, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, int64(42), "news", "https://remote.example/notes/q"+strconv.FormatInt(id, 10),
+				"https://remote.example/users/bob", "https://remote.example/qr/"+strconv.FormatInt(id, 10), int64(7))
+		}
+		s := open(t, cfg)
+		a, err := s.GetInteractionAuthorization(ctx, 2)
+		if err != nil {
+			t.Fatalf("quote authorization 2 after upgrade: %v", err)
+		}
+		if a.Kind != storage.AuthorizationQuote || a.StatusID != 42 || a.InteractionID != "https://remote.example/notes/q2" ||
+			a.RequestID != "https://remote.example/qr/2" || a.CreatedAt.UnixMicro() != 7 {
+			t.Errorf("quote authorization after upgrade = %+v", a)
+		}
+		next, created, err := s.PutInteractionAuthorization(ctx, storage.InteractionAuthorization{Kind: storage.AuthorizationReply,
+			StatusID: 42, Account: "news", InteractionID: "https://remote.example/notes/r", ActorID: "https://remote.example/users/bob"})
+		if err != nil || !created || next.ID <= 2 {
+			t.Errorf("new authorization after upgrade = %+v, %v, %v; want an id after 2", next, created, err)
+		}
+	})
 }
