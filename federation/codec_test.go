@@ -1062,8 +1062,8 @@ func TestEncodeQuoteAnswerAndAuthorization(t *testing.T) {
 	req := Activity{ID: "https://example.com/users/bob/statuses/1/quote", Type: "QuoteRequest",
 		Actor: "https://example.com/users/bob", Object: Object{ID: quoted}, Instrument: "https://example.com/users/bob/statuses/1"}
 	stamp := quoted + "/quotes/1"
-	b, err := EncodeQuoteAnswer(QuoteAnswer{ID: actor + "#quote-accepts/1", Actor: actor, Request: req,
-		QuotedID: quoted, QuotingID: req.Instrument, Stamp: stamp})
+	b, err := EncodeInteractionAnswer(InteractionAnswer{ID: actor + "#quote-accepts/1", Actor: actor, To: req.Actor,
+		Request: &InteractionRequest{ID: req.ID, Type: req.Type, Actor: req.Actor}, Interaction: req.Instrument, Target: quoted, Authorization: stamp})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,46 +144,6 @@ func EncodeRejectReply(id, actor, to, reply, target string) ([]byte, error) {
 	return serialize(r)
 }
 
-// QuoteAnswer is the answer to a QuoteRequest.
-type QuoteAnswer struct {
-	ID        string // the Accept's or Reject's id
-	Actor     string // our actor
-	Request   Activity
-	QuotedID  string // our post
-	QuotingID string // their post (the request's instrument)
-	// Stamp is the QuoteAuthorization's id: set for an Accept, empty for
-	// a Reject.
-	Stamp string
-}
-
-// EncodeQuoteAnswer builds the Accept (with the QuoteAuthorization stamp
-// as result) or the Reject of a QuoteRequest, embedding the request as
-// Mastodon does.
-func EncodeQuoteAnswer(a QuoteAnswer) ([]byte, error) {
-	typ := "Reject"
-	if a.Stamp != "" {
-		typ = "Accept"
-	}
-	m := map[string]any{
-		"@context": quoteContext,
-		"id":       a.ID,
-		"type":     typ,
-		"actor":    a.Actor,
-		"to":       []any{a.Request.Actor},
-		"object": map[string]any{
-			"id":         a.Request.ID,
-			"type":       "QuoteRequest",
-			"actor":      a.Request.Actor,
-			"object":     a.QuotedID,
-			"instrument": a.QuotingID,
-		},
-	}
-	if a.Stamp != "" {
-		m["result"] = a.Stamp
-	}
-	return marshalJSON(m)
-}
-
 // EncodeAuthorization is the document at an authorization's IRI: actor
 // authorizes the post or activity interacting to interact with its post
 // target. typ is QuoteAuthorization (FEP-044f's stamp),

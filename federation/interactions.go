@@ -878,7 +878,8 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		rs.QuoteOfID = st.ID
 	}
 	quoted := s.NoteID(la.name, st.ID)
-	answer := QuoteAnswer{Actor: la.id, Request: act, QuotedID: quoted, QuotingID: act.Instrument}
+	answer := InteractionAnswer{Actor: la.id, To: act.Actor, Request: &InteractionRequest{ID: act.ID, Type: act.Type, Actor: act.Actor},
+		Interaction: act.Instrument, Target: quoted}
 	outcome := "quote rejected"
 	if allowed {
 		outcome = "quote accepted"
@@ -896,7 +897,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 				return err
 			}
 			answer.ID = la.id + "#accepts/quote_requests/" + strconv.FormatInt(qa.ID, 10)
-			answer.Stamp = s.QuoteAuthorizationID(la.name, st.ID, qa.ID)
+			answer.Authorization = s.QuoteAuthorizationID(la.name, st.ID, qa.ID)
 			if act.Note != nil {
 				if err := q.UpsertRemoteProfile(ctx, prof); err != nil {
 					return err
@@ -912,7 +913,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		} else {
 			answer.ID = la.id + "#rejects/quote_requests/" + shortHash(act.ID)
 		}
-		body, err := EncodeQuoteAnswer(answer)
+		body, err := EncodeInteractionAnswer(answer)
 		if err != nil {
 			return err
 		}
