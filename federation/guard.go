@@ -14,8 +14,10 @@ package federation
 //     behind it). After the body is
 //     decoded, an activity whose actor is on a refused domain, or on
 //     another host than its keyId (forged), is refused, still before any
-//     key is fetched. Unknown keys are fetched within a per-domain budget
-//     (rate and concurrency), failures are remembered for a while.
+//     key is fetched. Unknown keys are fetched within a budget per
+//     registrable domain (rate and concurrency; subdomains share their
+//     domain's) and 128 fetches in all (503 "busy" past them, not blamed
+//     on the sender); failures are remembered for a while.
 //   - GETs: a signed request from a refused domain gets 403, whatever the
 //     settings. With authorized fetch, AS2 documents require a valid
 //     signature (the actor document is served unsigned in a minimal form
@@ -37,6 +39,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/publicsuffix"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/passerelle/passerelle/config"
@@ -99,7 +102,7 @@ const (
 	// soon a key fetched with success may be fetched again (a cached key
 	// that fails to verify is refetched at most that often: forged
 	// requests cannot make us hammer its server).
-	maxKeyFetches      = 64
+	maxKeyFetches      = 128
 	keyFailureTTL      = 2 * time.Minute
 	maxKeyFailures     = 4096
 	keyRefetchCooldown = time.Minute
@@ -190,6 +193,16 @@ func (s *Service) hostBlocked(host string) bool {
 func (s *Service) hostBlockedFor(account, host string) bool {
 	p := s.guard.policy
 	return p != nil && p.BlockedFor(account, host)
+}
+
+// registrableDomain is the domain a host's owner registered (its public
+// suffix plus one label: a.b.example.co.uk -> example.co.uk), or the host
+// itself for IP addresses and names under no known suffix.
+func registrableDomain(host string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
 }
 
 // urlHostOf returns the host[:port] of an absolute URL, without parsing
@@ -552,7 +565,9 @@ func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.Re
 	if s.hostBlocked(host) {
 		return storage.RemoteKey{}, ErrDomainBlocked
 	}
-	domain := domainKey(host)
+	// The budget is per registrable domain: subdomains of one domain
+	// share it, so that a sender cannot multiply it with names.
+	domain := registrableDomain(domainKey(host))
 	ok, wait := g.keyRate.take(domain, now)
 	if !ok {
 		s.observeRefusal(RefusedKeyBudget)

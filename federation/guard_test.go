@@ -587,3 +587,100 @@ func TestAccountDomainBlocks(t *testing.T) {
 		t.Errorf("received %d requests, want 2", n)
 	}
 }
+
+// TestSlowKeyServers: servers that never answer their key fetches hold a
+// slot of their domain (4 each by default) until the fetch times out; 20
+// of them leave room for a new follower from another domain, and when
+// every slot is taken the answer is 503 "busy", not a 429 blaming the
+// sender's domain.
+func TestSlowKeyServers(t *testing.T) {
+	keys := fedtest.GenerateKeys(t, 1)
+	remote := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{Keys: keys})
+	b, _ := startGuarded(t, config.Federation{InboxLimits: config.InboxLimits{PerDomain: "off", PerActor: "off", KeyFetches: "off"}}, config.Moderation{})
+	var arrived atomic.Int32
+	release := make(chan struct{})
+	var slow []string
+	for i := range 33 {
+		ln, err := net.Listen("tcp", "127.0.1."+strconv.Itoa(10+i)+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.Start()
+		t.Cleanup(srv.Close)
+		slow = append(slow, srv.URL)
+	}
+	t.Cleanup(func() { close(release) })
+	// A Follow signed with remote's key but naming a key on a slow host:
+	// its fetch hangs.
+	follow := func(host string, n int) *http.Request {
+		actor := host + "/users/s" + strconv.Itoa(n)
+		r := signedAct(t, remote, 0, b.url+"/inbox", map[string]any{"id": actor + "/follows/1", "type": "Follow", "actor": actor, "object": b.actor})
+		r.Header.Set("Signature", strings.Replace(r.Header.Get("Signature"), remote.KeyID(0), actor+"#main-key", 1))
+		return r
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 200)
+	fire := func(hosts []string) {
+		for _, h := range hosts {
+			for n := range 4 {
+				r := follow(h, n)
+				go func() {
+					resp, err := http.DefaultClient.Do(r)
+					if err != nil {
+						answers <- answer{0, err.Error()}
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					answers <- answer{resp.StatusCode, string(body)}
+				}()
+			}
+		}
+	}
+	waitArrived := func(n int32) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for arrived.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d key fetches arrived, want %d", arrived.Load(), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	fire(slow[:20])
+	waitArrived(80)
+	r, _, err := remote.SignedFollow(0, b.url+"/inbox", b.actor, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := send(t, r); code != http.StatusAccepted {
+		t.Errorf("a new follower while 20 slow servers wait: %d %s, want 202", code, body)
+	}
+	// 13 more slow servers: 132 fetches for 128 slots.
+	fire(slow[20:])
+	waitArrived(128)
+	busy := 0
+	for range 4 {
+		select {
+		case a := <-answers:
+			if a.code != http.StatusServiceUnavailable || !strings.Contains(a.body, "busy fetching keys") {
+				t.Errorf("over the slots: %d %s, want 503 busy", a.code, a.body)
+			}
+			busy++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d answers over the slots, want 4", busy)
+		}
+	}
+}

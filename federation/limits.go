@@ -171,9 +171,7 @@ func (b *buckets) refund(key string) {
 	})
 }
 
-// slots bound the concurrent operations per key, and in all. Once half
-// of all slots are in use, a key that holds one gets no more: a few slow
-// keys cannot take every slot from the others.
+// slots bound the concurrent operations per key, and in all.
 type slots struct {
 	per, total int
 	mu         sync.Mutex
@@ -193,7 +191,7 @@ func (s *slots) tryAcquire(key string) (ok, full bool) {
 	switch n := s.used[key]; {
 	case s.all >= s.total:
 		return false, true
-	case n >= s.per, n > 0 && 2*s.all >= s.total:
+	case n >= s.per:
 		return false, false
 	}
 	s.used[key]++
