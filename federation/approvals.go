@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,6 +192,12 @@ func (s *Service) applyReplyRequest(ctx context.Context, act Activity) (string, 
 // Like or Announce (the instrument, embedded or by id) is recorded and
 // authorized when whoever can see the post may like or boost it, and
 // rejected otherwise.
+// reactionRequestHandler handles the LikeRequests or AnnounceRequests
+// (k).
+func (s *Service) reactionRequestHandler(k interactionKind) handler {
+	return func(ctx context.Context, act Activity) (string, error) { return s.applyReactionRequest(ctx, act, k) }
+}
+
 func (s *Service) applyReactionRequest(ctx context.Context, act Activity, k interactionKind) (string, error) {
 	if act.Instrument == "" || checkIRI(act.Instrument) != nil || !sameHost(act.Instrument, act.Actor) {
 		return "", refuse(http.StatusBadRequest, strings.ToLower(k.request)+" without a "+k.object+" of the requester's server", nil)
@@ -229,17 +234,12 @@ func (s *Service) rejectRequest(ctx context.Context, act Activity, k interaction
 		return "", err
 	}
 	outcome := "rejected: " + strings.ToLower(k.object) + " not allowed by the post's interaction policy"
-	err = s.store.InTx(ctx, func(q storage.Queries) error {
-		first, err := q.MarkActivityProcessed(ctx, act.Actor, act.ID, s.now())
-		if err != nil || !first {
-			outcome = "duplicate"
-			return err
-		}
+	dup, err := s.applyOnce(ctx, act, s.now(), func(q storage.Queries) error {
 		return s.Enqueue(ctx, q, Outgoing{Account: la.name, Activity: body, Inboxes: []string{inbox},
 			Ref: "reject:" + shortHash(act.ID)})
 	})
-	if err != nil {
-		return "", fmt.Errorf("federation: reject %s %s: %w", act.Type, act.ID, err)
+	if err != nil || dup {
+		return dupOutcome(dup), err
 	}
 	s.Nudge()
 	return outcome, nil
