@@ -42,12 +42,26 @@ const aliasResolveTimeout = 15 * time.Second
 // document (also_known_as handles included: they enter it once resolved).
 func actorDigest(la *localActor) string {
 	h := sha256.New()
-	h.Write(la.doc)
+	h.Write(canonicalJSON(la.doc))
 	for _, a := range la.cfg.AlsoKnownAs {
 		h.Write([]byte{0})
 		h.Write([]byte(a))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalJSON is doc with its object keys sorted, so that a digest
+// depends on what a document says, not on the order it is written in.
+func canonicalJSON(doc []byte) []byte {
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return doc
+	}
+	out, err := marshalJSON(v)
+	if err != nil {
+		return doc
+	}
+	return out
 }
 
 // actorUpdateID is the id of the seq-th Update of la's actor.

@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
+	"slices"
 	"time"
-
-	"github.com/go-fed/activity/streams"
-	"github.com/go-fed/activity/streams/vocab"
 )
 
-// This file is the outbound half of the ActivityStreams conversion layer.
-// go-fed's streams types build the standard vocabulary; the handful of
-// Mastodon extensions go-fed v1 does not know (endpoints,
-// manuallyApprovesFollowers, indexable, PropertyValue...) are added to the
-// serialised map here and nowhere else, together with the @context that
-// declares them.
+// This file is the outbound half of the ActivityStreams conversion layer:
+// the documents we send and serve are plain Go structs with explicit JSON
+// (go-fed's streams stays on the inbound side, decode.go, where it copes
+// with the many shapes remote servers send), with the @context that
+// declares the extensions they use. testdata/encode holds their golden
+// form, and codec_test.go what each receiving implementation requires.
 
 const (
 	asPublic       = "https://www.w3.org/ns/activitystreams#Public"
@@ -75,163 +72,97 @@ type ActorDoc struct {
 // FieldHTML is a profile field whose value is already HTML.
 type FieldHTML struct{ Name, ValueHTML string }
 
-type actorBuilder interface {
-	vocab.Type
-	SetJSONLDId(vocab.JSONLDIdProperty)
-	SetActivityStreamsPreferredUsername(vocab.ActivityStreamsPreferredUsernameProperty)
-	SetActivityStreamsName(vocab.ActivityStreamsNameProperty)
-	SetActivityStreamsSummary(vocab.ActivityStreamsSummaryProperty)
-	SetActivityStreamsUrl(vocab.ActivityStreamsUrlProperty)
-	SetActivityStreamsInbox(vocab.ActivityStreamsInboxProperty)
-	SetActivityStreamsOutbox(vocab.ActivityStreamsOutboxProperty)
-	SetActivityStreamsFollowers(vocab.ActivityStreamsFollowersProperty)
-	SetActivityStreamsFollowing(vocab.ActivityStreamsFollowingProperty)
-	SetActivityStreamsIcon(vocab.ActivityStreamsIconProperty)
-	SetActivityStreamsImage(vocab.ActivityStreamsImageProperty)
-	SetActivityStreamsPublished(vocab.ActivityStreamsPublishedProperty)
-	SetTootDiscoverable(vocab.TootDiscoverableProperty)
-	SetTootFeatured(vocab.TootFeaturedProperty)
-	SetW3IDSecurityV1PublicKey(vocab.W3IDSecurityV1PublicKeyProperty)
+// actorTypes are the actor types we publish.
+var actorTypes = []string{"Organization", "Person", "Service", "Group", "Application"}
+
+// actorJSON is the document of one of our actors.
+type actorJSON struct {
+	Context                   any            `json:"@context"`
+	ID                        string         `json:"id"`
+	Type                      string         `json:"type"`
+	PreferredUsername         string         `json:"preferredUsername"`
+	Name                      string         `json:"name,omitempty"`
+	Summary                   string         `json:"summary,omitempty"`
+	URL                       string         `json:"url,omitempty"`
+	Inbox                     string         `json:"inbox"`
+	Outbox                    string         `json:"outbox,omitempty"`
+	Followers                 string         `json:"followers,omitempty"`
+	Following                 string         `json:"following,omitempty"`
+	Featured                  string         `json:"featured,omitempty"`
+	Icon                      *imageJSON     `json:"icon,omitempty"`
+	Image                     *imageJSON     `json:"image,omitempty"`
+	Published                 string         `json:"published,omitempty"`
+	Discoverable              bool           `json:"discoverable"`
+	Indexable                 bool           `json:"indexable"`
+	ManuallyApprovesFollowers bool           `json:"manuallyApprovesFollowers"`
+	PublicKey                 publicKeyJSON  `json:"publicKey"`
+	Endpoints                 *endpointsJSON `json:"endpoints,omitempty"`
+	Attachment                []propertyJSON `json:"attachment,omitempty"`
+	AttributionDomains        []string       `json:"attributionDomains,omitempty"`
+	AlsoKnownAs               []string       `json:"alsoKnownAs,omitempty"` // always an array, as Mastodon sends it
+	MovedTo                   string         `json:"movedTo,omitempty"`
 }
 
-func newActorType(typ string) (actorBuilder, error) {
-	switch typ {
-	case "Organization", "":
-		return streams.NewActivityStreamsOrganization(), nil
-	case "Person":
-		return streams.NewActivityStreamsPerson(), nil
-	case "Service":
-		return streams.NewActivityStreamsService(), nil
-	case "Group":
-		return streams.NewActivityStreamsGroup(), nil
-	case "Application":
-		return streams.NewActivityStreamsApplication(), nil
-	}
-	return nil, fmt.Errorf("federation: unknown actor type %q", typ)
+type imageJSON struct {
+	Type      string `json:"type"`
+	URL       string `json:"url"`
+	MediaType string `json:"mediaType,omitempty"`
 }
 
-func mustIRI(s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		// Our own IRIs are built from a validated public URL.
-		panic(fmt.Sprintf("federation: invalid own IRI %q: %v", s, err))
-	}
-	return u
+type publicKeyJSON struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
 }
 
-func idProp(s string) vocab.JSONLDIdProperty {
-	p := streams.NewJSONLDIdProperty()
-	p.Set(mustIRI(s))
-	return p
+type endpointsJSON struct {
+	SharedInbox string `json:"sharedInbox"`
+}
+
+type propertyJSON struct {
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// timeJSON is how times are written: UTC, to the second.
+func timeJSON(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
 // EncodeActor serialises an actor document to JSON.
 func EncodeActor(d ActorDoc) ([]byte, error) {
-	a, err := newActorType(d.Type)
-	if err != nil {
-		return nil, err
+	typ := d.Type
+	if typ == "" {
+		typ = "Organization"
 	}
-	a.SetJSONLDId(idProp(d.ID))
-	pu := streams.NewActivityStreamsPreferredUsernameProperty()
-	pu.SetXMLSchemaString(d.PreferredUsername)
-	a.SetActivityStreamsPreferredUsername(pu)
-	if d.Name != "" {
-		n := streams.NewActivityStreamsNameProperty()
-		n.AppendXMLSchemaString(d.Name)
-		a.SetActivityStreamsName(n)
+	if !slices.Contains(actorTypes, typ) {
+		return nil, fmt.Errorf("federation: unknown actor type %q", d.Type)
 	}
-	if d.SummaryHTML != "" {
-		s := streams.NewActivityStreamsSummaryProperty()
-		s.AppendXMLSchemaString(d.SummaryHTML)
-		a.SetActivityStreamsSummary(s)
-	}
-	if d.ProfileURL != "" {
-		u := streams.NewActivityStreamsUrlProperty()
-		u.AppendIRI(mustIRI(d.ProfileURL))
-		a.SetActivityStreamsUrl(u)
-	}
-	in := streams.NewActivityStreamsInboxProperty()
-	in.SetIRI(mustIRI(d.Inbox))
-	a.SetActivityStreamsInbox(in)
-	if d.Outbox != "" {
-		out := streams.NewActivityStreamsOutboxProperty()
-		out.SetIRI(mustIRI(d.Outbox))
-		a.SetActivityStreamsOutbox(out)
-	}
-	if d.Followers != "" {
-		f := streams.NewActivityStreamsFollowersProperty()
-		f.SetIRI(mustIRI(d.Followers))
-		a.SetActivityStreamsFollowers(f)
-	}
-	if d.Following != "" {
-		f := streams.NewActivityStreamsFollowingProperty()
-		f.SetIRI(mustIRI(d.Following))
-		a.SetActivityStreamsFollowing(f)
-	}
-	if d.Featured != "" {
-		f := streams.NewTootFeaturedProperty()
-		f.SetIRI(mustIRI(d.Featured))
-		a.SetTootFeatured(f)
+	a := actorJSON{
+		Context: actorContext, ID: d.ID, Type: typ, PreferredUsername: d.PreferredUsername,
+		Name: d.Name, Summary: d.SummaryHTML, URL: d.ProfileURL,
+		Inbox: d.Inbox, Outbox: d.Outbox, Followers: d.Followers, Following: d.Following, Featured: d.Featured,
+		Discoverable: d.Discoverable, Indexable: d.Discoverable, ManuallyApprovesFollowers: d.ManuallyApprovesFollowers,
+		PublicKey:          publicKeyJSON{ID: d.KeyID, Owner: d.ID, PublicKeyPem: d.PublicKeyPEM},
+		AttributionDomains: d.AttributionDomains, AlsoKnownAs: d.AlsoKnownAs, MovedTo: d.MovedTo,
 	}
 	if d.IconURL != "" {
-		p := streams.NewActivityStreamsIconProperty()
-		p.AppendActivityStreamsImage(imageObject(d.IconURL, d.IconMediaType))
-		a.SetActivityStreamsIcon(p)
+		a.Icon = &imageJSON{Type: "Image", URL: d.IconURL, MediaType: d.IconMediaType}
 	}
 	if d.ImageURL != "" {
-		p := streams.NewActivityStreamsImageProperty()
-		p.AppendActivityStreamsImage(imageObject(d.ImageURL, d.ImageMediaType))
-		a.SetActivityStreamsImage(p)
+		a.Image = &imageJSON{Type: "Image", URL: d.ImageURL, MediaType: d.ImageMediaType}
 	}
 	if !d.Published.IsZero() {
-		p := streams.NewActivityStreamsPublishedProperty()
-		p.Set(d.Published.UTC().Truncate(time.Second))
-		a.SetActivityStreamsPublished(p)
+		a.Published = timeJSON(d.Published)
 	}
-	disc := streams.NewTootDiscoverableProperty()
-	disc.Set(d.Discoverable)
-	a.SetTootDiscoverable(disc)
-
-	key := streams.NewW3IDSecurityV1PublicKey()
-	key.SetJSONLDId(idProp(d.KeyID))
-	owner := streams.NewW3IDSecurityV1OwnerProperty()
-	owner.SetIRI(mustIRI(d.ID))
-	key.SetW3IDSecurityV1Owner(owner)
-	pem := streams.NewW3IDSecurityV1PublicKeyPemProperty()
-	pem.Set(d.PublicKeyPEM)
-	key.SetW3IDSecurityV1PublicKeyPem(pem)
-	kp := streams.NewW3IDSecurityV1PublicKeyProperty()
-	kp.AppendW3IDSecurityV1PublicKey(key)
-	a.SetW3IDSecurityV1PublicKey(kp)
-
-	m, err := streams.Serialize(a)
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise actor: %w", err)
-	}
-	// Extensions go-fed v1 does not model.
-	m["@context"] = actorContext
-	m["manuallyApprovesFollowers"] = d.ManuallyApprovesFollowers
-	m["indexable"] = d.Discoverable
 	if d.SharedInbox != "" {
-		m["endpoints"] = map[string]any{"sharedInbox": d.SharedInbox}
+		a.Endpoints = &endpointsJSON{SharedInbox: d.SharedInbox}
 	}
-	if len(d.Fields) > 0 {
-		att := make([]any, 0, len(d.Fields))
-		for _, f := range d.Fields {
-			att = append(att, map[string]any{"type": "PropertyValue", "name": f.Name, "value": f.ValueHTML})
-		}
-		m["attachment"] = att
+	for _, f := range d.Fields {
+		a.Attachment = append(a.Attachment, propertyJSON{Type: "PropertyValue", Name: f.Name, Value: f.ValueHTML})
 	}
-	if len(d.AttributionDomains) > 0 {
-		m["attributionDomains"] = d.AttributionDomains
-	}
-	if len(d.AlsoKnownAs) > 0 {
-		m["alsoKnownAs"] = d.AlsoKnownAs // always an array, as Mastodon sends it
-	}
-	if d.MovedTo != "" {
-		m["movedTo"] = d.MovedTo
-	}
-	return marshalJSON(m)
+	return marshalJSON(a)
 }
 
 // marshalJSON encodes without escaping <, > and & (HTML content and URLs
@@ -246,99 +177,62 @@ func marshalJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func imageObject(href, mediaType string) vocab.ActivityStreamsImage {
-	img := streams.NewActivityStreamsImage()
-	u := streams.NewActivityStreamsUrlProperty()
-	u.AppendIRI(mustIRI(href))
-	img.SetActivityStreamsUrl(u)
-	if mediaType != "" {
-		mt := streams.NewActivityStreamsMediaTypeProperty()
-		mt.Set(mediaType)
-		img.SetActivityStreamsMediaType(mt)
-	}
-	return img
+// activityJSON is an activity we send, its object an IRI or an embedded
+// document. Audiences of one are written as a single value, as go-fed
+// wrote them before these documents became plain structs, except where
+// Mastodon expects arrays (notes and what carries them).
+type activityJSON struct {
+	Context   any    `json:"@context,omitempty"`
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Actor     string `json:"actor"`
+	Published string `json:"published,omitempty"`
+	To        any    `json:"to,omitempty"`
+	Cc        any    `json:"cc,omitempty"`
+	Object    any    `json:"object"`
+	Target    string `json:"target,omitempty"`
+	Result    string `json:"result,omitempty"`
 }
+
+// asContext is the plain ActivityStreams @context.
+const asContext = "https://www.w3.org/ns/activitystreams"
 
 // EncodeAccept builds the Accept of a Follow. The Follow is embedded, as
 // Mastodon does, so the receiver can match it without a lookup.
 func EncodeAccept(acceptID, actor string, follow Activity) ([]byte, error) {
-	f := streams.NewActivityStreamsFollow()
-	f.SetJSONLDId(idProp(follow.ID))
-	fa := streams.NewActivityStreamsActorProperty()
-	fa.AppendIRI(mustIRI(follow.Actor))
-	f.SetActivityStreamsActor(fa)
-	fo := streams.NewActivityStreamsObjectProperty()
-	fo.AppendIRI(mustIRI(follow.Object.ID))
-	f.SetActivityStreamsObject(fo)
-
-	acc := streams.NewActivityStreamsAccept()
-	acc.SetJSONLDId(idProp(acceptID))
-	aa := streams.NewActivityStreamsActorProperty()
-	aa.AppendIRI(mustIRI(actor))
-	acc.SetActivityStreamsActor(aa)
-	ao := streams.NewActivityStreamsObjectProperty()
-	ao.AppendActivityStreamsFollow(f)
-	acc.SetActivityStreamsObject(ao)
-	to := streams.NewActivityStreamsToProperty()
-	to.AppendIRI(mustIRI(follow.Actor))
-	acc.SetActivityStreamsTo(to)
-	return serialize(acc)
+	return marshalJSON(activityJSON{
+		Context: asContext, ID: acceptID, Type: "Accept", Actor: actor, To: follow.Actor,
+		Object: activityJSON{ID: follow.ID, Type: "Follow", Actor: follow.Actor, Object: follow.Object.ID},
+	})
 }
 
-func serialize(t vocab.Type) ([]byte, error) {
-	m, err := streams.Serialize(t)
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise %s: %w", t.GetTypeName(), err)
-	}
-	return marshalJSON(m)
+// collectionJSON is an OrderedCollection or one of its pages.
+type collectionJSON struct {
+	Context      any    `json:"@context,omitempty"`
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	PartOf       string `json:"partOf,omitempty"`
+	TotalItems   int64  `json:"totalItems"`
+	First        string `json:"first,omitempty"`
+	Next         string `json:"next,omitempty"`
+	OrderedItems []any  `json:"orderedItems,omitempty"`
 }
 
 // EncodeOrderedCollection builds an OrderedCollection summary: its size and,
 // when first is not empty, a link to its first page.
 func EncodeOrderedCollection(id string, total int64, first string) ([]byte, error) {
-	c := streams.NewActivityStreamsOrderedCollection()
-	c.SetJSONLDId(idProp(id))
-	ti := streams.NewActivityStreamsTotalItemsProperty()
-	ti.Set(int(total))
-	c.SetActivityStreamsTotalItems(ti)
-	if first != "" {
-		fp := streams.NewActivityStreamsFirstProperty()
-		fp.SetIRI(mustIRI(first))
-		c.SetActivityStreamsFirst(fp)
-	}
-	return serialize(c)
+	return marshalJSON(collectionJSON{Context: asContext, ID: id, Type: "OrderedCollection", TotalItems: total, First: first})
 }
 
 // EncodeOrderedCollectionPage builds one page of IRIs. next may be empty.
+// orderedItems is always an array, even empty.
 func EncodeOrderedCollectionPage(id, partOf, next string, total int64, items []string) ([]byte, error) {
-	p := streams.NewActivityStreamsOrderedCollectionPage()
-	p.SetJSONLDId(idProp(id))
-	po := streams.NewActivityStreamsPartOfProperty()
-	po.SetIRI(mustIRI(partOf))
-	p.SetActivityStreamsPartOf(po)
-	ti := streams.NewActivityStreamsTotalItemsProperty()
-	ti.Set(int(total))
-	p.SetActivityStreamsTotalItems(ti)
-	if next != "" {
-		np := streams.NewActivityStreamsNextProperty()
-		np.SetIRI(mustIRI(next))
-		p.SetActivityStreamsNext(np)
+	page := struct {
+		collectionJSON
+		OrderedItems []string `json:"orderedItems"`
+	}{collectionJSON{Context: asContext, ID: id, Type: "OrderedCollectionPage", PartOf: partOf, TotalItems: total, Next: next}, items}
+	if page.OrderedItems == nil {
+		page.OrderedItems = []string{}
 	}
-	oi := streams.NewActivityStreamsOrderedItemsProperty()
-	for _, it := range items {
-		oi.AppendIRI(mustIRI(it))
-	}
-	p.SetActivityStreamsOrderedItems(oi)
-	m, err := streams.Serialize(p)
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise page: %w", err)
-	}
-	// go-fed omits an empty property and compacts a one-item array to a
-	// scalar; clients expect an array.
-	list := make([]any, len(items))
-	for i, it := range items {
-		list[i] = it
-	}
-	m["orderedItems"] = list
-	return marshalJSON(m)
+	return marshalJSON(page)
 }

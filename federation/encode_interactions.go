@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-fed/activity/streams"
-	"github.com/go-fed/activity/streams/vocab"
-
 	"github.com/passerelle/passerelle/policy"
 )
 
@@ -127,21 +124,7 @@ func (n Note) interactionPolicy() map[string]any {
 // (GoToSocial's interaction policy shape: the reply as object, the post
 // replied to as target).
 func EncodeRejectReply(id, actor, to, reply, target string) ([]byte, error) {
-	r := streams.NewActivityStreamsReject()
-	r.SetJSONLDId(idProp(id))
-	a := streams.NewActivityStreamsActorProperty()
-	a.AppendIRI(mustIRI(actor))
-	r.SetActivityStreamsActor(a)
-	o := streams.NewActivityStreamsObjectProperty()
-	o.AppendIRI(mustIRI(reply))
-	r.SetActivityStreamsObject(o)
-	tg := streams.NewActivityStreamsTargetProperty()
-	tg.AppendIRI(mustIRI(target))
-	r.SetActivityStreamsTarget(tg)
-	tp := streams.NewActivityStreamsToProperty()
-	tp.AppendIRI(mustIRI(to))
-	r.SetActivityStreamsTo(tp)
-	return serialize(r)
+	return marshalJSON(activityJSON{Context: asContext, ID: id, Type: "Reject", Actor: actor, To: to, Object: reply, Target: target})
 }
 
 // EncodeAuthorization is the document at an authorization's IRI: actor
@@ -224,38 +207,19 @@ func EncodeInteractionAnswer(a InteractionAnswer) ([]byte, error) {
 
 // EncodeBlock builds actor's Block of object.
 func EncodeBlock(id, actor, object string) ([]byte, error) {
-	return serialize(blockType(id, actor, object))
+	b := blockJSON(id, actor, object)
+	b.Context = asContext
+	return marshalJSON(b)
 }
 
-func blockType(id, actor, object string) vocab.ActivityStreamsBlock {
-	b := streams.NewActivityStreamsBlock()
-	b.SetJSONLDId(idProp(id))
-	a := streams.NewActivityStreamsActorProperty()
-	a.AppendIRI(mustIRI(actor))
-	b.SetActivityStreamsActor(a)
-	o := streams.NewActivityStreamsObjectProperty()
-	o.AppendIRI(mustIRI(object))
-	b.SetActivityStreamsObject(o)
-	tp := streams.NewActivityStreamsToProperty()
-	tp.AppendIRI(mustIRI(object))
-	b.SetActivityStreamsTo(tp)
-	return b
+func blockJSON(id, actor, object string) activityJSON {
+	return activityJSON{ID: id, Type: "Block", Actor: actor, To: object, Object: object}
 }
 
-// EncodeUndoBlock builds the Undo of the Block blockID, embedding it.
+// EncodeUndoBlock builds actor's Undo of its Block (blockID) of object.
 func EncodeUndoBlock(id, actor, object, blockID string) ([]byte, error) {
-	u := streams.NewActivityStreamsUndo()
-	u.SetJSONLDId(idProp(id))
-	a := streams.NewActivityStreamsActorProperty()
-	a.AppendIRI(mustIRI(actor))
-	u.SetActivityStreamsActor(a)
-	o := streams.NewActivityStreamsObjectProperty()
-	o.AppendActivityStreamsBlock(blockType(blockID, actor, object))
-	u.SetActivityStreamsObject(o)
-	tp := streams.NewActivityStreamsToProperty()
-	tp.AppendIRI(mustIRI(object))
-	u.SetActivityStreamsTo(tp)
-	return serialize(u)
+	return marshalJSON(activityJSON{Context: asContext, ID: id, Type: "Undo", Actor: actor, To: object,
+		Object: blockJSON(blockID, actor, object)})
 }
 
 // blockID is the id of account's Block of actorID made at t: derived, so

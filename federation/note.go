@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-fed/activity/streams"
-	"github.com/go-fed/activity/streams/vocab"
-
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -158,251 +155,142 @@ var noteContext = []any{
 	interactionContext, // encode_interactions.go
 }
 
-// noteType builds the go-fed Note; noteMap adds what go-fed v1 lacks.
-func noteType(n Note) vocab.ActivityStreamsNote {
-	note := streams.NewActivityStreamsNote()
-	note.SetJSONLDId(idProp(n.ID))
-	at := streams.NewActivityStreamsAttributedToProperty()
-	at.AppendIRI(mustIRI(n.AttributedTo))
-	note.SetActivityStreamsAttributedTo(at)
-	to := streams.NewActivityStreamsToProperty()
-	for _, v := range n.To {
-		to.AppendIRI(mustIRI(v))
-	}
-	note.SetActivityStreamsTo(to)
-	cc := streams.NewActivityStreamsCcProperty()
-	for _, v := range n.Cc {
-		cc.AppendIRI(mustIRI(v))
-	}
-	note.SetActivityStreamsCc(cc)
-	content := streams.NewActivityStreamsContentProperty()
-	content.AppendXMLSchemaString(n.ContentHTML)
-	note.SetActivityStreamsContent(content)
-	if n.Summary != "" {
-		sum := streams.NewActivityStreamsSummaryProperty()
-		sum.AppendXMLSchemaString(n.Summary)
-		note.SetActivityStreamsSummary(sum)
-	}
-	pub := streams.NewActivityStreamsPublishedProperty()
-	pub.Set(n.Published.UTC().Truncate(time.Second))
-	note.SetActivityStreamsPublished(pub)
-	if !n.Updated.IsZero() {
-		up := streams.NewActivityStreamsUpdatedProperty()
-		up.Set(n.Updated.UTC().Truncate(time.Second))
-		note.SetActivityStreamsUpdated(up)
-	}
-	u := streams.NewActivityStreamsUrlProperty()
-	u.AppendIRI(mustIRI(n.URL))
-	note.SetActivityStreamsUrl(u)
-	if n.InReplyTo != "" {
-		irt := streams.NewActivityStreamsInReplyToProperty()
-		irt.AppendIRI(mustIRI(n.InReplyTo))
-		note.SetActivityStreamsInReplyTo(irt)
-	}
-	if len(n.Mentions) > 0 {
-		tags := streams.NewActivityStreamsTagProperty()
-		for _, m := range n.Mentions {
-			mt := streams.NewActivityStreamsMention()
-			href := streams.NewActivityStreamsHrefProperty()
-			href.Set(mustIRI(m.ActorID))
-			mt.SetActivityStreamsHref(href)
-			name := streams.NewActivityStreamsNameProperty()
-			name.AppendXMLSchemaString("@" + m.Handle)
-			mt.SetActivityStreamsName(name)
-			tags.AppendActivityStreamsMention(mt)
-		}
-		note.SetActivityStreamsTag(tags)
-	}
-	if len(n.Attachments) > 0 {
-		att := streams.NewActivityStreamsAttachmentProperty()
-		for _, a := range n.Attachments {
-			doc := streams.NewActivityStreamsDocument()
-			mt := streams.NewActivityStreamsMediaTypeProperty()
-			mt.Set(a.MediaType)
-			doc.SetActivityStreamsMediaType(mt)
-			du := streams.NewActivityStreamsUrlProperty()
-			du.AppendIRI(mustIRI(a.URL))
-			doc.SetActivityStreamsUrl(du)
-			if a.Blurhash != "" {
-				bh := streams.NewTootBlurhashProperty()
-				bh.Set(a.Blurhash)
-				doc.SetTootBlurhash(bh)
-			}
-			att.AppendActivityStreamsDocument(doc)
-		}
-		note.SetActivityStreamsAttachment(att)
-	}
-	return note
+// noteJSON is a Note as we send and serve it (Mastodon expects arrays
+// for to, cc, tag and attachment).
+type noteJSON struct {
+	Context           any               `json:"@context,omitempty"`
+	ID                string            `json:"id"`
+	Type              string            `json:"type"`
+	AttributedTo      string            `json:"attributedTo"`
+	To                []string          `json:"to"`
+	Cc                []string          `json:"cc"`
+	Content           string            `json:"content"`
+	ContentMap        map[string]string `json:"contentMap,omitempty"`
+	Summary           string            `json:"summary,omitempty"`
+	Sensitive         bool              `json:"sensitive"`
+	Published         string            `json:"published"`
+	Updated           string            `json:"updated,omitempty"`
+	URL               string            `json:"url"`
+	InReplyTo         string            `json:"inReplyTo,omitempty"`
+	Tag               []tagJSON         `json:"tag"`
+	Attachment        []documentJSON    `json:"attachment"`
+	InteractionPolicy map[string]any    `json:"interactionPolicy"`
 }
 
-// noteMap serialises a Note with Mastodon's extensions.
-func noteMap(n Note) (map[string]any, error) {
-	m, err := streams.Serialize(noteType(n))
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise note: %w", err)
+// tagJSON is a Mention or a Hashtag.
+type tagJSON struct {
+	Type string `json:"type"`
+	Href string `json:"href"`
+	Name string `json:"name"`
+}
+
+// documentJSON is a media attachment; name (the alt text) is null when
+// there is none.
+type documentJSON struct {
+	Type       string     `json:"type"`
+	MediaType  string     `json:"mediaType"`
+	URL        string     `json:"url"`
+	Name       *string    `json:"name"`
+	Blurhash   string     `json:"blurhash,omitempty"`
+	Width      int        `json:"width,omitempty"`
+	Height     int        `json:"height,omitempty"`
+	FocalPoint [2]float64 `json:"focalPoint"`
+}
+
+// noteDoc builds the document of n, without @context (set it when the
+// note is not embedded).
+func noteDoc(n Note) noteJSON {
+	d := noteJSON{
+		ID: n.ID, Type: "Note", AttributedTo: n.AttributedTo, To: orEmptyStrings(n.To), Cc: orEmptyStrings(n.Cc),
+		Content: n.ContentHTML, Summary: n.Summary, Sensitive: n.Sensitive, Published: timeJSON(n.Published),
+		URL: n.URL, InReplyTo: n.InReplyTo, Tag: []tagJSON{}, Attachment: []documentJSON{},
+		InteractionPolicy: n.interactionPolicy(), // encode_interactions.go
 	}
-	m["@context"] = noteContext
-	m["sensitive"] = n.Sensitive
 	if n.Language != "" {
-		m["contentMap"] = map[string]string{n.Language: n.ContentHTML}
+		d.ContentMap = map[string]string{n.Language: n.ContentHTML}
 	}
-	// Mastodon expects arrays for to/cc/tag/attachment.
-	m["to"] = toAny(n.To)
-	m["cc"] = toAny(n.Cc)
-	var tags []any
+	if !n.Updated.IsZero() {
+		d.Updated = timeJSON(n.Updated)
+	}
 	for _, m := range n.Mentions {
-		tags = append(tags, map[string]any{"type": "Mention", "href": m.ActorID, "name": "@" + m.Handle})
+		d.Tag = append(d.Tag, tagJSON{Type: "Mention", Href: m.ActorID, Name: "@" + m.Handle})
 	}
 	for _, t := range n.Tags {
-		// go-fed v1 has no Hashtag type.
-		tags = append(tags, map[string]any{"type": "Hashtag", "href": t.URL, "name": "#" + t.Name})
+		d.Tag = append(d.Tag, tagJSON{Type: "Hashtag", Href: t.URL, Name: "#" + t.Name})
 	}
-	m["tag"] = orEmpty(tags)
-	var atts []any
 	for _, a := range n.Attachments {
-		d := map[string]any{"type": "Document", "mediaType": a.MediaType, "url": a.URL, "name": nilIfEmpty(a.Name)}
-		if a.Blurhash != "" {
-			d["blurhash"] = a.Blurhash
+		doc := documentJSON{Type: "Document", MediaType: a.MediaType, URL: a.URL, Blurhash: a.Blurhash,
+			FocalPoint: [2]float64{a.FocusX, a.FocusY}}
+		if a.Name != "" {
+			doc.Name = &a.Name
 		}
 		if a.Width > 0 && a.Height > 0 {
-			d["width"], d["height"] = a.Width, a.Height
+			doc.Width, doc.Height = a.Width, a.Height
 		}
-		d["focalPoint"] = []float64{a.FocusX, a.FocusY}
-		atts = append(atts, d)
+		d.Attachment = append(d.Attachment, doc)
 	}
-	m["attachment"] = orEmpty(atts)
-	m["interactionPolicy"] = n.interactionPolicy() // encode_interactions.go
-	return m, nil
+	return d
 }
 
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
+func orEmptyStrings(ss []string) []string {
+	if ss == nil {
+		return []string{}
 	}
-	return out
-}
-
-func orEmpty(v []any) []any {
-	if v == nil {
-		return []any{}
-	}
-	return v
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return ss
 }
 
 // EncodeNote serialises a Note as a standalone document.
 func EncodeNote(n Note) ([]byte, error) {
-	m, err := noteMap(n)
-	if err != nil {
-		return nil, err
-	}
-	return marshalJSON(m)
+	d := noteDoc(n)
+	d.Context = noteContext
+	return marshalJSON(d)
 }
 
 // EncodeNoteActivity wraps a Note in a Create or Update by actor.
 func EncodeNoteActivity(typ string, n Note) ([]byte, error) {
-	m, err := noteActivityMap(typ, n)
-	if err != nil {
-		return nil, err
-	}
-	return marshalJSON(m)
+	a := noteActivity(typ, n)
+	a.Context = noteContext
+	return marshalJSON(a)
 }
 
-func noteActivityMap(typ string, n Note) (map[string]any, error) {
-	nm, err := noteMap(n)
-	if err != nil {
-		return nil, err
-	}
-	delete(nm, "@context")
+// noteActivity is the Create or Update of n, without @context.
+func noteActivity(typ string, n Note) activityJSON {
 	id := n.ID + "/activity"
 	published := n.Published
 	if typ == "Update" {
 		published = n.Updated
 		id = n.ID + "#updates/" + strconv.FormatInt(n.Updated.Unix(), 10)
 	}
-	return map[string]any{
-		"@context":  noteContext,
-		"id":        id,
-		"type":      typ,
-		"actor":     n.AttributedTo,
-		"published": published.UTC().Truncate(time.Second).Format(time.RFC3339),
-		"to":        toAny(n.To),
-		"cc":        toAny(n.Cc),
-		"object":    nm,
-	}, nil
+	return activityJSON{ID: id, Type: typ, Actor: n.AttributedTo, Published: timeJSON(published),
+		To: orEmptyStrings(n.To), Cc: orEmptyStrings(n.Cc), Object: noteDoc(n)}
 }
 
 // EncodeDelete builds the Delete of a note: its object is a Tombstone.
 func EncodeDelete(n Note) ([]byte, error) {
-	del := streams.NewActivityStreamsDelete()
-	del.SetJSONLDId(idProp(n.ID + "#delete"))
-	a := streams.NewActivityStreamsActorProperty()
-	a.AppendIRI(mustIRI(n.AttributedTo))
-	del.SetActivityStreamsActor(a)
-	ts := streams.NewActivityStreamsTombstone()
-	ts.SetJSONLDId(idProp(n.ID))
-	obj := streams.NewActivityStreamsObjectProperty()
-	obj.AppendActivityStreamsTombstone(ts)
-	del.SetActivityStreamsObject(obj)
-	m, err := streams.Serialize(del)
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise delete: %w", err)
-	}
-	m["to"] = toAny(n.To)
-	m["cc"] = toAny(n.Cc)
-	return marshalJSON(m)
+	return marshalJSON(activityJSON{Context: asContext, ID: n.ID + "#delete", Type: "Delete", Actor: n.AttributedTo,
+		To: orEmptyStrings(n.To), Cc: orEmptyStrings(n.Cc), Object: tombstoneJSON{ID: n.ID, Type: "Tombstone"}})
+}
+
+// tombstoneJSON is a deleted object.
+type tombstoneJSON struct {
+	Context any    `json:"@context,omitempty"`
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Deleted string `json:"deleted,omitempty"`
 }
 
 // EncodeTombstone is what a deleted note's URL answers, with 410.
 func EncodeTombstone(id string, deleted time.Time) ([]byte, error) {
-	ts := streams.NewActivityStreamsTombstone()
-	ts.SetJSONLDId(idProp(id))
-	d := streams.NewActivityStreamsDeletedProperty()
-	d.Set(deleted.UTC().Truncate(time.Second))
-	ts.SetActivityStreamsDeleted(d)
-	return serialize(ts)
+	return marshalJSON(tombstoneJSON{Context: asContext, ID: id, Type: "Tombstone", Deleted: timeJSON(deleted)})
 }
 
 // EncodeFeaturedChange builds the Add (pin) or Remove (unpin) of a note to
 // or from the featured collection.
 func EncodeFeaturedChange(typ, actor, featured, noteID string) ([]byte, error) {
-	var act interface {
-		vocab.Type
-		SetJSONLDId(vocab.JSONLDIdProperty)
-		SetActivityStreamsActor(vocab.ActivityStreamsActorProperty)
-		SetActivityStreamsObject(vocab.ActivityStreamsObjectProperty)
-		SetActivityStreamsTarget(vocab.ActivityStreamsTargetProperty)
-	}
-	switch typ {
-	case "Add":
-		act = streams.NewActivityStreamsAdd()
-	case "Remove":
-		act = streams.NewActivityStreamsRemove()
-	default:
+	if typ != "Add" && typ != "Remove" {
 		return nil, fmt.Errorf("federation: featured change %q", typ)
 	}
-	act.SetJSONLDId(idProp(featured + "#" + strings.ToLower(typ) + "/" + shortHash(noteID+time.Now().String())))
-	a := streams.NewActivityStreamsActorProperty()
-	a.AppendIRI(mustIRI(actor))
-	act.SetActivityStreamsActor(a)
-	o := streams.NewActivityStreamsObjectProperty()
-	o.AppendIRI(mustIRI(noteID))
-	act.SetActivityStreamsObject(o)
-	t := streams.NewActivityStreamsTargetProperty()
-	t.AppendIRI(mustIRI(featured))
-	act.SetActivityStreamsTarget(t)
-	m, err := streams.Serialize(act)
-	if err != nil {
-		return nil, fmt.Errorf("federation: serialise %s: %w", typ, err)
-	}
-	m["to"] = []any{asPublic}
-	m["cc"] = []any{actor + "/followers"}
-	return marshalJSON(m)
+	return marshalJSON(activityJSON{Context: asContext,
+		ID:   featured + "#" + strings.ToLower(typ) + "/" + shortHash(noteID+time.Now().String()),
+		Type: typ, Actor: actor, To: []string{asPublic}, Cc: []string{actor + "/followers"}, Object: noteID, Target: featured})
 }

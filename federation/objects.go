@@ -144,13 +144,7 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 			s.internalError(w, r, err)
 			return
 		}
-		m, err := noteActivityMap("Create", n)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-		delete(m, "@context")
-		items = append(items, m)
+		items = append(items, noteActivity("Create", n))
 	}
 	page := map[string]any{
 		"@context":     noteContext,
@@ -192,13 +186,7 @@ func (s *Service) featured(w http.ResponseWriter, r *http.Request) {
 			s.internalError(w, r, err)
 			return
 		}
-		m, err := noteMap(n)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-		delete(m, "@context")
-		items = append(items, m)
+		items = append(items, noteDoc(n))
 	}
 	body, err := marshalJSON(map[string]any{
 		"@context":     noteContext,
