@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -363,23 +362,11 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 	for _, m := range media {
 		out.MediaAttachments = append(out.MediaAttachments, s.mediaEntity(m))
 	}
-	if len(st.Mentions) > 0 {
-		var ms []federation.NoteMention
-		if err := json.Unmarshal(st.Mentions, &ms); err != nil {
-			return Status{}, fmt.Errorf("api: status %d mentions: %w", st.ID, err)
-		}
-		for _, m := range ms {
-			out.Mentions = append(out.Mentions, s.mentionEntity(m))
-		}
+	for _, m := range st.Mentions {
+		out.Mentions = append(out.Mentions, s.mentionEntity(m))
 	}
-	if len(st.Tags) > 0 {
-		var ts []federation.NoteTag
-		if err := json.Unmarshal(st.Tags, &ts); err != nil {
-			return Status{}, fmt.Errorf("api: status %d tags: %w", st.ID, err)
-		}
-		for _, t := range ts {
-			out.Tags = append(out.Tags, Tag{Name: t.Name, URL: t.URL})
-		}
+	for _, t := range st.Tags {
+		out.Tags = append(out.Tags, Tag{Name: t.Name, URL: t.URL})
 	}
 	return out, nil
 }
@@ -387,7 +374,7 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 // mentionEntity: a mention of one of our accounts has its username as id
 // and acct; a remote one has user@domain as both (we keep no remote
 // account rows, so its id only identifies it).
-func (s *Server) mentionEntity(m federation.NoteMention) Mention {
+func (s *Server) mentionEntity(m storage.StatusMention) Mention {
 	user, domain, _ := strings.Cut(m.Handle, "@")
 	url := m.ProfileURL
 	if url == "" {

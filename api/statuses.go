@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/atproto"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -541,9 +539,7 @@ func (s *Server) pageStatuses(ctx context.Context, page storage.StatusPage, only
 		if tagged == "" {
 			return true
 		}
-		var tags []federation.NoteTag
-		_ = json.Unmarshal(st.Tags, &tags)
-		for _, t := range tags {
+		for _, t := range st.Tags {
 			if strings.EqualFold(t.Name, tagged) {
 				return true
 			}

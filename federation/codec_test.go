@@ -689,8 +689,8 @@ func codecNote() Note {
 		Language:    "fr", Summary: "travaux", Sensitive: true,
 		Published: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC),
 		InReplyTo: "https://mastodon.example/users/alice/statuses/1",
-		Tags:      []NoteTag{{Name: "voirie", URL: codecBase + "/tags/voirie"}},
-		Mentions:  []NoteMention{{Handle: "alice@mastodon.example", ActorID: "https://mastodon.example/users/alice"}},
+		Tags:      []storage.StatusTag{{Name: "voirie", URL: codecBase + "/tags/voirie"}},
+		Mentions:  []storage.StatusMention{{Handle: "alice@mastodon.example", ActorID: "https://mastodon.example/users/alice"}},
 		Attachments: []NoteAttachment{{URL: codecBase + "/media/1.jpg", MediaType: "image/jpeg", Name: "Une rue",
 			Blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdnj", Width: 640, Height: 480}},
 		Replies: "followers", Quotes: "allow",
@@ -1150,7 +1150,7 @@ func TestEncodeFeaturedCollection(t *testing.T) {
 	var ids []int64
 	for _, vis := range []string{storage.VisibilityPublic, storage.VisibilityPrivate} {
 		id, err := store.InsertStatus(ctx, storage.Status{Account: "news", Text: "pin", ContentHTML: "<p>pin</p>",
-			Visibility: vis, Tags: []byte("[]"), Mentions: []byte("[]"), CreatedAt: now})
+			Visibility: vis, CreatedAt: now})
 		if err != nil {
 			t.Fatal(err)
 		}

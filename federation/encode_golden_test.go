@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/storage"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/encode/*.json from the encoders")
@@ -27,8 +29,8 @@ func goldenDocs(t *testing.T) map[string][]byte {
 		ContentHTML: "<p>Hello <a href=\"https://social.city.example/tags/town\" class=\"mention hashtag\" rel=\"tag\">#<span>town</span></a></p>",
 		Language:    "fr", Summary: "cw", Sensitive: true, Published: at, Updated: at.Add(time.Hour),
 		InReplyTo: actor + "/statuses/6",
-		Tags:      []NoteTag{{Name: "town", URL: "https://social.city.example/tags/town"}},
-		Mentions:  []NoteMention{{Handle: "ann@remote.example", ActorID: "https://remote.example/users/ann"}},
+		Tags:      []storage.StatusTag{{Name: "town", URL: "https://social.city.example/tags/town"}},
+		Mentions:  []storage.StatusMention{{Handle: "ann@remote.example", ActorID: "https://remote.example/users/ann"}},
 		Attachments: []NoteAttachment{{URL: "https://social.city.example/media/1.png", MediaType: "image/png", Name: "alt",
 			Blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdnj", Width: 64, Height: 48, FocusX: 0.5, FocusY: -0.25},
 			{URL: "https://social.city.example/media/2.jpg", MediaType: "image/jpeg"}},

@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,12 +77,9 @@ func (s *Service) interactionFacts(ctx context.Context, q storage.Queries, la *l
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return f, err
 	}
-	var ms []NoteMention
-	if len(st.Mentions) > 0 && json.Unmarshal(st.Mentions, &ms) == nil {
-		for _, m := range ms {
-			if m.ActorID == actorID {
-				f.Mentioned = true
-			}
+	for _, m := range st.Mentions {
+		if m.ActorID == actorID {
+			f.Mentioned = true
 		}
 	}
 	return f, nil

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -29,13 +28,12 @@ func startPolicyBridge(t *testing.T) *bridge {
 // post stores a status of account, mentioning the given actors.
 func (b *bridge) post(t *testing.T, account, visibility string, mentions ...string) (int64, string) {
 	t.Helper()
-	var ms []federation.NoteMention
+	var ms []storage.StatusMention
 	for _, m := range mentions {
-		ms = append(ms, federation.NoteMention{Handle: "x@remote", ActorID: m})
+		ms = append(ms, storage.StatusMention{Handle: "x@remote", ActorID: m})
 	}
-	mj, _ := json.Marshal(ms)
 	id, err := b.store.InsertStatus(context.Background(), storage.Status{Account: account, Text: "hello", ContentHTML: "<p>hello</p>",
-		Visibility: visibility, Mentions: mj, Tags: []byte("[]"), CreatedAt: time.Now()})
+		Visibility: visibility, Mentions: ms, CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

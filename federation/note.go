@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,28 +22,12 @@ type Note struct {
 	Published    time.Time
 	Updated      time.Time // zero when never edited
 	InReplyTo    string
-	Tags         []NoteTag
-	Mentions     []NoteMention
+	Tags         []storage.StatusTag
+	Mentions     []storage.StatusMention
 	Attachments  []NoteAttachment
 	// Replies and Quotes are the post's interaction policy settings
 	// (accounts[].replies and .quotes, or the post's own; package policy).
 	Replies, Quotes string
-}
-
-// NoteTag is a hashtag. The publishing layer stores []NoteTag as the JSON
-// of storage.Status.Tags.
-type NoteTag struct {
-	Name string `json:"name"` // without '#'
-	URL  string `json:"url"`
-}
-
-// NoteMention is a resolved mention. The publishing layer stores
-// []NoteMention as the JSON of storage.Status.Mentions.
-type NoteMention struct {
-	Handle     string `json:"handle"` // user@domain
-	ActorID    string `json:"actor_id"`
-	ProfileURL string `json:"profile_url,omitempty"`
-	Inbox      string `json:"inbox,omitempty"` // where to deliver, when known
 }
 
 // NoteAttachment is a media attachment.
@@ -110,16 +93,7 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 	if st.InReplyToID != 0 {
 		n.InReplyTo = s.NoteID(st.Account, st.InReplyToID)
 	}
-	if len(st.Tags) > 0 {
-		if err := json.Unmarshal(st.Tags, &n.Tags); err != nil {
-			return Note{}, fmt.Errorf("federation: status %d tags: %w", st.ID, err)
-		}
-	}
-	if len(st.Mentions) > 0 {
-		if err := json.Unmarshal(st.Mentions, &n.Mentions); err != nil {
-			return Note{}, fmt.Errorf("federation: status %d mentions: %w", st.ID, err)
-		}
-	}
+	n.Tags, n.Mentions = st.Tags, st.Mentions
 	for _, m := range media {
 		n.Attachments = append(n.Attachments, NoteAttachment{
 			URL: s.MediaURL(m.ID, m.MediaType), MediaType: m.MediaType, Name: m.Description,

@@ -2,12 +2,10 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -61,22 +59,18 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 		return ImportResult{}, err
 	}
 	res := render.Text(ctx, d.Text, render.Options{TagURLPrefix: s.fed.TagURL(""), LocalDomain: s.set.HandleDomain})
-	tags := make([]federation.NoteTag, 0, len(res.Tags))
+	var tags []storage.StatusTag
 	for _, t := range res.Tags {
-		tags = append(tags, federation.NoteTag{Name: t.Name, URL: t.URL})
-	}
-	tJSON, err := json.Marshal(tags)
-	if err != nil {
-		return ImportResult{}, err
+		tags = append(tags, storage.StatusTag{Name: t.Name, URL: t.URL})
 	}
 	st := storage.Status{
 		Account: account, Text: d.Text, ContentHTML: res.HTML, SpoilerText: d.SpoilerText,
 		Sensitive: d.Sensitive || d.SpoilerText != "", Language: d.Language, Visibility: d.Visibility,
-		InReplyToID: d.InReplyToID, Mentions: []byte("[]"), Tags: tJSON, MediaIDs: d.MediaIDs,
+		InReplyToID: d.InReplyToID, Tags: tags, MediaIDs: d.MediaIDs,
 		IdempotencyKey: p.Key, CreatedAt: p.CreatedAt.UTC(),
 	}
 	mirrored := false
-	err = s.store.InTx(ctx, func(q storage.Queries) error {
+	err := s.store.InTx(ctx, func(q storage.Queries) error {
 		if err := s.validate(ctx, q, account, &d, 0); err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -183,10 +182,8 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 // rendered is a draft's text turned into HTML, mentions and tags.
 type rendered struct {
 	html     string
-	mentions []federation.NoteMention
-	tags     []federation.NoteTag
-	mJSON    []byte
-	tJSON    []byte
+	mentions []storage.StatusMention
+	tags     []storage.StatusTag
 }
 
 // render formats the text and resolves mentions (WebFinger through the
@@ -200,7 +197,7 @@ func (s *Service) render(ctx context.Context, text string) (rendered, error) {
 	var out rendered
 	out.html = res.HTML
 	for _, m := range res.Mentions {
-		nm := federation.NoteMention{Handle: m.Username + "@" + m.Domain, ActorID: m.ActorID, ProfileURL: m.ProfileURL}
+		nm := storage.StatusMention{Handle: m.Username + "@" + m.Domain, ActorID: m.ActorID, ProfileURL: m.ProfileURL}
 		if ra, err := s.store.GetRemoteActor(ctx, m.ActorID); err == nil {
 			nm.Inbox = ra.SharedInbox
 			if nm.Inbox == "" {
@@ -210,26 +207,9 @@ func (s *Service) render(ctx context.Context, text string) (rendered, error) {
 		out.mentions = append(out.mentions, nm)
 	}
 	for _, t := range res.Tags {
-		out.tags = append(out.tags, federation.NoteTag{Name: t.Name, URL: t.URL})
-	}
-	var err error
-	if out.mJSON, err = json.Marshal(out.mentions); err != nil {
-		return rendered{}, err
-	}
-	if out.tJSON, err = json.Marshal(out.tags); err != nil {
-		return rendered{}, err
+		out.tags = append(out.tags, storage.StatusTag{Name: t.Name, URL: t.URL})
 	}
 	return out, nil
-}
-
-func (r rendered) inboxes() []string {
-	var in []string
-	for _, m := range r.mentions {
-		if m.Inbox != "" {
-			in = append(in, m.Inbox)
-		}
-	}
-	return in
 }
 
 // Create publishes a status: stored, then delivered to every follower's
@@ -253,7 +233,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 	st := storage.Status{
 		Account: account, Text: d.Text, ContentHTML: r.html, SpoilerText: d.SpoilerText,
 		Sensitive: d.Sensitive || d.SpoilerText != "", Language: d.Language, Visibility: d.Visibility,
-		InReplyToID: d.InReplyToID, Mentions: r.mJSON, Tags: r.tJSON, MediaIDs: d.MediaIDs,
+		InReplyToID: d.InReplyToID, Mentions: r.mentions, Tags: r.tags, MediaIDs: d.MediaIDs,
 		IdempotencyKey: d.IdempotencyKey, CreatedAt: s.now().UTC(),
 	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
@@ -270,7 +250,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 				return err
 			}
 		}
-		if err := s.enqueueNote(ctx, q, "Create", st, "status:"+strconv.FormatInt(id, 10), r.inboxes()); err != nil {
+		if err := s.fed.QueueStatus(ctx, q, federation.StatusCreated, st); err != nil {
 			return err
 		}
 		if s.mirror != nil {
@@ -288,26 +268,6 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 	s.fed.Nudge()
 	s.log.Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
-}
-
-// enqueueNote queues the Create or Update of st, in q's transaction.
-func (s *Service) enqueueNote(ctx context.Context, q storage.Queries, typ string, st storage.Status, ref string, inboxes []string) error {
-	media, err := q.ListStatusMedia(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	n, err := s.fed.NoteFromStatus(st, media)
-	if err != nil {
-		return err
-	}
-	if err := s.fed.ApplyStatusPolicy(ctx, q, &n, st.ID); err != nil {
-		return err
-	}
-	body, err := federation.EncodeNoteActivity(typ, n)
-	if err != nil {
-		return err
-	}
-	return s.fed.Enqueue(ctx, q, federation.Outgoing{Account: st.Account, Activity: body, Followers: true, Inboxes: inboxes, Ref: ref})
 }
 
 // ownStatus loads a live status of account.
@@ -346,13 +306,12 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		}
 		st.Text, st.ContentHTML, st.SpoilerText = d.Text, r.html, d.SpoilerText
 		st.Sensitive = d.Sensitive || d.SpoilerText != ""
-		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, r.mJSON, r.tJSON, d.MediaIDs
+		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, r.mentions, r.tags, d.MediaIDs
 		st.EditedAt = now
 		if err := q.UpdateStatus(ctx, st); err != nil {
 			return err
 		}
-		ref := fmt.Sprintf("status:%d:update:%d", id, now.UnixMicro())
-		if err := s.enqueueNote(ctx, q, "Update", st, ref, r.inboxes()); err != nil {
+		if err := s.fed.QueueStatus(ctx, q, federation.StatusEdited, st); err != nil {
 			return err
 		}
 		if s.mirror != nil {
@@ -376,32 +335,10 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		if st, err = ownStatus(ctx, q, account, id); err != nil {
 			return err
 		}
-		media, err := q.ListStatusMedia(ctx, id)
-		if err != nil {
-			return err
-		}
-		n, err := s.fed.NoteFromStatus(st, media)
-		if err != nil {
-			return err
-		}
 		if err := q.DeleteStatus(ctx, account, id, s.now().UTC()); err != nil {
 			return err
 		}
-		body, err := federation.EncodeDelete(n)
-		if err != nil {
-			return err
-		}
-		var inboxes []string
-		var mentions []federation.NoteMention
-		if json.Unmarshal(st.Mentions, &mentions) == nil {
-			for _, m := range mentions {
-				if m.Inbox != "" {
-					inboxes = append(inboxes, m.Inbox)
-				}
-			}
-		}
-		err = s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
-			Inboxes: inboxes, Ref: fmt.Sprintf("status:%d:delete", id)})
+		err = s.fed.QueueStatus(ctx, q, federation.StatusDeleted, st)
 		if err == nil && s.mirror != nil {
 			err = s.mirror.MirrorDelete(ctx, q, st)
 		}
@@ -428,24 +365,14 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		if pinned == !st.PinnedAt.IsZero() {
 			return nil // already so
 		}
-		at, typ := s.now().UTC(), "Add"
+		at := s.now().UTC()
 		if !pinned {
-			at, typ = time.Time{}, "Remove"
+			at = time.Time{}
 		}
 		if err := q.SetStatusPinned(ctx, account, id, at); err != nil {
 			return err
 		}
-		body, err := federation.EncodeFeaturedChange(typ, s.fed.ActorID(account), s.fed.FeaturedID(account), s.fed.NoteID(account, id))
-		if err != nil {
-			return err
-		}
-		if err := s.fed.Enqueue(ctx, q, federation.Outgoing{Account: account, Activity: body, Followers: true,
-			Ref: fmt.Sprintf("status:%d:%s", id, strings.ToLower(typ))}); err != nil {
-			return err
-		}
-		// GoToSocial ignores Add and Remove: it reads featured when it
-		// fetches the actor, which it does on an Update.
-		return s.fed.EnqueueActorUpdate(ctx, q, account)
+		return s.fed.QueuePin(ctx, q, st, pinned)
 	})
 	if err != nil {
 		return storage.Status{}, s.wrap("pin", err)

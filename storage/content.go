@@ -28,10 +28,10 @@ type Status struct {
 	Language    string // BCP 47, may be empty
 	Visibility  string
 	InReplyToID int64 // 0 when not a reply (threads of our own posts)
-	// Mentions and Tags are opaque JSON documents written by the publishing
-	// layer (resolved mentions, hashtags).
-	Mentions []byte
-	Tags     []byte
+	// Mentions and Tags are the accounts the status mentions, resolved
+	// when it was written, and its hashtags (stored as JSON).
+	Mentions []StatusMention
+	Tags     []StatusTag
 	MediaIDs []int64 // attachment order
 	// IdempotencyKey, when not empty, is unique per account: creating a
 	// second status with the same key returns ErrAlreadyExists.
@@ -40,6 +40,20 @@ type Status struct {
 	EditedAt       time.Time // zero when never edited
 	DeletedAt      time.Time // zero unless deleted (kept as a tombstone)
 	PinnedAt       time.Time // zero unless pinned (featured)
+}
+
+// StatusMention is an account a status mentions.
+type StatusMention struct {
+	Handle     string `json:"handle"` // user@domain
+	ActorID    string `json:"actor_id"`
+	ProfileURL string `json:"profile_url,omitempty"`
+	Inbox      string `json:"inbox,omitempty"` // where to deliver, when known
+}
+
+// StatusTag is a hashtag of a status.
+type StatusTag struct {
+	Name string `json:"name"` // without '#'
+	URL  string `json:"url"`
 }
 
 // Media is an uploaded attachment.

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -75,19 +76,30 @@ func nullID(id int64) any {
 }
 
 // blob stores a nil byte slice as an empty one, for NOT NULL columns.
-func blob(b []byte) []byte {
-	if b == nil {
-		return []byte{}
+// jsonList is the JSON of a list column: "[]" for none.
+func jsonList[T any](v []T) []byte {
+	if len(v) == 0 {
+		return []byte("[]")
+	}
+	b, err := json.Marshal(v)
+	if err != nil { // plain structs of strings: cannot fail
+		panic(err)
 	}
 	return b
 }
 
-// orNil returns nil for an empty byte slice.
-func orNil(b []byte) []byte {
+// fromJSON reads a JSON list column; empty is none.
+func fromJSON[T any](b []byte, v *[]T) error {
 	if len(b) == 0 {
 		return nil
 	}
-	return b
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("malformed JSON column: %w", err)
+	}
+	if len(*v) == 0 {
+		*v = nil
+	}
+	return nil
 }
 
 // inList returns " AND column IN (?, ...)" for n values, or "" when n is 0.
@@ -119,12 +131,17 @@ func scanStatus(s scanner) (Status, error) {
 		st                      Status
 		created                 int64
 		edited, deleted, pinned sql.NullInt64
+		mentions, tags          []byte
 	)
 	err := s.Scan(&st.ID, &st.Account, &st.Text, &st.ContentHTML, &st.SpoilerText, &st.Sensitive,
-		&st.Language, &st.Visibility, &st.InReplyToID, &st.Mentions, &st.Tags, &st.IdempotencyKey,
+		&st.Language, &st.Visibility, &st.InReplyToID, &mentions, &tags, &st.IdempotencyKey,
 		&created, &edited, &deleted, &pinned)
-	st.Mentions = orNil(st.Mentions)
-	st.Tags = orNil(st.Tags)
+	if err == nil {
+		err = fromJSON(mentions, &st.Mentions)
+	}
+	if err == nil {
+		err = fromJSON(tags, &st.Tags)
+	}
 	st.CreatedAt = time.UnixMicro(created).UTC()
 	st.EditedAt = fromMicros(edited)
 	st.DeletedAt = fromMicros(deleted)
@@ -242,7 +259,7 @@ func (q *queries) InsertStatus(ctx context.Context, s Status) (int64, error) {
 		var err error
 		id, err = tq.insertRow(ctx, "statuses", statusInsertColumns, s.ID,
 			s.Account, s.Text, s.ContentHTML, s.SpoilerText, s.Sensitive, s.Language, s.Visibility,
-			nullID(s.InReplyToID), blob(s.Mentions), blob(s.Tags), key, orNow(s.CreatedAt).UnixMicro(),
+			nullID(s.InReplyToID), jsonList(s.Mentions), jsonList(s.Tags), key, orNow(s.CreatedAt).UnixMicro(),
 			micros(s.EditedAt), micros(s.DeletedAt), micros(s.PinnedAt))
 		if err != nil {
 			return err
@@ -269,7 +286,7 @@ func (q *queries) UpdateStatus(ctx context.Context, s Status) error {
 			`UPDATE statuses SET text = ?, content_html = ?, spoiler_text = ?, sensitive = ?, language = ?,
 			        mentions = ?, tags = ?, edited_at = ?
 			 WHERE id = ? AND account = ? AND deleted_at IS NULL`,
-			s.Text, s.ContentHTML, s.SpoilerText, s.Sensitive, s.Language, blob(s.Mentions), blob(s.Tags),
+			s.Text, s.ContentHTML, s.SpoilerText, s.Sensitive, s.Language, jsonList(s.Mentions), jsonList(s.Tags),
 			orNow(s.EditedAt).UnixMicro(), s.ID, s.Account)
 		if err != nil {
 			return err
@@ -452,4 +469,20 @@ func (q *queries) CountStatuses(ctx context.Context, account string, visibilitie
 		return 0, q.d.wrap(fmt.Sprintf("count statuses of %q", account), err)
 	}
 	return n, nil
+}
+
+// blob returns b, or an empty slice for nil (NOT NULL blob columns).
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// orNil returns nil for an empty byte slice.
+func orNil(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -115,9 +113,7 @@ func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, st := range rows {
-			var tags []federation.NoteTag
-			json.Unmarshal(st.Tags, &tags)
-			for _, t := range tags {
+			for _, t := range st.Tags {
 				if strings.ToLower(t.Name) == tag {
 					post, err := p.toPost(r.Context(), st)
 					if err != nil {

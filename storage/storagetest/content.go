@@ -46,7 +46,7 @@ func sameStatus(a, b storage.Status) bool {
 	return a.ID == b.ID && a.Account == b.Account && a.Text == b.Text && a.ContentHTML == b.ContentHTML &&
 		a.SpoilerText == b.SpoilerText && a.Sensitive == b.Sensitive && a.Language == b.Language &&
 		a.Visibility == b.Visibility && a.InReplyToID == b.InReplyToID &&
-		bytes.Equal(a.Mentions, b.Mentions) && bytes.Equal(a.Tags, b.Tags) &&
+		slices.Equal(a.Mentions, b.Mentions) && slices.Equal(a.Tags, b.Tags) &&
 		slices.Equal(a.MediaIDs, b.MediaIDs) && a.IdempotencyKey == b.IdempotencyKey &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.EditedAt.Equal(b.EditedAt) &&
 		a.DeletedAt.Equal(b.DeletedAt) && a.PinnedAt.Equal(b.PinnedAt)
@@ -102,8 +102,8 @@ func testStatusInsertGet(t *testing.T, s storage.Store) {
 		Language:       "en-GB",
 		Visibility:     storage.VisibilityUnlisted,
 		InReplyToID:    parent,
-		Mentions:       []byte(`[{"acct":"ann@remote.example"}]`),
-		Tags:           []byte(`["world"]`),
+		Mentions:       []storage.StatusMention{{Handle: "ann@remote.example", ActorID: "https://remote.example/users/ann", Inbox: "https://remote.example/inbox"}},
+		Tags:           []storage.StatusTag{{Name: "world", URL: "https://social.example/tags/world"}},
 		MediaIDs:       []int64{m2, m1},
 		IdempotencyKey: "key-1",
 		CreatedAt:      now.Add(-time.Hour),
@@ -295,7 +295,7 @@ func testStatusUpdate(t *testing.T, s storage.Store) {
 		upd := storage.Status{
 			ID: id, Account: "news",
 			Text: fmt.Sprintf("v%d", i+2), ContentHTML: "<p>edited</p>", SpoilerText: "cw", Sensitive: true,
-			Language: "fr", Mentions: []byte(`[1]`), Tags: []byte(`[2]`), MediaIDs: step.media,
+			Language: "fr", Mentions: []storage.StatusMention{{Handle: "b@x.example", ActorID: "https://x.example/b"}}, Tags: []storage.StatusTag{{Name: "t"}}, MediaIDs: step.media,
 			EditedAt: now.Add(time.Duration(i+1) * time.Minute),
 			// Not updatable: kept as stored.
 			Visibility: storage.VisibilityPublic, InReplyToID: 99, IdempotencyKey: "other",

@@ -1,0 +1,93 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/passerelle/passerelle/storage"
+)
+
+// What tells the fediverse about our statuses: publish calls one of these
+// in the transaction that changes a status, and the durable fan-out
+// (fanout.go) does the rest.
+
+// Status changes QueueStatus sends.
+const (
+	StatusCreated = "Create"
+	StatusEdited  = "Update"
+	StatusDeleted = "Delete"
+)
+
+// QueueStatus queues, in q (the caller's transaction), the activity that
+// tells every follower's server and the mentioned actors about change
+// (StatusCreated, StatusEdited or StatusDeleted) of our status st: the
+// Create or Update of its Note, with its media and interaction policy, or
+// its Delete. Its deliveries are counted under "status:ID" (DeliveryStats).
+// Call Nudge after the transaction commits.
+func (s *Service) QueueStatus(ctx context.Context, q storage.Queries, change string, st storage.Status) error {
+	ref := "status:" + strconv.FormatInt(st.ID, 10)
+	var n Note
+	var err error
+	switch change {
+	case StatusCreated, StatusEdited:
+		media, err := q.ListStatusMedia(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		if n, err = s.NoteFromStatus(st, media); err != nil {
+			return err
+		}
+		if err := s.ApplyStatusPolicy(ctx, q, &n, st.ID); err != nil {
+			return err
+		}
+		if change == StatusEdited {
+			ref += ":update:" + strconv.FormatInt(st.EditedAt.UnixMicro(), 10)
+		}
+	case StatusDeleted:
+		if n, err = s.NoteFromStatus(st, nil); err != nil {
+			return err
+		}
+		ref += ":delete"
+	default:
+		return fmt.Errorf("federation: queue status %d: unknown change %q", st.ID, change)
+	}
+	var body []byte
+	if change == StatusDeleted {
+		body, err = EncodeDelete(n)
+	} else {
+		body, err = EncodeNoteActivity(change, n)
+	}
+	if err != nil {
+		return err
+	}
+	var inboxes []string
+	for _, m := range st.Mentions {
+		if m.Inbox != "" {
+			inboxes = append(inboxes, m.Inbox)
+		}
+	}
+	return s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: true, Inboxes: inboxes, Ref: ref})
+}
+
+// QueuePin queues, in q, the Add (pinned) or Remove of our status st to
+// or from its account's featured collection, which Mastodon reads, and an
+// Update of the actor: GoToSocial ignores Add and Remove and reads
+// featured when it fetches the actor, which it does on an Update.
+func (s *Service) QueuePin(ctx context.Context, q storage.Queries, st storage.Status, pinned bool) error {
+	typ := "Add"
+	if !pinned {
+		typ = "Remove"
+	}
+	body, err := EncodeFeaturedChange(typ, s.ActorID(st.Account), s.FeaturedID(st.Account), s.NoteID(st.Account, st.ID))
+	if err != nil {
+		return err
+	}
+	err = s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: true,
+		Ref: fmt.Sprintf("status:%d:%s", st.ID, strings.ToLower(typ))})
+	if err != nil {
+		return err
+	}
+	return s.EnqueueActorUpdate(ctx, q, st.Account)
+}
