@@ -119,3 +119,24 @@ func TestURLHostOfAndDomainKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGuardDomainKey measures what the guard computes for every
+// inbound request before reading its body: the keyId's host and its
+// domain key. It must not allocate for lower-case ASCII names.
+func BenchmarkGuardDomainKey(b *testing.B) {
+	for _, bc := range []struct{ name, keyID string }{
+		{"lower-case", "https://mastodon.social/users/alice#main-key"},
+		{"mixed case", "https://Mastodon.Social/users/Bob#main-key"},
+		{"port", "https://gts.example:8443/users/carol/main-key"},
+		{"IPv6 literal", "https://[2001:db8::1]:443/users/dave#main-key"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if domainKey(urlHostOf(bc.keyID)) == "" {
+					b.Fatal("no key")
+				}
+			}
+		})
+	}
+}
