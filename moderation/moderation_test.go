@@ -15,13 +15,14 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 func newService(t *testing.T, store storage.Store, cfg config.Moderation) *moderation.Service {
 	t.Helper()
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	s, err := moderation.New(context.Background(), cfg, store, client, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
