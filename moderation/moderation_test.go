@@ -63,6 +63,8 @@ func TestMatcher(t *testing.T) {
 		{"other IPv4", "127.0.0.3:9000", false, false},
 		{"IPv6 with port", "[::2]:443", true, false},
 		{"IPv6 long form", "[0:0::0002]", true, false},
+		{"IPv4-mapped IPv6 of a blocked IPv4", "[::ffff:127.0.0.2]:443", true, false},
+		{"percent-encoded IDN (net/url decodes it before dialling)", "b%C3%BCcher.example", true, false},
 		{"silenced", "silenced.example", false, true},
 		{"silenced subdomain", "a.silenced.example:80", false, true},
 		{"empty host", "", false, false},
