@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
@@ -105,7 +106,7 @@ func errOr(err, otherwise error) error {
 
 // blocks reports whether la blocked actorID.
 func (s *Service) blocks(ctx context.Context, q storage.Queries, la *localActor, actorID string) (bool, error) {
-	if s.hostBlockedFor(la.name, urlHostOf(actorID)) { // the account's own domain blocks (guard.go)
+	if s.hostBlockedFor(la.name, hostport.FromURL(actorID)) { // the account's own domain blocks (guard.go)
 		return true, nil
 	}
 	kinds, err := q.AccountBlockKinds(ctx, la.name, actorID)
@@ -204,15 +205,6 @@ func (s *Service) ApplyStatusPolicy(ctx context.Context, q storage.Queries, n *N
 // both kinds of posts by id.
 func remoteID(t time.Time) int64 {
 	return max(t.UnixMilli(), 0)<<16 | int64(rand.IntN(1<<16))
-}
-
-// hostOf is the lower-case host name (no port) of an IRI.
-func hostOf(iri string) string {
-	u, err := url.Parse(iri)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
 }
 
 // visibilityOf is the Mastodon visibility of a remote post.
@@ -316,7 +308,7 @@ func (s *Service) senderProfile(ctx context.Context, actorID string) (storage.Re
 // user@host[:port] (a port stays, as in WebFinger), its domain the host
 // name alone (as domain blocks name it).
 func profileFrom(doc RemoteActorDoc, now time.Time) storage.RemoteProfile {
-	host := hostOf(doc.ID)
+	host := hostport.URLKey(doc.ID)
 	acctHost := host
 	if u, err := url.Parse(doc.ID); err == nil && u.Port() != "" {
 		acctHost = strings.ToLower(u.Host)
@@ -572,7 +564,7 @@ func (s *Service) notify(ctx context.Context, q storage.Queries, la *localActor,
 		group = typ + "-" + strconv.FormatInt(statusID, 10) + "-" + strconv.FormatInt(now.Unix()/86400, 10)
 	}
 	_, _, err := q.InsertNotification(ctx, storage.Notification{
-		Account: la.name, Type: typ, ActivityID: activityID, ActorID: actor, ActorDomain: hostOf(actor),
+		Account: la.name, Type: typ, ActivityID: activityID, ActorID: actor, ActorDomain: hostport.URLKey(actor),
 		StatusID: statusID, RemoteStatusID: remoteStatusID, GroupKey: group, CreatedAt: now,
 	})
 	return err

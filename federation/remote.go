@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -247,7 +248,7 @@ func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Re
 	if !signed {
 		return s.getSigned(ctx, target, "")
 	}
-	host := urlHostOf(target)
+	host := hostport.FromURL(target)
 	spec := s.specFor(host)
 	resp, err := s.getSigned(ctx, target, spec)
 	if err != nil || !knockAgain(resp.StatusCode) {
