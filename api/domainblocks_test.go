@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -25,7 +25,7 @@ import (
 func TestDomainBlocksBelongToTheAccount(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	mod, err := moderation.New(ctx, config.Moderation{DomainBlocks: []string{"config.example"}}, e.store, client, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/web"
@@ -62,7 +63,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			Fields: []config.Field{{Name: "Website", Value: "https://city.example"}}},
 		{Username: "mayor", DisplayName: "The Mayor", Type: "Person"},
 	}
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	fed, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},

@@ -3,10 +3,10 @@ package api
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -60,7 +60,7 @@ func (ps *profiles) account(ctx context.Context, actorID string) (Account, error
 		var err error
 		p, err = ps.s.fed.Profile(ctx, actorID)
 		if errors.Is(err, storage.ErrNotFound) {
-			p = storage.RemoteProfile{ActorID: actorID, Acct: "unknown@" + hostOf(actorID), URL: actorID}
+			p = storage.RemoteProfile{ActorID: actorID, Acct: "unknown@" + hostport.URLKey(actorID), URL: actorID}
 		} else if err != nil {
 			return Account{}, err
 		}
@@ -93,16 +93,6 @@ func (s *Server) remoteStatus(ctx context.Context, ps *profiles, rs storage.Remo
 		}
 	}
 	return out, nil
-}
-
-// hostOf is the host name (no port, lower case) of an IRI, or of
-// "//host[:port]".
-func hostOf(iri string) string {
-	u, err := url.Parse(iri)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
 }
 
 // remoteProfileByID finds a remote account by its API id (user@domain),

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
@@ -235,8 +236,8 @@ func (s *Server) domainParam(w http.ResponseWriter, r *http.Request) (string, er
 // ownDomain reports whether d names this server (its handles' domain or
 // its public host).
 func (s *Server) ownDomain(d string) bool {
-	h := hostOf("//" + d)
-	return h == hostOf("//"+s.set.HandleDomain) || h == hostOf(s.set.BaseURL)
+	h := hostport.Key(d)
+	return h != "" && (h == hostport.Key(s.set.HandleDomain) || h == hostport.URLKey(s.set.BaseURL))
 }
 
 // blockDomain blocks a domain for the calling account only (as a
@@ -305,7 +306,7 @@ func (s *Server) replies(ctx context.Context, st storage.Status, viewer *caller)
 		if len(kinds) > 0 || (rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted && !viewer.owns(st.Account)) {
 			continue
 		}
-		if s.mod != nil && s.mod.BlockedFor(st.Account, hostOf(rs.ActorID)) {
+		if s.mod != nil && s.mod.BlockedFor(st.Account, hostport.FromURL(rs.ActorID)) {
 			continue // the post's account blocked the replier's server
 		}
 		e, err := s.remoteStatus(ctx, ps, rs)

@@ -17,6 +17,7 @@ import (
 	"github.com/passerelle/passerelle/archive"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -31,7 +32,7 @@ func fixture(t *testing.T) (*federation.Service, storage.Store, map[string][]byt
 		BaseURL:  "https://social.city.example",
 		Accounts: []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}, {Username: "mayor", Type: "Person"}},
 		Version:  "test",
-	}, store, federation.NewHTTPClient(federation.ClientConfig{Timeout: time.Second}), zerolog.Nop())
+	}, store, safehttp.NewClient(safehttp.Config{Timeout: time.Second}), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

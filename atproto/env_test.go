@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -154,7 +155,7 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 	acc = cfg.Accounts[0]
 
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	fed, err := federation.New(ctx, federation.Settings{BaseURL: cfg.Server.BaseURL(), Federation: cfg.Federation, Accounts: cfg.Accounts, Version: "test"},
 		e.store, client, log.With().Str("component", "federation").Logger())
 	if err != nil {
@@ -163,7 +164,7 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 	e.fed = fed
 	// Longer than Mastodon's 500 characters, to test threads.
 	e.pub = publish.New(publish.Settings{HandleDomain: cfg.HandleDomain(), MediaDir: t.TempDir(), MaxChars: 2000}, e.store, fed, log.With().Str("component", "publish").Logger())
-	base := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 30 * time.Second, MaxBodyBytes: 16 << 20})
+	base := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 30 * time.Second, MaxBodyBytes: 16 << 20})
 	e.calls = &countingTransport{base: base.Transport}
 	base.Transport = e.calls
 	e.mirror, err = New(Settings{

@@ -7,8 +7,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // What went wrong decides what the worker does: retry later (network
@@ -75,7 +75,7 @@ func classify(err error) errorKind {
 	case errors.Is(err, media.ErrCorrupt), errors.Is(err, media.ErrUnsupported),
 		errors.Is(err, media.ErrTooManyPixels), errors.Is(err, media.ErrTooLarge):
 		return kindPermanent
-	case errors.Is(err, federation.ErrForbiddenAddress):
+	case errors.Is(err, safehttp.ErrForbiddenAddress):
 		return kindPermanent
 	case errors.As(err, &api):
 		switch c := api.StatusCode; {

@@ -17,6 +17,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -104,7 +105,7 @@ func newFakeEnv(t *testing.T, pds string) *env {
 	cfg.Accounts = []config.Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: pds, Identifier: "fake.test", AppPassword: "app-pass-word"}}}
 	cfg.ApplyDefaults()
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	fed, err := federation.New(ctx, federation.Settings{BaseURL: cfg.Server.BaseURL(), Accounts: cfg.Accounts, Version: "test"}, store, client, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/passerelle/passerelle/hostport"
 )
 
 // The institution's domain as its Bluesky handle. A handle is verified by
@@ -27,11 +28,7 @@ import (
 // WellKnownDID serves GET /.well-known/atproto-did: the DID of the
 // mirrored account whose handle is the request's host, or 404.
 func (m *Mirror) WellKnownDID(w http.ResponseWriter, r *http.Request) {
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(host, ".")
+	host := hostport.Key(r.Host)
 	for _, a := range m.accounts {
 		if a.Handle != host {
 			continue

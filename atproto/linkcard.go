@@ -13,8 +13,8 @@ import (
 	lexutil "github.com/bluesky-social/indigo/lex/util"
 	"golang.org/x/net/html"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -186,7 +186,7 @@ func (mi *Mirror) cardThumb(ctx context.Context, a *account, src string) (*lexut
 		resp.Body.Close()
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	data, err := federation.LimitedBody(resp, maxCardThumbSource)
+	data, err := safehttp.LimitedBody(resp, maxCardThumbSource)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ type Settings struct {
 	// HandleDomain is the domain of our fediverse handles (local
 	// mentions).
 	HandleDomain string
-	// HTTPClient is the SSRF-safe client (federation.NewHTTPClient) every
+	// HTTPClient is the SSRF-safe client (safehttp.NewClient) every
 	// request to the PDS goes through; CardClient fetches link card pages
 	// and their images (smaller bodies, shorter timeout). nil: HTTPClient.
 	HTTPClient *http.Client

@@ -18,8 +18,8 @@ import (
 
 	"github.com/passerelle/passerelle/atproto/pdstest"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -366,7 +366,7 @@ func TestPDSLinkCard(t *testing.T) {
 	defer site.Close()
 	// Links to IP addresses are not linked (as on Mastodon): the page is
 	// www.city.example, which the card client reaches at the test server.
-	cards := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	cards := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	cards.Transport = redirectHost{to: strings.TrimPrefix(site.URL, "http://"), base: cards.Transport}
 	e := newEnv(t, pds, envOptions{cards: cards})
 	page := "http://www.city.example/article?id=7"

@@ -21,10 +21,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -119,7 +119,7 @@ func TestClassify(t *testing.T) {
 		{"login refused", &LoginError{Err: errors.New("AuthenticationRequired")}, kindLogin},
 		{"undecodable image", fmt.Errorf("image 3: %w", media.ErrCorrupt), kindPermanent},
 		{"unsupported image", fmt.Errorf("image 3: %w", media.ErrUnsupported), kindPermanent},
-		{"forbidden address", fmt.Errorf("x: %w", federation.ErrForbiddenAddress), kindPermanent},
+		{"forbidden address", fmt.Errorf("x: %w", safehttp.ErrForbiddenAddress), kindPermanent},
 		{"permanent", permanent(errors.New("no")), kindPermanent},
 		{"cancelled", context.Canceled, kindCancelled},
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/passerelle/passerelle/hostport"
 )
 
 // Bluesky mirrors an account's posts to a Bluesky (AT Protocol) account.
@@ -154,15 +156,7 @@ func (c *Config) BlueskyHandle(a Account) string {
 	if a.Bluesky.Handle != "" {
 		return a.Bluesky.Handle
 	}
-	return strings.ToLower(hostOnly(c.HandleDomain()))
-}
-
-// hostOnly strips a port from host[:port].
-func hostOnly(hostport string) string {
-	if u, err := url.Parse("//" + hostport); err == nil && u.Hostname() != "" {
-		return u.Hostname()
-	}
-	return hostport
+	return strings.ToLower(hostport.Host(c.HandleDomain()))
 }
 
 // applyBlueskyDefaults fills in replies and the Bluesky defaults of every
@@ -223,7 +217,7 @@ func (v *validator) bluesky(key string, b Bluesky) {
 	for _, fedi := range sortedHandles(b.Handles) {
 		hk := key + ".handles." + fedi
 		user, domain, ok := strings.Cut(fedi, "@")
-		if !ok || user == "" || !validHostname(hostOnly(domain)) {
+		if !ok || user == "" || !validHostname(hostport.Host(domain)) {
 			v.addf(hk, "the key must be a fediverse handle such as \"user@server.example\"")
 		}
 		if !validAtprotoHandle(b.Handles[fedi]) {

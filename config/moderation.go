@@ -3,13 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/net/idna"
+	"github.com/passerelle/passerelle/hostport"
 )
 
 // Moderation is the protection against unwanted servers: domain blocks
@@ -109,11 +109,12 @@ func (s BlocklistSubscription) RefreshOrDefault() time.Duration {
 }
 
 // NormalizeDomain returns the canonical form of a domain in moderation
-// lists: lower case, punycode (IDNA) for internationalised names, without
-// port, trailing dot or a leading "*." (subdomains are always included).
-// A URL ("https://host/...") is reduced to its host; an IP address is kept
-// as written. Obfuscated names from public blocklists ("ex*mple.com") and
-// anything that is not a host name are refused.
+// lists, the one package moderation matches hosts in (hostport.Key): lower
+// case, punycode (IDNA) for internationalised names, without port,
+// trailing dot or a leading "*." (subdomains are always included). A URL
+// ("https://host/...") is reduced to its host; an IP address is kept in
+// its canonical form. Obfuscated names from public blocklists
+// ("ex*mple.com") and anything that is not a host name are refused.
 func NormalizeDomain(s string) (string, error) {
 	in := s
 	s = strings.TrimSpace(s)
@@ -125,35 +126,20 @@ func NormalizeDomain(s string) (string, error) {
 		s = u.Host
 	}
 	s = strings.TrimPrefix(s, "*.")
-	if strings.HasPrefix(s, "[") { // [IPv6]:port
-		if h, _, err := net.SplitHostPort(s); err == nil {
-			s = h
-		} else {
-			s = strings.Trim(s, "[]")
-		}
-	} else if strings.Count(s, ":") == 1 {
-		s, _, _ = strings.Cut(s, ":")
-	}
-	s = strings.TrimSuffix(s, ".")
-	if s == "" {
+	if strings.TrimSuffix(hostport.Host(s), ".") == "" {
 		return "", errors.New("empty domain")
 	}
 	if strings.Contains(s, "*") {
 		return "", fmt.Errorf("domain %s is obfuscated (a public blocklist hides part of the name)", quote(in))
 	}
-	if ip := net.ParseIP(s); ip != nil {
-		return ip.String(), nil
+	key := hostport.Key(s)
+	if _, err := netip.ParseAddr(key); err == nil {
+		return key, nil
 	}
-	ascii, err := idna.Lookup.ToASCII(strings.ToLower(s))
-	if err != nil {
-		// Lookup refuses some names real servers use (underscores);
-		// fall back to a plain syntax check.
-		ascii = strings.ToLower(s)
-	}
-	if !validDomainName(ascii) {
+	if key == "" || !validDomainName(key) {
 		return "", fmt.Errorf("domain %s is not a valid host name", quote(in))
 	}
-	return ascii, nil
+	return key, nil
 }
 
 // validDomainName is validHostname that also admits underscores, seen in

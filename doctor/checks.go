@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -77,7 +78,7 @@ type jrd struct {
 func WebFinger(ctx context.Context, env Env, s WebFingerSpec) Result {
 	resource := "acct:" + s.Username + "@" + s.HandleDomain
 	wfURL := s.Scheme + "://" + s.HandleDomain + "/.well-known/webfinger?resource=" + url.QueryEscape(resource)
-	split := !strings.EqualFold(hostOf(s.PublicBase), s.HandleDomain)
+	split := !strings.EqualFold(hostport.Host(hostport.FromURL(s.PublicBase)), s.HandleDomain)
 	fixSplit := fmt.Sprintf("make %s://%s/.well-known/webfinger answer with a redirect (301) to %s/.well-known/webfinger, keeping the query (nginx: location /.well-known/webfinger { return 301 %s$request_uri; })",
 		s.Scheme, s.HandleDomain, s.PublicBase, s.PublicBase)
 	if !split {
@@ -145,14 +146,6 @@ func get(ctx context.Context, env Env, u, accept string) ([]byte, string, int, e
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return body, resp.Request.URL.String(), resp.StatusCode, err
-}
-
-func hostOf(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
 }
 
 // Certificate thresholds.
@@ -255,13 +248,14 @@ func Clock(ctx context.Context, env Env, ref string) Result {
 		dir = "behind"
 	}
 	fix := "enable time synchronisation (timedatectl set-ntp true, or chrony/ntpd): HTTP Signatures carry the time, and peers refuse those too far from theirs"
+	refHost := hostport.Host(hostport.FromURL(ref))
 	switch {
 	case abs > clockFail:
-		return fail(fix, "this machine's clock is %s %s %s", abs.Round(time.Second), dir, hostOf(ref))
+		return fail(fix, "this machine's clock is %s %s %s", abs.Round(time.Second), dir, refHost)
 	case abs > clockWarn+after.Sub(before):
-		return warn(fix, "this machine's clock is %s %s %s", abs.Round(time.Second), dir, hostOf(ref))
+		return warn(fix, "this machine's clock is %s %s %s", abs.Round(time.Second), dir, refHost)
 	}
-	return ok("within %s of %s", max(abs.Round(time.Second), time.Second), hostOf(ref))
+	return ok("within %s of %s", max(abs.Round(time.Second), time.Second), refHost)
 }
 
 // DatabaseOpenFailed is the database check's result when the store could

@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -41,7 +42,7 @@ func NewPublisher(ctx context.Context, cfgPath string) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("e2e: open storage: %w", err)
 	}
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks, Timeout: 5 * time.Second})
 	fed, err := federation.New(ctx, federation.Settings{
 		BaseURL:    cfg.Server.BaseURL(),
 		Federation: cfg.Federation,

@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -48,7 +49,7 @@ func newRestartable(t *testing.T) *restartable {
 func (r *restartable) start(acc config.Account) *federation.Service {
 	r.t.Helper()
 	acc.Username, acc.Type = "news", "Organization"
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL: r.url, Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
 		Accounts: []config.Account{acc}, Version: "test",

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -595,12 +596,12 @@ func actorRules(id string) []rule {
 			return declares(m, "alsoKnownAs", "as:alsoKnownAs")
 		}},
 		{"misskey/same-host", "misskey-dev/misskey ApPersonService validateActor: id, inbox, sharedInbox, outbox, followers, following and publicKey.id on the fetched host", func(m map[string]any) error {
-			want := hostOf(id)
+			want := hostport.URLKey(id)
 			for _, p := range []string{"id", "inbox", "endpoints.sharedInbox", "outbox", "followers", "following", "publicKey.id"} {
 				if str(m, p) == "" && p != "id" && p != "inbox" && p != "publicKey.id" {
 					continue // only checked when present
 				}
-				if h := hostOf(str(m, p)); h != want {
+				if h := hostport.URLKey(str(m, p)); h != want {
 					return fmt.Errorf("%s on host %q, want %q", p, h, want)
 				}
 			}
@@ -793,7 +794,7 @@ func noteRules(n Note, obj func(m map[string]any) map[string]any) []rule {
 		}},
 		{"misskey/host-and-author", "misskey-dev/misskey ApNoteService.createNote (the note's id is on its author's host; attributedTo is the actor)", func(m map[string]any) error {
 			o := obj(m)
-			if hostOf(str(o, "id")) != hostOf(str(o, "attributedTo")) {
+			if hostport.URLKey(str(o, "id")) != hostport.URLKey(str(o, "attributedTo")) {
 				return fmt.Errorf("note %s on another host than its author %s", str(o, "id"), str(o, "attributedTo"))
 			}
 			return equal("attributedTo", str(o, "attributedTo"), n.AttributedTo)
@@ -844,7 +845,7 @@ func TestEncodeCreateAndUpdate(t *testing.T) {
 				}},
 				{"pleroma/same-origin", "Pleroma Containment.contain_origin (the activity id and its object's id on the actor's host)", func(m map[string]any) error {
 					for _, p := range []string{"id", "object.id"} {
-						if hostOf(str(m, p)) != hostOf(str(m, "actor")) {
+						if hostport.URLKey(str(m, p)) != hostport.URLKey(str(m, "actor")) {
 							return fmt.Errorf("%s %s not on the actor's host", p, str(m, p))
 						}
 					}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -572,7 +573,7 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 		}
 		la = s.instance
 	}
-	u, err := CheckURL(p.Inbox, s.set.Federation.AllowPrivateNetworks)
+	u, err := safehttp.CheckURL(p.Inbox, s.set.Federation.AllowPrivateNetworks)
 	if err != nil {
 		return &permanentError{err}
 	}
@@ -599,7 +600,7 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrForbiddenAddress) {
+		if errors.Is(err, safehttp.ErrForbiddenAddress) {
 			return &permanentError{err}
 		}
 		return err

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -228,7 +229,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		PublicKeyPEM:              pub,
 		ManuallyApprovesFollowers: acc.ManuallyApprovesFollowers,
 		Discoverable:              true,
-		AttributionDomains:        []string{hostOnly(s.handleDomain)},
+		AttributionDomains:        []string{hostport.Host(s.handleDomain)},
 	}
 	for _, kind := range []string{"avatar", "header"} {
 		src := acc.Avatar
@@ -308,13 +309,6 @@ func mediaTypeFromExt(u string) string {
 		return "image/gif"
 	}
 	return ""
-}
-
-func hostOnly(hostport string) string {
-	if h, _, ok := strings.Cut(hostport, ":"); ok {
-		return h
-	}
-	return hostport
 }
 
 // bioHTML renders an account's summary as Mastodon renders a bio: links

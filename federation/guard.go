@@ -43,6 +43,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -205,34 +206,14 @@ func registrableDomain(host string) string {
 	return host
 }
 
-// urlHostOf returns the host[:port] of an absolute URL, without parsing
-// more than needed; "" when there is none.
-func urlHostOf(raw string) string {
-	_, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return ""
+// domainOf is the key of host in the per-domain structures
+// (hostport.Key). A host that is not one (its keyId cannot verify) is its
+// own key, as written, so that it does not share anyone's bucket.
+func domainOf(host string) string {
+	if k := hostport.Key(host); k != "" {
+		return k
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	return rest
-}
-
-// domainKey is the key of a host in the per-domain structures: lower
-// case, no port.
-func domainKey(host string) string {
-	if strings.HasPrefix(host, "[") {
-		if i := strings.IndexByte(host, ']'); i > 0 {
-			return strings.ToLower(host[1:i])
-		}
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host, ':') == i {
-		host = host[:i]
-	}
-	return strings.ToLower(host)
+	return host
 }
 
 func (s *Service) observeRefusal(reason string) {
@@ -261,7 +242,7 @@ func (s *Service) refusalEvent(r *http.Request, err error) *zerolog.Event {
 	if !errors.As(err, &rl) {
 		return s.log.Warn()
 	}
-	domain := domainKey(urlHostOf(signatureKeyID(r)))
+	domain := domainOf(hostport.FromURL(signatureKeyID(r)))
 	if s.firstRefusal(rl.reason, domain) {
 		return s.log.Warn()
 	}
@@ -338,8 +319,8 @@ func (s *Service) admitInbox(w http.ResponseWriter, r *http.Request) (*admission
 	g := s.limits()
 	a := &admission{s: s}
 	keyID := signatureKeyID(r)
-	if host := urlHostOf(keyID); host != "" {
-		domain := domainKey(host)
+	if host := hostport.FromURL(keyID); host != "" {
+		domain := domainOf(host)
 		if s.hostBlocked(host) {
 			s.refuseNow(w, r, refuse(http.StatusForbidden, "domain blocked", nil), 0, RefusedDomainBlocked, domain, keyID)
 			return nil, false
@@ -491,19 +472,19 @@ func (a *admission) release() {
 // fetched: its actor is not on a refused domain, and is on the host of the
 // key that signed it (Mastodon's rule: the signer must be the actor).
 func (s *Service) gateActivity(keyID string, act Activity) error {
-	host := urlHostOf(act.Actor)
+	host := hostport.FromURL(act.Actor)
 	if s.hostBlocked(host) {
 		s.observeRefusal(RefusedActorBlocked)
 		return refuse(http.StatusForbidden, "domain blocked", nil)
 	}
-	if keyID != "" && !strings.EqualFold(host, urlHostOf(keyID)) {
+	if keyID != "" && !strings.EqualFold(host, hostport.FromURL(keyID)) {
 		s.observeRefusal(RefusedForgedActor)
 		return refuse(http.StatusUnauthorized, "signer is not the activity's actor", nil)
 	}
 	// An activity's id is on its actor's host: no one can claim the id of
 	// another server's next activity (its Undo, Delete or Follow would
 	// then be dropped as a duplicate).
-	if !strings.EqualFold(urlHostOf(act.ID), host) {
+	if !strings.EqualFold(hostport.FromURL(act.ID), host) {
 		s.observeRefusal(RefusedForgedActor)
 		return refuse(http.StatusBadRequest, "activity id is not on its actor's host", nil)
 	}
@@ -516,7 +497,7 @@ func (s *Service) gateActivity(keyID string, act Activity) error {
 // be replayed to us.
 func (s *Service) ourHost(host string) bool {
 	return strings.EqualFold(host, s.publicHost) || strings.EqualFold(host, s.handleDomain) ||
-		strings.EqualFold(host, hostOnly(s.publicHost)) && defaultPort(s.set.BaseURL)
+		strings.EqualFold(host, hostport.Host(s.publicHost)) && defaultPort(s.set.BaseURL)
 }
 
 // defaultPort reports whether base has no explicit port.
@@ -561,13 +542,13 @@ func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.Re
 			return k, nil
 		}
 	}
-	host := urlHostOf(keyID)
+	host := hostport.FromURL(keyID)
 	if s.hostBlocked(host) {
 		return storage.RemoteKey{}, ErrDomainBlocked
 	}
 	// The budget is per registrable domain: subdomains of one domain
 	// share it, so that a sender cannot multiply it with names.
-	domain := registrableDomain(domainKey(host))
+	domain := registrableDomain(domainOf(host))
 	ok, wait := g.keyRate.take(domain, now)
 	if !ok {
 		s.observeRefusal(RefusedKeyBudget)
@@ -646,16 +627,16 @@ func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localAc
 		s.refuseNow(w, r, refuse(http.StatusUnauthorized, signatureReason(err), nil), 0, RefusedFetchUnverified, "", "")
 		return false
 	}
-	host := urlHostOf(keyID)
+	host := hostport.FromURL(keyID)
 	if s.hostBlocked(host) {
-		s.refuseNow(w, r, refuse(http.StatusForbidden, "domain blocked", nil), 0, RefusedFetchBlocked, domainKey(host), keyID)
+		s.refuseNow(w, r, refuse(http.StatusForbidden, "domain blocked", nil), 0, RefusedFetchBlocked, domainOf(host), keyID)
 		return false
 	}
 	if !authorized || !as2 {
 		return true
 	}
 	signer, err := s.verifyFetch(r)
-	if err == nil && s.hostBlocked(urlHostOf(signer)) {
+	if err == nil && s.hostBlocked(hostport.FromURL(signer)) {
 		err = refuse(http.StatusForbidden, "domain blocked", nil)
 	}
 	if err != nil {
@@ -673,7 +654,7 @@ func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localAc
 		if ie.code == http.StatusForbidden {
 			reason = RefusedFetchBlocked
 		}
-		s.refuseNow(w, r, ie, after, reason, domainKey(host), keyID)
+		s.refuseNow(w, r, ie, after, reason, domainOf(host), keyID)
 		return false
 	}
 	// Signed answers must not be served from shared caches to others.
@@ -735,7 +716,7 @@ func (s *Service) deliverable(account string, inboxes []string) []string {
 	var out []string
 	filtered := false
 	for i, in := range inboxes {
-		if !s.hostBlockedFor(account, urlHostOf(in)) {
+		if !s.hostBlockedFor(account, hostport.FromURL(in)) {
 			if filtered {
 				out = append(out, in)
 			}

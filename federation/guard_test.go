@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
@@ -45,7 +46,7 @@ func startGuardedWith(t *testing.T, fed config.Federation, mod config.Moderation
 	store := storagetest.OpenSQLite(t)
 	fed.AllowPrivateNetworks = true
 	fed.FollowersPageSize = 50
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: fed,

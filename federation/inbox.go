@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -178,7 +179,7 @@ func (s *Service) verifiedSigner(ctx context.Context, sig inboundSignature, act 
 		return storage.RemoteKey{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
 	if sig.spec == specRFC9421 {
-		s.rememberSpec(urlHostOf(keyID), specRFC9421) // knock.go: it speaks RFC 9421
+		s.rememberSpec(hostport.FromURL(keyID), specRFC9421) // knock.go: it speaks RFC 9421
 	}
 	return key, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -59,7 +60,7 @@ func serveBridge(t *testing.T, ln net.Listener, store storage.Store, allowPrivat
 	t.Helper()
 	base := "http://" + ln.Addr().String()
 	fed := config.Federation{AllowPrivateNetworks: allowPrivate, FollowersPageSize: 50}
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: allowPrivate, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: allowPrivate, Timeout: 5 * time.Second})
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: fed,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
@@ -22,7 +23,7 @@ import (
 
 // blocks reports whether la blocked actorID.
 func (s *Service) blocks(ctx context.Context, q storage.Queries, la *localActor, actorID string) (bool, error) {
-	if s.hostBlockedFor(la.name, urlHostOf(actorID)) { // the account's own domain blocks (guard.go)
+	if s.hostBlockedFor(la.name, hostport.FromURL(actorID)) { // the account's own domain blocks (guard.go)
 		return true, nil
 	}
 	kinds, err := q.AccountBlockKinds(ctx, la.name, actorID)
@@ -113,15 +114,6 @@ func (s *Service) ApplyStatusPolicy(ctx context.Context, q storage.Queries, n *N
 	return nil
 }
 
-// hostOf is the lower-case host name (no port) of an IRI.
-func hostOf(iri string) string {
-	u, err := url.Parse(iri)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
-}
-
 // profile returns what we show of a remote actor: its stored profile, or
 // one made from the key cache (actors cached before profiles were kept).
 // It never fetches anything (the client API reads it).
@@ -160,7 +152,7 @@ func (s *Service) senderProfile(ctx context.Context, actorID string) (storage.Re
 // user@host[:port] (a port stays, as in WebFinger), its domain the host
 // name alone (as domain blocks name it).
 func profileFrom(doc RemoteActorDoc, now time.Time) storage.RemoteProfile {
-	host := hostOf(doc.ID)
+	host := hostport.URLKey(doc.ID)
 	acctHost := host
 	if u, err := url.Parse(doc.ID); err == nil && u.Port() != "" {
 		acctHost = strings.ToLower(u.Host)
@@ -201,7 +193,7 @@ func (s *Service) notify(ctx context.Context, q storage.Queries, la *localActor,
 		group = typ + "-" + strconv.FormatInt(statusID, 10) + "-" + strconv.FormatInt(now.Unix()/86400, 10)
 	}
 	_, _, err := q.InsertNotification(ctx, storage.Notification{
-		Account: la.name, Type: typ, ActivityID: activityID, ActorID: actor, ActorDomain: hostOf(actor),
+		Account: la.name, Type: typ, ActivityID: activityID, ActorID: actor, ActorDomain: hostport.URLKey(actor),
 		StatusID: statusID, RemoteStatusID: remoteStatusID, GroupKey: group, CreatedAt: now,
 	})
 	return err

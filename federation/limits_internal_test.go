@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/hostport"
 )
 
 func TestBuckets(t *testing.T) {
@@ -105,17 +107,40 @@ func TestRegistrableDomain(t *testing.T) {
 	}
 }
 
-func TestURLHostOfAndDomainKey(t *testing.T) {
-	tests := []struct{ in, host, key string }{
-		{"https://Mastodon.Social/users/a#main-key", "Mastodon.Social", "mastodon.social"},
-		{"http://127.0.0.2:8080/users/u0", "127.0.0.2:8080", "127.0.0.2"},
-		{"https://[::1]:443/x", "[::1]:443", "::1"},
-		{"https://user@evil.example/x", "evil.example", "evil.example"},
-		{"not a url", "", ""},
+// TestDomainOf: hostport's tests cover the keys themselves (and hold the
+// cases of the former urlHostOf and domainKey); here, the guard's
+// fallback for what is not a host.
+func TestDomainOf(t *testing.T) {
+	tests := []struct{ name, keyID, want string }{
+		{"host", "https://Mastodon.Social/users/a#main-key", "mastodon.social"},
+		{"IPv6 literal and port", "https://[::1]:443/x", "::1"},
+		{"not a host: its own bucket", "https://exa mple.org/key", "exa mple.org"},
+		{"no keyId", "", ""},
 	}
 	for _, tc := range tests {
-		if h := urlHostOf(tc.in); h != tc.host || domainKey(h) != tc.key {
-			t.Errorf("urlHostOf(%q) = %q (key %q), want %q (%q)", tc.in, h, domainKey(h), tc.host, tc.key)
+		if got := domainOf(hostport.FromURL(tc.keyID)); got != tc.want {
+			t.Errorf("%s: domainOf(FromURL(%q)) = %q, want %q", tc.name, tc.keyID, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkGuardDomainKey measures what the guard computes for every
+// inbound request before reading its body: the keyId's host and its
+// domain key. It must not allocate for lower-case ASCII names.
+func BenchmarkGuardDomainKey(b *testing.B) {
+	for _, bc := range []struct{ name, keyID string }{
+		{"lower-case", "https://mastodon.social/users/alice#main-key"},
+		{"mixed case", "https://Mastodon.Social/users/Bob#main-key"},
+		{"port", "https://gts.example:8443/users/carol/main-key"},
+		{"IPv6 literal", "https://[2001:db8::1]:443/users/dave#main-key"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if domainOf(hostport.FromURL(bc.keyID)) == "" {
+					b.Fatal("no key")
+				}
+			}
+		})
 	}
 }

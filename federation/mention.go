@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // ErrUnknownAccount is a mention that does not resolve to an actor.
@@ -66,7 +68,7 @@ func parseJRD(body []byte) (actorID, profileURL string, err error) {
 // lookupWebFinger GETs the WebFinger answer for username@domain.
 func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain string) ([]byte, error) {
 	u := scheme + "://" + domain + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+username+"@"+domain)
-	if _, err := CheckURL(u, s.set.Federation.AllowPrivateNetworks); err != nil {
+	if _, err := safehttp.CheckURL(u, s.set.Federation.AllowPrivateNetworks); err != nil {
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -82,5 +84,5 @@ func (s *Service) lookupWebFinger(ctx context.Context, scheme, username, domain 
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: webfinger %s@%s: status %d", ErrUnknownAccount, username, domain, resp.StatusCode)
 	}
-	return LimitedBody(resp, 256<<10)
+	return safehttp.LimitedBody(resp, 256<<10)
 }

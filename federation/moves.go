@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -409,7 +410,7 @@ func (s *Service) CheckMoveTarget(ctx context.Context, username, to string) (Mov
 		return MoveTarget{}, fmt.Errorf("move: %s is not an actor document (its id is %s)", id, doc.ID)
 	}
 	if handle == "" {
-		handle = doc.PreferredUsername + "@" + urlHostOf(doc.ID)
+		handle = doc.PreferredUsername + "@" + hostport.FromURL(doc.ID)
 	}
 	t := MoveTarget{Actor: doc.ID, Handle: handle, ProfileURL: doc.ProfileURL, Inbox: doc.SharedInbox, AlsoKnownAs: doc.AlsoKnownAs}
 	if t.ProfileURL == "" {

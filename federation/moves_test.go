@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -36,7 +37,7 @@ func startMoveBridge(t *testing.T, edit func(*config.Account)) *bridge {
 		edit(&acc)
 	}
 	store := storagetest.OpenSQLite(t)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	svc, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: config.Federation{AllowPrivateNetworks: true},

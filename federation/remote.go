@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -182,7 +184,7 @@ func sameHost(a, b string) bool {
 // (servers in secure mode refuse unsigned fetches), through the SSRF-safe
 // client.
 func (s *Service) FetchActor(ctx context.Context, iri string) (RemoteActorDoc, error) {
-	u, err := CheckURL(iri, s.set.Federation.AllowPrivateNetworks)
+	u, err := safehttp.CheckURL(iri, s.set.Federation.AllowPrivateNetworks)
 	if err != nil {
 		return RemoteActorDoc{}, err
 	}
@@ -207,7 +209,7 @@ func (s *Service) FetchActor(ctx context.Context, iri string) (RemoteActorDoc, e
 	if resp.StatusCode != http.StatusOK {
 		return RemoteActorDoc{}, fmt.Errorf("federation: fetch actor: %w", &HTTPStatusError{URL: u.String(), Code: resp.StatusCode})
 	}
-	body, err := LimitedBody(resp, MaxDocumentBody)
+	body, err := safehttp.LimitedBody(resp, MaxDocumentBody)
 	if err != nil {
 		return RemoteActorDoc{}, fmt.Errorf("federation: fetch %s: %w", iri, err)
 	}
@@ -246,7 +248,7 @@ func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Re
 	if !signed {
 		return s.getSigned(ctx, target, "")
 	}
-	host := urlHostOf(target)
+	host := hostport.FromURL(target)
 	spec := s.specFor(host)
 	resp, err := s.getSigned(ctx, target, spec)
 	if err != nil || !knockAgain(resp.StatusCode) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/passerelle/passerelle/hostport"
 )
 
 // Routes registers the federation endpoints on mux.
@@ -39,7 +41,7 @@ func (s *Service) redirectFromAccountDomain(w http.ResponseWriter, r *http.Reque
 	if s.set.Federation.AccountDomain == "" || strings.EqualFold(r.Host, s.publicHost) {
 		return false
 	}
-	if !strings.EqualFold(hostOnly(r.Host), hostOnly(s.handleDomain)) {
+	if !strings.EqualFold(hostport.Host(r.Host), hostport.Host(s.handleDomain)) {
 		return false
 	}
 	http.Redirect(w, r, s.set.BaseURL+r.URL.RequestURI(), http.StatusMovedPermanently)

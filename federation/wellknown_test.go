@@ -254,3 +254,39 @@ func TestFollowersPaging(t *testing.T) {
 		t.Errorf("collection %s", body)
 	}
 }
+
+// TestAttributionDomainsOfAnIPv6Host: the account domain's host goes in
+// attributionDomains without its port, IPv6 literals included (the port
+// used to be cut at the first colon, giving "[").
+func TestAttributionDomainsOfAnIPv6Host(t *testing.T) {
+	tests := []struct{ name, base, want string }{
+		{"name and port", "http://city.example:8080", "city.example"},
+		{"IPv6 literal and port", "http://[::1]:8080", "::1"},
+		{"IPv6 literal", "http://[::1]", "::1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, err := federation.New(context.Background(), federation.Settings{
+				BaseURL:  tc.base,
+				Accounts: []config.Account{{Username: "news", Type: "Organization"}},
+				Version:  "test",
+			}, storagetest.OpenSQLite(t), http.DefaultClient, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			svc.Routes(mux)
+			w := get(t, mux, strings.TrimPrefix(tc.base, "http://"), "/users/news", "application/activity+json")
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			var actor struct{ AttributionDomains []string }
+			if err := json.Unmarshal(w.Body.Bytes(), &actor); err != nil {
+				t.Fatal(err)
+			}
+			if len(actor.AttributionDomains) != 1 || actor.AttributionDomains[0] != tc.want {
+				t.Errorf("attributionDomains = %q, want [%q]", actor.AttributionDomains, tc.want)
+			}
+		})
+	}
+}

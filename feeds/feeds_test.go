@@ -20,6 +20,7 @@ import (
 	"github.com/passerelle/passerelle/feeds"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/render"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -220,7 +221,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	store := storagetest.OpenSQLite(t)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	fed, err := federation.New(ctx, federation.Settings{
 		BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
 		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
@@ -376,7 +377,7 @@ func TestPollRejects(t *testing.T) {
 		{"HTML page", "/news", 0, feeds.ErrHTMLPage, "/news/feed.xml"},
 		{"redirect loop", "/loop/a", 0, feeds.ErrRedirectLoop, "redirects back to"},
 		{"endless redirects", "/chain/1", 0, feeds.ErrRedirectLoop, "more than 5 redirects"},
-		{"too large", "/huge", 0, federation.ErrResponseTooLarge, "too large"},
+		{"too large", "/huge", 0, safehttp.ErrResponseTooLarge, "too large"},
 		{"server error", "/feed", http.StatusInternalServerError, nil, "500 Internal Server Error"},
 		{"gone", "/feed", http.StatusGone, nil, "410 Gone"},
 	}
@@ -407,9 +408,9 @@ func TestPollSSRF(t *testing.T) {
 	e := newEnv(t)
 	s := newSite(t, readFixture(t, "rss2.xml"), "application/rss+xml")
 	src := feeds.Source{Account: "news", Feed: config.Feed{URL: s.srv.URL + "/feed"}}
-	p := feeds.NewPoller(feeds.Settings{}, []feeds.Source{src}, e.store, e.pub, federation.NewHTTPClient(federation.ClientConfig{}), zerolog.Nop())
+	p := feeds.NewPoller(feeds.Settings{}, []feeds.Source{src}, e.store, e.pub, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
 	_, err := p.Poll(context.Background(), src)
-	if !errors.Is(err, federation.ErrForbiddenAddress) {
+	if !errors.Is(err, safehttp.ErrForbiddenAddress) {
 		t.Errorf("error = %v, want ErrForbiddenAddress", err)
 	}
 	if n, _ := s.counts(); n != 0 {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // Fetch limits.
@@ -88,7 +88,7 @@ func fetch(ctx context.Context, client *http.Client, feedURL string, v Validator
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return fetched{}, fmt.Errorf("feeds: fetch: the server answered %s", resp.Status)
 	}
-	if out.body, err = federation.LimitedBody(resp, maxBody); err != nil {
+	if out.body, err = safehttp.LimitedBody(resp, maxBody); err != nil {
 		return fetched{}, fmt.Errorf("feeds: fetch: %w", err)
 	}
 	out.validators = Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}

@@ -66,7 +66,7 @@ type Poller struct {
 }
 
 // NewPoller builds a poller of sources. client must be the SSRF-safe
-// client (federation.NewHTTPClient).
+// client (safehttp.NewClient).
 func NewPoller(set Settings, sources []Source, store storage.Store, pub Publisher, client *http.Client, logger zerolog.Logger) *Poller {
 	if set.MaxChars <= 0 {
 		set.MaxChars = publish.DefaultMaxChars

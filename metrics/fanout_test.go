@@ -16,6 +16,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/metrics"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -42,7 +43,7 @@ func TestMetricsMoveDuringFanOut(t *testing.T) {
 		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
 		Accounts:   []config.Account{{Username: "news", Type: "Organization"}},
 		Version:    "test",
-	}, store, federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second}), zerolog.Nop())
+	}, store, safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second}), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

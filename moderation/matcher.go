@@ -1,11 +1,9 @@
 package moderation
 
 import (
-	"net/netip"
 	"strings"
 
-	"golang.org/x/net/idna"
-
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -70,8 +68,8 @@ func (m *Matcher) Blocked(host string) bool {
 	if m == nil || (len(m.blocked) == 0 && m.allowed == nil) {
 		return false
 	}
-	h, ok := HostKey(host)
-	if !ok {
+	h := hostport.Key(host)
+	if h == "" {
 		return m.allowed != nil
 	}
 	if m.allowed != nil && !within(m.allowed, h) {
@@ -97,8 +95,8 @@ func (m *Matcher) BlockedFor(account, host string) bool {
 	if len(set) == 0 {
 		return false
 	}
-	h, ok := HostKey(host)
-	return ok && within(set, h)
+	h := hostport.Key(host)
+	return h != "" && within(set, h)
 }
 
 // accountBlocksLen is the number of account domain blocks.
@@ -116,8 +114,8 @@ func (m *Matcher) Silenced(host string) bool {
 	if m == nil || len(m.silenced) == 0 {
 		return false
 	}
-	h, ok := HostKey(host)
-	return ok && within(m.silenced, h) && !m.Blocked(host)
+	h := hostport.Key(host)
+	return h != "" && within(m.silenced, h) && !m.Blocked(host)
 }
 
 // Lookup returns the entry that blocks or silences host, if any.
@@ -125,8 +123,8 @@ func (m *Matcher) Lookup(host string) (*Entry, bool) {
 	if m == nil {
 		return nil, false
 	}
-	h, ok := HostKey(host)
-	if !ok {
+	h := hostport.Key(host)
+	if h == "" {
 		return nil, false
 	}
 	for _, set := range []map[string]*Entry{m.blocked, m.silenced} {
@@ -167,57 +165,4 @@ func within[V any](set map[string]V, h string) bool {
 		}
 		h = h[i+1:]
 	}
-}
-
-// HostKey reduces a host as found in a URL or a Host header to the form
-// domains are matched in: no port, no trailing dot, lower case, punycode;
-// IP addresses in their canonical form. ok is false for an empty or
-// malformed host.
-func HostKey(host string) (string, bool) {
-	if host == "" {
-		return "", false
-	}
-	if host[0] == '[' { // [IPv6] or [IPv6]:port
-		end := strings.IndexByte(host, ']')
-		if end < 0 {
-			return "", false
-		}
-		a, err := netip.ParseAddr(host[1:end])
-		if err != nil {
-			return "", false
-		}
-		return a.String(), true
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		if strings.IndexByte(host, ':') != i { // a bare IPv6 address
-			a, err := netip.ParseAddr(host)
-			if err != nil {
-				return "", false
-			}
-			return a.String(), true
-		}
-		host = host[:i]
-	}
-	host = strings.TrimSuffix(host, ".")
-	if host == "" {
-		return "", false
-	}
-	upper := false
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		switch {
-		case c >= 0x80:
-			a, err := idna.Lookup.ToASCII(host)
-			if err != nil || a == "" {
-				return "", false
-			}
-			return a, true
-		case 'A' <= c && c <= 'Z':
-			upper = true
-		}
-	}
-	if upper {
-		host = strings.ToLower(host)
-	}
-	return host, true
 }

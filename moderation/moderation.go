@@ -68,7 +68,7 @@ type Service struct {
 }
 
 // New builds the service and loads the blocks. client fetches the
-// blocklist subscriptions: pass the SSRF-safe federation client.
+// blocklist subscriptions: pass the SSRF-safe client (safehttp.NewClient).
 func New(ctx context.Context, cfg config.Moderation, store storage.Store, client *http.Client, logger zerolog.Logger) (*Service, error) {
 	s := &Service{cfg: cfg, store: store, client: client, log: logger, now: time.Now, version: -1,
 		subs: map[string]config.BlocklistSubscription{}}

@@ -15,13 +15,14 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 func newService(t *testing.T, store storage.Store, cfg config.Moderation) *moderation.Service {
 	t.Helper()
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	s, err := moderation.New(context.Background(), cfg, store, client, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +63,8 @@ func TestMatcher(t *testing.T) {
 		{"other IPv4", "127.0.0.3:9000", false, false},
 		{"IPv6 with port", "[::2]:443", true, false},
 		{"IPv6 long form", "[0:0::0002]", true, false},
+		{"IPv4-mapped IPv6 of a blocked IPv4", "[::ffff:127.0.0.2]:443", true, false},
+		{"percent-encoded IDN (net/url decodes it before dialling)", "b%C3%BCcher.example", true, false},
 		{"silenced", "silenced.example", false, true},
 		{"silenced subdomain", "a.silenced.example:80", false, true},
 		{"empty host", "", false, false},

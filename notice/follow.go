@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/net/idna"
 
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // Errors of ParseRemote and FollowURL. The web page shows a text for each.
@@ -98,8 +98,8 @@ func ParseRemote(input string, allowPrivate bool) (Remote, error) {
 		return Remote{}, err
 	}
 	rem.Host = host
-	if _, err := federation.CheckURL(rem.Scheme+"://"+rem.Host+"/", allowPrivate); err != nil {
-		if errors.Is(err, federation.ErrForbiddenAddress) {
+	if _, err := safehttp.CheckURL(rem.Scheme+"://"+rem.Host+"/", allowPrivate); err != nil {
+		if errors.Is(err, safehttp.ErrForbiddenAddress) {
 			return Remote{}, ErrPrivateRemote
 		}
 		return Remote{}, ErrInvalidRemote
@@ -193,7 +193,7 @@ func normaliseHost(s string, allowPrivate bool) (string, error) {
 
 // Follower finds where a visitor confirms a follow on their own server.
 type Follower struct {
-	// Client is the SSRF-safe client (federation.NewHTTPClient).
+	// Client is the SSRF-safe client (safehttp.NewClient).
 	Client *http.Client
 	// AllowPrivate mirrors federation.allow_private_networks: http is then
 	// tried after https, and http targets are accepted (local tests).
@@ -238,7 +238,7 @@ func (f Follower) FollowURL(ctx context.Context, rem Remote, uri string) (string
 		}
 		return authorizeURL(scheme, rem.Host, uri), nil
 	}
-	if errors.Is(lastErr, federation.ErrForbiddenAddress) {
+	if errors.Is(lastErr, safehttp.ErrForbiddenAddress) {
 		return "", ErrPrivateRemote
 	}
 	return "", fmt.Errorf("%w: %w", ErrUnreachable, lastErr)
@@ -259,7 +259,7 @@ func (f Follower) subscribeTemplate(ctx context.Context, scheme string, rem Remo
 		return "", "", err
 	}
 	answeredBy = resp.Request.URL.Host
-	body, err := federation.LimitedBody(resp, 64<<10)
+	body, err := safehttp.LimitedBody(resp, 64<<10)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return "", answeredBy, nil
 	}
@@ -287,7 +287,7 @@ func (f Follower) checkTemplate(tmpl, uri, host, answeredBy string) (string, boo
 		return "", false
 	}
 	target := strings.ReplaceAll(tmpl, "{uri}", url.QueryEscape(uri))
-	u, err := federation.CheckURL(target, f.AllowPrivate)
+	u, err := safehttp.CheckURL(target, f.AllowPrivate)
 	if err != nil || u.Opaque != "" || u.Fragment != "" {
 		return "", false
 	}

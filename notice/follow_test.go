@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 func TestParseRemote(t *testing.T) {
@@ -129,7 +129,7 @@ func TestFollowURL(t *testing.T) {
 	dead := ln.Addr().String()
 	ln.Close()
 
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 3 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 3 * time.Second})
 	f := Follower{Client: client, AllowPrivate: true, Timeout: 3 * time.Second}
 	tests := []struct {
 		name  string
@@ -170,7 +170,7 @@ func TestFollowURL(t *testing.T) {
 func TestFollowURLRefusesPrivateAddresses(t *testing.T) {
 	// Without allow_private_networks, a name is looked up through the
 	// SSRF-safe client, which refuses loopback after DNS resolution.
-	client := federation.NewHTTPClient(federation.ClientConfig{Timeout: 3 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{Timeout: 3 * time.Second})
 	f := Follower{Client: client, Timeout: 3 * time.Second}
 	_, err := f.FollowURL(context.Background(), Remote{User: "me", Host: "localhost", Scheme: "https"}, "https://city.example/users/news")
 	if !errors.Is(err, ErrPrivateRemote) {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 func TestSignatureVectors(t *testing.T) {
@@ -209,7 +209,7 @@ func TestXClientAgainstStandIn(t *testing.T) {
 	x := &xStandIn{consumerKey: "ck-1", consumerSecret: "cs/secret+=", token: "123-tok", tokenSecret: "ts~secret&", nonces: map[string]bool{}}
 	srv := httptest.NewServer(x)
 	defer srv.Close()
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	keys := OAuth1{ConsumerKey: "ck-1", ConsumerSecret: "cs/secret+=", AccessToken: "123-tok", AccessTokenSecret: "ts~secret&"}
 	tests := []struct {
 		name    string

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // XClient posts through the X API v2 with OAuth 1.0a user context. It only
@@ -60,7 +60,7 @@ func (c XClient) Post(ctx context.Context, text string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("x api: POST %s: %w", endpoint, err)
 	}
-	data, err := federation.LimitedBody(resp, 1<<20)
+	data, err := safehttp.LimitedBody(resp, 1<<20)
 	if err != nil {
 		return "", fmt.Errorf("x api: %w", err)
 	}

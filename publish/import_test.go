@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -203,7 +204,7 @@ func TestImportOrderBothBackends(t *testing.T) {
 			fed, err := federation.New(ctx, federation.Settings{
 				BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
 				Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-			}, store, federation.NewHTTPClient(federation.ClientConfig{}), zerolog.Nop())
+			}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

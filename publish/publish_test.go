@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -42,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	}
 	base := "http://" + ln.Addr().String()
 	store := storagetest.OpenSQLite(t)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 	fed, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},

@@ -12,6 +12,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -110,7 +111,7 @@ func TestScheduledSurvivesRestart(t *testing.T) {
 		fed, err := federation.New(ctx, federation.Settings{
 			BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
 			Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-		}, store, federation.NewHTTPClient(federation.ClientConfig{}), zerolog.Nop())
+		}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
 		}

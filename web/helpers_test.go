@@ -22,6 +22,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/web"
@@ -67,7 +68,7 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	}
 	accounts := []config.Account{news, {Username: "mayor", DisplayName: "The Mayor", Type: "Person"}}
 	store := storagetest.OpenSQLite(t)
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: opts.allowPrivate, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: opts.allowPrivate, Timeout: 5 * time.Second})
 	fed, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
 		Federation: config.Federation{AllowPrivateNetworks: opts.allowPrivate, FollowersPageSize: 50},

@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/xarchive"
@@ -42,7 +43,7 @@ func newEnv(t testing.TB) *env {
 	fed, err := federation.New(ctx, federation.Settings{
 		BaseURL: "https://social.city.example", Federation: config.Federation{},
 		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-	}, store, federation.NewHTTPClient(federation.ClientConfig{}), zerolog.Nop())
+	}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

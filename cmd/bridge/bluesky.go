@@ -12,7 +12,7 @@ import (
 
 	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -36,13 +36,13 @@ func newMirror(cfg *config.Config, store storage.Store, noteURL func(account str
 	m, err := atproto.New(atproto.Settings{
 		Accounts:     accounts,
 		HandleDomain: cfg.HandleDomain(),
-		HTTPClient: federation.NewHTTPClient(federation.ClientConfig{
+		HTTPClient: safehttp.NewClient(safehttp.Config{
 			AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
 			UserAgent:            ua,
 			Timeout:              60 * time.Second, // blob uploads
 			MaxBodyBytes:         16 << 20,
 		}),
-		CardClient: federation.NewHTTPClient(federation.ClientConfig{
+		CardClient: safehttp.NewClient(safehttp.Config{
 			AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
 			UserAgent:            ua,
 			Timeout:              10 * time.Second,

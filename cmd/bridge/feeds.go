@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/feeds"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -22,7 +22,7 @@ func (a *app) runFeeds(ctx context.Context, done chan<- error) {
 		return
 	}
 	v, _, _ := buildInfo()
-	client := federation.NewHTTPClient(federation.ClientConfig{
+	client := safehttp.NewClient(safehttp.Config{
 		AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks,
 		UserAgent:            fmt.Sprintf("Passerelle/%s (+%s; feed reader)", v, a.cfg.Server.BaseURL()),
 		Timeout:              30 * time.Second,

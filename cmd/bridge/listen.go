@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/frontend"
+	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/metrics"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/tlsauto"
@@ -57,10 +57,10 @@ func (a *app) newListeners(h http.Handler, deliverer *federation.Deliverer) (*li
 	case config.TLSManual:
 		fc := tlsauto.NewFileCertificate(srv.TLS.CertFile, srv.TLS.KeyFile, tlsLog)
 		certs = fc
-		m.WatchCertificates([]string{hostOnly(srv.PublicHost())}, fc.Expiry)
+		m.WatchCertificates([]string{hostport.Host(srv.PublicHost())}, fc.Expiry)
 		l.start = func(ctx context.Context) error { go fc.Run(ctx); return nil }
 	case config.TLSAuto:
-		domains := []string{hostOnly(srv.PublicHost())}
+		domains := []string{hostport.Host(srv.PublicHost())}
 		for _, h := range hosts {
 			if !strings.EqualFold(h, domains[0]) {
 				domains = append(domains, h)
@@ -129,12 +129,4 @@ func migrationsDone(ctx context.Context, s storage.Store) error {
 		return fmt.Errorf("schema version %d, want %d", v, latest)
 	}
 	return nil
-}
-
-// hostOnly strips the port from host[:port].
-func hostOnly(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
 }

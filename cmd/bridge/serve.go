@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/web"
 )
@@ -91,7 +92,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
 	v, _, _ := buildInfo()
-	client := federation.NewHTTPClient(federation.ClientConfig{
+	client := safehttp.NewClient(safehttp.Config{
 		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
 		UserAgent:            fmt.Sprintf("Passerelle/%s (+%s)", v, cfg.Server.BaseURL()),
 		Timeout:              15 * time.Second,

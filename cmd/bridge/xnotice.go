@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/notice"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // cmdX dispatches "bridge x SUBCOMMAND".
@@ -83,7 +83,7 @@ func cmdXNotice(ctx context.Context, path string, args []string, stdout, stderr 
     access_token_secret: "${X_ACCESS_TOKEN_SECRET}"
 with those variables in the environment (or ${file:...} references). Without them, post the text above by hand`, path, key)
 	}
-	client := federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks, Timeout: 30 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks, Timeout: 30 * time.Second})
 	xc := notice.XClient{BaseURL: x.URL(), HTTP: client, Auth: notice.OAuth1{
 		ConsumerKey: x.ConsumerKey, ConsumerSecret: x.ConsumerSecret, AccessToken: x.AccessToken, AccessTokenSecret: x.AccessTokenSecret,
 	}}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/safehttp"
 )
 
 // testKeys is the key pool shared by every server of these tests.
@@ -128,7 +129,7 @@ func (b *bridge) accept(s *fedtest.Server, i int) map[string]any {
 	}
 }
 
-var client = federation.NewHTTPClient(federation.ClientConfig{AllowPrivateNetworks: true})
+var client = safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true})
 
 func send(t *testing.T, r *http.Request) int {
 	t.Helper()

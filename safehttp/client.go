@@ -1,8 +1,4 @@
-package federation
-
-// The one outgoing HTTP client of the program. Everything Passerelle fetches
-// or delivers (actors, keys, inboxes, link previews, media) goes through it,
-// so that no remote input can make the bridge reach its own network (SSRF).
+package safehttp
 
 import (
 	"crypto/tls"
@@ -21,9 +17,9 @@ import (
 
 // Client defaults.
 const (
-	DefaultClientTimeout = 15 * time.Second
-	DefaultMaxBodyBytes  = 10 << 20
-	DefaultUserAgent     = "Passerelle (+https://github.com/passerelle/passerelle)"
+	DefaultTimeout      = 15 * time.Second
+	DefaultMaxBodyBytes = 10 << 20
+	DefaultUserAgent    = "Passerelle (+https://github.com/passerelle/passerelle)"
 
 	clientMaxRedirects     = 5
 	clientDialTimeout      = 5 * time.Second
@@ -31,7 +27,7 @@ const (
 	clientHeaderTimeout    = 10 * time.Second
 	clientIdleTimeout      = 90 * time.Second
 	clientMaxIdleConns     = 1024 // across all hosts: delivery reaches thousands
-	clientMaxIdlePerHost   = 8    // as many as deliveries to one host at once (perHostConcurrency)
+	clientMaxIdlePerHost   = 8    // as many as deliveries to one host at once (federation's perHostConcurrency)
 	clientMaxResponseHeads = 64 << 10
 )
 
@@ -41,11 +37,12 @@ const (
 var ErrForbiddenAddress = errors.New("forbidden address")
 
 // ErrResponseTooLarge is wrapped in the error of reading a response body
-// longer than allowed (ClientConfig.MaxBodyBytes or LimitedBody's max).
+// longer than allowed (Config.MaxBodyBytes or LimitedBody's max).
 var ErrResponseTooLarge = errors.New("response body too large")
 
-// ClientConfig configures NewHTTPClient.
-type ClientConfig struct {
+// Config configures NewClient. The caller maps its own settings onto it
+// (federation.allow_private_networks, per-use timeouts and body limits).
+type Config struct {
 	// AllowPrivateNetworks lets requests reach loopback, private and other
 	// non-public addresses. For local tests only.
 	AllowPrivateNetworks bool
@@ -53,7 +50,7 @@ type ClientConfig struct {
 	// DefaultUserAgent.
 	UserAgent string
 	// Timeout bounds a whole exchange, redirects and body included; zero
-	// means DefaultClientTimeout.
+	// means DefaultTimeout.
 	Timeout time.Duration
 	// MaxBodyBytes bounds every response body (after decompression):
 	// reading past it fails with ErrResponseTooLarge. Zero means
@@ -64,18 +61,18 @@ type ClientConfig struct {
 	allowAddr func(netip.AddrPort) bool
 }
 
-// NewHTTPClient returns the SSRF-safe client. Destination addresses are
+// NewClient returns the SSRF-safe client. Destination addresses are
 // checked after DNS resolution, on the very address being connected to
 // (net.Dialer.Control), hence after every redirect and immune to DNS
 // rebinding. URLs with an IP literal are also refused before any network
 // activity. Proxies from the environment are ignored: a proxy would connect
 // on our behalf, past the check.
-func NewHTTPClient(cfg ClientConfig) *http.Client {
+func NewClient(cfg Config) *http.Client {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultClientTimeout
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -115,10 +112,10 @@ func NewHTTPClient(cfg ClientConfig) *http.Client {
 // https only. The destination address is checked when dialling.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= clientMaxRedirects {
-		return fmt.Errorf("federation: stopped after %d redirects", clientMaxRedirects)
+		return fmt.Errorf("safehttp: stopped after %d redirects", clientMaxRedirects)
 	}
 	if s := req.URL.Scheme; s != "http" && s != "https" {
-		return fmt.Errorf("federation: redirect to unsupported scheme %q", s)
+		return fmt.Errorf("safehttp: redirect to unsupported scheme %q", s)
 	}
 	return nil
 }
@@ -132,19 +129,19 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func CheckURL(raw string, allowPrivate bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("federation: check URL: %w", err)
+		return nil, fmt.Errorf("safehttp: check URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("federation: check URL %q: scheme must be http or https", raw)
+		return nil, fmt.Errorf("safehttp: check URL %q: scheme must be http or https", raw)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("federation: check URL %q: userinfo not allowed", raw)
+		return nil, fmt.Errorf("safehttp: check URL %q: userinfo not allowed", raw)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("federation: check URL %q: no host", raw)
+		return nil, fmt.Errorf("safehttp: check URL %q: no host", raw)
 	}
 	if err := (addrGuard{allowPrivate: allowPrivate}).checkURLHost(u); err != nil {
-		return nil, fmt.Errorf("federation: check URL %q: %w", raw, err)
+		return nil, fmt.Errorf("safehttp: check URL %q: %w", raw, err)
 	}
 	return u, nil
 }
@@ -168,10 +165,10 @@ func LimitedBody(resp *http.Response, max int64) ([]byte, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("federation: read response body: %w", err)
+		return nil, fmt.Errorf("safehttp: read response body: %w", err)
 	}
 	if int64(len(body)) > max {
-		return nil, fmt.Errorf("federation: read response body: %w (more than %d bytes)", ErrResponseTooLarge, max)
+		return nil, fmt.Errorf("safehttp: read response body: %w (more than %d bytes)", ErrResponseTooLarge, max)
 	}
 	return body, nil
 }
@@ -242,11 +239,11 @@ type guardedTransport struct {
 func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if s := req.URL.Scheme; s != "http" && s != "https" {
 		closeRequestBody(req)
-		return nil, fmt.Errorf("federation: unsupported scheme %q", s)
+		return nil, fmt.Errorf("safehttp: unsupported scheme %q", s)
 	}
 	if err := t.guard.checkURLHost(req.URL); err != nil {
 		closeRequestBody(req)
-		return nil, fmt.Errorf("federation: %w", err)
+		return nil, fmt.Errorf("safehttp: %w", err)
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req = req.Clone(req.Context()) // a RoundTripper must not modify its request
@@ -281,7 +278,7 @@ type maxBytesBody struct {
 
 func (b *maxBytesBody) Read(p []byte) (int, error) {
 	if b.left < 0 {
-		return 0, fmt.Errorf("federation: %w", ErrResponseTooLarge)
+		return 0, fmt.Errorf("safehttp: %w", ErrResponseTooLarge)
 	}
 	if int64(len(p)) > b.left+1 {
 		p = p[:b.left+1] // one byte more than allowed reveals an overflow
@@ -290,7 +287,7 @@ func (b *maxBytesBody) Read(p []byte) (int, error) {
 	if int64(n) > b.left {
 		n = int(b.left)
 		b.left = -1
-		return n, fmt.Errorf("federation: %w", ErrResponseTooLarge)
+		return n, fmt.Errorf("safehttp: %w", ErrResponseTooLarge)
 	}
 	b.left -= int64(n)
 	return n, err

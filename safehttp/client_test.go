@@ -1,4 +1,4 @@
-package federation
+package safehttp
 
 // These tests only ever connect to 127.0.0.0/8. Refusals of other ranges
 // are tested without dialling: CheckURL and the dial-time check directly.
@@ -226,7 +226,7 @@ func cliOK(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
 func TestClientRefusesLoopback(t *testing.T) {
 	t.Run("IP literal, before dialling", func(t *testing.T) {
 		s := cliStart(t, cliOK)
-		_, err := NewHTTPClient(ClientConfig{}).Get(s.URL + "/actor")
+		_, err := NewClient(Config{}).Get(s.URL + "/actor")
 		if !errors.Is(err, ErrForbiddenAddress) {
 			t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 		}
@@ -234,7 +234,7 @@ func TestClientRefusesLoopback(t *testing.T) {
 	})
 	t.Run("DNS name, after resolution", func(t *testing.T) {
 		s := cliStart(t, cliOK)
-		_, err := NewHTTPClient(ClientConfig{}).Get(cliLocalhostURL(t, s) + "/actor")
+		_, err := NewClient(Config{}).Get(cliLocalhostURL(t, s) + "/actor")
 		if !errors.Is(err, ErrForbiddenAddress) {
 			t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 		}
@@ -242,7 +242,7 @@ func TestClientRefusesLoopback(t *testing.T) {
 	})
 	t.Run("allowed when private networks are", func(t *testing.T) {
 		s := cliStart(t, cliOK)
-		resp, err := NewHTTPClient(ClientConfig{AllowPrivateNetworks: true}).Get(s.URL + "/actor")
+		resp, err := NewClient(Config{AllowPrivateNetworks: true}).Get(s.URL + "/actor")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func TestClientRedirect(t *testing.T) {
 				http.Redirect(w, r, loc, http.StatusFound)
 			})
 			// The origin stands for a public server: allow exactly it.
-			c := NewHTTPClient(ClientConfig{allowAddr: cliAllowOnly(origin.addrPort(t).String())})
+			c := NewClient(Config{allowAddr: cliAllowOnly(origin.addrPort(t).String())})
 			_, err := c.Get(origin.URL + "/start")
 			if !errors.Is(err, ErrForbiddenAddress) {
 				t.Fatalf("err = %v, want ErrForbiddenAddress", err)
@@ -292,7 +292,7 @@ func TestClientRedirect(t *testing.T) {
 			}
 			cliOK(w, r)
 		})
-		c := NewHTTPClient(ClientConfig{allowAddr: cliAllowOnly(origin.addrPort(t).String())})
+		c := NewClient(Config{allowAddr: cliAllowOnly(origin.addrPort(t).String())})
 		resp, err := c.Get(origin.URL + "/start")
 		if err != nil {
 			t.Fatal(err)
@@ -315,7 +315,7 @@ func TestClientRedirectLimits(t *testing.T) {
 			http.Redirect(w, r, "ftp://127.0.0.1/file", http.StatusFound)
 		}
 	})
-	c := NewHTTPClient(ClientConfig{AllowPrivateNetworks: true})
+	c := NewClient(Config{AllowPrivateNetworks: true})
 	if _, err := c.Get(s.URL + "/loop"); err == nil || !strings.Contains(err.Error(), "redirects") {
 		t.Errorf("endless redirects: err = %v", err)
 	}
@@ -356,7 +356,7 @@ func TestClientBodyLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewHTTPClient(ClientConfig{AllowPrivateNetworks: true, MaxBodyBytes: tt.clientMax})
+			c := NewClient(Config{AllowPrivateNetworks: true, MaxBodyBytes: tt.clientMax})
 			resp, err := c.Get(s.URL + tt.path)
 			if err != nil {
 				t.Fatal(err)
@@ -373,7 +373,7 @@ func TestClientBodyLimit(t *testing.T) {
 }
 
 func TestClientTransportSettings(t *testing.T) {
-	c := NewHTTPClient(ClientConfig{})
+	c := NewClient(Config{})
 	gt, ok := c.Transport.(*guardedTransport)
 	if !ok {
 		t.Fatalf("transport is %T", c.Transport)
@@ -382,7 +382,7 @@ func TestClientTransportSettings(t *testing.T) {
 	if tr.Proxy != nil {
 		t.Error("the transport must not use a proxy (it would bypass the address check)")
 	}
-	if c.Timeout != DefaultClientTimeout || tr.TLSHandshakeTimeout == 0 || tr.ResponseHeaderTimeout == 0 {
+	if c.Timeout != DefaultTimeout || tr.TLSHandshakeTimeout == 0 || tr.ResponseHeaderTimeout == 0 {
 		t.Errorf("timeouts: client %v, TLS %v, headers %v", c.Timeout, tr.TLSHandshakeTimeout, tr.ResponseHeaderTimeout)
 	}
 	if !tr.ForceAttemptHTTP2 || tr.MaxIdleConnsPerHost < 1 || tr.MaxIdleConns < 100*tr.MaxIdleConnsPerHost {
