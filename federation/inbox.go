@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -46,7 +47,8 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	act, outcome, err := s.receive(r)
 	adm.settle(err)
-	ev := s.log.Info()
+	log := reqlog.Logger(r.Context(), s.log) // the request's req_id on the line
+	ev := log.Info()
 	code := http.StatusAccepted
 	if err != nil {
 		var ie *inboxError
@@ -59,7 +61,7 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 			outcome = "rejected"
 		} else {
 			code = http.StatusInternalServerError
-			ev = s.log.Error().Err(err)
+			ev = log.Error().Err(err)
 			outcome = "error"
 		}
 	}
