@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -287,7 +288,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, publish.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		code, msg = http.StatusNotFound, errNotFound.msg
 	default:
-		s.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("client API request failed")
+		reqlog.Logger(r.Context(), s.log).Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("client API request failed")
 	}
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Passerelle", error="invalid_token", error_description="`+msg+`"`)

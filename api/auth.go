@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -170,7 +171,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	// LastUsedAt is read with the token: write at most once a minute.
 	if now.Sub(t.LastUsedAt) >= touchEvery {
 		if err := s.store.TouchToken(ctx, t.ID, now.UTC()); err != nil {
-			s.log.Warn().Err(err).Int64("token", t.ID).Msg("record token use")
+			reqlog.Logger(ctx, s.log).Warn().Err(err).Int64("token", t.ID).Msg("record token use")
 		}
 	}
 	return c, nil

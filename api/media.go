@@ -13,6 +13,7 @@ import (
 
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 // maxDescription is the alt text limit (publish enforces it too).
@@ -204,7 +205,7 @@ func (s *Server) mediaFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.log.Error().Err(err).Int64("media", id).Msg("open media")
+		reqlog.Logger(r.Context(), s.log).Error().Err(err).Int64("media", id).Msg("open media")
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -358,7 +359,7 @@ func csrfValid(r *http.Request) bool {
 func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request) {
 	req, err := s.parseAuthRequest(r.Context(), r.URL.Query())
 	if err != nil {
-		s.renderPage(w, http.StatusBadRequest, pageData{Error: "This authorization request is invalid: " + err.Error() + "."}, "")
+		s.renderPage(w, r, http.StatusBadRequest, pageData{Error: "This authorization request is invalid: " + err.Error() + "."}, "")
 		return
 	}
 	s.renderForm(w, r, http.StatusOK, req, "", "")
@@ -373,7 +374,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 	for _, name := range s.order {
 		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.fed.Handle(name)})
 	}
-	s.renderPage(w, code, d, req.redirectURI)
+	s.renderPage(w, r, code, d, req.redirectURI)
 }
 
 // authorize checks the login code and issues an authorization code
@@ -381,13 +382,13 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.renderPage(w, http.StatusBadRequest, pageData{Error: "The form could not be read."}, "")
+		s.renderPage(w, r, http.StatusBadRequest, pageData{Error: "The form could not be read."}, "")
 		return
 	}
 	ctx := r.Context()
 	req, err := s.parseAuthRequest(ctx, r.PostForm)
 	if err != nil {
-		s.renderPage(w, http.StatusBadRequest, pageData{Error: "This authorization request is invalid: " + err.Error() + "."}, "")
+		s.renderPage(w, r, http.StatusBadRequest, pageData{Error: "This authorization request is invalid: " + err.Error() + "."}, "")
 		return
 	}
 	if !csrfValid(r) {
@@ -405,7 +406,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	key := name + " " + addrKey(clientAddr(r))
 	if blocked, until := s.logins.blocked(key, now); blocked {
-		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("login code attempts rate-limited")
+		reqlog.Logger(ctx, s.log).Warn().Str("account", name).Str("client", clientAddr(r)).Msg("login code attempts rate-limited")
 		wait := max(1, int(until.Sub(now).Minutes()+0.999))
 		s.renderForm(w, r, http.StatusTooManyRequests, req, name,
 			fmt.Sprintf("Too many wrong codes for this account from your address. Try again in %d minute(s).", wait))
@@ -418,13 +419,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	lc, err := s.store.TakeAuthCode(ctx, loginCodeHash(code))
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		s.log.Error().Err(err).Msg("take login code")
-		s.renderPage(w, http.StatusInternalServerError, pageData{Error: "Internal error, please try again."}, "")
+		reqlog.Logger(ctx, s.log).Error().Err(err).Msg("take login code")
+		s.renderPage(w, r, http.StatusInternalServerError, pageData{Error: "Internal error, please try again."}, "")
 		return
 	}
 	if err != nil || lc.AppID != 0 || lc.RedirectURI != LoginCodeMarker || lc.Account != name || !now.Before(lc.ExpiresAt) {
 		s.logins.add(key, now)
-		s.log.Warn().Str("account", name).Str("client", clientAddr(r)).Msg("wrong or expired login code")
+		reqlog.Logger(ctx, s.log).Warn().Str("account", name).Str("client", clientAddr(r)).Msg("wrong or expired login code")
 		msg := "This login code is wrong, expired or already used."
 		if s.wrongLoginCode(ctx, name, now) {
 			msg = "Too many wrong codes were tried for this account: its login codes were cancelled."
@@ -438,13 +439,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(), CodeChallenge: req.challenge,
 	})
 	if err != nil {
-		s.log.Error().Err(err).Msg("store authorization code")
-		s.renderPage(w, http.StatusInternalServerError, pageData{Error: "Internal error, please try again."}, "")
+		reqlog.Logger(ctx, s.log).Error().Err(err).Msg("store authorization code")
+		s.renderPage(w, r, http.StatusInternalServerError, pageData{Error: "Internal error, please try again."}, "")
 		return
 	}
-	s.log.Info().Str("account", name).Str("app", req.app.Name).Str("scopes", strings.Join(req.scopes, " ")).Msg("app authorized")
+	reqlog.Logger(ctx, s.log).Info().Str("account", name).Str("app", req.app.Name).Str("scopes", strings.Join(req.scopes, " ")).Msg("app authorized")
 	if req.redirectURI == OOBRedirect {
-		s.renderPage(w, http.StatusOK, pageData{AppName: req.app.Name, Code: authCode}, "")
+		s.renderPage(w, r, http.StatusOK, pageData{AppName: req.app.Name, Code: authCode}, "")
 		return
 	}
 	u, _ := url.Parse(req.redirectURI) // validated at registration
@@ -469,9 +470,9 @@ func (s *Server) wrongLoginCode(ctx context.Context, account string, now time.Ti
 		s.guesses.reset(account)
 		burnt, err := s.store.DeleteAuthCodes(context.WithoutCancel(ctx), account, 0)
 		if err != nil {
-			s.log.Error().Err(err).Str("account", account).Msg("burn login codes")
+			reqlog.Logger(ctx, s.log).Error().Err(err).Str("account", account).Msg("burn login codes")
 		} else {
-			s.log.Warn().Str("account", account).Int("wrong_codes", n).Int64("codes_burnt", burnt).
+			reqlog.Logger(ctx, s.log).Warn().Str("account", account).Int("wrong_codes", n).Int64("codes_burnt", burnt).
 				Msg("too many wrong login codes: the account's login codes were cancelled; `bridge login-code` makes a new one")
 		}
 		s.burntMu.Lock()

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 //go:embed templates/authorize.html
@@ -62,10 +64,10 @@ func formAction(redirectURI string) string {
 
 // renderPage writes the authorization page with a strict policy: no
 // script, no external asset, no framing, no referrer.
-func (s *Server) renderPage(w http.ResponseWriter, code int, d pageData, redirectURI string) {
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, code int, d pageData, redirectURI string) {
 	var buf bytes.Buffer
 	if err := authorizeTmpl.Execute(&buf, d); err != nil {
-		s.log.Error().Err(err).Msg("render authorization page")
+		reqlog.Logger(r.Context(), s.log).Error().Err(err).Msg("render authorization page")
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -219,7 +220,7 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", res.Domains).
+	reqlog.Logger(ctx, s.log).Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", res.Domains).
 		Msg("raid servers blocked by the account through the client API")
 	writeJSON(w, http.StatusOK, RaidBlock{Blocked: res.Domains, FollowersRemoved: res.FollowersRemoved, Dismissed: dismissed})
 }

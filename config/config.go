@@ -118,6 +118,8 @@ type Federation struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // json | console
+	// Access writes one info line per request served (package reqlog).
+	Access bool `yaml:"access"`
 }
 
 // Account is one institutional account served by the bridge.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 // wantsAS2 reports whether the client asked for ActivityStreams rather than
@@ -166,6 +168,6 @@ func (s *Service) profileAssetFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
+	reqlog.Logger(r.Context(), s.log).Error().Err(err).Str("path", r.URL.Path).Msg("request failed")
 	writeError(w, http.StatusInternalServerError, "internal error")
 }

@@ -44,6 +44,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -226,9 +227,10 @@ func (s *Service) observeRefusal(reason string) {
 // reason and domain, at debug level the others (a flood must not flood
 // the log).
 func (s *Service) logRefusal(r *http.Request, reason, domain, keyID string, code int) {
-	ev := s.log.Debug()
+	log := reqlog.Logger(r.Context(), s.log)
+	ev := log.Debug()
 	if s.firstRefusal(reason, domain) {
-		ev = s.log.Warn()
+		ev = log.Warn()
 	}
 	ev.Str("path", r.URL.Path).Str("reason", reason).Str("domain", domain).Str("key_id", keyID).Int("status", code).
 		Msg("request refused (further refusals of this domain for this reason are logged at debug level for a minute)")
@@ -238,15 +240,16 @@ func (s *Service) logRefusal(r *http.Request, reason, domain, keyID string, code
 // "retry later" answers (429, 503) after the first of a minute for the
 // same domain, which are logged at debug level.
 func (s *Service) refusalEvent(r *http.Request, err error) *zerolog.Event {
+	log := reqlog.Logger(r.Context(), s.log)
 	var rl *retryLater
 	if !errors.As(err, &rl) {
-		return s.log.Warn()
+		return log.Warn()
 	}
 	domain := domainOf(hostport.FromURL(signatureKeyID(r)))
 	if s.firstRefusal(rl.reason, domain) {
-		return s.log.Warn()
+		return log.Warn()
 	}
-	return s.log.Debug()
+	return log.Debug()
 }
 
 // firstRefusal reports whether this is the first refusal for reason and

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -39,7 +40,7 @@ func (s *Service) applyFlag(ctx context.Context, act Activity) (string, error) {
 	if err != nil || dup {
 		return dupOutcome(dup), err
 	}
-	s.log.Warn().Str("account", account).Str("reporter", act.Actor).Int("targets", len(targets)).
+	reqlog.Logger(ctx, s.log).Warn().Str("account", account).Str("reporter", act.Actor).Int("targets", len(targets)).
 		Msg("report received: see bridge reports list")
 	return outcome, nil
 }

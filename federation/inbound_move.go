@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -54,6 +55,6 @@ func (s *Service) applyMove(ctx context.Context, act Activity) (string, error) {
 	if err != nil || dup {
 		return dupOutcome(dup), err
 	}
-	s.log.Info().Str("account", la.name).Str("from", act.Actor).Msg("moves: a Move to this account arrived; follows are accepted as moved in for a week")
+	reqlog.Logger(ctx, s.log).Info().Str("account", la.name).Str("from", act.Actor).Msg("moves: a Move to this account arrived; follows are accepted as moved in for a week")
 	return outcome, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/policy"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -181,7 +182,7 @@ func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string
 			}
 			switch {
 			case la == nil:
-				s.log.Info().Str("note", n.ID).Str("reason", reason).Msg("quote of a post we cannot find: not recorded as a quote")
+				reqlog.Logger(ctx, s.log).Info().Str("note", n.ID).Str("reason", reason).Msg("quote of a post we cannot find: not recorded as a quote")
 			default:
 				facts, err := s.interactionFacts(ctx, s.store, la, st, act.Actor)
 				if err != nil {
@@ -195,7 +196,7 @@ func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string
 					p.quoteOf = st
 					add(la).quoted = true
 				} else {
-					s.log.Info().Str("note", n.ID).Int64("status", st.ID).Msg("quote not allowed by the post's policy: not recorded as a quote")
+					reqlog.Logger(ctx, s.log).Info().Str("note", n.ID).Int64("status", st.ID).Msg("quote not allowed by the post's policy: not recorded as a quote")
 				}
 			}
 		}

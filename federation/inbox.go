@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -47,7 +48,8 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	act, outcome, err := s.receive(r)
 	adm.settle(err)
-	ev := s.log.Info()
+	log := reqlog.Logger(r.Context(), s.log) // the request's req_id on the line
+	ev := log.Info()
 	code := http.StatusAccepted
 	if err != nil {
 		var ie *inboxError
@@ -60,7 +62,7 @@ func (s *Service) inbox(w http.ResponseWriter, r *http.Request) {
 			outcome = "rejected"
 		} else {
 			code = http.StatusInternalServerError
-			ev = s.log.Error().Err(err)
+			ev = log.Error().Err(err)
 			outcome = "error"
 		}
 	}

@@ -1,5 +1,6 @@
 // Package frontend runs the bridge's listeners: the main server (plain
-// HTTP behind a reverse proxy, or HTTPS with file or ACME certificates),
+// HTTP behind a reverse proxy, or HTTPS with file or ACME certificates;
+// each of its requests gets an id and a logger, package reqlog),
 // the plain-HTTP listener that answers ACME HTTP-01 challenges and
 // redirects to HTTPS, and the private metrics listener. It binds them all
 // before serving any, and shuts them all down gracefully.
@@ -21,6 +22,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/net/netutil"
+
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 // TLS modes (the values of server.tls.mode).
@@ -43,8 +46,12 @@ type Config struct {
 	// plain-HTTP request for one of them is redirected to the same name
 	// over HTTPS rather than to PublicURL's host.
 	Hosts []string
-	// TrustedProxies may set X-Forwarded-For, -Host and -Proto.
+	// TrustedProxies may set X-Forwarded-For, -Host and -Proto, and
+	// X-Request-Id.
 	TrustedProxies []netip.Prefix
+	// AccessLog writes one line per request served by the main listener
+	// (package reqlog).
+	AccessLog bool
 	// MaxConnections caps the connections each listener keeps open at
 	// once; past it, new connections wait in the kernel's backlog until
 	// one closes. 0: DefaultMaxConnections.
@@ -117,7 +124,11 @@ func New(cfg Config, h Handlers, certs Certificates, logger zerolog.Logger) (*Fr
 	mainMux := http.NewServeMux()
 	probes(mainMux, h)
 	mainMux.Handle("/", h.App)
-	main := f.add("main", cfg.Listen, TrustProxies(cfg.TrustedProxies, mainMux))
+	// Every request of the main listener has an id and a logger in its
+	// context; the id of a trusted proxy is kept (TrustProxies removes it
+	// from anyone else).
+	withIDs := reqlog.Handler(f.log, cfg.AccessLog)(mainMux)
+	main := f.add("main", cfg.Listen, TrustProxies(cfg.TrustedProxies, withIDs))
 	if secure {
 		main.tls = true
 		main.srv.TLSConfig = certs.TLSConfig()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 // Health answers /healthz: the process is alive and serving.
@@ -50,12 +52,12 @@ func Ready(timeout time.Duration, log zerolog.Logger, checks ...Check) http.Hand
 				ok = false
 				fmt.Fprintf(&b, "%s: failing\n", c.Name)
 				if changed {
-					log.Warn().Err(err).Str("check", c.Name).Msg("not ready")
+					reqlog.Logger(r.Context(), log).Warn().Err(err).Str("check", c.Name).Msg("not ready")
 				}
 				continue
 			}
 			if changed {
-				log.Info().Str("check", c.Name).Msg("ready again")
+				reqlog.Logger(r.Context(), log).Info().Str("check", c.Name).Msg("ready again")
 			}
 			fmt.Fprintf(&b, "%s: ok\n", c.Name)
 		}

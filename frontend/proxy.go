@@ -7,12 +7,15 @@ import (
 	"strings"
 )
 
-// forwardedHeaders are the headers a reverse proxy sets about the client.
-var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded"}
+// forwardedHeaders are the headers a reverse proxy sets about the client
+// and the request (X-Request-Id: its id for the request, kept by package
+// reqlog).
+var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded", "X-Request-Id"}
 
-// TrustProxies believes X-Forwarded-For and X-Forwarded-Host only from the
-// trusted proxies, and removes those headers from every other request, so
-// that nothing downstream can be fooled by a client setting them.
+// TrustProxies believes X-Forwarded-For, X-Forwarded-Host and X-Request-Id
+// only from the trusted proxies, and removes those headers from every other
+// request, so that nothing downstream can be fooled by a client setting
+// them.
 //
 // From a trusted proxy, the client address (r.RemoteAddr) becomes the
 // right-most X-Forwarded-For address that is not itself a trusted proxy,

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -96,7 +97,7 @@ func (s *Service) BlockDomainsFor(ctx context.Context, account string, domains [
 		}
 		res.FollowersRemoved += n
 	}
-	s.log.Warn().Str("account", account).Strs("domains", res.Domains).Int64("followers_removed", res.FollowersRemoved).
+	reqlog.Logger(ctx, s.log).Warn().Str("account", account).Strs("domains", res.Domains).Int64("followers_removed", res.FollowersRemoved).
 		Msg("domains blocked by an account")
 	return res, nil
 }
@@ -119,7 +120,7 @@ func (s *Service) UnblockDomainFor(ctx context.Context, account, domain string) 
 	if _, err := s.Reload(ctx); err != nil {
 		return true, err
 	}
-	s.log.Warn().Str("account", account).Str("domain", d).Msg("domain unblocked by an account")
+	reqlog.Logger(ctx, s.log).Warn().Str("account", account).Str("domain", d).Msg("domain unblocked by an account")
 	return true, nil
 }
 

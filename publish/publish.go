@@ -19,6 +19,7 @@ import (
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/render"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -266,7 +267,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
 	s.fed.Nudge()
-	s.log.Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
+	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -80,7 +81,7 @@ func (s *Service) Reschedule(ctx context.Context, account string, id int64, at t
 		}
 		return Scheduled{}, fmt.Errorf("publish: reschedule: %w", err)
 	}
-	s.log.Info().Str("account", account).Int64("job", id).Time("scheduled_at", at.UTC()).Msg("scheduled status moved")
+	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("job", id).Time("scheduled_at", at.UTC()).Msg("scheduled status moved")
 	return s.GetScheduled(ctx, account, id)
 }
 
@@ -96,6 +97,6 @@ func (s *Service) CancelScheduled(ctx context.Context, account string, id int64)
 		}
 		return fmt.Errorf("publish: cancel scheduled: %w", err)
 	}
-	s.log.Info().Str("account", account).Int64("job", id).Msg("scheduled status cancelled")
+	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("job", id).Msg("scheduled status cancelled")
 	return nil
 }

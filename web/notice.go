@@ -16,6 +16,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/notice"
+	"github.com/passerelle/passerelle/reqlog"
 )
 
 // NoticeSettings enables the notice pages of the accounts that configure
@@ -159,8 +160,8 @@ func (p *Pages) vars(pr Profile, na *noticeAccount) notice.Vars {
 }
 
 func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int, pr Profile, na *noticeAccount, lang, input, followErr string) {
-	if err := na.draw(p, pr); err != nil {
-		p.fail(w, err)
+	if err := na.draw(r.Context(), p, pr); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	v := p.vars(pr, na)
@@ -198,7 +199,7 @@ func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int,
 	}
 	posts, err := p.recent(r.Context(), pr.Username, 5)
 	if err != nil {
-		p.log.Error().Err(err).Msg("list posts")
+		reqlog.Logger(r.Context(), p.log).Error().Err(err).Msg("list posts")
 	}
 	view.Posts = posts
 	h := w.Header()
@@ -207,7 +208,7 @@ func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int,
 	if status != http.StatusOK {
 		h.Set("Cache-Control", "no-store")
 	}
-	p.renderStatus(w, status, "notice.html", view)
+	p.renderStatus(w, r, status, "notice.html", view)
 }
 
 // follow answers the remote-follow form: a redirect (303) to the visitor's
@@ -247,7 +248,7 @@ func (p *Pages) follow(w http.ResponseWriter, r *http.Request) {
 		p.renderNotice(w, r, http.StatusUnprocessableEntity, pr, na, lang, shown, na.texts.Get(lang, "error_private", v, "input", strings.TrimSpace(shown)))
 		return
 	case err != nil:
-		p.log.Info().Err(err).Str("server", rem.Host).Msg("remote follow: server unreachable")
+		reqlog.Logger(ctx, p.log).Info().Err(err).Str("server", rem.Host).Msg("remote follow: server unreachable")
 		p.renderNotice(w, r, http.StatusBadGateway, pr, na, lang, shown, na.texts.Get(lang, "error_unreachable", v, "server", rem.Host))
 		return
 	}
@@ -268,12 +269,12 @@ func (p *Pages) lookup(ctx context.Context, rem notice.Remote, actor string) (st
 }
 
 // draw makes the account's card and QR codes once.
-func (na *noticeAccount) draw(p *Pages, pr Profile) error {
-	na.once.Do(func() { na.err = na.drawImages(p, pr) })
+func (na *noticeAccount) draw(ctx context.Context, p *Pages, pr Profile) error {
+	na.once.Do(func() { na.err = na.drawImages(ctx, p, pr) })
 	return na.err
 }
 
-func (na *noticeAccount) drawImages(p *Pages, pr Profile) error {
+func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) error {
 	na.images = map[string]imageFile{}
 	targets := map[string]string{"fediverse": pr.ProfileURL}
 	if b := na.bluesky; b != "" {
@@ -300,7 +301,7 @@ func (na *noticeAccount) drawImages(p *Pages, pr Profile) error {
 	if na.avatarFile != "" {
 		img, err := notice.LoadAvatar(na.avatarFile)
 		if err != nil {
-			p.log.Warn().Err(err).Str("account", pr.Username).Msg("notice card without avatar")
+			reqlog.Logger(ctx, p.log).Warn().Err(err).Str("account", pr.Username).Msg("notice card without avatar")
 		} else {
 			in.Avatar = img
 		}
@@ -321,8 +322,8 @@ func (p *Pages) noticeImage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if err := na.draw(p, pr); err != nil {
-		p.fail(w, err)
+	if err := na.draw(r.Context(), p, pr); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	file := "card.png"

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -86,7 +87,7 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.fail(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	if !st.DeletedAt.IsZero() {
@@ -95,11 +96,11 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 	}
 	post, err := p.toPost(r.Context(), st)
 	if err != nil {
-		p.fail(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Link", `<`+post.NoteID+`>; rel="alternate"; type="application/activity+json"`)
-	p.render(w, "post.html", map[string]any{"Profile": pr, "Post": post, "Moved": p.moved(r, pr.Username)})
+	p.render(w, r, "post.html", map[string]any{"Profile": pr, "Post": post, "Moved": p.moved(r, pr.Username)})
 }
 
 // tag lists the public posts carrying a hashtag (the latest 200 scanned).
@@ -109,7 +110,7 @@ func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
 	for _, name := range p.order {
 		rows, err := p.store.ListStatuses(r.Context(), storage.StatusPage{Account: name, Limit: 200, Visibilities: pageVisibilities})
 		if err != nil {
-			p.fail(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		for _, st := range rows {
@@ -117,7 +118,7 @@ func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
 				if strings.ToLower(t.Name) == tag {
 					post, err := p.toPost(r.Context(), st)
 					if err != nil {
-						p.fail(w, err)
+						p.fail(w, r, err)
 						return
 					}
 					posts = append(posts, post)
@@ -126,10 +127,10 @@ func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	p.render(w, "tag.html", map[string]any{"Tag": r.PathValue("tag"), "Posts": posts})
+	p.render(w, r, "tag.html", map[string]any{"Tag": r.PathValue("tag"), "Posts": posts})
 }
 
-func (p *Pages) fail(w http.ResponseWriter, err error) {
-	p.log.Error().Err(err).Msg("page")
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	reqlog.Logger(r.Context(), p.log).Error().Err(err).Msg("page")
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/notice"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -117,14 +118,14 @@ func (p *Pages) csp() string {
 	return csp
 }
 
-func (p *Pages) render(w http.ResponseWriter, name string, data any) {
-	p.renderStatus(w, http.StatusOK, name, data)
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	p.renderStatus(w, r, http.StatusOK, name, data)
 }
 
-func (p *Pages) renderStatus(w http.ResponseWriter, status int, name string, data any) {
+func (p *Pages) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		p.log.Error().Err(err).Str("template", name).Msg("render page")
+		reqlog.Logger(r.Context(), p.log).Error().Err(err).Str("template", name).Msg("render page")
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -146,7 +147,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	for _, k := range p.order {
 		list = append(list, p.profiles[k])
 	}
-	p.render(w, "home.html", map[string]any{"Profiles": list})
+	p.render(w, r, "home.html", map[string]any{"Profiles": list})
 }
 
 func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
@@ -162,13 +163,13 @@ func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	n, err := p.store.CountFollowers(ctx, strings.ToLower(pr.Username), storage.FollowerAccepted)
 	if err != nil {
-		p.log.Error().Err(err).Msg("count followers")
+		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("count followers")
 	}
 	pr.Followers = n
 	posts, err := p.recent(ctx, pr.Username, 20)
 	if err != nil {
-		p.log.Error().Err(err).Msg("list posts")
+		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("list posts")
 	}
 	w.Header().Set("Link", `<`+pr.ActorURL+`>; rel="alternate"; type="application/activity+json"`)
-	p.render(w, "profile.html", map[string]any{"Profile": pr, "Posts": posts})
+	p.render(w, r, "profile.html", map[string]any{"Profile": pr, "Posts": posts})
 }

@@ -101,6 +101,7 @@ func (a *app) newListeners(h http.Handler, deliverer *federation.Deliverer) (*li
 		Hosts:          hosts,
 		TrustedProxies: trusted,
 		MaxConnections: srv.MaxConnectionsOrDefault(),
+		AccessLog:      a.cfg.Log.Access,
 	}, frontend.Handlers{
 		App:     m.Middleware(h),
 		Health:  frontend.Health(),

@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/web"
@@ -300,7 +301,7 @@ func recoverer(log zerolog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
+				reqlog.Logger(r.Context(), log).Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
