@@ -64,7 +64,7 @@ func knockAgain(status int) bool {
 // sends (nil for a GET).
 func signWith(spec string, signer Signer, r *http.Request, body []byte, now time.Time) error {
 	if spec == specRFC9421 {
-		return httpsig.SignRFC9421(r, body, signer.KeyID, signer.Key, now)
+		return httpsig.Signer{KeyID: signer.KeyID, Key: signer.Key}.SignRFC9421(r, body, now)
 	}
 	return signer.Sign(r, body, now)
 }

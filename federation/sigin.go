@@ -101,7 +101,7 @@ func (s *Service) parseSignature(r *http.Request, body []byte) (inboundSignature
 func (s *Service) verify(sig inboundSignature, pub crypto.PublicKey) error {
 	if sig.spec == specRFC9421 {
 		v := httpsig.Verifier{PublicScheme: s.publicScheme, Window: s.signatureWindow()}
-		return v.Verify(sig.signed, sig.body, sig.rfc, pub, s.now())
+		return v.VerifyRFC9421(sig.signed, sig.body, sig.rfc, pub, s.now())
 	}
 	return VerifySignature(sig.signed, pub)
 }

@@ -64,3 +64,15 @@ func contentDigest(body []byte) string {
 	sum := sha256.Sum256(body)
 	return "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
 }
+
+// requestHasBody reports whether r carries, or should carry, a body.
+func requestHasBody(r *http.Request) bool {
+	if methodHasBody(r.Method) || r.ContentLength > 0 {
+		return true
+	}
+	return r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody
+}
+
+func methodHasBody(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}

@@ -3,10 +3,10 @@
 //
 // It parses and checks Signature-Input/Signature headers cheaply, before
 // any key is fetched (ParseRFC9421), verifies them against a key the caller
-// found (Verifier.Verify, VerifyRFC9421), checks Content-Digest (RFC 9530),
-// signs outgoing requests (SignRFC9421), and reads keys in the forms actors
-// publish them: SPKI and PKCS#1 PEM (publicKeyPem) and FEP-521a Multikeys
-// (assertionMethod's publicKeyMultibase).
+// found (Verifier.VerifyRFC9421), checks Content-Digest (RFC 9530), signs
+// outgoing requests (Signer.SignRFC9421), and reads keys in the forms
+// actors publish them: SPKI and PKCS#1 PEM (publicKeyPem) and FEP-521a
+// Multikeys (assertionMethod's publicKeyMultibase).
 //
 // Interoperability: what SignRFC9421 emits is what Mastodon 4.5 (which
 // requires @method, @target-uri, created and a signed sha-256

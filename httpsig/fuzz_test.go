@@ -52,7 +52,7 @@ func FuzzParseRFC9421(f *testing.F) {
 			}
 		}
 		for _, key := range []any{pub, rsaPub} {
-			checkSigError(t, Verifier{}.Verify(r, []byte("{}"), p, key, time.Unix(1618884473, 0)))
+			checkSigError(t, Verifier{}.VerifyRFC9421(r, []byte("{}"), p, key, time.Unix(1618884473, 0)))
 		}
 	})
 }
