@@ -238,7 +238,7 @@ func (p *Params) readParams(params *httpsfv.Params) error {
 	case p.KeyID == "":
 		return sigError(ErrMalformedSignature, "missing keyid", nil)
 	case p.Created.IsZero():
-		return sigError(ErrMissingCreated, "missing created parameter", nil)
+		return sigError(ErrMissingDate, "missing created parameter", nil)
 	case !p.Expires.IsZero() && !p.Expires.After(p.Created):
 		return sigError(ErrMalformedSignature, "expires is not after created", nil)
 	}

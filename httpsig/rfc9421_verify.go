@@ -82,7 +82,7 @@ func checkTime(p Params, now time.Time, window time.Duration) error {
 	}
 	switch {
 	case p.Created.IsZero():
-		return sigError(ErrMissingCreated, "missing created parameter", nil)
+		return sigError(ErrMissingDate, "missing created parameter", nil)
 	case p.Created.After(now.Add(window)):
 		return sigError(ErrOutsideWindow, "signature created in the future",
 			fmt.Errorf("created %s is %s ahead of now", p.Created.UTC().Format(time.RFC3339), p.Created.Sub(now)))

@@ -165,7 +165,7 @@ func TestVerifyExpires(t *testing.T) {
 		{"after expires", `;created=1618884473;expires=1618884773;keyid="k"`, rfcNow.Add(301 * time.Second), nil, ErrOutsideWindow},
 		{"expires before created", `;created=1618884473;expires=1618884000;keyid="k"`, rfcNow, ErrMalformedSignature, nil},
 		{"expires not an integer", `;created=1618884473;expires="soon";keyid="k"`, rfcNow, ErrMalformedSignature, nil},
-		{"no created", `;expires=1618884773;keyid="k"`, rfcNow, ErrMissingCreated, nil},
+		{"no created", `;expires=1618884773;keyid="k"`, rfcNow, ErrMissingDate, nil},
 		{"created not an integer", `;created=1618884473.5;keyid="k"`, rfcNow, ErrMalformedSignature, nil},
 		{"no keyid", `;created=1618884473`, rfcNow, ErrMalformedSignature, nil},
 		{"keyid a token", `;created=1618884473;keyid=k`, rfcNow, ErrMalformedSignature, nil},
