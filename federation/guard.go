@@ -43,6 +43,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -620,7 +621,7 @@ func servesAS2(r *http.Request) bool {
 // When it refuses (or answers with the minimal actor document) it has
 // answered and returns false.
 func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localActor) bool {
-	signed := isSigned(r)
+	signed := httpsig.IsSigned(r)
 	authorized := s.set.Federation.AuthorizedFetch
 	if !signed && !authorized {
 		return true
