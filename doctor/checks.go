@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -15,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -326,7 +327,10 @@ func Signature(ctx context.Context, env Env, keys KeyStore, username, actorID st
 	if err != nil {
 		return fail("see the database check", "cannot read the key pair of %s: %v", username, err)
 	}
-	priv, err := federation.ParsePrivateKeyPEM(kp.PrivateKey)
+	priv, err := httpsig.ParsePrivateKeyPEM(kp.PrivateKey)
+	if _, isRSA := priv.(*rsa.PrivateKey); err == nil && !isRSA {
+		err = fmt.Errorf("%T is not an RSA key", priv) // draft-cavage signs with RSA only
+	}
 	if err != nil {
 		return fail("the stored key is damaged: restore the database from a backup", "private key of %s: %v", username, err)
 	}
@@ -337,12 +341,12 @@ func Signature(ctx context.Context, env Env, keys KeyStore, username, actorID st
 		return fail("", "build the test request: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/activity+json")
-	if err := (federation.Signer{KeyID: keyID, Key: priv}).Sign(req, body, env.now()); err != nil {
+	if err := (httpsig.Signer{KeyID: keyID, Key: priv}).SignCavage(req, body, env.now()); err != nil {
 		return fail("", "sign a test request: %v", err)
 	}
-	stored, err := federation.ParsePublicKeyPEM(kp.PublicKey)
+	stored, err := httpsig.ParsePublicKeyPEM(kp.PublicKey)
 	if err == nil {
-		err = federation.VerifySignature(req, stored)
+		err = httpsig.VerifyCavage(req, stored)
 	}
 	if err != nil {
 		return fail("the stored key pair is inconsistent: restore the database from a backup", "signature does not verify with the stored public key: %v", err)
@@ -365,9 +369,9 @@ func Signature(ctx context.Context, env Env, keys KeyStore, username, actorID st
 	if actor.PublicKey.ID != keyID {
 		return fail("server.public_url must match the URL the bridge is served at", "the actor serves key id %q, want %q", actor.PublicKey.ID, keyID)
 	}
-	served, err := federation.ParsePublicKeyPEM(actor.PublicKey.PublicKeyPem)
+	served, err := httpsig.ParsePublicKeyPEM(actor.PublicKey.PublicKeyPem)
 	if err == nil {
-		err = federation.VerifySignature(req, served)
+		err = httpsig.VerifyCavage(req, served)
 	}
 	if err != nil {
 		return fail("every replica must use the same database, and no cache or CDN may serve an old actor document",

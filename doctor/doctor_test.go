@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/doctor"
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -296,14 +296,14 @@ func TestBlueskyNotConfigured(t *testing.T) {
 
 func TestSignature(t *testing.T) {
 	s := storagetest.OpenSQLite(t)
-	priv, pub, err := federation.GenerateKeyPair()
+	priv, pub, err := httpsig.GenerateKeyPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.InsertKeyPair(context.Background(), storage.KeyPair{Owner: "news", PrivateKey: priv, PublicKey: pub}); err != nil {
 		t.Fatal(err)
 	}
-	_, otherPub, _ := federation.GenerateKeyPair()
+	_, otherPub, _ := httpsig.GenerateKeyPair()
 	tests := []struct {
 		name   string
 		served string // the public key the actor document serves

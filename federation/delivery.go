@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -628,7 +629,7 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 // signing is the costliest step: no more at once than CPUs, so that the
 // deliveries already signed are sent without delay. now is when it was
 // signed.
-func (d *Deliverer) post(ctx context.Context, signer Signer, inbox string, body []byte, spec string, closeAfter bool, t *ticket) (*http.Response, time.Time, error) {
+func (d *Deliverer) post(ctx context.Context, signer httpsig.Signer, inbox string, body []byte, spec httpsig.Spec, closeAfter bool, t *ticket) (*http.Response, time.Time, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
 	if err != nil {
 		return nil, time.Time{}, &permanentError{err}
@@ -644,7 +645,7 @@ func (d *Deliverer) post(ctx context.Context, signer Signer, inbox string, body 
 		return nil, time.Time{}, fmt.Errorf("federation: POST %s: %w", inbox, ctx.Err())
 	}
 	now := d.s.now()
-	err = signWith(spec, signer, req, body, now)
+	err = signer.Sign(spec, req, body, now)
 	<-d.signers
 	if err != nil {
 		return nil, now, fmt.Errorf("federation: sign delivery: %w", err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -63,7 +64,7 @@ type Service struct {
 	guard            guard         // domain policy and inbound limits (guard.go)
 	moves            moveCache     // moved accounts, resolved aliases, current actor documents (moves.go)
 	specOnce         sync.Once
-	specHosts        *lru[string] // host -> signature spec it accepts, when not draft-cavage (knock.go)
+	specHosts        *lru[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.
@@ -71,7 +72,7 @@ type localActor struct {
 	cfg       config.Account // zero for the instance actor
 	name      string         // username (instance: the handle domain's host)
 	id        string         // actor IRI
-	signer    Signer
+	signer    httpsig.Signer
 	publicPEM string
 	doc       []byte // AS2 actor document
 	jrd       []byte // WebFinger answer
@@ -149,7 +150,7 @@ func (s *Service) ProfileURL(username string) string {
 func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, string, error) {
 	kp, err := s.store.GetKeyPair(ctx, owner)
 	if errors.Is(err, storage.ErrNotFound) {
-		priv, pub, gerr := GenerateKeyPair()
+		priv, pub, gerr := httpsig.GenerateKeyPair()
 		if gerr != nil {
 			return nil, "", fmt.Errorf("federation: generate key for %s: %w", owner, gerr)
 		}
@@ -164,11 +165,15 @@ func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, s
 	if err != nil {
 		return nil, "", fmt.Errorf("federation: key pair of %s: %w", owner, err)
 	}
-	key, err := ParsePrivateKeyPEM(kp.PrivateKey)
+	key, err := httpsig.ParsePrivateKeyPEM(kp.PrivateKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("federation: key pair of %s: %w", owner, err)
 	}
-	return key, kp.PublicKey, nil
+	rk, ok := key.(*rsa.PrivateKey) // draft-cavage signs with RSA only
+	if !ok {
+		return nil, "", fmt.Errorf("federation: key pair of %s: %T is not an RSA key", owner, key)
+	}
+	return rk, kp.PublicKey, nil
 }
 
 const instanceKeyOwner = "@instance"
@@ -183,7 +188,7 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 		host = h
 	}
 	id := s.set.BaseURL + "/actor"
-	la := &localActor{name: host, id: id, publicPEM: pub, signer: Signer{KeyID: id + "#main-key", Key: key}}
+	la := &localActor{name: host, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}}
 	la.doc, err = EncodeActor(ActorDoc{
 		ID:                        id,
 		Type:                      "Application",
@@ -211,7 +216,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		return nil, err
 	}
 	id := s.ActorID(name)
-	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
+	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
 	doc := ActorDoc{
 		ID:                        id,
 		Type:                      acc.Type,

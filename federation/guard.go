@@ -44,6 +44,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -604,7 +605,7 @@ func servesAS2(r *http.Request) bool {
 // When it refuses (or answers with the minimal actor document) it has
 // answered and returns false.
 func (s *Service) allowFetch(w http.ResponseWriter, r *http.Request, la *localActor) bool {
-	signed := isSigned(r)
+	signed := httpsig.IsSigned(r)
 	authorized := s.set.Federation.AuthorizedFetch
 	if !signed && !authorized {
 		return true

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -133,7 +134,7 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 		}
 		return Activity{}, "", err
 	}
-	if err := s.gateActivity(sig.keyID, act); err != nil { // guard.go: before any key fetch
+	if err := s.gateActivity(sig.KeyID, act); err != nil { // guard.go: before any key fetch
 		return act, "", err
 	}
 
@@ -160,7 +161,7 @@ func (s *Service) receive(r *http.Request) (Activity, string, error) {
 // owner is gone and there is nothing to verify). A cached key that fails
 // is refetched once, in case the remote actor rotated it.
 func (s *Service) verifiedSigner(ctx context.Context, sig inboundSignature, act Activity) (storage.RemoteKey, error) {
-	keyID := sig.keyID
+	keyID := sig.KeyID
 	key, cached, err := s.remoteKey(ctx, keyID, false)
 	if err != nil {
 		if act.Type == "Delete" && act.Object.ID == act.Actor && isGone(err) {
@@ -180,8 +181,8 @@ func (s *Service) verifiedSigner(ctx context.Context, sig inboundSignature, act 
 	if err != nil {
 		return storage.RemoteKey{}, refuse(http.StatusUnauthorized, signatureReason(err), err)
 	}
-	if sig.spec == specRFC9421 {
-		s.rememberSpec(hostport.FromURL(keyID), specRFC9421) // knock.go: it speaks RFC 9421
+	if sig.Spec == httpsig.SpecRFC9421 {
+		s.rememberSpec(hostport.FromURL(keyID), httpsig.SpecRFC9421) // knock.go: it speaks RFC 9421
 	}
 	return key, nil
 }

@@ -10,7 +10,6 @@ package federation
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/passerelle/passerelle/httpsig"
 )
@@ -19,38 +18,38 @@ import (
 const maxSpecHosts = 16_384
 
 // specFor is the spec to sign with for host (host[:port]).
-func (s *Service) specFor(host string) string {
+func (s *Service) specFor(host string) httpsig.Spec {
 	if spec, ok := s.specs().get(strings.ToLower(host)); ok {
 		return spec
 	}
-	return specCavage
+	return httpsig.SpecCavage
 }
 
 // rememberSpec records that host accepts spec. Only RFC 9421 is worth
 // remembering (draft-cavage is the default), so a host that took
 // draft-cavage after refusing RFC 9421 is forgotten.
-func (s *Service) rememberSpec(host, spec string) {
+func (s *Service) rememberSpec(host string, spec httpsig.Spec) {
 	if host == "" {
 		return
 	}
-	if spec == specCavage {
+	if spec == httpsig.SpecCavage {
 		s.specs().delete(strings.ToLower(host))
 		return
 	}
 	s.specs().put(strings.ToLower(host), spec)
 }
 
-func (s *Service) specs() *lru[string] {
-	s.specOnce.Do(func() { s.specHosts = newLRU[string](maxSpecHosts) })
+func (s *Service) specs() *lru[httpsig.Spec] {
+	s.specOnce.Do(func() { s.specHosts = newLRU[httpsig.Spec](maxSpecHosts) })
 	return s.specHosts
 }
 
 // otherSpec is the spec a refused request is sent again with.
-func otherSpec(spec string) string {
-	if spec == specRFC9421 {
-		return specCavage
+func otherSpec(spec httpsig.Spec) httpsig.Spec {
+	if spec == httpsig.SpecRFC9421 {
+		return httpsig.SpecCavage
 	}
-	return specRFC9421
+	return httpsig.SpecRFC9421
 }
 
 // knockAgain reports whether an answer to a signed request may be a
@@ -58,13 +57,4 @@ func otherSpec(spec string) string {
 // the other one.
 func knockAgain(status int) bool {
 	return status == http.StatusUnauthorized || status == http.StatusBadRequest
-}
-
-// signWith signs r with signer's key in spec. body is exactly what r
-// sends (nil for a GET).
-func signWith(spec string, signer Signer, r *http.Request, body []byte, now time.Time) error {
-	if spec == specRFC9421 {
-		return httpsig.SignRFC9421(r, body, signer.KeyID, signer.Key, now)
-	}
-	return signer.Sign(r, body, now)
 }

@@ -103,7 +103,7 @@ func (p *rfcPeer) serveInbox(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	if ok && d.spec == "rfc9421" && fetch != nil {
 		if params, err := httpsig.ParseRFC9421(r); err == nil {
-			if pub, err := fetch(params.KeyID); err == nil && httpsig.VerifyRFC9421(r, body, params, pub, time.Now(), time.Hour) == nil {
+			if pub, err := fetch(params.KeyID); err == nil && (httpsig.Verifier{Window: time.Hour}).VerifyRFC9421(r, body, params, pub, time.Now()) == nil {
 				d.status = http.StatusAccepted
 			}
 		}
@@ -136,7 +136,7 @@ func (p *rfcPeer) signed(t *testing.T, url string, activity map[string]any, ed b
 	if ed {
 		keyID, key = p.actor+"#ed25519-key", p.edKey
 	}
-	if err := httpsig.SignRFC9421(r, body, keyID, key, time.Now()); err != nil {
+	if err := (httpsig.Signer{KeyID: keyID, Key: key}).SignRFC9421(r, body, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -263,7 +264,7 @@ func (s *Service) get(ctx context.Context, target string, signed bool) (*http.Re
 }
 
 // getSigned GETs target, signed in spec ("" for unsigned).
-func (s *Service) getSigned(ctx context.Context, target, spec string) (*http.Response, error) {
+func (s *Service) getSigned(ctx context.Context, target string, spec httpsig.Spec) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
@@ -272,7 +273,7 @@ func (s *Service) getSigned(ctx context.Context, target, spec string) (*http.Res
 	if spec == "" {
 		return s.client.Do(req)
 	}
-	if err := signWith(spec, s.instance.signer, req, nil, s.now()); err != nil {
+	if err := s.instance.signer.Sign(spec, req, nil, s.now()); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	client := *s.client
@@ -282,7 +283,7 @@ func (s *Service) getSigned(ctx context.Context, target, spec string) (*http.Res
 				return err
 			}
 		}
-		return signWith(spec, s.instance.signer, next, nil, s.now())
+		return s.instance.signer.Sign(spec, next, nil, s.now())
 	}
 	return client.Do(req)
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/rsa"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +54,7 @@ func FuzzParseRFC9421(f *testing.F) {
 			}
 		}
 		for _, key := range []any{pub, rsaPub} {
-			checkSigError(t, Verifier{}.Verify(r, []byte("{}"), p, key, time.Unix(1618884473, 0)))
+			checkSigError(t, Verifier{}.VerifyRFC9421(r, []byte("{}"), p, key, time.Unix(1618884473, 0)))
 		}
 	})
 }
@@ -103,6 +105,47 @@ func FuzzParseMultikey(f *testing.F) {
 		}
 		if _, err := ParsePublicKeyPEM(pemText); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzParseCavage: a draft-cavage Signature header (or its
+// Authorization form) never panics the parser, and what it accepts names
+// a key and signs what an inbox requires.
+func FuzzParseCavage(f *testing.F) {
+	for _, s := range []string{
+		`keyId="https://a.example/users/u#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="c2ln"`,
+		`keyId="k",headers="(request-target) host date",signature="c2ln"`,
+		`keyId="a\"b",signature="=="`,
+		`keyId=k,algorithm=hs2019,headers="(request-target) host date digest",signature=c2ln,keyId=x`,
+		`keyId="",signature=""`, `,,,=,"`, `keyId="unterminated`,
+	} {
+		f.Add(s, true, false)
+	}
+	f.Fuzz(func(t *testing.T, header string, post, auth bool) {
+		r := httptest.NewRequest(http.MethodGet, "/inbox", nil)
+		if post {
+			r.Method = http.MethodPost
+		}
+		if auth {
+			r.Header.Set("Authorization", "Signature "+header)
+		} else {
+			r.Header.Set("Signature", header)
+		}
+		p, err := ParseCavage(r)
+		if err != nil {
+			return
+		}
+		if p.KeyID == "" || len(p.Signature) == 0 {
+			t.Fatalf("accepted %q without a key id or a signature", header)
+		}
+		for _, h := range []string{"(request-target)", "host", "date"} {
+			if !slices.Contains(p.Headers, h) {
+				t.Fatalf("accepted %q without %s signed", header, h)
+			}
+		}
+		if post && !slices.Contains(p.Headers, "digest") {
+			t.Fatalf("accepted a POST's %q without digest signed", header)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -117,4 +118,56 @@ func ParsePublicKeyPEM(s string) (crypto.PublicKey, error) {
 	default:
 		return nil, fmt.Errorf("httpsig: parse public key: unexpected PEM type %q", block.Type)
 	}
+}
+
+// ParsePrivateKeyPEM parses an unencrypted private key in PKCS#8 ("PRIVATE
+// KEY") PEM, RSA or Ed25519, or in PKCS#1 ("RSA PRIVATE KEY") PEM. It
+// returns an *rsa.PrivateKey or an ed25519.PrivateKey; other key types are
+// refused. A caller that signs draft-cavage needs an RSA key: it checks the
+// type.
+func ParsePrivateKeyPEM(s string) (crypto.Signer, error) {
+	block, _ := pem.Decode([]byte(strings.TrimSpace(s)))
+	if block == nil {
+		return nil, errors.New("httpsig: parse private key: no PEM block")
+	}
+	switch block.Type {
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("httpsig: parse private key: %w", err)
+		}
+		switch k := k.(type) {
+		case *rsa.PrivateKey, ed25519.PrivateKey:
+			return k.(crypto.Signer), nil
+		default:
+			return nil, fmt.Errorf("httpsig: parse private key: unsupported key type %T", k)
+		}
+	case "RSA PRIVATE KEY":
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("httpsig: parse private key: %w", err)
+		}
+		return k, nil
+	default:
+		return nil, fmt.Errorf("httpsig: parse private key: unexpected PEM type %q", block.Type)
+	}
+}
+
+// GenerateKeyPair creates an RSA-2048 key pair, the kind every server can
+// verify in both specs: the private key as PKCS#8 PEM, the public key as
+// SPKI PEM (the form Mastodon publishes).
+func GenerateKeyPair() (privPEM, pubPEM string, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", "", fmt.Errorf("httpsig: generate key: %w", err)
+	}
+	priv, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", fmt.Errorf("httpsig: generate key: %w", err)
+	}
+	pub, err := PublicKeyPEM(&key.PublicKey)
+	if err != nil {
+		return "", "", fmt.Errorf("httpsig: generate key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})), pub, nil
 }

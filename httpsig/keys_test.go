@@ -1,8 +1,12 @@
 package httpsig
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
@@ -160,5 +164,89 @@ func TestPublicKeyPEM(t *testing.T) {
 		if _, err := PublicKeyPEM(bad); err == nil {
 			t.Errorf("PublicKeyPEM(%#v): no error", bad)
 		}
+	}
+}
+
+func TestGenerateKeyPair(t *testing.T) {
+	privPEM, pubPEM, err := GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(privPEM, "-----BEGIN PRIVATE KEY-----") || !strings.HasPrefix(pubPEM, "-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("unexpected PEM types:\n%s\n%s", privPEM, pubPEM)
+	}
+	priv, err := ParsePrivateKeyPEM(privPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ParsePublicKeyPEM(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, ok := priv.(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("private key is a %T, want an RSA key", priv)
+	}
+	if rk.N.BitLen() != 2048 || !rk.PublicKey.Equal(pub) {
+		t.Fatalf("key size %d, public key matches: %v", rk.N.BitLen(), rk.PublicKey.Equal(pub))
+	}
+}
+
+func TestParseKeyPEM(t *testing.T) {
+	key, _ := cavageKeys(t)
+	ed := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	edPKCS8, _ := x509.MarshalPKCS8PrivateKey(ed)
+	spki, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecSPKI, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ec)
+	enc := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
+	publicTests := []struct {
+		name, pem string
+		ok        bool
+	}{
+		{"SPKI", enc("PUBLIC KEY", spki), true},
+		{"SPKI with surrounding whitespace", "\n  " + enc("PUBLIC KEY", spki) + "\n", true},
+		{"PKCS#1", enc("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey)), true},
+		{"EC key", enc("PUBLIC KEY", ecSPKI), false},
+		{"wrong type", enc("CERTIFICATE", spki), false},
+		{"garbage", "not a key", false},
+		{"truncated", enc("PUBLIC KEY", spki[:40]), false},
+	}
+	for _, tt := range publicTests {
+		t.Run("public "+tt.name, func(t *testing.T) {
+			got, err := ParsePublicKeyPEM(tt.pem)
+			if tt.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && !key.PublicKey.Equal(got) {
+				t.Fatal("parsed a different key")
+			}
+		})
+	}
+	privateTests := []struct {
+		name, pem string
+		want      interface{ Equal(crypto.PrivateKey) bool } // nil: an error
+	}{
+		{"PKCS#8", enc("PRIVATE KEY", pkcs8), key},
+		{"PKCS#1", enc("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)), key},
+		{"Ed25519 PKCS#8", enc("PRIVATE KEY", edPKCS8), ed},
+		{"EC key", enc("PRIVATE KEY", ecPKCS8), nil},
+		{"public key", enc("PUBLIC KEY", spki), nil},
+		{"garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", nil},
+	}
+	for _, tt := range privateTests {
+		t.Run("private "+tt.name, func(t *testing.T) {
+			got, err := ParsePrivateKeyPEM(tt.pem)
+			if ok := tt.want != nil; ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, ok)
+			}
+			if tt.want != nil && !tt.want.Equal(got) {
+				t.Fatal("parsed a different key")
+			}
+		})
 	}
 }

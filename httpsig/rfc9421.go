@@ -23,10 +23,6 @@ const (
 // Label is the signature label SignRFC9421 uses, as Fedify does.
 const Label = "sig1"
 
-// DefaultWindow is the clock skew Verify tolerates when given a
-// non-positive window: an hour, as Mastodon and Fedify allow.
-const DefaultWindow = time.Hour
-
 // derivedComponents are the derived components (RFC 9421 §2.2) a signature
 // may cover. @query-param and @status are not supported: the first has no
 // use in ActivityPub, the second is for responses.
@@ -39,7 +35,7 @@ var derivedComponents = []string{
 type Params struct {
 	Label      string    // the dictionary key, e.g. "sig1"
 	KeyID      string    // the keyid parameter; never empty
-	Alg        string    // the alg parameter; empty when absent (see Verify)
+	Alg        string    // the alg parameter; empty when absent (see VerifyRFC9421)
 	Created    time.Time // the created parameter; never zero
 	Expires    time.Time // the expires parameter; zero when absent
 	Components []string  // covered component identifiers, in order
@@ -242,7 +238,7 @@ func (p *Params) readParams(params *httpsfv.Params) error {
 	case p.KeyID == "":
 		return sigError(ErrMalformedSignature, "missing keyid", nil)
 	case p.Created.IsZero():
-		return sigError(ErrMissingCreated, "missing created parameter", nil)
+		return sigError(ErrMissingDate, "missing created parameter", nil)
 	case !p.Expires.IsZero() && !p.Expires.After(p.Created):
 		return sigError(ErrMalformedSignature, "expires is not after created", nil)
 	}
@@ -339,12 +335,17 @@ type message struct {
 }
 
 func newMessage(r *http.Request, scheme string) message {
-	host := r.Host
-	if host == "" && r.URL != nil {
-		host = r.URL.Host
-	}
 	scheme = strings.ToLower(scheme)
-	return message{r: r, scheme: scheme, authority: normalizeAuthority(host, scheme), target: targetOf(r)}
+	return message{r: r, scheme: scheme, authority: normalizeAuthority(requestHost(r), scheme), target: targetOf(r)}
+}
+
+// requestHost is the host r was sent to: r.Host, or r.URL.Host for a
+// client request that leaves r.Host empty (net/http then sends that).
+func requestHost(r *http.Request) string {
+	if r.Host != "" || r.URL == nil {
+		return r.Host
+	}
+	return r.URL.Host
 }
 
 // componentValue returns the value of one covered component (RFC 9421 §2.1
@@ -410,16 +411,4 @@ func (m message) signatureBase(components []string, sigParams string) (string, e
 	}
 	b.WriteString(`"@signature-params": ` + sigParams)
 	return b.String(), nil
-}
-
-// requestHasBody reports whether r carries, or should carry, a body.
-func requestHasBody(r *http.Request) bool {
-	if methodHasBody(r.Method) || r.ContentLength > 0 {
-		return true
-	}
-	return r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody
-}
-
-func methodHasBody(method string) bool {
-	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }

@@ -39,14 +39,14 @@ func TestRFC9421Vectors(t *testing.T) {
 			}
 			p.Alg = tt.alg
 			v := Verifier{PublicScheme: "https"}
-			if err := v.Verify(r, body, p, pub, rfcNow); err != nil {
+			if err := v.VerifyRFC9421(r, body, p, pub, rfcNow); err != nil {
 				t.Fatalf("published signature does not verify: %v", err)
 			}
 
 			tampered := p
 			tampered.Signature = append([]byte(nil), p.Signature...)
 			tampered.Signature[len(tampered.Signature)/2] ^= 0x01
-			wantKind(t, v.Verify(r, body, tampered, pub, rfcNow), ErrSignatureInvalid)
+			wantKind(t, v.VerifyRFC9421(r, body, tampered, pub, rfcNow), ErrSignatureInvalid)
 
 			_, err = ParseRFC9421(r)
 			wantKind(t, err, tt.policy)
@@ -95,7 +95,7 @@ func TestRFC9421Transformations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantKind(t, Verifier{}.Verify(r, body, p, pub, rfcNow), tt.want)
+			wantKind(t, Verifier{}.VerifyRFC9421(r, body, p, pub, rfcNow), tt.want)
 		})
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/safehttp"
 )
 
@@ -50,7 +50,7 @@ func start(t *testing.T, n int, opts fedtest.Options) *fedtest.Server {
 }
 
 // bridge stands in for Passerelle: it publishes one actor whose key signs
-// with federation.Signer.
+// with httpsig.Signer.
 type bridge struct {
 	srv     *httptest.Server
 	actorID string
@@ -95,10 +95,10 @@ func (b *bridge) setKey(k *rsa.PrivateKey) {
 	b.key = k
 }
 
-func (b *bridge) signer() federation.Signer {
+func (b *bridge) signer() httpsig.Signer {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return federation.Signer{KeyID: b.actorID + "#main-key", Key: b.key}
+	return httpsig.Signer{KeyID: b.actorID + "#main-key", Key: b.key}
 }
 
 // post builds a POST of activity signed by the bridge's Signer.
@@ -113,7 +113,7 @@ func (b *bridge) post(t *testing.T, inbox string, activity map[string]any, at ti
 		t.Fatal(err)
 	}
 	r.Header.Set("Content-Type", fedtest.ContentTypeAS2)
-	if err := b.signer().Sign(r, body, at); err != nil {
+	if err := b.signer().SignCavage(r, body, at); err != nil {
 		t.Fatal(err)
 	}
 	return r, body
@@ -180,8 +180,8 @@ func TestActorDocument(t *testing.T) {
 	case doc.PublicKey.ID != want+"#main-key" || doc.PublicKey.ID != s.KeyID(1) || doc.PublicKey.Owner != want:
 		t.Errorf("publicKey %q owned by %q", doc.PublicKey.ID, doc.PublicKey.Owner)
 	}
-	pub, err := federation.ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
-	if err != nil || !pub.Equal(s.Key(1).Public()) {
+	pub, err := httpsig.ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
+	if rk, _ := pub.(*rsa.PublicKey); err != nil || rk == nil || !rk.Equal(s.Key(1).Public()) {
 		t.Errorf("publicKeyPem does not match Key(1): %v", err)
 	}
 
@@ -217,7 +217,7 @@ func TestInboxVerification(t *testing.T) {
 		status  int
 		errPart string // in Delivery.Err
 	}{
-		{"signed by federation.Signer", func(t *testing.T) *http.Request {
+		{"signed by httpsig.Signer", func(t *testing.T) *http.Request {
 			r, _ := b.post(t, s.InboxURL(0), b.accept(s, 0), now)
 			return r
 		}, 202, ""},
@@ -254,8 +254,8 @@ func TestInboxVerification(t *testing.T) {
 		}, 401, "does not verify"},
 		{"wrong key", func(t *testing.T) *http.Request {
 			r, body := b.post(t, s.InboxURL(0), b.accept(s, 0), now)
-			wrong := federation.Signer{KeyID: b.actorID + "#main-key", Key: keys[1]}
-			if err := wrong.Sign(r, body, now); err != nil {
+			wrong := httpsig.Signer{KeyID: b.actorID + "#main-key", Key: keys[1]}
+			if err := wrong.SignCavage(r, body, now); err != nil {
 				t.Fatal(err)
 			}
 			return r
@@ -305,17 +305,17 @@ func TestInboxVerification(t *testing.T) {
 }
 
 // TestRemoteSignaturesVerify checks fedtest's independent signer against
-// federation's verifier, over the network.
+// httpsig's verifier, over the network.
 func TestRemoteSignaturesVerify(t *testing.T) {
 	s := start(t, 2, fedtest.Options{})
 	results := make(chan error, 1)
 	inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var err error
-		if _, err = federation.ParseSignatureHeader(r); err == nil {
-			if err = federation.CheckDate(r, time.Now(), time.Minute); err == nil {
-				if err = federation.CheckDigest(r, body); err == nil {
-					err = federation.VerifySignature(r, s.Key(1).Public())
+		if _, err = httpsig.ParseCavage(r); err == nil {
+			if err = httpsig.CheckDate(r, time.Now(), time.Minute); err == nil {
+				if err = httpsig.CheckDigest(r, body); err == nil {
+					err = httpsig.VerifyCavage(r, s.Key(1).Public())
 				}
 			}
 		}
@@ -409,7 +409,7 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("unsigned GET: %d, want 401", got)
 		}
 		signed, _ := http.NewRequest(http.MethodGet, s.ActorID(0), nil)
-		if err := b.signer().Sign(signed, nil, time.Now()); err != nil {
+		if err := b.signer().SignCavage(signed, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if got := send(t, signed); got != http.StatusOK {

@@ -79,7 +79,7 @@ func TestVerifyTampering(t *testing.T) {
 			if scheme == "" {
 				scheme = "https"
 			}
-			wantKind(t, Verifier{PublicScheme: scheme}.Verify(r, b, p, pub, rfcNow), tt.want)
+			wantKind(t, Verifier{PublicScheme: scheme}.VerifyRFC9421(r, b, p, pub, rfcNow), tt.want)
 		})
 	}
 }
@@ -97,11 +97,11 @@ func TestVerifySignatureBytes(t *testing.T) {
 			q := p
 			q.Signature = append([]byte(nil), p.Signature...)
 			q.Signature[i] ^= 0x80
-			wantKind(t, Verifier{PublicScheme: "https"}.Verify(r, body, q, key.Public(), rfcNow), ErrSignatureInvalid)
+			wantKind(t, Verifier{PublicScheme: "https"}.VerifyRFC9421(r, body, q, key.Public(), rfcNow), ErrSignatureInvalid)
 		}
 		q := p
 		q.Signature = p.Signature[:len(p.Signature)-1]
-		wantKind(t, Verifier{PublicScheme: "https"}.Verify(r, body, q, key.Public(), rfcNow), ErrSignatureInvalid)
+		wantKind(t, Verifier{PublicScheme: "https"}.VerifyRFC9421(r, body, q, key.Public(), rfcNow), ErrSignatureInvalid)
 	}
 }
 
@@ -114,8 +114,8 @@ func TestVerifyProxyScheme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, VerifyRFC9421(r, body, p, keys.rsa.Public(), rfcNow, 0), ErrSignatureInvalid)
-	wantKind(t, Verifier{PublicScheme: "https"}.Verify(r, body, p, keys.rsa.Public(), rfcNow), nil)
+	wantKind(t, Verifier{}.VerifyRFC9421(r, body, p, keys.rsa.Public(), rfcNow), ErrSignatureInvalid)
+	wantKind(t, Verifier{PublicScheme: "https"}.VerifyRFC9421(r, body, p, keys.rsa.Public(), rfcNow), nil)
 }
 
 // TestVerifyTimeWindow checks created against now and the window.
@@ -142,7 +142,7 @@ func TestVerifyTimeWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Verifier{PublicScheme: "https", Window: tt.window}.Verify(r, body, p, keys.ed25519.Public(), tt.now)
+			err := Verifier{PublicScheme: "https", Window: tt.window}.VerifyRFC9421(r, body, p, keys.ed25519.Public(), tt.now)
 			wantKind(t, err, tt.want)
 		})
 	}
@@ -165,7 +165,7 @@ func TestVerifyExpires(t *testing.T) {
 		{"after expires", `;created=1618884473;expires=1618884773;keyid="k"`, rfcNow.Add(301 * time.Second), nil, ErrOutsideWindow},
 		{"expires before created", `;created=1618884473;expires=1618884000;keyid="k"`, rfcNow, ErrMalformedSignature, nil},
 		{"expires not an integer", `;created=1618884473;expires="soon";keyid="k"`, rfcNow, ErrMalformedSignature, nil},
-		{"no created", `;expires=1618884773;keyid="k"`, rfcNow, ErrMissingCreated, nil},
+		{"no created", `;expires=1618884773;keyid="k"`, rfcNow, ErrMissingDate, nil},
 		{"created not an integer", `;created=1618884473.5;keyid="k"`, rfcNow, ErrMalformedSignature, nil},
 		{"no keyid", `;created=1618884473`, rfcNow, ErrMalformedSignature, nil},
 		{"keyid a token", `;created=1618884473;keyid=k`, rfcNow, ErrMalformedSignature, nil},
@@ -184,7 +184,7 @@ func TestVerifyExpires(t *testing.T) {
 			if err != nil {
 				return
 			}
-			wantKind(t, Verifier{PublicScheme: "https"}.Verify(sr, b, p, keys.ed25519.Public(), tt.now), tt.want)
+			wantKind(t, Verifier{PublicScheme: "https"}.VerifyRFC9421(sr, b, p, keys.ed25519.Public(), tt.now), tt.want)
 		})
 	}
 }
@@ -232,11 +232,11 @@ func TestVerifyFedifyShaped(t *testing.T) {
 		t.Fatalf("params = %+v", p)
 	}
 	v := Verifier{PublicScheme: "https"}
-	wantKind(t, v.Verify(r, b, p, keys.rsa.Public(), rfcNow.Add(30*time.Minute)), nil)
+	wantKind(t, v.VerifyRFC9421(r, b, p, keys.rsa.Public(), rfcNow.Add(30*time.Minute)), nil)
 
 	// The signed Date and Host are covered: changing them breaks it.
 	r2, b2 := readWire(t, []byte(strings.Replace(wire, "02:07:55", "02:07:56", 1)))
-	wantKind(t, v.Verify(r2, b2, p, keys.rsa.Public(), rfcNow), ErrSignatureInvalid)
+	wantKind(t, v.VerifyRFC9421(r2, b2, p, keys.rsa.Public(), rfcNow), ErrSignatureInvalid)
 }
 
 // TestVerifyUnparsedParams: Params not made by ParseRFC9421 are refused.
@@ -244,7 +244,7 @@ func TestVerifyUnparsedParams(t *testing.T) {
 	keys := loadTestKeys(t)
 	r, body := signedServerRequest(t, keys.rsa, http.MethodGet, "https://remote.example/users/bob", nil)
 	p := Params{Label: "sig1", KeyID: testKeyID, Created: rfcNow, Components: []string{"@method"}, Signature: []byte{1}}
-	err := Verifier{}.Verify(r, body, p, keys.rsa.Public(), rfcNow)
+	err := Verifier{}.VerifyRFC9421(r, body, p, keys.rsa.Public(), rfcNow)
 	wantKind(t, err, ErrMalformedSignature)
 	var se *SignatureError
 	if !errors.As(err, &se) || se.Status() != http.StatusBadRequest {
@@ -269,12 +269,12 @@ func TestVerifyFedifySigned(t *testing.T) {
 				t.Fatalf("params = %+v", p)
 			}
 			v := Verifier{PublicScheme: "https"}
-			wantKind(t, v.Verify(r, body, p, pub, created.Add(10*time.Minute)), nil)
-			wantKind(t, v.Verify(r, body, p, pub, created.Add(2*time.Hour)), ErrOutsideWindow)
-			wantKind(t, Verifier{}.Verify(r, body, p, pub, created), ErrSignatureInvalid) // seen as http
+			wantKind(t, v.VerifyRFC9421(r, body, p, pub, created.Add(10*time.Minute)), nil)
+			wantKind(t, v.VerifyRFC9421(r, body, p, pub, created.Add(2*time.Hour)), ErrOutsideWindow)
+			wantKind(t, Verifier{}.VerifyRFC9421(r, body, p, pub, created), ErrSignatureInvalid) // seen as http
 			if len(body) > 0 {
 				tampered := bytes.Replace(body, []byte("Follow"), []byte("Delete"), 1)
-				wantKind(t, v.Verify(r, tampered, p, pub, created), ErrDigestMismatch)
+				wantKind(t, v.VerifyRFC9421(r, tampered, p, pub, created), ErrDigestMismatch)
 			}
 		})
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // SignRFC9421 signs r with an RFC 9421 signature labelled "sig1", made
-// with key, whose public key is published at keyID. It sets:
+// with s.Key, whose public key is published at s.KeyID. It sets:
 //
 //   - Content-Digest: sha-256 of body, when body is not nil or the method
 //     is POST, PUT or PATCH (of an empty body if body is nil);
@@ -40,7 +40,8 @@ import (
 // The Signature header of a draft-cavage signature would be replaced: a
 // request carries one or the other. Sign again on every retry. SignRFC9421
 // keeps no state: it is safe for concurrent use.
-func SignRFC9421(r *http.Request, body []byte, keyID string, key crypto.Signer, now time.Time) error {
+func (s Signer) SignRFC9421(r *http.Request, body []byte, now time.Time) error {
+	keyID, key := s.KeyID, s.Key
 	if key == nil {
 		return errors.New("httpsig: sign: no private key")
 	}
@@ -63,10 +64,7 @@ func SignRFC9421(r *http.Request, body []byte, keyID string, key crypto.Signer, 
 	if scheme != "https" && scheme != "http" {
 		return fmt.Errorf("httpsig: sign: URL scheme %q is not http or https", r.URL.Scheme)
 	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
+	host := requestHost(r)
 	if host == "" || !isPrintableASCII(host) || strings.ContainsAny(host, " /?#@") {
 		return fmt.Errorf("httpsig: sign: invalid host %q (use its punycode form)", host)
 	}

@@ -11,34 +11,10 @@ import (
 	"time"
 )
 
-// Verifier verifies RFC 9421 signatures on requests received by a server.
-// It is a value with no mutable state: safe for concurrent use.
-type Verifier struct {
-	// PublicScheme is the scheme ("https" or "http") peers used to reach
-	// this server, which is the scheme of the @target-uri they signed.
-	// Set it to "https" when a TLS-terminating reverse proxy forwards
-	// plain HTTP to the bridge: r.TLS is then nil although the signer
-	// signed an https URI. Empty means "https" when r.TLS is set, else
-	// "http" (for a client-side request, r.URL.Scheme).
-	PublicScheme string
-
-	// Window is the clock skew tolerated on created, both ways: a
-	// signature created more than Window ago or more than Window ahead of
-	// now is refused. Non-positive means DefaultWindow.
-	Window time.Duration
-}
-
-// VerifyRFC9421 is Verifier{Window: window}.Verify: the scheme of the
-// @target-uri is taken from r.TLS. Behind a TLS-terminating proxy, use a
-// Verifier with PublicScheme set instead.
-func VerifyRFC9421(r *http.Request, body []byte, p Params, pub crypto.PublicKey, now time.Time, window time.Duration) error {
-	return Verifier{Window: window}.Verify(r, body, p, pub, now)
-}
-
-// Verify checks the signature p (from ParseRFC9421(r)) of r against pub,
-// the public key of p.KeyID: an *rsa.PublicKey or an ed25519.PublicKey.
-// body must be the request body exactly as received (nil or empty without
-// one).
+// VerifyRFC9421 checks the RFC 9421 signature p (from ParseRFC9421(r)) of
+// r against pub, the public key of p.KeyID: an *rsa.PublicKey or an
+// ed25519.PublicKey. body must be the request body exactly as received
+// (nil or empty without one).
 //
 // In order, it checks:
 //   - created within Window of now, both ways; expires, when present, not
@@ -57,9 +33,9 @@ func VerifyRFC9421(r *http.Request, body []byte, p Params, pub crypto.PublicKey,
 //     r.RequestURI, the scheme as documented on PublicScheme, the
 //     @signature-params line from the Signature-Input member.
 //
-// Verify does not check that the key belongs to whoever the body claims
+// VerifyRFC9421 does not check that the key belongs to whoever the body claims
 // acted, nor that r.Host is one of ours: that is the caller's policy.
-func (v Verifier) Verify(r *http.Request, body []byte, p Params, pub crypto.PublicKey, now time.Time) error {
+func (v Verifier) VerifyRFC9421(r *http.Request, body []byte, p Params, pub crypto.PublicKey, now time.Time) error {
 	if p.sigParams == "" || len(p.Signature) == 0 {
 		return sigError(ErrMalformedSignature, "signature parameters not parsed", nil)
 	}
@@ -106,7 +82,7 @@ func checkTime(p Params, now time.Time, window time.Duration) error {
 	}
 	switch {
 	case p.Created.IsZero():
-		return sigError(ErrMissingCreated, "missing created parameter", nil)
+		return sigError(ErrMissingDate, "missing created parameter", nil)
 	case p.Created.After(now.Add(window)):
 		return sigError(ErrOutsideWindow, "signature created in the future",
 			fmt.Errorf("created %s is %s ahead of now", p.Created.UTC().Format(time.RFC3339), p.Created.Sub(now)))
