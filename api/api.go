@@ -26,6 +26,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -58,6 +59,7 @@ type Server struct {
 	store    storage.Store
 	pub      *publish.Service
 	fed      *federation.Service
+	links    links.Site // our own URLs
 	log      zerolog.Logger
 	now      func() time.Time
 	accounts map[string]config.Account // by lower-cased username
@@ -86,6 +88,7 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		store:    store,
 		pub:      pub,
 		fed:      fed,
+		links:    fed.Links(),
 		log:      logger,
 		now:      time.Now,
 		accounts: map[string]config.Account{},

@@ -216,7 +216,7 @@ func (s *Server) assetURL(name, kind, src string) string {
 	case strings.HasPrefix(src, "https://"), strings.HasPrefix(src, "http://"):
 		return src
 	case src != "":
-		return s.fed.ActorID(name) + "/" + kind
+		return s.links.Actor(name) + "/" + kind
 	}
 	return s.set.BaseURL + "/static/" + kind + ".png"
 }
@@ -250,7 +250,7 @@ func (s *Server) accountEntity(ctx context.Context, acc config.Account, credenti
 		Discoverable: true, Indexable: true,
 		CreatedAt: timeString(s.accountCreated(ctx, name)),
 		Note:      s.fed.SummaryHTML(name),
-		URL:       s.fed.ProfileURL(name), URI: s.fed.ActorID(name),
+		URL:       s.links.Profile(name), URI: s.links.Actor(name),
 		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		FollowersCount: followers, StatusesCount: statuses, LastStatusAt: last,
 		Emojis: []any{}, Roles: []any{}, Fields: []Field{},
@@ -345,7 +345,7 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 		ID: idString(st.ID), CreatedAt: timeString(st.CreatedAt),
 		Sensitive: st.Sensitive || st.SpoilerText != "", SpoilerText: st.SpoilerText,
 		Visibility: st.Visibility, Language: optString(st.Language),
-		URI: s.fed.NoteID(st.Account, st.ID), URL: s.fed.NoteURL(st.Account, st.ID),
+		URI: s.links.Note(st.Account, st.ID), URL: s.links.NoteURL(st.Account, st.ID),
 		EditedAt: optTime(st.EditedAt), Content: &st.ContentHTML,
 		RepliesCount: int(counts.Replies), ReblogsCount: int(counts.Reblogs), FavouritesCount: int(counts.Favourites),
 		Account: v.account, MediaAttachments: []MediaAttachment{}, Mentions: []Mention{}, Tags: []Tag{},
@@ -383,7 +383,7 @@ func (s *Server) mentionEntity(m storage.StatusMention) Mention {
 	if strings.EqualFold(domain, s.set.HandleDomain) {
 		if acc, ok := s.account(user); ok {
 			name := strings.ToLower(acc.Username)
-			return Mention{ID: name, Username: name, URL: s.fed.ProfileURL(name), Acct: name}
+			return Mention{ID: name, Username: name, URL: s.links.Profile(name), Acct: name}
 		}
 	}
 	return Mention{ID: m.Handle, Username: user, URL: url, Acct: m.Handle}
@@ -393,7 +393,7 @@ func (s *Server) mentionEntity(m storage.StatusMention) Mention {
 // (metadata stripped), so the preview is the image itself; animated GIFs
 // stay GIF files, hence type "image" (Mastodon's "gifv" is a video).
 func (s *Server) mediaEntity(m storage.Media) MediaAttachment {
-	u := s.fed.MediaURL(m.ID, m.MediaType)
+	u := s.links.Media(m.ID, m.MediaType)
 	meta := ImageMeta{Width: m.Width, Height: m.Height, Size: fmt.Sprintf("%dx%d", m.Width, m.Height)}
 	if m.Height > 0 {
 		meta.Aspect = float64(m.Width) / float64(m.Height)

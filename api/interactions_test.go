@@ -89,8 +89,8 @@ func TestNotificationsAPI(t *testing.T) {
 	remote := fedtest.StartWith(t, "127.0.0.2:0", 3, fedtest.Options{Keys: fedtest.GenerateKeys(t, 1)})
 	tok := e.token(t, "news", "read write")
 	id := e.post(t, tok, url.Values{"status": {"Council meeting tonight"}})
-	noteIRI := e.fed.NoteID("news", mustID(t, id))
-	newsActor := e.fed.ActorID("news")
+	noteIRI := e.fed.Links().Note("news", mustID(t, id))
+	newsActor := e.fed.Links().Actor("news")
 
 	e.inbound(t, remote, 0, map[string]any{"type": "Create", "object": remoteNote(remote, 0, "1", map[string]any{
 		"content": `<p>@news hi <script>alert(1)</script><a href="javascript:x()">x</a></p>`,

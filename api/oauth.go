@@ -372,7 +372,7 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 		State: req.state, CSRF: s.csrfToken(w, r), Error: msg, Selected: account, CodeChallenge: req.challenge,
 	}
 	for _, name := range s.order {
-		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.fed.Handle(name)})
+		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.links.Handle(name)})
 	}
 	s.renderPage(w, r, code, d, req.redirectURI)
 }

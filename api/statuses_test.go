@@ -45,8 +45,8 @@ func TestStatusLifecycle(t *testing.T) {
 	}{
 		{"visibility", st["visibility"], "public"},
 		{"language", st["language"], "fr"},
-		{"uri", st["uri"], e.fed.NoteID("news", n)},
-		{"url", st["url"], e.fed.NoteURL("news", n)},
+		{"uri", st["uri"], e.fed.Links().Note("news", n)},
+		{"url", st["url"], e.fed.Links().NoteURL("news", n)},
 		{"account.id", st["account"].(map[string]any)["id"], "news"},
 		{"account.acct", st["account"].(map[string]any)["acct"], "news"},
 		{"account.statuses_count", st["account"].(map[string]any)["statuses_count"], 1.0},

@@ -173,7 +173,7 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 		HandleDomain: cfg.HandleDomain(),
 		HTTPClient:   base,
 		CardClient:   o.cards,
-		NoteURL:      fed.NoteURL,
+		NoteURL:      fed.Links().NoteURL,
 	}, e.store, log.With().Str("component", "bluesky").Logger())
 	if err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ func newFakeEnv(t *testing.T, pds string) *env {
 	a := cfg.Accounts[0]
 	e.mirror, err = New(Settings{
 		Accounts:   []Account{{Username: a.Username, Replies: a.Replies, Bluesky: a.Bluesky, Handle: "city.example"}},
-		HTTPClient: client, NoteURL: fed.NoteURL,
+		HTTPClient: client, NoteURL: fed.Links().NoteURL,
 	}, store, log)
 	if err != nil {
 		t.Fatal(err)

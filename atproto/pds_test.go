@@ -399,7 +399,7 @@ func TestPDSTruncate(t *testing.T) {
 	if !strings.HasSuffix(p.Text, "…") || Graphemes(p.Text) > MaxGraphemes {
 		t.Errorf("text = %q (%d graphemes)", p.Text, Graphemes(p.Text))
 	}
-	if p.Embed == nil || p.Embed.External == nil || p.Embed.External.URI != e.fed.NoteURL("news", st.ID) || p.Embed.External.Title != "Ville de Test" {
+	if p.Embed == nil || p.Embed.External == nil || p.Embed.External.URI != e.fed.Links().NoteURL("news", st.ID) || p.Embed.External.Title != "Ville de Test" {
 		t.Errorf("card = %+v", p.Embed)
 	}
 }

@@ -21,6 +21,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"github.com/passerelle/passerelle/links"
 )
 
 // Config is the whole configuration file.
@@ -189,6 +191,11 @@ func (c Config) HandleDomain() string {
 		return c.Federation.AccountDomain
 	}
 	return c.Server.PublicHost()
+}
+
+// Links is the bridge's own URLs, as this configuration makes them.
+func (c Config) Links() links.Site {
+	return links.New(c.Server.BaseURL(), c.HandleDomain())
 }
 
 // Account returns the account whose username is username, compared

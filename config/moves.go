@@ -84,7 +84,7 @@ func (v *validator) movesAccounts(c *Config) {
 		if len(a.AlsoKnownAs) > MaxAlsoKnownAs {
 			v.addf(key, "has %d entries; at most %d are allowed", len(a.AlsoKnownAs), MaxAlsoKnownAs)
 		}
-		self := strings.ToLower(c.Server.BaseURL() + "/users/" + a.Username)
+		self := strings.ToLower(c.Links().Actor(a.Username))
 		selfHandle := strings.ToLower("@" + c.Handle(a.Username))
 		seen := map[string]int{}
 		for j, s := range a.AlsoKnownAs {

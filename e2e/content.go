@@ -71,7 +71,7 @@ func (p *Publisher) Post(ctx context.Context, account, text string) (int64, erro
 }
 
 // NoteID is the id of the Note of post id.
-func (p *Publisher) NoteID(account string, id int64) string { return p.Fed.NoteID(account, id) }
+func (p *Publisher) NoteID(account string, id int64) string { return p.Fed.Links().Note(account, id) }
 
 // Stats returns the delivery statistics of post id (one job per server
 // reached) and whether its fan-out is still queued.

@@ -43,7 +43,7 @@ func (s *Service) actor(w http.ResponseWriter, r *http.Request) {
 	if !wantsAS2(r) {
 		// Browsers get the HTML profile.
 		w.Header().Set("Vary", "Accept")
-		http.Redirect(w, r, s.ProfileURL(la.name), http.StatusFound)
+		http.Redirect(w, r, s.links.Profile(la.name), http.StatusFound)
 		return
 	}
 	writeAS2(w, s.currentActorDoc(r.Context(), la)) // moves.go: movedTo, resolved alsoKnownAs

@@ -119,7 +119,7 @@ func (s *Service) approve(ctx context.Context, q storage.Queries, act Activity, 
 // AuthorizationID is the IRI of an authorization of a reply, like or
 // boost of one of our posts.
 func (s *Service) AuthorizationID(account string, statusID, id int64) string {
-	return s.NoteID(account, statusID) + "/authorizations/" + strconv.FormatInt(id, 10)
+	return s.links.Note(account, statusID) + "/authorizations/" + strconv.FormatInt(id, 10)
 }
 
 // acceptOf is the Accept that gave authorization a, as sent and as served
@@ -129,7 +129,7 @@ func (s *Service) AuthorizationID(account string, statusID, id int64) string {
 func (s *Service) acceptOf(la *localActor, st storage.Status, k interactionKind, a storage.InteractionAuthorization) InteractionAnswer {
 	auth := s.AuthorizationID(la.name, st.ID, a.ID)
 	ans := InteractionAnswer{ID: auth + "/accept", Actor: la.id, To: a.ActorID, Interaction: a.InteractionID,
-		Target: s.NoteID(la.name, st.ID), Authorization: auth}
+		Target: s.links.Note(la.name, st.ID), Authorization: auth}
 	if a.RequestID != "" {
 		ans.Request = &InteractionRequest{ID: a.RequestID, Type: k.request, Actor: a.ActorID}
 		return ans
@@ -304,7 +304,7 @@ func (s *Service) authorization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, _ := interactionKindOf(a.Kind)
-	body, err := EncodeAuthorization(k.authorization, s.AuthorizationID(la.name, st.ID, a.ID), la.id, a.InteractionID, s.NoteID(la.name, st.ID))
+	body, err := EncodeAuthorization(k.authorization, s.AuthorizationID(la.name, st.ID, a.ID), la.id, a.InteractionID, s.links.Note(la.name, st.ID))
 	if err != nil {
 		s.internalError(w, r, err)
 		return

@@ -388,7 +388,7 @@ func TestNoteMutualsPolicy(t *testing.T) {
 	if err := b.store.PutStatusPolicy(context.Background(), storage.StatusPolicy{StatusID: id, Replies: policy.RepliesMutuals}); err != nil {
 		t.Fatal(err)
 	}
-	code, doc := getAS2(t, b.svc.NoteID("news", id))
+	code, doc := getAS2(t, b.svc.Links().Note("news", id))
 	if code != http.StatusOK {
 		t.Fatalf("GET note: %d", code)
 	}

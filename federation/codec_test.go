@@ -1165,7 +1165,7 @@ func TestEncodeFeaturedCollection(t *testing.T) {
 	items, _ := m["orderedItems"].([]any)
 	runRules(t, m, []rule{
 		{"mastodon/featured", "docs.joinmastodon.org/spec/activitypub #featured (an OrderedCollection of the pinned statuses at the actor's featured IRI)", func(m map[string]any) error {
-			if str(m, "type") != "OrderedCollection" || str(m, "id") != svc.FeaturedID("news") {
+			if str(m, "type") != "OrderedCollection" || str(m, "id") != svc.Links().Featured("news") {
 				return fmt.Errorf("collection %s %s", str(m, "type"), str(m, "id"))
 			}
 			if n, _ := m["totalItems"].(float64); int(n) != len(items) {
@@ -1178,7 +1178,7 @@ func TestEncodeFeaturedCollection(t *testing.T) {
 				return fmt.Errorf("%d items, want the public pin only", len(items))
 			}
 			n, _ := items[0].(map[string]any)
-			if str(n, "id") != svc.NoteID("news", ids[0]) || str(n, "attributedTo") != actor || str(n, "type") != "Note" {
+			if str(n, "id") != svc.Links().Note("news", ids[0]) || str(n, "attributedTo") != actor || str(n, "type") != "Note" {
 				return fmt.Errorf("item %v", n)
 			}
 			return nil

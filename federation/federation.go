@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/httpsig"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -63,6 +64,7 @@ type Service struct {
 	observer         Observer      // metrics (observer.go); nil: none
 	guard            guard         // domain policy and inbound limits (guard.go)
 	moves            moveCache     // moved accounts, resolved aliases, current actor documents (moves.go)
+	links            links.Site    // our own URLs
 	specOnce         sync.Once
 	specHosts        *lru[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
 }
@@ -108,6 +110,7 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 	if d := set.Federation.AccountDomain; d != "" {
 		s.handleDomain = strings.ToLower(d)
 	}
+	s.links = links.New(set.BaseURL, s.handleDomain)
 	inst, err := s.buildInstanceActor(ctx)
 	if err != nil {
 		return nil, err
@@ -123,26 +126,14 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 	return s, nil
 }
 
+// Links is our own URLs, as federation writes them.
+func (s *Service) Links() links.Site { return s.links }
+
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // InstanceKeyID is the key id of the instance actor, which signs GETs.
 func (s *Service) InstanceKeyID() string { return s.instance.signer.KeyID }
-
-// Handle returns the fediverse handle of one of our accounts, without "@".
-func (s *Service) Handle(username string) string {
-	return strings.ToLower(username) + "@" + s.handleDomain
-}
-
-// ActorID returns the actor IRI of one of our accounts.
-func (s *Service) ActorID(username string) string {
-	return s.set.BaseURL + "/users/" + strings.ToLower(username)
-}
-
-// ProfileURL returns the HTML profile URL of one of our accounts.
-func (s *Service) ProfileURL(username string) string {
-	return s.set.BaseURL + "/@" + strings.ToLower(username)
-}
 
 // keyPair returns owner's key pair, creating it on first start. Keys are
 // never replaced: a concurrent creator (another replica) wins and we read
@@ -215,7 +206,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	if err != nil {
 		return nil, err
 	}
-	id := s.ActorID(name)
+	id := s.links.Actor(name)
 	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
 	doc := ActorDoc{
 		ID:                        id,
@@ -223,7 +214,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		PreferredUsername:         name,
 		Name:                      acc.DisplayName,
 		SummaryHTML:               s.bioHTML(acc.Summary),
-		ProfileURL:                s.ProfileURL(name),
+		ProfileURL:                s.links.Profile(name),
 		Inbox:                     id + "/inbox",
 		Outbox:                    id + "/outbox",
 		SharedInbox:               s.set.BaseURL + "/inbox",
@@ -268,7 +259,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	if la.doc, err = EncodeActor(doc); err != nil {
 		return nil, err
 	}
-	la.jrd, err = s.encodeJRD(la, id, s.ProfileURL(name))
+	la.jrd, err = s.encodeJRD(la, id, s.links.Profile(name))
 	return la, err
 }
 
@@ -299,7 +290,7 @@ func (s *Service) profileAsset(name, kind, src string) (asset, error) {
 		return asset{}, fmt.Errorf("federation: %s of %s: %w", kind, name, err)
 	}
 	v := hex.EncodeToString(h.Sum(nil))[:16]
-	return asset{path: src, url: s.ActorID(name) + "/" + kind + "?v=" + v, mediaType: mt}, nil
+	return asset{path: src, url: s.links.Actor(name) + "/" + kind + "?v=" + v, mediaType: mt}, nil
 }
 
 func mediaTypeFromExt(u string) string {

@@ -17,7 +17,6 @@ package federation
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/passerelle/passerelle/storage"
@@ -150,9 +149,6 @@ func errOr(err, otherwise error) error {
 
 // ourAccount returns the account whose actor IRI is iri.
 func (s *Service) ourAccount(iri string) *localActor {
-	prefix := s.set.BaseURL + "/users/"
-	if !strings.HasPrefix(iri, prefix) {
-		return nil
-	}
-	return s.accounts[strings.TrimPrefix(iri, prefix)]
+	name, _ := s.links.ParseActor(iri)
+	return s.accounts[name]
 }

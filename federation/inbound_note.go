@@ -303,7 +303,7 @@ func (s *Service) rejectReply(ctx context.Context, act Activity, la *localActor,
 	if err != nil {
 		return "", err
 	}
-	body, err := EncodeRejectReply(la.id+"#rejects/"+shortHash(act.Note.ID), la.id, act.Actor, act.Note.ID, s.NoteID(la.name, st.ID))
+	body, err := EncodeRejectReply(la.id+"#rejects/"+shortHash(act.Note.ID), la.id, act.Actor, act.Note.ID, s.links.Note(la.name, st.ID))
 	if err != nil {
 		return "", err
 	}

@@ -56,7 +56,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		rs = s.sanitizedStatus(act, act.Note, now)
 		rs.QuoteOfID = st.ID
 	}
-	quoted := s.NoteID(la.name, st.ID)
+	quoted := s.links.Note(la.name, st.ID)
 	answer := InteractionAnswer{Actor: la.id, To: act.Actor, Request: &InteractionRequest{ID: act.ID, Type: act.Type, Actor: act.Actor},
 		Interaction: act.Instrument, Target: quoted}
 	outcome := "quote rejected"
@@ -104,7 +104,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 // QuoteAuthorizationID is the IRI of the stamp authorizing a quote of one
 // of our posts.
 func (s *Service) QuoteAuthorizationID(account string, statusID, id int64) string {
-	return s.NoteID(account, statusID) + "/quotes/" + strconv.FormatInt(id, 10)
+	return s.links.Note(account, statusID) + "/quotes/" + strconv.FormatInt(id, 10)
 }
 
 // quoteAuthorization serves a QuoteAuthorization stamp (approvals.go
@@ -114,7 +114,7 @@ func (s *Service) quoteAuthorization(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := EncodeQuoteAuthorization(s.QuoteAuthorizationID(la.name, st.ID, a.ID), la.id, a.InteractionID, s.NoteID(la.name, st.ID))
+	body, err := EncodeQuoteAuthorization(s.QuoteAuthorizationID(la.name, st.ID, a.ID), la.id, a.InteractionID, s.links.Note(la.name, st.ID))
 	if err != nil {
 		s.internalError(w, r, err)
 		return

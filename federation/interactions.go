@@ -32,20 +32,9 @@ func (s *Service) blocks(ctx context.Context, q storage.Queries, la *localActor,
 
 // ourStatusIRI parses the IRI of one of our notes.
 func (s *Service) ourStatusIRI(iri string) (*localActor, int64, bool) {
-	rest, ok := strings.CutPrefix(iri, s.set.BaseURL+"/users/")
-	if !ok {
-		return nil, 0, false
-	}
-	name, idText, ok := strings.Cut(rest, "/statuses/")
-	if !ok {
-		return nil, 0, false
-	}
+	name, id, ok := s.links.ParseNote(iri)
 	la := s.accounts[name]
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if la == nil || err != nil || id <= 0 {
-		return nil, 0, false
-	}
-	return la, id, true
+	return la, id, ok && la != nil
 }
 
 // ourLiveStatus loads one of our live posts by IRI; reason says why not.

@@ -37,7 +37,7 @@ func (b *bridge) post(t *testing.T, account, visibility string, mentions ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id, b.svc.NoteID(account, id)
+	return id, b.svc.Links().Note(account, id)
 }
 
 func (b *bridge) notifications(t *testing.T, account string) []storage.Notification {
@@ -429,7 +429,7 @@ func TestNoteInteractionPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, b.svc.NoteID(tt.account, tt.id), nil)
+			req, _ := http.NewRequest(http.MethodGet, b.svc.Links().Note(tt.account, tt.id), nil)
 			req.Header.Set("Accept", "application/activity+json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

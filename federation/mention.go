@@ -25,7 +25,7 @@ func (s *Service) ResolveMention(ctx context.Context, username, domain string) (
 		if la == nil {
 			return "", "", ErrUnknownAccount
 		}
-		return la.id, s.ProfileURL(la.name), nil
+		return la.id, s.links.Profile(la.name), nil
 	}
 	if actorID, profileURL, err = s.webfingerActor(ctx, username, domain); err != nil { // moves.go
 		return "", "", err

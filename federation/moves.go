@@ -283,7 +283,7 @@ func (s *Service) resolveRef(ctx context.Context, ref string) (actorID, handle s
 		return al.URL, "", nil
 	}
 	if la := s.ourHandle(al.User, al.Domain); la != nil {
-		return la.id, s.Handle(la.name), nil
+		return la.id, s.links.Handle(la.name), nil
 	}
 	id, _, err := s.webfingerActor(ctx, al.User, al.Domain)
 	if err != nil {
@@ -425,7 +425,7 @@ func (s *Service) CheckMoveTarget(ctx context.Context, username, to string) (Mov
 			Hint: fmt.Sprintf("The new account must first declare this one as its former account. "+
 				"On Mastodon: log in as @%s, Preferences > Account > Moving from a different account > "+
 				"Create an account alias, and enter @%s. On Passerelle: add %q to the account's "+
-				"also_known_as and restart it. Then run this command again.", handle, s.Handle(la.name), la.id),
+				"also_known_as and restart it. Then run this command again.", handle, s.links.Handle(la.name), la.id),
 		}
 	}
 	return t, nil
@@ -543,7 +543,7 @@ func (s *Service) CheckMoveIn(ctx context.Context, username, from string) ([]Mov
 	}
 	if len(refs) == 0 {
 		return nil, &MoveError{
-			Reason: fmt.Sprintf("@%s lists no former account", s.Handle(la.name)),
+			Reason: fmt.Sprintf("@%s lists no former account", s.links.Handle(la.name)),
 			Hint:   "Add the old account's actor URL or handle to the account's also_known_as, restart the bridge, and check again.",
 		}
 	}
@@ -551,7 +551,7 @@ func (s *Service) CheckMoveIn(ctx context.Context, username, from string) ([]Mov
 	// What the old server sees: our handle, then our actor document.
 	id, _, wfErr := s.webfingerActor(ctx, la.name, s.handleDomain)
 	if wfErr == nil && id != la.id {
-		wfErr = fmt.Errorf("WebFinger of @%s points to %s, not to %s", s.Handle(la.name), id, la.id)
+		wfErr = fmt.Errorf("WebFinger of @%s points to %s, not to %s", s.links.Handle(la.name), id, la.id)
 	}
 	served, servedErr := s.FetchActor(ctx, la.id)
 	window, err := s.store.OpenMoveIn(ctx, la.name, s.now())
@@ -568,7 +568,7 @@ func (s *Service) CheckMoveIn(ctx context.Context, username, from string) ([]Mov
 	}
 	var out []MoveInCheck
 	for _, ref := range refs {
-		c := MoveInCheck{Account: s.Handle(la.name), Actor: la.id, Old: ref, WebFingerErr: wfErr, ServedErr: servedErr, Window: open, MovedIn: movedIn}
+		c := MoveInCheck{Account: s.links.Handle(la.name), Actor: la.id, Old: ref, WebFingerErr: wfErr, ServedErr: servedErr, Window: open, MovedIn: movedIn}
 		c.OldActor, _, c.OldErr = s.resolveRef(ctx, ref)
 		if c.OldErr == nil {
 			c.Listed = slices.Contains(aliases, c.OldActor)
@@ -598,7 +598,7 @@ func (s *Service) ExpectMoveIn(ctx context.Context, username, from string, windo
 	}
 	if !slices.Contains(s.resolveAliases(ctx, la), id) {
 		return storage.MoveIn{}, &MoveError{
-			Reason: fmt.Sprintf("@%s does not list %s in also_known_as", s.Handle(la.name), id),
+			Reason: fmt.Sprintf("@%s does not list %s in also_known_as", s.links.Handle(la.name), id),
 			Hint:   fmt.Sprintf("Add %q to the account's also_known_as and restart the bridge first: the old server checks it before moving the followers.", id),
 		}
 	}

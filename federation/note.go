@@ -42,43 +42,12 @@ type NoteAttachment struct {
 	FocusY    float64
 }
 
-// NoteID is the AS2 id of a status.
-func (s *Service) NoteID(account string, id int64) string {
-	return s.ActorID(account) + "/statuses/" + strconv.FormatInt(id, 10)
-}
-
-// NoteURL is the HTML permalink of a status.
-func (s *Service) NoteURL(account string, id int64) string {
-	return s.ProfileURL(account) + "/" + strconv.FormatInt(id, 10)
-}
-
-// MediaURL is where a media file is served.
-func (s *Service) MediaURL(id int64, mediaType string) string {
-	ext := ""
-	switch mediaType {
-	case "image/jpeg":
-		ext = ".jpg"
-	case "image/png":
-		ext = ".png"
-	case "image/gif":
-		ext = ".gif"
-	case "image/webp":
-		ext = ".webp"
-	}
-	return s.set.BaseURL + "/media/" + strconv.FormatInt(id, 10) + ext
-}
-
-// TagURL is the bridge's page for a hashtag.
-func (s *Service) TagURL(name string) string {
-	return s.set.BaseURL + "/tags/" + strings.ToLower(name)
-}
-
 // NoteFromStatus builds the Note of a stored status and its media.
 func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note, error) {
-	actor := s.ActorID(st.Account)
+	actor := s.links.Actor(st.Account)
 	n := Note{
-		ID:           s.NoteID(st.Account, st.ID),
-		URL:          s.NoteURL(st.Account, st.ID),
+		ID:           s.links.Note(st.Account, st.ID),
+		URL:          s.links.NoteURL(st.Account, st.ID),
 		AttributedTo: actor,
 		ContentHTML:  st.ContentHTML,
 		Language:     st.Language,
@@ -91,12 +60,12 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 		n.Replies, n.Quotes = la.cfg.Replies, la.cfg.Quotes
 	}
 	if st.InReplyToID != 0 {
-		n.InReplyTo = s.NoteID(st.Account, st.InReplyToID)
+		n.InReplyTo = s.links.Note(st.Account, st.InReplyToID)
 	}
 	n.Tags, n.Mentions = st.Tags, st.Mentions
 	for _, m := range media {
 		n.Attachments = append(n.Attachments, NoteAttachment{
-			URL: s.MediaURL(m.ID, m.MediaType), MediaType: m.MediaType, Name: m.Description,
+			URL: s.links.Media(m.ID, m.MediaType), MediaType: m.MediaType, Name: m.Description,
 			Blurhash: m.Blurhash, Width: m.Width, Height: m.Height, FocusX: m.FocusX, FocusY: m.FocusY,
 		})
 	}

@@ -35,7 +35,7 @@ func (s *Service) publicStatus(w http.ResponseWriter, r *http.Request) (*localAc
 		return nil, storage.Status{}, false
 	}
 	if !st.DeletedAt.IsZero() {
-		body, err := EncodeTombstone(s.NoteID(la.name, st.ID), st.DeletedAt)
+		body, err := EncodeTombstone(s.links.Note(la.name, st.ID), st.DeletedAt)
 		if err != nil {
 			s.internalError(w, r, err)
 			return nil, storage.Status{}, false
@@ -57,7 +57,7 @@ func (s *Service) note(w http.ResponseWriter, r *http.Request) {
 	}
 	if !wantsAS2(r) {
 		w.Header().Set("Vary", "Accept")
-		http.Redirect(w, r, s.NoteURL(la.name, st.ID), http.StatusFound)
+		http.Redirect(w, r, s.links.NoteURL(la.name, st.ID), http.StatusFound)
 		return
 	}
 	n, err := s.noteOf(r, st)
@@ -200,9 +200,4 @@ func (s *Service) featured(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAS2(w, body)
-}
-
-// FeaturedID is the IRI of an account's featured (pinned) collection.
-func (s *Service) FeaturedID(account string) string {
-	return s.ActorID(account) + "/collections/featured"
 }

@@ -80,7 +80,7 @@ func (s *Service) QueuePin(ctx context.Context, q storage.Queries, st storage.St
 	if !pinned {
 		typ = "Remove"
 	}
-	body, err := EncodeFeaturedChange(typ, s.ActorID(st.Account), s.FeaturedID(st.Account), s.NoteID(st.Account, st.ID))
+	body, err := EncodeFeaturedChange(typ, s.links.Actor(st.Account), s.links.Featured(st.Account), s.links.Note(st.Account, st.ID))
 	if err != nil {
 		return err
 	}

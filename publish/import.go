@@ -58,7 +58,7 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 	if err := s.validate(ctx, s.store, account, &d, 0); err != nil {
 		return ImportResult{}, err
 	}
-	res := render.Text(ctx, d.Text, render.Options{TagURLPrefix: s.fed.TagURL(""), LocalDomain: s.set.HandleDomain})
+	res := render.Text(ctx, d.Text, render.Options{TagURLPrefix: s.links.TagPrefix(), LocalDomain: s.set.HandleDomain})
 	var tags []storage.StatusTag
 	for _, t := range res.Tags {
 		tags = append(tags, storage.StatusTag{Name: t.Name, URL: t.URL})

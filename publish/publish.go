@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/render"
@@ -64,6 +65,7 @@ type Service struct {
 	set    Settings
 	store  storage.Store
 	fed    *federation.Service
+	links  links.Site // our own URLs
 	mirror Mirror
 	log    zerolog.Logger
 	now    func() time.Time
@@ -90,7 +92,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
-	return &Service{set: set, store: store, fed: fed, log: logger, now: time.Now}
+	return &Service{set: set, store: store, fed: fed, links: fed.Links(), log: logger, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -191,7 +193,7 @@ type rendered struct {
 // SSRF-safe client, before any transaction is open).
 func (s *Service) render(ctx context.Context, text string) (rendered, error) {
 	res := render.Text(ctx, text, render.Options{
-		TagURLPrefix: s.fed.TagURL(""),
+		TagURLPrefix: s.links.TagPrefix(),
 		LocalDomain:  s.set.HandleDomain,
 		Resolver:     s.fed,
 	})

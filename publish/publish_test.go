@@ -163,7 +163,7 @@ func TestPublishLifecycle(t *testing.T) {
 			t.Fatalf("delivery %s %v verified=%v err=%v", d.Path, d.Activity["type"], d.Verified, d.Err)
 		}
 		note := d.Activity["object"].(map[string]any)
-		if note["id"] != e.fed.NoteID("news", st.ID) || !strings.Contains(note["content"].(string), `rel="tag"`) {
+		if note["id"] != e.fed.Links().Note("news", st.ID) || !strings.Contains(note["content"].(string), `rel="tag"`) {
 			t.Errorf("note %v", note)
 		}
 		if cm, _ := note["contentMap"].(map[string]any); cm["fr"] == nil {
@@ -180,7 +180,7 @@ func TestPublishLifecycle(t *testing.T) {
 	}
 
 	// The note is served at its id; the outbox lists it.
-	code, note := getAS2(t, e.fed.NoteID("news", st.ID))
+	code, note := getAS2(t, e.fed.Links().Note("news", st.ID))
 	if code != 200 || note["type"] != "Note" {
 		t.Fatalf("GET note: %d %v", code, note)
 	}
@@ -205,15 +205,15 @@ func TestPublishLifecycle(t *testing.T) {
 		}
 		byType[d.Activity["type"].(string)] = d.Activity
 	}
-	if got := byType["Add"]; got["target"] != e.fed.FeaturedID("news") {
+	if got := byType["Add"]; got["target"] != e.fed.Links().Featured("news") {
 		t.Errorf("pin activity %v", got)
 	}
-	if got := byType["Update"]; got["actor"] != e.fed.ActorID("news") {
+	if got := byType["Update"]; got["actor"] != e.fed.Links().Actor("news") {
 		t.Errorf("actor Update after the pin: %v", got)
-	} else if obj, _ := got["object"].(map[string]any); obj["id"] != e.fed.ActorID("news") || obj["featured"] != e.fed.FeaturedID("news") {
+	} else if obj, _ := got["object"].(map[string]any); obj["id"] != e.fed.Links().Actor("news") || obj["featured"] != e.fed.Links().Featured("news") {
 		t.Errorf("Update's object %v, want the actor with its featured collection", obj)
 	}
-	_, featured := getAS2(t, e.fed.FeaturedID("news"))
+	_, featured := getAS2(t, e.fed.Links().Featured("news"))
 	if featured["totalItems"] != float64(1) {
 		t.Errorf("featured %v", featured)
 	}
@@ -241,7 +241,7 @@ func TestPublishLifecycle(t *testing.T) {
 	if del["type"] != "Delete" || del["object"].(map[string]any)["type"] != "Tombstone" {
 		t.Errorf("delete %v", del)
 	}
-	if code, ts := getAS2(t, e.fed.NoteID("news", st.ID)); code != http.StatusGone || ts["type"] != "Tombstone" {
+	if code, ts := getAS2(t, e.fed.Links().Note("news", st.ID)); code != http.StatusGone || ts["type"] != "Tombstone" {
 		t.Errorf("deleted note: %d %v", code, ts)
 	}
 	if _, err := e.pub.Delete(ctx, "news", st.ID); !errors.Is(err, publish.ErrNotFound) {

@@ -81,8 +81,8 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	var profiles []web.Profile
 	for _, a := range accounts {
 		profiles = append(profiles, web.Profile{
-			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Handle(a.Username),
-			ActorURL: fed.ActorID(a.Username), ProfileURL: fed.ProfileURL(a.Username), AvatarURL: fed.AvatarURL(a.Username),
+			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Links().Handle(a.Username),
+			ActorURL: fed.Links().Actor(a.Username), ProfileURL: fed.Links().Profile(a.Username), AvatarURL: fed.AvatarURL(a.Username),
 		})
 	}
 	pages, err := web.New(profiles, store, fed, zerolog.New(zerolog.NewTestWriter(t)), web.WithNotices(web.NoticeSettings{

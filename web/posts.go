@@ -38,7 +38,7 @@ var pageVisibilities = []string{storage.VisibilityPublic}
 
 func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
 	post := Post{
-		ID: st.ID, URL: p.fed.NoteURL(st.Account, st.ID), NoteID: p.fed.NoteID(st.Account, st.ID),
+		ID: st.ID, URL: p.links.NoteURL(st.Account, st.ID), NoteID: p.links.Note(st.Account, st.ID),
 		Account: st.Account, ContentHTML: template.HTML(st.ContentHTML), SpoilerText: st.SpoilerText,
 		Language: st.Language, CreatedAt: st.CreatedAt, EditedAt: st.EditedAt,
 	}
@@ -50,7 +50,7 @@ func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
 		return Post{}, err
 	}
 	for _, m := range media {
-		post.Media = append(post.Media, PostMedia{URL: p.fed.MediaURL(m.ID, m.MediaType), Alt: m.Description, Width: m.Width, Height: m.Height})
+		post.Media = append(post.Media, PostMedia{URL: p.links.Media(m.ID, m.MediaType), Alt: m.Description, Width: m.Width, Height: m.Height})
 	}
 	return post, nil
 }

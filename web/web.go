@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/notice"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -49,6 +50,7 @@ type Pages struct {
 	tmpl     *template.Template
 	store    storage.Store
 	fed      *federation.Service
+	links    links.Site // our own URLs
 	log      zerolog.Logger
 
 	// The X exit notice pages (notice.go); empty without WithNotices.
@@ -69,7 +71,7 @@ func New(profiles []Profile, store storage.Store, fed *federation.Service, logge
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{profiles: map[string]Profile{}, tmpl: t, store: store, fed: fed, log: logger}
+	p := &Pages{profiles: map[string]Profile{}, tmpl: t, store: store, fed: fed, links: fed.Links(), log: logger}
 	for _, pr := range profiles {
 		key := strings.ToLower(pr.Username)
 		if !sameOrigin(pr.AvatarURL, pr.ActorURL) {

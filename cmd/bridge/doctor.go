@@ -98,7 +98,7 @@ func doctorChecks(cfg *config.Config, env doctor.Env, store storage.Store, openE
 			HandleDomain: cfg.HandleDomain(),
 			PublicBase:   cfg.Server.BaseURL(),
 			Username:     strings.ToLower(acc.Username),
-			ActorID:      cfg.Server.BaseURL() + "/users/" + strings.ToLower(acc.Username),
+			ActorID:      cfg.Links().Actor(acc.Username),
 		}
 		add("webfinger @"+cfg.Handle(spec.Username), func(ctx context.Context) doctor.Result { return doctor.WebFinger(ctx, env, spec) })
 	}
@@ -122,7 +122,7 @@ func doctorChecks(cfg *config.Config, env doctor.Env, store storage.Store, openE
 			if openErr != nil {
 				return doctor.Result{Status: doctor.Skip, Detail: "needs the database"}
 			}
-			return doctor.Signature(ctx, env, store, name, cfg.Server.BaseURL()+"/users/"+name)
+			return doctor.Signature(ctx, env, store, name, cfg.Links().Actor(name))
 		})
 	}
 	return checks

@@ -54,7 +54,7 @@ func handleEntries(cfg *config.Config) HandleExport {
 		name := strings.ToLower(a.Username)
 		e := HandleEntry{
 			Username: name, DisplayName: a.DisplayName, FediverseHandle: "@" + cfg.Handle(name),
-			ActorURL: base + "/users/" + name, ProfileURL: base + "/@" + name,
+			ActorURL: cfg.Links().Actor(name), ProfileURL: cfg.Links().Profile(name),
 		}
 		if h := a.NoticeBlueskyHandle(); h != "" {
 			e.BlueskyHandle, e.BlueskyURL = "@"+h, "https://bsky.app/profile/"+h

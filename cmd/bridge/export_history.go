@@ -77,7 +77,7 @@ func cmdExportHistory(ctx context.Context, path string, args []string, stdout, s
 	if err := os.WriteFile(*output, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("export followers: %w", err)
 	}
-	fmt.Fprintf(stderr, "wrote %d follower(s) of @%s to %s\n", n, a.fed.Handle(name), *output)
+	fmt.Fprintf(stderr, "wrote %d follower(s) of @%s to %s\n", n, a.links.Handle(name), *output)
 	if skipped > 0 {
 		fmt.Fprintf(stderr, "%d follower(s) without a known user@domain address left out of the mastodon format (see --format actors)\n", skipped)
 	}
@@ -203,6 +203,6 @@ func exportOutbox(ctx context.Context, a *app, name, output string, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("export outbox: %w", err)
 	}
-	fmt.Fprintf(stderr, "wrote the archive of @%s to %s: %d post(s), %d media file(s)\n", a.fed.Handle(name), output, sum.Posts, sum.Media)
+	fmt.Fprintf(stderr, "wrote the archive of @%s to %s: %d post(s), %d media file(s)\n", a.links.Handle(name), output, sum.Posts, sum.Media)
 	return nil
 }

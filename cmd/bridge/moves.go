@@ -90,10 +90,10 @@ func cmdMoveIn(ctx context.Context, path string, args []string, stdout, stderr i
 			return printMoveError(stderr, err)
 		}
 		if !m.Until.After(m.OpenedAt) {
-			fmt.Fprintf(stdout, "closed the move-in window of @%s from %s\n", a.fed.Handle(name), m.Origin)
+			fmt.Fprintf(stdout, "closed the move-in window of @%s from %s\n", a.links.Handle(name), m.Origin)
 			return nil
 		}
-		fmt.Fprintf(stdout, "move-in window of @%s from %s open until %s:\n", a.fed.Handle(name), m.Origin, m.Until.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "move-in window of @%s from %s open until %s:\n", a.links.Handle(name), m.Origin, m.Until.Format(time.RFC3339))
 		fmt.Fprintln(stdout, "  Follows arriving until then are accepted (even with manual approval) and counted as moved in.")
 		fmt.Fprintln(stdout, "  Now move the old account on its server (see bridge move-in check).")
 		return nil
@@ -165,7 +165,7 @@ func printMoveInStatus(ctx context.Context, w io.Writer, a *app, name string) er
 	}
 	now := time.Now()
 	if len(wins) == 0 {
-		fmt.Fprintf(w, "@%s: no move-in window\n", a.fed.Handle(name))
+		fmt.Fprintf(w, "@%s: no move-in window\n", a.links.Handle(name))
 	}
 	for _, m := range wins {
 		state := "closed"
@@ -176,7 +176,7 @@ func printMoveInStatus(ctx context.Context, w io.Writer, a *app, name string) er
 		if m.Source == storage.MoveInReceived {
 			how = "Move received " + m.ActivityID
 		}
-		fmt.Fprintf(w, "@%s: window from %s %s (%s), %s to %s\n", a.fed.Handle(name), m.Origin, state, how,
+		fmt.Fprintf(w, "@%s: window from %s %s (%s), %s to %s\n", a.links.Handle(name), m.Origin, state, how,
 			m.OpenedAt.Format(time.RFC3339), m.Until.Format(time.RFC3339))
 	}
 	n, err := a.store.CountFollowersMovedIn(ctx, name)
@@ -218,7 +218,7 @@ func cmdMoveOut(ctx context.Context, path string, args []string, stdout, stderr 
 		return err
 	}
 	defer a.Close()
-	handle := a.fed.Handle(name)
+	handle := a.links.Handle(name)
 	if *status {
 		m, err := a.store.GetMoveOut(ctx, name)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -245,7 +245,7 @@ func cmdMoveOut(ctx context.Context, path string, args []string, stdout, stderr 
 		if err != nil {
 			return printMoveError(stderr, err)
 		}
-		fmt.Fprintf(stdout, "@%s (%s) lists %s in alsoKnownAs: @%s can move there\n", t.Handle, t.Actor, a.fed.ActorID(name), handle)
+		fmt.Fprintf(stdout, "@%s (%s) lists %s in alsoKnownAs: @%s can move there\n", t.Handle, t.Actor, a.links.Actor(name), handle)
 		return nil
 	}
 	res, err := a.fed.MoveOut(ctx, name, *to, *resend)
@@ -260,7 +260,7 @@ func cmdMoveOut(ctx context.Context, path string, args []string, stdout, stderr 
 	fmt.Fprintf(stdout, "@%s moved to @%s (%s)\n", handle, t.Handle, t.Actor)
 	fmt.Fprintf(stdout, "  Move %s queued for the servers of %d follower(s) and for the new account;\n", res.ActivityID, res.Followers)
 	fmt.Fprintln(stdout, "  their servers check the new account's alsoKnownAs and follow it.")
-	fmt.Fprintf(stdout, "  The actor now carries movedTo, and %s redirects to %s.\n", a.fed.ProfileURL(name), t.ProfileURL)
+	fmt.Fprintf(stdout, "  The actor now carries movedTo, and %s redirects to %s.\n", a.links.Profile(name), t.ProfileURL)
 	fmt.Fprintf(stdout, "  Progress: bridge move-out --account %s --status\n", name)
 	return nil
 }
@@ -280,6 +280,6 @@ func printFollowersSummary(ctx context.Context, w io.Writer, a *app, name string
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "@%s: %d follower(s), %d pending, %d moved in (bridge move-in status)\n", a.fed.Handle(name), accepted, pending, moved)
+	fmt.Fprintf(w, "@%s: %d follower(s), %d pending, %d moved in (bridge move-in status)\n", a.links.Handle(name), accepted, pending, moved)
 	return nil
 }

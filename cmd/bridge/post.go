@@ -132,7 +132,7 @@ func cmdPost(ctx context.Context, path string, args []string, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, a.fed.NoteURL(user, st.ID))
+	fmt.Fprintln(stdout, a.links.NoteURL(user, st.ID))
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/execpages"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
@@ -81,6 +82,7 @@ type app struct {
 	store  storage.Store
 	client *http.Client
 	fed    *federation.Service
+	links  links.Site // our own URLs
 	pub    *publish.Service
 	mirror *atproto.Mirror // nil when no account is mirrored to Bluesky
 	mod    *moderation.Service
@@ -116,7 +118,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 	}
 	fed.SetModeration(mod)
 	pub := publish.New(publishSettings(cfg), store, fed, log.With().Str("component", "publish").Logger())
-	mirror, err := newMirror(cfg, store, fed.NoteURL, log)
+	mirror, err := newMirror(cfg, store, fed.Links().NoteURL, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -124,7 +126,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 	if mirror != nil {
 		pub.SetMirror(mirror)
 	}
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, pub: pub, mirror: mirror, mod: mod}, nil
+	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, links: fed.Links(), pub: pub, mirror: mirror, mod: mod}, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -179,9 +181,9 @@ func (a *app) handler() (http.Handler, error) {
 			Username:    acc.Username,
 			DisplayName: acc.DisplayName,
 			SummaryHTML: safeHTML(a.fed.SummaryHTML(acc.Username)),
-			Handle:      a.fed.Handle(acc.Username),
-			ActorURL:    a.fed.ActorID(acc.Username),
-			ProfileURL:  a.fed.ProfileURL(acc.Username),
+			Handle:      a.links.Handle(acc.Username),
+			ActorURL:    a.links.Actor(acc.Username),
+			ProfileURL:  a.links.Profile(acc.Username),
 			AvatarURL:   a.fed.AvatarURL(acc.Username),
 		}
 		for _, f := range acc.Fields {

@@ -76,7 +76,7 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 		return err
 	}
 	if id != 0 {
-		fmt.Fprintln(stdout, a.fed.NoteURL(user, id))
+		fmt.Fprintln(stdout, a.links.NoteURL(user, id))
 		if err := a.printBluesky(ctx, stdout, id); err != nil {
 			return err
 		}
