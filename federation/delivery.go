@@ -158,6 +158,7 @@ func (d *Deliverer) Register(r *jobs.Runner) error {
 		Workers:   d.workers,
 		Parked:    d.workers * parkedPerWorker,
 		Prefetch:  max(d.workers, 16),
+		BatchDone: true,
 		Lease:     leaseTime,
 		Backoff:   deliveryBackoff(),
 		PollEvery: idlePoll,

@@ -252,7 +252,7 @@ func (p *pool) finish(ctx context.Context, j *Job, err error) {
 		return // not recorded: Run puts it back
 	}
 	defer p.held.Add(-1)
-	if err == nil {
+	if err == nil && p.done != nil {
 		p.done.add(j.ID)
 		if e := p.r.log.Debug(); e.Enabled() {
 			p.fields(e, j).Msg("job done")
@@ -261,6 +261,14 @@ func (p *pool) finish(ctx context.Context, j *Job, err error) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
+	if err == nil {
+		if err := p.r.store.CompleteJob(rctx, j.ID, p.r.owner); err != nil {
+			p.fields(p.r.log.Error().Err(err), j).Msg("record job result")
+			return
+		}
+		p.fields(p.r.log.Debug(), j).Msg("job done")
+		return
+	}
 	now := p.now()
 	var (
 		at   time.Time

@@ -151,6 +151,45 @@ func TestResults(t *testing.T) {
 	}
 }
 
+// TestDoneRecording: a success is recorded before the worker takes its
+// next job; with BatchDone, within 20 ms, many at once.
+func TestDoneRecording(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run("batch "+strconv.FormatBool(batch), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := storagetest.OpenSQLite(t)
+				first := enqueue(t, st, storage.NewJob{Kind: "k"})
+				second := enqueue(t, st, storage.NewJob{Kind: "k"})
+				r := newRunner(t, st)
+				var firstWhenSecond string
+				register(t, r, Pool{Kinds: []string{"k"}, BatchDone: batch, PollEvery: time.Hour,
+					Handle: func(ctx context.Context, j *Job) error {
+						if j.ID == second {
+							firstWhenSecond = getJob(t, st, first).Status
+						}
+						return nil
+					}})
+				start(t, r, time.Second)
+				synctest.Wait()
+				want := storage.JobDone
+				if batch {
+					want = storage.JobRunning
+				}
+				if firstWhenSecond != want || getJob(t, st, second).Status != want {
+					t.Errorf("first job %s when the second ran, second %s at once; want %s", firstWhenSecond, getJob(t, st, second).Status, want)
+				}
+				time.Sleep(completeDelay)
+				synctest.Wait()
+				for _, id := range []int64{first, second} {
+					if j := getJob(t, st, id); j.Status != storage.JobDone {
+						t.Errorf("job %d %s after %v", id, j.Status, completeDelay)
+					}
+				}
+			})
+		})
+	}
+}
+
 // TestRetryComesDue: a retry this process put back goes when due, not at
 // the next idle poll (an hour here); it is claimable exactly then.
 func TestRetryComesDue(t *testing.T) {
