@@ -255,6 +255,7 @@ func (d *Deliverer) handle(ctx context.Context, j *jobs.Job) error {
 	var gone *goneError
 	switch {
 	case err == nil:
+		d.s.log.Debug().Int64("job", j.ID).Str("inbox", p.Inbox).Int("attempt", j.Attempts).Msg("delivered")
 		d.hostSucceeded(ctx, j.Host, h)
 		return nil
 	case errors.As(err, &gone):
