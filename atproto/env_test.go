@@ -22,6 +22,7 @@ import (
 	"github.com/passerelle/passerelle/atproto/pdstest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -186,15 +187,19 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 	return e
 }
 
-// run starts the worker.
+// run starts the mirror's pool on a job runner, as cmd/bridge does.
 func (e *env) run() {
+	r := jobs.New(e.store, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("component", "jobs").Logger())
+	if err := e.mirror.Register(r); err != nil {
+		e.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	e.stopped = make(chan struct{})
 	e.stop = cancel
 	go func() {
 		defer close(e.stopped)
-		if err := e.mirror.Run(ctx, 5*time.Second); err != nil {
-			e.t.Errorf("mirror Run: %v", err)
+		if err := r.Run(ctx, 5*time.Second); err != nil {
+			e.t.Errorf("job runner: %v", err)
 		}
 	}()
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atclient"
 
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/safehttp"
 )
@@ -16,18 +17,9 @@ import (
 // (login refused), or give up on the post at once (the PDS rejected the
 // record or a blob, an image cannot be decoded): retrying cannot help those.
 
-// PermanentError is a failure that retrying cannot fix.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-func permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &PermanentError{Err: err}
-}
+// permanent marks a failure that retrying cannot fix (the runner's
+// jobs.PermanentError).
+func permanent(err error) error { return jobs.Permanent(err) }
 
 // LoginError is a refused login (wrong identifier or app password, a
 // suspended account, a second factor required): the account is paused
@@ -56,7 +48,7 @@ var sessionErrors = map[string]bool{
 
 func classify(err error) errorKind {
 	var (
-		pe  *PermanentError
+		pe  *jobs.PermanentError
 		le  *LoginError
 		rl  *RateLimitedError
 		api *atclient.APIError

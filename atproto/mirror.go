@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -53,8 +53,8 @@ type Settings struct {
 }
 
 // Mirror mirrors published posts to Bluesky. Its Mirror* methods
-// (publish.Mirror) only write to the publishing transaction; Run does the
-// network work from the durable queue.
+// (publish.Mirror) only write to the publishing transaction; its pool of
+// the job runner (Register) does the network work from the durable queue.
 type Mirror struct {
 	set      Settings
 	store    storage.Store
@@ -63,9 +63,7 @@ type Mirror struct {
 	accounts map[string]*account
 	handles  map[string]string // fediverse handle -> Bluesky handle
 	tids     *syntax.TIDClock
-	owner    string
-	wake     chan struct{}
-	running  atomic.Bool
+	wake     *jobs.Wake
 
 	// resolveHandle checks a handle's resolution (bridge bluesky handle);
 	// tests replace it.
@@ -116,7 +114,6 @@ func New(set Settings, store storage.Store, logger zerolog.Logger) (*Mirror, err
 	if set.CardClient == nil {
 		set.CardClient = set.HTTPClient
 	}
-	host, _ := os.Hostname()
 	m := &Mirror{
 		set:       set,
 		store:     store,
@@ -125,8 +122,7 @@ func New(set Settings, store storage.Store, logger zerolog.Logger) (*Mirror, err
 		accounts:  map[string]*account{},
 		handles:   map[string]string{},
 		tids:      syntax.NewTIDClock(uint(rand.IntN(1024))),
-		owner:     "bluesky-" + host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
-		wake:      make(chan struct{}, 1),
+		wake:      jobs.NewWake(),
 		didSeen:   map[string]cachedDID{},
 		prefitSem: make(chan struct{}, 1),
 	}
@@ -168,16 +164,9 @@ func (m *Mirror) Enabled() bool { return len(m.accounts) > 0 }
 // SetClock replaces the clock (tests).
 func (m *Mirror) SetClock(now func() time.Time) { m.now = now }
 
-// Running reports whether Run is working (readiness).
-func (m *Mirror) Running() bool { return m.running.Load() }
-
-// Nudge wakes the worker: a job was just queued.
-func (m *Mirror) Nudge() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
+// Nudge wakes the mirror's pool (publish.Mirror): a job was just queued,
+// and the transaction that queued it committed.
+func (m *Mirror) Nudge() { m.wake.Nudge() }
 
 // Job actions.
 const (
@@ -271,11 +260,5 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 		Kind: JobKind, Payload: body, Host: jobHost(a.Username), Ref: jobRef(st.ID),
 		Key: fmt.Sprintf("bluesky:%d:%d", st.ID, v),
 	})
-	if err != nil {
-		return err
-	}
-	// The worker looks again shortly after: the job is visible once the
-	// publishing transaction commits.
-	m.Nudge()
-	return nil
+	return err
 }

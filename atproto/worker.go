@@ -5,23 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/atproto/atclient"
 
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/storage"
 )
 
-// The worker claims the mirror's jobs from the durable queue one at a time
-// (posts keep their order, threads are written in order, and the PDS's
-// rate limits are easy to respect) in its own loop, apart from the
-// fediverse delivery workers: a Bluesky outage or a refused login never
-// holds up the fediverse side. With several replicas on PostgreSQL, one of
-// them holds a lock in the key/value store and is the only one to run the
-// mirror.
+// The mirror's jobs run in a pool of the process's job runner (package
+// jobs), one at a time (posts keep their order, threads are written in
+// order, and the PDS's rate limits are easy to respect), apart from the
+// fediverse deliveries: a Bluesky outage or a refused login never holds up
+// the fediverse side. With several replicas on PostgreSQL, one of them
+// holds the pool's lock in the key/value store and is the only one to run
+// the mirror.
 //
 // Retries: network errors, 5xx and 408 are retried with exponential
 // backoff (2 s doubling to 10 min, ±20% jitter) for up to three days; a
@@ -33,120 +33,43 @@ import (
 
 const (
 	leaseTime     = 10 * time.Minute
-	retryBase     = 2 * time.Second
-	retryMax      = 10 * time.Minute
-	giveUpAfter   = 72 * time.Hour
 	loginPause    = time.Hour
 	parentWait    = 5 * time.Second
 	parentTimeout = 10 * time.Minute
 	lockName      = "bluesky-mirror"
-	lockTTL       = 2 * time.Minute
-	lockRenew     = 30 * time.Second
 	pollInterval  = time.Second
 	probeEvery    = 5 * time.Second
 )
 
-func backoff(attempt int) time.Duration {
-	d := retryBase << min(max(attempt-1, 0), 20)
-	if d > retryMax || d <= 0 {
-		d = retryMax
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+// mirrorBackoff is the mirror's retry policy: 2 s doubling to 10 min, for
+// up to three days.
+func mirrorBackoff() jobs.Backoff {
+	return jobs.Backoff{Base: 2 * time.Second, Max: 10 * time.Minute, MaxAge: 72 * time.Hour}
 }
 
-// Run claims and runs the mirror's jobs until ctx is cancelled; then it
-// lets the job in progress finish (up to grace) and puts back what it had
-// claimed.
-func (m *Mirror) Run(ctx context.Context, grace time.Duration) error {
-	m.running.Store(true)
-	defer m.running.Store(false)
-	log := m.log.With().Str("worker", m.owner).Logger()
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJobs()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-
-	var (
-		leader   bool
-		renewAt  time.Time
-		resumed  bool
-		quick    int // short polls left after a nudge
-		quickGap = 20 * time.Millisecond
-	)
-	for ctx.Err() == nil {
-		now := m.now()
-		if !leader || !now.Before(renewAt) {
-			var err error
-			if leader {
-				err = m.store.RenewLock(ctx, lockName, m.owner, now, lockTTL)
-				leader = err == nil
-			}
-			if !leader && ctx.Err() == nil {
-				leader, err = m.store.AcquireLock(ctx, lockName, m.owner, now, lockTTL)
-			}
-			if err != nil && ctx.Err() == nil {
-				log.Error().Err(err).Msg("bluesky: mirror lock")
-			}
-			renewAt = now.Add(lockRenew)
-			if !leader {
-				select {
-				case <-ctx.Done():
-				case <-time.After(lockRenew / 2):
-				}
-				continue
-			}
-		}
-		if !resumed {
+// Register adds the mirror's pool to r: its jobs, one at a time, in the
+// process that holds the mirror's lock. When it starts there, the pauses
+// of an earlier run are lifted; when idle, it probes the PDS of the
+// accounts it could not reach.
+func (m *Mirror) Register(r *jobs.Runner) error {
+	err := r.Register(jobs.Pool{
+		Kinds:     []string{JobKind},
+		Handle:    m.handle,
+		Workers:   1,
+		Lease:     leaseTime,
+		Backoff:   mirrorBackoff(),
+		PollEvery: pollInterval,
+		Wake:      m.wake,
+		Exclusive: lockName,
+		Start: func(ctx context.Context) error {
 			m.resumeAccounts(ctx)
-			resumed = true
-		}
-		jobs, err := m.store.ClaimJobs(ctx, m.owner, []string{JobKind}, 1, leaseTime, m.now())
-		if err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("bluesky: claim jobs")
-		}
-		if len(jobs) == 1 {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				m.handle(jobCtx, jobs[0])
-			}()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				select {
-				case <-done:
-				case <-time.After(grace):
-					cancelJobs()
-					<-done
-				}
-			}
-			continue
-		}
-		m.probeUnreachable(ctx)
-		wait := tick.C
-		var short <-chan time.Time
-		if quick > 0 {
-			quick--
-			short = time.After(quickGap)
-		}
-		select {
-		case <-ctx.Done():
-		case <-m.wake:
-			// Nudged from inside the publishing transaction: the job is
-			// visible once it commits, within milliseconds.
-			quick = 10
-		case <-short:
-		case <-wait:
-		}
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := m.store.ReleaseJobs(rctx, m.owner)
-	if leader {
-		_ = m.store.ReleaseLock(rctx, lockName, m.owner)
-	}
+			return nil
+		},
+		Idle: m.probeUnreachable,
+		Now:  func() time.Time { return m.now() },
+	})
 	if err != nil {
-		return fmt.Errorf("atproto: release jobs: %w", err)
+		return fmt.Errorf("atproto: %w", err)
 	}
 	return nil
 }
@@ -171,13 +94,12 @@ func (m *Mirror) resumeAccounts(ctx context.Context) {
 	}
 }
 
-// handle runs one job and records its outcome: the job's, the post's
-// mirror state and the account's.
-func (m *Mirror) handle(ctx context.Context, j storage.Job) {
+// handle runs one job and records its outcome in the post's mirror state
+// and the account's; the job's goes to the runner.
+func (m *Mirror) handle(ctx context.Context, j *jobs.Job) error {
 	var p jobPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		m.finish(ctx, j, m.store.FailJob(ctx, j.ID, m.owner, "undecodable payload: "+err.Error()))
-		return
+		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
 	}
 	log := m.log.With().Int64("job", j.ID).Int64("status", p.StatusID).Str("account", p.Account).
 		Str("action", p.Action).Int("attempt", j.Attempts).Logger()
@@ -185,55 +107,50 @@ func (m *Mirror) handle(ctx context.Context, j storage.Job) {
 	if a == nil {
 		msg := fmt.Sprintf("account %s is no longer mirrored to Bluesky", p.Account)
 		m.postState(ctx, p, storage.BlueskyFailed, msg)
-		m.finish(ctx, j, m.store.FailJob(ctx, j.ID, m.owner, msg))
-		return
+		return jobs.Permanent(errors.New(msg))
 	}
 	post, err := m.store.GetBlueskyPost(ctx, p.StatusID)
 	if errors.Is(err, storage.ErrNotFound) {
-		m.finish(ctx, j, m.store.FailJob(ctx, j.ID, m.owner, "no mirror state for the status"))
-		return
+		return jobs.Permanent(errors.New("no mirror state for the status"))
 	}
 	if err != nil {
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, m.now().Add(backoff(j.Attempts)), err.Error()))
-		return
+		return err
 	}
 	if post.Version != p.Version {
 		// An edit or a delete came later: its own job does the work.
 		log.Debug().Int64("current_version", post.Version).Msg("bluesky: superseded job")
-		m.finish(ctx, j, m.store.CompleteJob(ctx, j.ID, m.owner))
-		return
+		return nil
 	}
 	now := m.now()
 	if s, err := m.store.GetBlueskySession(ctx, a.Username); err == nil && s.PausedUntil.After(now) {
 		msg := s.State + ": " + s.LastError
 		m.postState(ctx, p, storage.BlueskyPending, msg)
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, s.PausedUntil, msg))
-		return
+		return jobs.RetryAt(s.PausedUntil, errors.New(msg))
 	}
 
 	start := time.Now()
-	state, err := m.run(ctx, a, p, j)
+	state, err := m.run(ctx, a, p, j.Job)
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return // shutting down: Run puts the job back
+		return jobs.ErrStopping // shutting down: the runner puts the job back
 	}
 	switch kind := classify(err); {
 	case errors.Is(err, errSuperseded):
 		log.Debug().Msg("bluesky: nothing left to do")
-		m.finish(ctx, j, m.store.CompleteJob(ctx, j.ID, m.owner))
+		return nil
 	case err == nil:
 		log.Info().Dur("took", time.Since(start)).Str("state", state).Msg("bluesky: mirrored")
 		m.postState(ctx, p, state, "")
 		m.accountState(ctx, a, StateActive, "", time.Time{})
-		m.finish(ctx, j, m.store.CompleteJob(ctx, j.ID, m.owner))
+		return nil
 	case errors.Is(err, errParentPending) && now.Sub(j.CreatedAt) < parentTimeout:
 		m.postState(ctx, p, storage.BlueskyPending, "waiting for the post it replies to")
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, now.Add(parentWait), err.Error()))
+		return jobs.RetryAt(now.Add(parentWait), err)
 	case kind == kindLogin:
 		until := now.Add(loginPause)
 		log.Error().Err(err).Time("paused_until", until).Msg("bluesky: login refused; account paused (fix the app password and restart)")
 		m.accountState(ctx, a, StateLoginFailed, err.Error(), until)
 		m.postState(ctx, p, storage.BlueskyPending, err.Error())
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, until, err.Error()))
+		return jobs.RetryAt(until, err)
 	case kind == kindRateLimited:
 		until := a.lim.blocked()
 		var rl *RateLimitedError
@@ -243,21 +160,16 @@ func (m *Mirror) handle(ctx context.Context, j storage.Job) {
 		if !until.After(now) {
 			until = now.Add(fallbackRetry)
 		}
-		log.Warn().Err(err).Time("until", until).Msg("bluesky: rate limited")
 		m.accountState(ctx, a, StateRateLimited, err.Error(), time.Time{})
 		m.postState(ctx, p, storage.BlueskyPending, err.Error())
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, until, err.Error()))
+		return jobs.RetryAt(until, err)
 	case kind == kindPermanent:
-		log.Warn().Err(err).Msg("bluesky: post cannot be mirrored")
 		m.postState(ctx, p, storage.BlueskyFailed, err.Error())
-		m.finish(ctx, j, m.store.FailJob(ctx, j.ID, m.owner, err.Error()))
-	case now.Sub(j.CreatedAt) > giveUpAfter:
-		log.Warn().Err(err).Msg("bluesky: gave up after the last retry")
+		return jobs.Permanent(err)
+	case j.LastAttempt():
 		m.postState(ctx, p, storage.BlueskyFailed, "gave up after retrying for 3 days: "+err.Error())
-		m.finish(ctx, j, m.store.FailJob(ctx, j.ID, m.owner, err.Error()))
+		return jobs.Permanent(err)
 	default:
-		next := now.Add(backoff(j.Attempts))
-		log.Info().Err(err).Time("retry_at", next).Msg("bluesky: will retry")
 		state := StateUnreachable
 		var api *atclient.APIError
 		if errors.As(err, &api) {
@@ -265,7 +177,7 @@ func (m *Mirror) handle(ctx context.Context, j storage.Job) {
 		}
 		m.accountState(ctx, a, state, err.Error(), time.Time{})
 		m.postState(ctx, p, storage.BlueskyPending, "retrying: "+err.Error())
-		m.finish(ctx, j, m.store.RetryJob(ctx, j.ID, m.owner, next, err.Error()))
+		return err // retried with the backoff
 	}
 }
 
@@ -284,12 +196,6 @@ func (m *Mirror) accountState(ctx context.Context, a *account, state, msg string
 	}
 	if err := m.store.SetBlueskySessionState(ctx, a.Username, state, msg, paused, m.now()); err != nil {
 		m.log.Error().Err(err).Str("account", a.Username).Msg("bluesky: record account state")
-	}
-}
-
-func (m *Mirror) finish(ctx context.Context, j storage.Job, err error) {
-	if err != nil {
-		m.log.Error().Err(err).Int64("job", j.ID).Msg("bluesky: record job result")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,8 @@ import (
 // TestBackoffSchedule checks the retry schedule: soon at first, doubling
 // with ±20% jitter, capped at 12 hours, about two days in all.
 func TestBackoffSchedule(t *testing.T) {
+	policy := deliveryBackoff()
+	maxAttempts, retryBase, retryMax := policy.MaxAttempts, policy.Base, policy.Max
 	tests := []struct {
 		attempt  int
 		min, max time.Duration
@@ -34,8 +35,8 @@ func TestBackoffSchedule(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("attempt "+strconv.Itoa(tc.attempt), func(t *testing.T) {
 			for range 200 {
-				if d := backoff(tc.attempt); d < tc.min || d > tc.max {
-					t.Fatalf("backoff(%d) = %v, want within [%v, %v]", tc.attempt, d, tc.min, tc.max)
+				if d := policy.Delay(tc.attempt); d < tc.min || d > tc.max {
+					t.Fatalf("Delay(%d) = %v, want within [%v, %v]", tc.attempt, d, tc.min, tc.max)
 				}
 			}
 		})
@@ -56,62 +57,10 @@ func TestBackoffSchedule(t *testing.T) {
 	t.Logf("%d attempts over %v to %v", maxAttempts, lo.Round(time.Hour), hi.Round(time.Hour))
 }
 
-func TestOwnerDead(t *testing.T) {
-	// A pid that existed and is gone.
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Skip("cannot run true:", err)
-	}
-	gone := cmd.Process.Pid
-	now := time.Now()
-	const me = 4242
-	tests := []struct {
-		name      string
-		owner     string
-		heartbeat time.Time
-		want      bool
-	}{
-		{"fresh, other host", "other-host-1234-99", now, false},
-		{"stale, other host", "other-host-1234-99", now.Add(-2 * staleAfter), true},
-		{"fresh, same host, process gone", "here-" + strconv.Itoa(gone) + "-7", now, true},
-		{"fresh, same host, this pid (restarted in a container)", "here-" + strconv.Itoa(me) + "-7", now, true},
-		{"fresh, same host, live process", "here-1-7", now, false},
-		{"fresh, unparsable", "here", now, false},
-		{"fresh, hostname with dashes", "my-host-name-" + strconv.Itoa(gone) + "-1", now, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := ownerDead(tc.owner, tc.heartbeat, now, "here", me); got != tc.want {
-				t.Errorf("ownerDead(%q) = %v, want %v", tc.owner, got, tc.want)
-			}
-		})
-	}
-	if h, pid, ok := parseOwner("my-host-name-123-456"); !ok || h != "my-host-name" || pid != 123 {
-		t.Errorf("parseOwner = %q %d %v", h, pid, ok)
-	}
-}
-
-func TestRetryDelay(t *testing.T) {
+// TestParseRetryAfter: seconds or an HTTP date, capped at the longest
+// retry delay; anything else is ignored.
+func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	plain := errors.New("status 503")
-	tests := []struct {
-		name     string
-		attempt  int
-		err      error
-		min, max time.Duration
-	}{
-		{"no Retry-After: the backoff", 1, plain, 200 * time.Millisecond, 300 * time.Millisecond},
-		{"Retry-After longer than the backoff wins", 1, &retryLaterError{plain, 30 * time.Second}, 30 * time.Second, 30 * time.Second},
-		{"Retry-After shorter than the backoff loses", 10, &retryLaterError{plain, time.Second}, 102 * time.Second, 154 * time.Second},
-		{"Retry-After capped", 1, &retryLaterError{plain, 48 * time.Hour}, retryMax, retryMax},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if d := retryDelay(tc.attempt, tc.err); d < tc.min || d > tc.max {
-				t.Errorf("retryDelay = %v, want within [%v, %v]", d, tc.min, tc.max)
-			}
-		})
-	}
 	parse := []struct {
 		in   string
 		want time.Duration
@@ -124,7 +73,7 @@ func TestRetryDelay(t *testing.T) {
 		{"-5", 0, false},
 		{"soon", 0, false},
 		{"", 0, false},
-		{"99999999999", retryMax, true},
+		{"99999999999", deliveryBackoff().Max, true},
 	}
 	for _, tc := range parse {
 		t.Run("Retry-After "+strconv.Quote(tc.in), func(t *testing.T) {

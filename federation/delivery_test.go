@@ -214,7 +214,7 @@ func TestDeadWorkerJobsQueuedAgain(t *testing.T) {
 			if err != nil || len(jobs) != 1 {
 				t.Fatalf("claimed %d jobs: %v", len(jobs), err)
 			}
-			if err := b.store.PutValue(ctx, "deliverers/"+owner, nil, time.Now().Add(tc.heartbeat)); err != nil {
+			if err := b.store.PutValue(ctx, "workers/"+owner, nil, time.Now().Add(tc.heartbeat)); err != nil {
 				t.Fatal(err)
 			}
 			runDeliverer(t, b.svc, 4)
@@ -225,7 +225,7 @@ func TestDeadWorkerJobsQueuedAgain(t *testing.T) {
 				t.Errorf("delivery not verified: %v", d.Err)
 			}
 			waitStats(t, b, "status:1", storage.RefStats{Done: 1})
-			if _, err := b.store.GetValue(ctx, "deliverers/"+owner); err == nil {
+			if _, err := b.store.GetValue(ctx, "workers/"+owner); err == nil {
 				t.Error("the dead worker is still registered")
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -62,14 +63,13 @@ func (s *Service) Enqueue(ctx context.Context, q storage.Queries, out Outgoing) 
 // fanout expands a fan-out job into delivery jobs, a page of inboxes per
 // transaction. Delivery jobs are keyed by fan-out job and inbox, so a
 // fan-out interrupted by a crash resumes without sending anything twice.
-func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
+func (d *Deliverer) fanout(ctx context.Context, j *jobs.Job) error {
 	var p fanoutPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil || !json.Valid(p.Activity) {
 		if err == nil {
 			err = errors.New("activity is not valid JSON")
 		}
-		d.record(j, d.s.store.FailJob(ctx, j.ID, d.owner, "undecodable payload: "+err.Error()))
-		return
+		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
 	}
 	prefix := "f" + strconv.FormatInt(j.ID, 10) + ":"
 	enqueue := func(inboxes []string) error {
@@ -99,17 +99,11 @@ func (d *Deliverer) fanout(ctx context.Context, j storage.Job) {
 		total += len(page)
 		after = page[len(page)-1]
 	}
-	if ctx.Err() != nil {
-		return
-	}
 	if err != nil {
-		d.s.log.Error().Err(err).Int64("job", j.ID).Msg("fan-out failed; will retry")
-		d.retry(ctx, j, d.s.now().Add(backoff(j.Attempts)), err.Error())
-		return
+		return fmt.Errorf("federation: fan-out: %w", err) // retried (or put back, when stopping)
 	}
 	d.s.log.Info().Str("ref", p.Ref).Int("inboxes", total).Msg("fan-out queued")
-	d.record(j, d.s.store.CompleteJob(ctx, j.ID, d.owner))
-	d.s.Nudge()
+	return nil
 }
 
 // enqueueFanoutDelivery queues the delivery to inbox of the activity held

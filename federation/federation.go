@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/httpsig"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
@@ -60,11 +61,11 @@ type Service struct {
 	// Hosts that refused unsigned fetches (remote.go).
 	signedFetchHosts sync.Map
 	signedHostCount  atomic.Int64
-	wake             chan struct{} // nudges the delivery workers
-	observer         Observer      // metrics (observer.go); nil: none
-	guard            guard         // domain policy and inbound limits (guard.go)
-	moves            moveCache     // moved accounts, resolved aliases, current actor documents (moves.go)
-	links            links.Site    // our own URLs
+	wake             *jobs.Wake // nudges the delivery pool
+	observer         Observer   // metrics (observer.go); nil: none
+	guard            guard      // domain policy and inbound limits (guard.go)
+	moves            moveCache  // moved accounts, resolved aliases, current actor documents (moves.go)
+	links            links.Site // our own URLs
 	specOnce         sync.Once
 	specHosts        *lru[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
 }
@@ -105,7 +106,7 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 		publicScheme: u.Scheme,
 		handleDomain: u.Host,
 		accounts:     map[string]*localActor{},
-		wake:         make(chan struct{}, 1),
+		wake:         jobs.NewWake(),
 	}
 	if d := set.Federation.AccountDomain; d != "" {
 		s.handleDomain = strings.ToLower(d)
@@ -335,13 +336,8 @@ func FieldValueHTML(v string) string {
 		html.EscapeString(v), html.EscapeString(display))
 }
 
-// Nudge wakes the delivery workers after work was enqueued.
-func (s *Service) Nudge() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+// Nudge wakes the delivery pool after work was enqueued.
+func (s *Service) Nudge() { s.wake.Nudge() }
 
 // AvatarURL returns the avatar URL of one of our accounts, or "".
 func (s *Service) AvatarURL(username string) string {

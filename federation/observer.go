@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/passerelle/passerelle/jobs"
 )
 
 // Observer is told what federation does, for metrics (package metrics
@@ -58,7 +60,7 @@ func deliveryOutcome(err error) string {
 		return "delivered"
 	case errors.As(err, new(*goneError)):
 		return "gone"
-	case permanent(err):
+	case jobs.IsPermanent(err):
 		return "failed"
 	}
 	return "retry"

@@ -1,16 +1,20 @@
 package feeds_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +22,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/feeds"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/safehttp"
@@ -418,36 +423,136 @@ func TestPollSSRF(t *testing.T) {
 	}
 }
 
-// TestRun polls at the interval and stops with its context.
-func TestRun(t *testing.T) {
-	e := newEnv(t)
-	s := newSite(t, readFixture(t, "rss2.xml"), "application/rss+xml")
-	src := feeds.Source{Account: "news", Feed: config.Feed{URL: s.srv.URL + "/feed"}}
-	p := e.poller(t, src)
+// feedTransport serves a feed from memory (so that polls run in a
+// synctest bubble), counting requests.
+type feedTransport struct {
+	body     []byte
+	requests atomic.Int32
+}
+
+func (f *feedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.requests.Add(1)
+	return &http.Response{
+		StatusCode: http.StatusOK, Request: r, Body: io.NopCloser(bytes.NewReader(f.body)),
+		Header: http.Header{"Content-Type": {"application/rss+xml"}},
+	}, nil
+}
+
+// runPolls runs the poller's pool on a job runner until stop (or the end
+// of the test).
+func runPolls(t *testing.T, store storage.Store, p *feeds.Poller) (stop func()) {
+	t.Helper()
+	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
+	if err := p.Register(r); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := e.store.GetFeedState(context.Background(), "news", src.Feed.URL)
-		if err == nil && st.FirstRunDone {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the feed was not polled")
-		}
-		time.Sleep(20 * time.Millisecond)
+	go func() { done <- r.Run(ctx, time.Second) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestPollJob: a feed's job polls it at once, then at its interval, and
+// stops with the runner; after a restart the feed waits for the rest of
+// its interval; a feed no longer configured is not polled, its job kept
+// for when it comes back.
+func TestPollJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx := context.Background()
+		site := &feedTransport{body: readFixture(t, "rss2.xml")}
+		src := feeds.Source{Account: "news", Feed: config.Feed{URL: "http://city.example/feed"}} // every 15 minutes
+		poller := func(srcs ...feeds.Source) *feeds.Poller {
+			return feeds.NewPoller(feeds.Settings{MaxBody: 1 << 20}, srcs, e.store, e.pub, &http.Client{Transport: site}, zerolog.New(zerolog.NewTestWriter(t)))
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
-	}
-	if n, _ := s.counts(); n != 1 {
-		t.Errorf("%d requests in a 15-minute interval, want 1", n)
-	}
+		stop := runPolls(t, e.store, poller(src))
+		synctest.Wait()
+		st, err := e.store.GetFeedState(ctx, "news", src.Feed.URL)
+		if err != nil || !st.FirstRunDone || site.requests.Load() != 1 {
+			t.Fatalf("after the start: %d requests, state %+v, %v; want the feed polled once", site.requests.Load(), st, err)
+		}
+		time.Sleep(14 * time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 1 {
+			t.Errorf("%d requests in a 15-minute interval, want 1", n)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 2 {
+			t.Errorf("%d requests after 15 minutes, want 2", n)
+		}
+		stop()
+		list, err := e.store.ListJobsByRef(ctx, feeds.JobPoll, "feed:news:"+src.Feed.URL, "", 10)
+		if err != nil || len(list) != 1 || list[0].Status != storage.JobPending || !list[0].RunAt.Equal(time.Now().Add(15*time.Minute)) {
+			t.Fatalf("feed's jobs after the stop: %+v, %v; want one, due in 15 minutes", list, err)
+		}
+
+		// A restart five minutes later: the next poll is still ten minutes
+		// away.
+		time.Sleep(5 * time.Minute)
+		stop = runPolls(t, e.store, poller(src))
+		time.Sleep(9 * time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 2 {
+			t.Errorf("%d requests 9 minutes after the restart, want 2", n)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 3 {
+			t.Errorf("%d requests 10 minutes after the restart, want 3", n)
+		}
+		stop()
+
+		// The feed is removed from the configuration: not polled, its job
+		// kept (looked at daily).
+		runPolls(t, e.store, poller())
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 3 {
+			t.Errorf("%d requests after the feed was removed, want 3", n)
+		}
+		list, err = e.store.ListJobsByRef(ctx, feeds.JobPoll, "feed:news:"+src.Feed.URL, "", 10)
+		if err != nil || len(list) != 1 || list[0].Status != storage.JobPending || list[0].RunAt.Before(time.Now().Add(22*time.Hour)) {
+			t.Errorf("removed feed's jobs: %+v, %v; want one, due in a day", list, err)
+		}
+	})
+}
+
+// TestPollJobInterval: a feed whose interval was shortened has its job
+// brought forward at the start.
+func TestPollJobInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		site := &feedTransport{body: readFixture(t, "rss2.xml")}
+		feed := config.Feed{URL: "http://city.example/feed", Interval: config.Duration(2 * time.Hour)}
+		poller := func(f config.Feed) *feeds.Poller {
+			return feeds.NewPoller(feeds.Settings{MaxBody: 1 << 20}, []feeds.Source{{Account: "news", Feed: f}},
+				e.store, e.pub, &http.Client{Transport: site}, zerolog.Nop())
+		}
+		stop := runPolls(t, e.store, poller(feed))
+		synctest.Wait()
+		stop()
+		feed.Interval = config.Duration(30 * time.Minute)
+		runPolls(t, e.store, poller(feed))
+		time.Sleep(29 * time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 1 {
+			t.Errorf("%d requests before the new interval, want 1", n)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := site.requests.Load(); n != 2 {
+			t.Errorf("%d requests at the new interval (30 minutes, not the old 2 hours), want 2", n)
+		}
+	})
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -62,7 +65,7 @@ type Poller struct {
 	client  *http.Client
 	log     zerolog.Logger
 	now     func() time.Time
-	owner   string
+	owner   string // of the feeds' locks
 }
 
 // NewPoller builds a poller of sources. client must be the SSRF-safe
@@ -98,51 +101,130 @@ type Result struct {
 // capped reports whether the poll reached a cap.
 func (r Result) capped() bool { return r.Skipped > 0 || r.Deferred > 0 }
 
-// Run polls every feed at its interval until ctx is cancelled. A feed
-// polled before the restart waits for the rest of its interval.
-func (p *Poller) Run(ctx context.Context) error {
-	if len(p.sources) == 0 {
-		return nil
-	}
-	due := make([]time.Time, len(p.sources))
-	for i, src := range p.sources {
-		if st, err := p.store.GetFeedState(ctx, src.Account, src.Feed.URL); err == nil && !st.CheckedAt.IsZero() {
-			due[i] = st.CheckedAt.Add(src.Feed.IntervalOrDefault())
-		}
-	}
-	p.log.Info().Int("feeds", len(p.sources)).Msg("feed poller started")
-	for {
-		for i, src := range p.sources {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if p.now().Before(due[i]) {
-				continue
-			}
-			p.pollLogged(ctx, src)
-			due[i] = p.now().Add(src.Feed.IntervalOrDefault())
-		}
-		next := slices.MinFunc(due, func(a, b time.Time) int { return a.Compare(b) })
-		wait := min(max(next.Sub(p.now()), time.Second), time.Minute)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
+// JobPoll is the job kind of a feed's polls. Each configured feed has one
+// job, keyed by account and URL, that never ends: each run polls the feed
+// and puts the job back, due at the feed's next poll. A feed no longer
+// configured keeps its job, looked at again daily, so that it comes back
+// with its history if the feed is configured again.
+const JobPoll = "feed-poll"
+
+// dormantRecheck is how often the job of a feed no longer configured is
+// looked at.
+const dormantRecheck = 24 * time.Hour
+
+type pollPayload struct {
+	Account string `json:"account"`
+	URL     string `json:"url"`
 }
 
-func (p *Poller) pollLogged(ctx context.Context, src Source) {
-	log := p.log.With().Str("account", src.Account).Str("feed", src.Feed.URL).Logger()
+// pollKey is the key (and ref) of a feed's job.
+func pollKey(account, url string) string { return "feed:" + strings.ToLower(account) + ":" + url }
+
+// Register adds the feeds' pool to r: the feeds are polled one at a time,
+// each at its interval. Register it even with no feed configured: the
+// jobs of feeds no longer configured are still looked at.
+func (p *Poller) Register(r *jobs.Runner) error {
+	err := r.Register(jobs.Pool{
+		Kinds:     []string{JobPoll},
+		Handle:    p.handle,
+		Workers:   1,
+		Lease:     pollLease,
+		PollEvery: time.Minute, // polls are on time: the runner remembers when it put them back
+		Start:     p.schedule,
+		Now:       func() time.Time { return p.now() },
+	})
+	if err != nil {
+		return fmt.Errorf("feeds: %w", err)
+	}
+	return nil
+}
+
+// schedule makes sure every configured feed has its job, due at its next
+// poll: a feed polled before a restart waits for the rest of its
+// interval; a job due later than that (a shorter interval now) is brought
+// forward.
+func (p *Poller) schedule(ctx context.Context) error {
+	for _, src := range p.sources {
+		due := p.now()
+		st, err := p.store.GetFeedState(ctx, src.Account, src.Feed.URL)
+		switch {
+		case err == nil && !st.CheckedAt.IsZero():
+			due = st.CheckedAt.Add(src.Feed.IntervalOrDefault())
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+		payload, err := json.Marshal(pollPayload{Account: src.Account, URL: src.Feed.URL})
+		if err != nil {
+			return err
+		}
+		key, host := pollKey(src.Account, src.Feed.URL), ""
+		if u, err := url.Parse(src.Feed.URL); err == nil {
+			host = u.Host
+		}
+		id, err := p.store.EnqueueJob(ctx, storage.NewJob{Kind: JobPoll, Payload: payload, RunAt: due, Key: key, Host: host, Ref: key})
+		if err != nil {
+			return err
+		}
+		j, err := p.store.GetJob(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case j.Status == storage.JobPending && j.RunAt.After(due):
+			if err := p.store.RescheduleJob(ctx, id, JobPoll, due); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err // ErrNotFound: claimed meanwhile
+			}
+		case j.Status == storage.JobDone || j.Status == storage.JobFailed:
+			p.log.Error().Str("account", src.Account).Str("feed", src.Feed.URL).Int64("job", id).Str("job_status", j.Status).
+				Msg("the feed's job ended; the feed is not polled")
+		}
+	}
+	if len(p.sources) > 0 {
+		p.log.Info().Int("feeds", len(p.sources)).Msg("feed polls scheduled")
+	}
+	return nil
+}
+
+// source returns the configured feed of account at url.
+func (p *Poller) source(account, url string) (Source, bool) {
+	for _, src := range p.sources {
+		if strings.EqualFold(src.Account, account) && src.Feed.URL == url {
+			return src, true
+		}
+	}
+	return Source{}, false
+}
+
+// handle polls a feed and puts its job back for its next poll; a failed
+// poll is retried at the next interval too.
+func (p *Poller) handle(ctx context.Context, j *jobs.Job) error {
+	var pl pollPayload
+	if err := json.Unmarshal(j.Payload, &pl); err != nil {
+		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
+	}
+	src, ok := p.source(pl.Account, pl.URL)
+	if !ok {
+		return jobs.Again(p.now().Add(dormantRecheck)) // no longer configured
+	}
 	res, err := p.Poll(ctx, src)
+	next := p.now().Add(src.Feed.IntervalOrDefault())
 	switch {
 	case errors.Is(err, errLocked):
-		log.Debug().Msg("feed polled by another process")
-	case err != nil && ctx.Err() == nil:
-		log.Warn().Err(err).Msg("feed poll failed; retried at the next interval")
+		p.log.Debug().Str("account", src.Account).Str("feed", src.Feed.URL).Msg("feed polled by another process")
+	case err != nil:
+		return jobs.RetryAt(next, err)
+	default:
+		p.logResult(src, res)
+	}
+	return jobs.Again(next)
+}
+
+// logResult logs what a poll did: one line per poll that reached a cap
+// (the state says it too: `bridge feeds`), or that found new entries.
+func (p *Poller) logResult(src Source, res Result) {
+	log := p.log.With().Str("account", src.Account).Str("feed", src.Feed.URL).Logger()
+	switch {
 	case res.capped():
-		// One line per poll that reached a cap (the state says it too:
-		// `bridge feeds`).
 		log.Warn().Int("entries", res.Entries).Int("new", res.New).Int("posted", res.Posted).Int("skipped", res.Skipped).
 			Int("deferred", res.Deferred).Int("max_posts_per_poll", src.Feed.MaxPostsPerPollOrDefault()).
 			Int("max_posts_per_hour", src.Feed.MaxPostsPerHourOrDefault()).Msg("feed post cap reached: " + capNote(res, src.Feed))

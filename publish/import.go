@@ -93,6 +93,9 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 	if err != nil {
 		return ImportResult{}, s.wrap("import", err)
 	}
+	if mirrored {
+		s.mirror.Nudge()
+	}
 	stored, err := s.store.GetStatus(ctx, st.ID)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("publish: import: %w", err)

@@ -20,10 +20,14 @@ import (
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
-// countingMirror records the statuses the mirror was asked to create.
+// countingMirror records the statuses the mirror was asked to create,
+// and its nudges: whether each came once the status it was asked for was
+// committed (visible in store).
 type countingMirror struct {
+	store   storage.Store
 	mu      sync.Mutex
 	created []storage.Status
+	nudges  []bool
 }
 
 var _ publish.Mirror = (*countingMirror)(nil)
@@ -40,6 +44,16 @@ func (m *countingMirror) MirrorUpdate(context.Context, storage.Queries, storage.
 func (m *countingMirror) MirrorDelete(context.Context, storage.Queries, storage.Status) error {
 	return nil
 }
+func (m *countingMirror) Nudge() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	committed := false
+	if n := len(m.created); n > 0 {
+		_, err := m.store.GetStatus(context.Background(), m.created[n-1].ID)
+		committed = err == nil
+	}
+	m.nudges = append(m.nudges, committed)
+}
 
 func TestImportIsQuietAndIdempotent(t *testing.T) {
 	e := newEnv(t)
@@ -50,7 +64,7 @@ func TestImportIsQuietAndIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mirror := &countingMirror{}
+	mirror := &countingMirror{store: e.store}
 	e.pub.SetMirror(mirror)
 
 	recent, err := e.pub.Create(ctx, "news", publish.Draft{Text: "posted today"})
@@ -101,6 +115,7 @@ func TestImportIsQuietAndIdempotent(t *testing.T) {
 		{"nothing delivered", e.jobs(t) == before},
 		{"mirrored only when asked", reply.Mirrored && !first.Mirrored && len(mirror.created) == 2 && mirror.created[1].ID == reply.Status.ID},
 		{"mirror sees the original date", mirror.created[len(mirror.created)-1].CreatedAt.Equal(old.Add(time.Minute))},
+		{"mirror nudged after each commit that queued its work", len(mirror.nudges) == 2 && mirror.nudges[0] && mirror.nudges[1]},
 	}
 	for _, c := range checks {
 		if !c.ok {

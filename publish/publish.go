@@ -79,6 +79,8 @@ type Mirror interface {
 	MirrorCreate(ctx context.Context, q storage.Queries, st storage.Status) error
 	MirrorUpdate(ctx context.Context, q storage.Queries, st storage.Status) error
 	MirrorDelete(ctx context.Context, q storage.Queries, st storage.Status) error
+	// Nudge wakes the mirror's workers once the transaction committed.
+	Nudge()
 }
 
 // SetMirror installs the mirror (nil: none).
@@ -268,7 +270,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 	if err != nil {
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
-	s.fed.Nudge()
+	s.nudge()
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
@@ -325,7 +327,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 	if err != nil {
 		return storage.Status{}, s.wrap("edit", err)
 	}
-	s.fed.Nudge()
+	s.nudge()
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -350,7 +352,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 	if err != nil {
 		return storage.Status{}, s.wrap("delete", err)
 	}
-	s.fed.Nudge()
+	s.nudge()
 	return st, nil
 }
 
@@ -382,6 +384,15 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 	}
 	s.fed.Nudge()
 	return s.store.GetStatus(ctx, id)
+}
+
+// nudge wakes the workers of the jobs a committed transaction queued:
+// deliveries, and the mirror's.
+func (s *Service) nudge() {
+	s.fed.Nudge()
+	if s.mirror != nil {
+		s.mirror.Nudge()
+	}
 }
 
 func (s *Service) wrap(action string, err error) error {

@@ -380,45 +380,6 @@ func TestUploadRejects(t *testing.T) {
 	}
 }
 
-func TestSchedule(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	if _, err := e.pub.Schedule(ctx, "news", publish.Draft{Text: "soon"}, time.Now().Add(time.Minute)); err == nil {
-		t.Error("a schedule one minute ahead was accepted")
-	}
-	sc, err := e.pub.Schedule(ctx, "news", publish.Draft{Text: "later"}, time.Now().Add(10*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := e.store.GetJob(ctx, sc.ID)
-	if err != nil || job.Kind != publish.JobPublish || job.RunAt.Before(time.Now().Add(9*time.Minute)) {
-		t.Fatalf("job %+v %v", job, err)
-	}
-	// Eleven minutes later, the scheduler publishes it once.
-	e.pub.SetClock(func() time.Time { return time.Now().Add(11 * time.Minute) })
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.pub.RunScheduler(runCtx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, _ := e.store.CountStatuses(ctx, "news", nil)
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("scheduled status not published")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if job, _ := e.store.GetJob(ctx, sc.ID); job.Status != storage.JobDone {
-		t.Errorf("scheduled job %s", job.Status)
-	}
-}
-
 func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

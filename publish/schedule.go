@@ -3,11 +3,12 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -55,58 +56,50 @@ func (s *Service) Schedule(ctx context.Context, account string, d Draft, at time
 	return Scheduled{ID: id, ScheduledAt: at.UTC(), Account: account, Draft: d}, nil
 }
 
-// RunScheduler publishes scheduled statuses when they are due, until ctx
-// is cancelled. A status published by a job is keyed by that job, so a
-// crash between publishing and completing the job does not publish twice.
-func (s *Service) RunScheduler(ctx context.Context) error {
-	host, _ := os.Hostname()
-	owner := "scheduler-" + host + "-" + strconv.Itoa(os.Getpid())
-	tick := time.NewTicker(5 * time.Second)
-	defer tick.Stop()
-	for {
-		jobs, err := s.store.ClaimJobs(ctx, owner, []string{JobPublish}, 10, 2*time.Minute, s.now())
-		if err != nil && ctx.Err() == nil {
-			s.log.Error().Err(err).Msg("claim scheduled statuses")
-		}
-		for _, j := range jobs {
-			s.publishScheduled(ctx, owner, j)
-		}
-		select {
-		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			return s.store.ReleaseJobs(rctx, owner)
-		case <-tick.C:
-		}
-	}
+// scheduleBackoff is the scheduler's retry policy: a minute between
+// attempts, ten attempts.
+func scheduleBackoff() jobs.Backoff {
+	return jobs.Backoff{Base: time.Minute, Max: time.Minute, MaxAttempts: 10}
 }
 
-func (s *Service) publishScheduled(ctx context.Context, owner string, j storage.Job) {
+// RegisterScheduler adds the scheduler's pool to r: scheduled statuses
+// are published when due, one at a time (looked for every 5 seconds). A
+// status published by a job is keyed by that job, so a crash between
+// publishing and completing the job does not publish twice.
+func (s *Service) RegisterScheduler(r *jobs.Runner) error {
+	err := r.Register(jobs.Pool{
+		Kinds:     []string{JobPublish},
+		Handle:    s.publishScheduled,
+		Workers:   1,
+		Lease:     2 * time.Minute,
+		Backoff:   scheduleBackoff(),
+		PollEvery: 5 * time.Second,
+		Now:       func() time.Time { return s.now() },
+	})
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// publishScheduled publishes a scheduled status. One that fails
+// validation now (its media or parent were deleted meanwhile) fails at
+// once; other errors are retried.
+func (s *Service) publishScheduled(ctx context.Context, j *jobs.Job) error {
 	var p scheduledPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		s.logJob(j, s.store.FailJob(ctx, j.ID, owner, "undecodable payload: "+err.Error()))
-		return
+		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
 	}
 	d := p.Draft
 	d.IdempotencyKey = "scheduled:" + strconv.FormatInt(j.ID, 10)
 	st, err := s.Create(ctx, p.Account, d)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return jobs.Permanent(err)
+	}
 	if err != nil {
-		if _, ok := err.(*ValidationError); ok || j.Attempts >= 10 {
-			// e.g. its media or parent were deleted meanwhile.
-			s.log.Warn().Err(err).Int64("job", j.ID).Msg("scheduled status cannot be published")
-			s.logJob(j, s.store.FailJob(ctx, j.ID, owner, err.Error()))
-			return
-		}
-		s.log.Error().Err(err).Int64("job", j.ID).Msg("publish scheduled status; will retry")
-		s.logJob(j, s.store.RetryJob(ctx, j.ID, owner, s.now().Add(time.Minute), err.Error()))
-		return
+		return err
 	}
 	s.log.Info().Int64("job", j.ID).Int64("status", st.ID).Msg("scheduled status published")
-	s.logJob(j, s.store.CompleteJob(ctx, j.ID, owner))
-}
-
-func (s *Service) logJob(j storage.Job, err error) {
-	if err != nil {
-		s.log.Error().Err(err).Int64("job", j.ID).Msg("record scheduled job result")
-	}
+	return nil
 }

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -97,66 +102,177 @@ func get(e *env, account string, id int64) error {
 
 func second[T any](_ T, err error) error { return err }
 
+// openService opens a publishing service on the SQLite file at path,
+// without an HTTP server (so that it runs in a synctest bubble); wrap, if
+// set, wraps its store. The store is closed when the test ends.
+func openService(t *testing.T, path string, wrap func(storage.Store) storage.Store) (storage.Store, *publish.Service) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: path}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	fed, err := federation.New(ctx, federation.Settings{
+		BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
+		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
+	}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := store
+	if wrap != nil {
+		served = wrap(store)
+	}
+	return store, publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: "127.0.0.1:1"}, served, fed, zerolog.Nop())
+}
+
+// runScheduler runs the scheduler's pool on a job runner until stop (or
+// the end of the test).
+func runScheduler(t *testing.T, store storage.Store, pub *publish.Service) (stop func()) {
+	t.Helper()
+	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
+	if err := pub.RegisterScheduler(r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, time.Second) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestSchedule: a status scheduled ten minutes ahead is published by the
+// scheduler when due (not before), once.
+func TestSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store, pub := openService(t, filepath.Join(t.TempDir(), "bridge.db"), nil)
+		ctx := context.Background()
+		if _, err := pub.Schedule(ctx, "news", publish.Draft{Text: "soon"}, time.Now().Add(time.Minute)); err == nil {
+			t.Error("a schedule one minute ahead was accepted")
+		}
+		sc, err := pub.Schedule(ctx, "news", publish.Draft{Text: "later"}, time.Now().Add(10*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := store.GetJob(ctx, sc.ID)
+		if err != nil || job.Kind != publish.JobPublish || job.RunAt.Before(time.Now().Add(9*time.Minute)) {
+			t.Fatalf("job %+v %v", job, err)
+		}
+		stop := runScheduler(t, store, pub)
+		time.Sleep(9 * time.Minute)
+		synctest.Wait()
+		if n, _ := store.CountStatuses(ctx, "news", nil); n != 0 {
+			t.Fatal("published before its time")
+		}
+		// Eleven minutes later, the scheduler has published it once.
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if n, _ := store.CountStatuses(ctx, "news", nil); n != 1 {
+			t.Fatalf("%d statuses published, want 1", n)
+		}
+		stop()
+		if job, _ := store.GetJob(ctx, sc.ID); job.Status != storage.JobDone {
+			t.Errorf("scheduled job %s", job.Status)
+		}
+	})
+}
+
+// parentDeletingStore deletes a status just before the next transaction:
+// the scheduled reply's parent goes between the scheduler's check and its
+// transaction, whose own check then refuses the reply.
+type parentDeletingStore struct {
+	storage.Store
+	parent atomic.Int64
+}
+
+func (s *parentDeletingStore) InTx(ctx context.Context, fn func(q storage.Queries) error) error {
+	if id := s.parent.Swap(0); id != 0 {
+		if err := s.Store.DeleteStatus(ctx, "news", id, time.Now()); err != nil {
+			return err
+		}
+	}
+	return s.Store.InTx(ctx, fn)
+}
+
+// TestScheduledInvalidFailsAtOnce: a scheduled status that no longer
+// validates when it is published fails at once, even when the
+// transaction's check (a wrapped validation error) is the one that says
+// so; it is not retried ten times.
+func TestScheduledInvalidFailsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var racing *parentDeletingStore
+		store, pub := openService(t, filepath.Join(t.TempDir(), "bridge.db"), func(s storage.Store) storage.Store {
+			racing = &parentDeletingStore{Store: s}
+			return racing
+		})
+		parent, err := pub.Create(ctx, "news", publish.Draft{Text: "the thread starts"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := pub.Schedule(ctx, "news", publish.Draft{Text: "a reply", InReplyToID: parent.ID}, time.Now().Add(10*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		racing.parent.Store(parent.ID)
+		runScheduler(t, store, pub)
+		time.Sleep(11 * time.Minute)
+		synctest.Wait()
+		job, err := store.GetJob(ctx, sc.ID)
+		if err != nil || job.Status != storage.JobFailed || job.Attempts != 1 || !strings.Contains(job.LastError, "in_reply_to_id") {
+			t.Errorf("scheduled job = %s after %d attempts (%q), %v; want failed after 1", job.Status, job.Attempts, job.LastError, err)
+		}
+	})
+}
+
 // TestScheduledSurvivesRestart stops the store and the service before the
 // due time; a new process (new store on the same file, new service) lists
 // the scheduled status and publishes it when due, once.
 func TestScheduledSurvivesRestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "bridge.db")
-	start := func() (storage.Store, *publish.Service) {
-		store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: path}, zerolog.Nop())
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "bridge.db")
+		store, pub := openService(t, path, nil)
+		due := time.Now().Add(10 * time.Minute)
+		sc, err := pub.Schedule(ctx, "news", publish.Draft{Text: "after the restart", Visibility: storage.VisibilityUnlisted}, due)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fed, err := federation.New(ctx, federation.Settings{
-			BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
-			Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-		}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
-		if err != nil {
+		if err := store.Close(); err != nil {
 			t.Fatal(err)
 		}
-		return store, publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: "127.0.0.1:1"}, store, fed, zerolog.Nop())
-	}
 
-	store, pub := start()
-	due := time.Now().Add(10 * time.Minute)
-	sc, err := pub.Schedule(ctx, "news", publish.Draft{Text: "after the restart", Visibility: storage.VisibilityUnlisted}, due)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	store, pub = start()
-	defer store.Close()
-	list, err := pub.ListScheduled(ctx, "news")
-	if err != nil || len(list) != 1 || list[0].ID != sc.ID || list[0].Draft.Text != "after the restart" {
-		t.Fatalf("after restart ListScheduled = %+v, %v", list, err)
-	}
-	if n, _ := store.CountStatuses(ctx, "news", nil); n != 0 {
-		t.Fatal("published before its time")
-	}
-	pub.SetClock(func() time.Time { return due.Add(time.Minute) })
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- pub.RunScheduler(runCtx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for n := int64(0); n == 0; n, _ = store.CountStatuses(ctx, "news", nil) {
-		if time.Now().After(deadline) {
-			t.Fatal("scheduled status not published after the restart")
+		store, pub = openService(t, path, nil)
+		list, err := pub.ListScheduled(ctx, "news")
+		if err != nil || len(list) != 1 || list[0].ID != sc.ID || list[0].Draft.Text != "after the restart" {
+			t.Fatalf("after restart ListScheduled = %+v, %v", list, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	page, _ := store.ListStatuses(ctx, storage.StatusPage{Account: "news", Limit: 5})
-	if len(page) != 1 || page[0].Text != "after the restart" || page[0].Visibility != storage.VisibilityUnlisted {
-		t.Errorf("published %+v", page)
-	}
-	if list, _ := pub.ListScheduled(ctx, "news"); len(list) != 0 {
-		t.Errorf("still listed as scheduled: %+v", list)
-	}
+		if n, _ := store.CountStatuses(ctx, "news", nil); n != 0 {
+			t.Fatal("published before its time")
+		}
+		stop := runScheduler(t, store, pub)
+		time.Sleep(time.Until(due) + 5*time.Second)
+		synctest.Wait()
+		stop()
+		if n, _ := store.CountStatuses(ctx, "news", nil); n != 1 {
+			t.Fatalf("%d statuses published after the restart, want 1", n)
+		}
+		page, _ := store.ListStatuses(ctx, storage.StatusPage{Account: "news", Limit: 5})
+		if len(page) != 1 || page[0].Text != "after the restart" || page[0].Visibility != storage.VisibilityUnlisted {
+			t.Errorf("published %+v", page)
+		}
+		if list, _ := pub.ListScheduled(ctx, "news"); len(list) != 0 {
+			t.Errorf("still listed as scheduled: %+v", list)
+		}
+	})
 }

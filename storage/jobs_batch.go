@@ -34,3 +34,23 @@ func (s *store) CompleteJobs(ctx context.Context, ids []int64, owner string) (in
 	}
 	return done, nil
 }
+
+// RenewJobLeases extends to until the leases owner holds on its running
+// jobs of kinds (all kinds when empty): the heartbeat of a worker whose
+// jobs run longer than their lease.
+func (s *store) RenewJobLeases(ctx context.Context, owner string, kinds []string, until time.Time) (int64, error) {
+	query := `UPDATE jobs SET lease_until = ? WHERE status = 'running' AND lease_owner = ?`
+	args := make([]any, 0, 2+len(kinds))
+	args = append(args, until.UnixMicro(), owner)
+	if len(kinds) > 0 {
+		query += ` AND kind IN (` + placeholders(len(kinds)) + `)`
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	n, err := s.w.execN(ctx, query, args...)
+	if err != nil {
+		return 0, s.d.wrap(fmt.Sprintf("renew the job leases of %q", owner), err)
+	}
+	return n, nil
+}

@@ -213,6 +213,10 @@ type Store interface {
 	// lost their lease, or were not running). Delivery workers record
 	// their results in batches with it.
 	CompleteJobs(ctx context.Context, ids []int64, owner string) (int64, error)
+	// RenewJobLeases extends to until the leases owner holds on its
+	// running jobs of kinds (all kinds when empty), and returns how many
+	// it extended.
+	RenewJobLeases(ctx context.Context, owner string, kinds []string, until time.Time) (int64, error)
 	// RetryJob puts a job back to pending, due at runAt, with the error.
 	RetryJob(ctx context.Context, id int64, owner string, runAt time.Time, errMsg string) error
 	// FailJob gives up on a job.

@@ -63,16 +63,6 @@ func (a *app) blueskyRoutes(mux *http.ServeMux) {
 	}
 }
 
-// runMirror runs the mirror's worker until ctx ends, and reports on done
-// (at once when there is no mirror).
-func (a *app) runMirror(ctx context.Context, done chan<- error) {
-	if a.mirror == nil {
-		done <- nil
-		return
-	}
-	done <- a.mirror.Run(ctx, 10*time.Second)
-}
-
 // cmdBluesky: bridge bluesky handle|status --account NAME.
 func cmdBluesky(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "handle" && args[0] != "status") {

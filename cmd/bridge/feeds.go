@@ -13,14 +13,8 @@ import (
 	"github.com/passerelle/passerelle/storage"
 )
 
-// runFeeds polls the accounts' website feeds (accounts[].feeds) until ctx
-// is cancelled, then reports on done; at once when there are none.
-func (a *app) runFeeds(ctx context.Context, done chan<- error) {
-	srcs := feeds.Sources(a.cfg.Accounts)
-	if len(srcs) == 0 {
-		done <- nil
-		return
-	}
+// feedPoller polls the accounts' website feeds (accounts[].feeds).
+func (a *app) feedPoller() *feeds.Poller {
 	v, _, _ := buildInfo()
 	client := safehttp.NewClient(safehttp.Config{
 		AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks,
@@ -28,9 +22,8 @@ func (a *app) runFeeds(ctx context.Context, done chan<- error) {
 		Timeout:              30 * time.Second,
 		MaxBodyBytes:         feeds.DefaultMaxBody,
 	})
-	p := feeds.NewPoller(feeds.Settings{MaxChars: a.pub.Limits().MaxChars}, srcs, a.store, a.pub, client,
+	return feeds.NewPoller(feeds.Settings{MaxChars: a.pub.Limits().MaxChars}, feeds.Sources(a.cfg.Accounts), a.store, a.pub, client,
 		a.log.With().Str("component", "feeds").Logger())
-	done <- p.Run(ctx)
 }
 
 // cmdFeeds shows the state of the accounts' feeds: `bridge feeds status

@@ -18,6 +18,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/execpages"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
@@ -229,7 +230,11 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	runner := jobs.New(a.store, log.With().Str("component", "jobs").Logger())
 	deliverer := a.fed.NewDeliverer(cfg.Federation.DeliveryWorkers)
+	if err := a.registerJobs(runner, deliverer); err != nil {
+		return err
+	}
 	ls, err := a.newListeners(h, deliverer)
 	if err != nil {
 		return err
@@ -240,16 +245,13 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	}
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	workDone := make(chan error, 4)
-	go func() { workDone <- deliverer.Run(workCtx, 10*time.Second) }()
-	go func() { // a changed profile: an Update of the actor to the followers
+	workDone := make(chan error, 1)
+	go func() { workDone <- runner.Run(workCtx, 10*time.Second) }() // jobs.go
+	go func() {                                                     // a changed profile: an Update of the actor to the followers
 		if err := a.fed.AnnounceProfiles(workCtx); err != nil {
 			log.Error().Err(err).Msg("profile changes not announced")
 		}
 	}()
-	go func() { workDone <- a.pub.RunScheduler(workCtx) }()
-	go a.runMirror(workCtx, workDone)
-	go a.runFeeds(workCtx, workDone) // feeds.go
 	go runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger())
 	modDone := make(chan error, 1)
 	go func() { modDone <- a.mod.Run(workCtx) }() // block reloads, blocklist subscriptions
@@ -278,10 +280,8 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	// Then stop accepting and let in-flight requests finish, then
 	// certificate maintenance; the database is closed last (deferred).
 	stopWork()
-	for range 4 {
-		if err := <-workDone; err != nil {
-			log.Warn().Err(err).Msg("workers shutdown")
-		}
+	if err := <-workDone; err != nil {
+		log.Warn().Err(err).Msg("workers shutdown")
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -73,3 +73,56 @@ func testCompleteJobs(t *testing.T, s storage.Store) {
 		t.Errorf("claimable after completion: %v, want %v", ids(got), want)
 	}
 }
+
+// testRenewJobLeases checks RenewJobLeases: only the owner's running jobs
+// of the given kinds get the new lease, and a job whose lease was renewed
+// is not claimable by another worker when its first lease would have
+// expired.
+func testRenewJobLeases(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	deliver := enqueue(t, s, "deliver", now)
+	mirror := enqueue(t, s, "bluesky", now)
+	pending := enqueue(t, s, "deliver", now.Add(time.Hour))
+	theirs := enqueue(t, s, "deliver", now)
+	if got := must(s.ClaimJobs(ctx, "w1", []string{"deliver", "bluesky"}, 2, time.Minute, now))(t); len(got) != 2 {
+		t.Fatalf("claimed %d jobs, want 2", len(got))
+	}
+	if got := must(s.ClaimJobs(ctx, "w2", nil, 1, time.Minute, now))(t); len(got) != 1 || got[0].ID != theirs {
+		t.Fatalf("w2 claimed %+v, want job %d", got, theirs)
+	}
+	until := now.Add(10 * time.Minute)
+	tests := []struct {
+		name  string
+		owner string
+		kinds []string
+		want  int64
+	}{
+		{"another owner's kinds", "nobody", nil, 0},
+		{"one kind", "w1", []string{"deliver"}, 1},
+		{"all kinds", "w1", nil, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if n := must(s.RenewJobLeases(ctx, tc.owner, tc.kinds, until))(t); n != tc.want {
+				t.Errorf("renewed %d leases, want %d", n, tc.want)
+			}
+		})
+	}
+	for _, id := range []int64{deliver, mirror} {
+		if j := must(s.GetJob(ctx, id))(t); j.Status != storage.JobRunning || j.LeaseOwner != "w1" || !j.LeaseUntil.Equal(until) {
+			t.Errorf("renewed job = %+v, want running for w1 until %v", j, until)
+		}
+	}
+	if j := must(s.GetJob(ctx, pending))(t); j.Status != storage.JobPending || !j.LeaseUntil.IsZero() {
+		t.Errorf("pending job = %+v", j)
+	}
+	if j := must(s.GetJob(ctx, theirs))(t); !j.LeaseUntil.Equal(now.Add(time.Minute)) {
+		t.Errorf("another owner's job got lease %v", j.LeaseUntil)
+	}
+	// Two minutes on, the first lease has expired, the renewed one has not.
+	got := must(s.ClaimJobs(ctx, "w3", nil, 10, time.Minute, now.Add(2*time.Minute)))(t)
+	if !slices.Equal(ids(got), []int64{theirs}) {
+		t.Errorf("after the renewal w3 claimed %v, want only the unrenewed %d", ids(got), theirs)
+	}
+}

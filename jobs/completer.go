@@ -1,4 +1,4 @@
-package federation
+package jobs
 
 import (
 	"context"
@@ -6,22 +6,20 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/passerelle/passerelle/storage"
 )
 
-// Successful deliveries are recorded in batches: one statement marks up to
+// Successful jobs are recorded in batches: one statement marks up to
 // completeBatch jobs done instead of one write (and, on SQLite, one commit
-// of the single writer) per delivery. A delivery waits at most
-// completeDelay to be recorded, which bounds the deliveries a crash could
-// make us send twice beyond those in flight.
+// of the single writer) per job. A job waits at most completeDelay to be
+// recorded, which bounds the jobs a crash could make us run twice (send
+// twice, for a delivery) beyond those in flight.
 const (
 	completeBatch = 64
 	completeDelay = 20 * time.Millisecond
 )
 
 type completer struct {
-	store storage.Store
+	store Store
 	owner string
 	log   zerolog.Logger
 
@@ -32,7 +30,7 @@ type completer struct {
 	quit  chan struct{}
 }
 
-func newCompleter(store storage.Store, owner string, log zerolog.Logger) *completer {
+func newCompleter(store Store, owner string, log zerolog.Logger) *completer {
 	return &completer{
 		store: store, owner: owner, log: log,
 		first: make(chan struct{}, 1), full: make(chan struct{}, 1), quit: make(chan struct{}),
@@ -95,13 +93,13 @@ func (c *completer) flush() {
 	if err != nil {
 		// Keep them for the next batch: while their leases last, nobody
 		// else sends them.
-		c.log.Error().Err(err).Int("jobs", len(ids)).Msg("record delivered jobs; will try again")
+		c.log.Error().Err(err).Int("jobs", len(ids)).Msg("record done jobs; will try again")
 		c.mu.Lock()
 		c.ids = append(ids, c.ids...) // completing a done job again is a no-op
 		c.mu.Unlock()
 		return
 	}
 	if int(n) < len(ids) {
-		c.log.Warn().Int("jobs", len(ids)-int(n)).Msg("delivered jobs whose lease was lost (another worker may send them again)")
+		c.log.Warn().Int("jobs", len(ids)-int(n)).Msg("done jobs whose lease was lost (another worker may run them again)")
 	}
 }

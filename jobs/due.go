@@ -1,4 +1,4 @@
-package federation
+package jobs
 
 import (
 	"container/heap"
@@ -7,27 +7,28 @@ import (
 )
 
 // dueTimes are the times at which jobs this process put back (its
-// retries) come due. When the queue has nothing due, the claimer sleeps
-// until the earliest of them rather than until its next idle poll, so a
-// retry goes after its backoff and not up to idlePoll later: the 0.25 s
+// retries) come due. When the queue has nothing due, a pool's claimer
+// sleeps until the earliest of them rather than until its next idle poll,
+// so a retry goes after its backoff and not up to a poll later: the 0.25 s
 // first retry of a server that hiccuped is 0.25 s, which is what ends a
-// fan-out. Bounded: times further than dueHorizon ahead, or beyond
-// dueMax of them, are left to the idle poll (a retry that waits minutes
-// does not mind a quarter of a second more). Retries put back by other
-// processes are found by the idle poll too.
+// fan-out. Bounded: times further ahead than the pool's horizon
+// (dueHorizonPolls idle polls: a wait that long does not mind one poll
+// more), or beyond dueMax of them, are left to the idle poll. Retries put
+// back by other processes are found by the idle poll too.
 type dueTimes struct {
 	mu sync.Mutex
 	h  timeHeap
 }
 
 const (
-	dueMax     = 4096
-	dueHorizon = time.Minute
+	dueMax          = 4096
+	dueHorizonPolls = 240 // a minute for delivery's 250 ms poll
 )
 
-// add records that a job comes due at `at` (now is the queue's clock).
-func (q *dueTimes) add(at, now time.Time) {
-	if at.Sub(now) > dueHorizon {
+// add records that a job comes due at `at` (now is the queue's clock),
+// unless it is more than horizon ahead.
+func (q *dueTimes) add(at, now time.Time, horizon time.Duration) {
+	if at.Sub(now) > horizon {
 		return
 	}
 	q.mu.Lock()

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package federation
+package jobs
 
 // processAlive cannot tell here: a worker is then only declared dead by
 // its stale heartbeat.

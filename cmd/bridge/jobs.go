@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/jobs"
+)
+
+// registerJobs puts the work of the durable queue on the process's job
+// runner: deliveries, scheduled statuses, the Bluesky mirror (when an
+// account is mirrored) and the feeds' polls (always: the jobs of feeds no
+// longer configured are still looked at).
+func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
+	if err := d.Register(r); err != nil {
+		return err
+	}
+	if err := a.pub.RegisterScheduler(r); err != nil {
+		return err
+	}
+	if a.mirror != nil {
+		if err := a.mirror.Register(r); err != nil {
+			return err
+		}
+	}
+	return a.feedPoller().Register(r)
+}
