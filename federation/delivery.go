@@ -2,6 +2,7 @@ package federation
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,10 @@ type deliverPayload struct {
 	Signer   string          `json:"signer"` // our username
 	Inbox    string          `json:"inbox"`
 	Activity json.RawMessage `json:"activity,omitempty"`
-	Fanout   int64           `json:"fanout,omitempty"` // the fan-out job holding the activity
+	// ActivityID names the stored outgoing activity (a fan-out's) when the
+	// activity is not in the payload; Fanout is its older name.
+	ActivityID int64 `json:"activity_id,omitempty"`
+	Fanout     int64 `json:"fanout,omitempty"`
 }
 
 // enqueueDelivery queues one signed POST of activity to inbox, in the
@@ -46,16 +50,17 @@ func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer
 	if err != nil { // not valid JSON
 		return fmt.Errorf("federation: encode delivery: %w", err)
 	}
-	return s.queueDelivery(ctx, q, payload, inbox, key, ref)
+	return s.queueDelivery(ctx, q, payload, inbox, key, ref, 0)
 }
 
-// queueDelivery enqueues a delivery job with its payload.
-func (s *Service) queueDelivery(ctx context.Context, q storage.Queries, payload []byte, inbox, key, ref string) error {
+// queueDelivery enqueues a delivery job with its payload; activityID is
+// the stored outgoing activity it sends, 0 when the payload holds it.
+func (s *Service) queueDelivery(ctx context.Context, q storage.Queries, payload []byte, inbox, key, ref string, activityID int64) error {
 	host := ""
 	if u, err := url.Parse(inbox); err == nil {
 		host = u.Host
 	}
-	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref})
+	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref, ActivityID: activityID})
 	return err
 }
 
@@ -215,9 +220,10 @@ func (d *Deliverer) handle(ctx context.Context, j *jobs.Job) error {
 		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
 	}
 	if len(p.Activity) == 0 {
-		a, err := d.activities.get(ctx, d.s.store, p.Fanout)
+		id := cmp.Or(p.ActivityID, p.Fanout)
+		a, err := d.activities.get(ctx, d.s.store, id)
 		switch {
-		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, errBadFanout):
+		case errors.Is(err, storage.ErrNotFound):
 			return jobs.Permanent(fmt.Errorf("activity not found: %w", err))
 		case err != nil:
 			return fmt.Errorf("federation: read the activity of a delivery: %w", err)

@@ -23,12 +23,18 @@ const (
 	fanoutPage      = 500
 )
 
+// fanoutPayload is a fan-out job. The activity it sends is stored once
+// (storage's outgoing activities) and named by the job and by each of its
+// deliveries, which keeps it while one of them is pending or running.
 type fanoutPayload struct {
-	Signer    string          `json:"signer"`
-	Activity  json.RawMessage `json:"activity"`
-	Followers bool            `json:"followers"` // all accepted followers' inboxes
-	Inboxes   []string        `json:"inboxes"`   // more inboxes (mentioned actors)
-	Ref       string          `json:"ref"`       // groups the deliveries for status queries
+	Signer string `json:"signer"`
+	// ActivityID is the outgoing activity; 0 in fan-outs queued before
+	// outgoing activities had their table, whose activity was copied
+	// there under the job's own id (migration 0012).
+	ActivityID int64    `json:"activity_id,omitempty"`
+	Followers  bool     `json:"followers"` // all accepted followers' inboxes
+	Inboxes    []string `json:"inboxes"`   // more inboxes (mentioned actors)
+	Ref        string   `json:"ref"`       // groups the deliveries for status queries
 }
 
 // Outgoing is an activity to send to an account's audience.
@@ -48,13 +54,20 @@ func (s *Service) Enqueue(ctx context.Context, q storage.Queries, out Outgoing) 
 	if s.accounts[out.Account] == nil {
 		return fmt.Errorf("federation: enqueue: no account %q", out.Account)
 	}
+	if !json.Valid(out.Activity) {
+		return errors.New("federation: enqueue: the activity is not JSON")
+	}
+	id, err := q.InsertOutgoingActivity(ctx, out.Account, out.Activity, s.now())
+	if err != nil {
+		return fmt.Errorf("federation: store the outgoing activity: %w", err)
+	}
 	payload, err := json.Marshal(fanoutPayload{
-		Signer: out.Account, Activity: out.Activity, Followers: out.Followers, Inboxes: out.Inboxes, Ref: out.Ref,
+		Signer: out.Account, ActivityID: id, Followers: out.Followers, Inboxes: out.Inboxes, Ref: out.Ref,
 	})
 	if err != nil {
 		return fmt.Errorf("federation: encode fan-out: %w", err)
 	}
-	if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobFanout, Payload: payload, Ref: out.Ref + ":fanout"}); err != nil {
+	if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobFanout, Payload: payload, Ref: out.Ref + ":fanout", ActivityID: id}); err != nil {
 		return fmt.Errorf("federation: enqueue fan-out: %w", err)
 	}
 	return nil
@@ -65,17 +78,17 @@ func (s *Service) Enqueue(ctx context.Context, q storage.Queries, out Outgoing) 
 // fan-out interrupted by a crash resumes without sending anything twice.
 func (d *Deliverer) fanout(ctx context.Context, j *jobs.Job) error {
 	var p fanoutPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil || !json.Valid(p.Activity) {
-		if err == nil {
-			err = errors.New("activity is not valid JSON")
-		}
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("undecodable payload: %w", err))
+	}
+	if p.ActivityID == 0 {
+		p.ActivityID = j.ID // queued before migration 0012
 	}
 	prefix := "f" + strconv.FormatInt(j.ID, 10) + ":"
 	enqueue := func(inboxes []string) error {
 		return d.s.store.InTx(ctx, func(q storage.Queries) error {
 			for _, inbox := range inboxes {
-				if err := d.s.enqueueFanoutDelivery(ctx, q, p.Signer, inbox, j.ID, prefix+inbox, p.Ref); err != nil {
+				if err := d.s.enqueueFanoutDelivery(ctx, q, p.Signer, inbox, p.ActivityID, prefix+inbox, p.Ref); err != nil {
 					return err
 				}
 			}
@@ -106,22 +119,18 @@ func (d *Deliverer) fanout(ctx context.Context, j *jobs.Job) error {
 	return nil
 }
 
-// enqueueFanoutDelivery queues the delivery to inbox of the activity held
-// by fan-out job fanout.
-func (s *Service) enqueueFanoutDelivery(ctx context.Context, q storage.Queries, signer, inbox string, fanout int64, key, ref string) error {
-	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, Fanout: fanout})
+// enqueueFanoutDelivery queues the delivery to inbox of the stored
+// outgoing activity id.
+func (s *Service) enqueueFanoutDelivery(ctx context.Context, q storage.Queries, signer, inbox string, id int64, key, ref string) error {
+	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, ActivityID: id})
 	if err != nil {
 		return fmt.Errorf("federation: encode delivery: %w", err)
 	}
-	return s.queueDelivery(ctx, q, payload, inbox, key, ref)
+	return s.queueDelivery(ctx, q, payload, inbox, key, ref, id)
 }
 
-// errBadFanout: a delivery names a job that holds no activity.
-var errBadFanout = errors.New("federation: not a fan-out job with an activity")
-
-// activityCache holds the activities of the fan-outs being delivered, by
-// fan-out job id: the deliveries of one fan-out read it from the database
-// once. It holds at most activityCacheSize (a handful of fan-outs run at
+// activityCache holds the outgoing activities being delivered, by id:
+// the deliveries of one fan-out read it from the database once. It holds at most activityCacheSize (a handful of fan-outs run at
 // once): when full, it starts over.
 type activityCache struct {
 	mu      sync.Mutex
@@ -151,7 +160,7 @@ func (c *activityCache) get(ctx context.Context, st storage.Store, id int64) ([]
 		c.entries[id] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.b, e.err = readFanoutActivity(ctx, st, id) })
+	e.once.Do(func() { e.b, e.err = st.GetOutgoingActivity(ctx, id) })
 	if e.err != nil {
 		// Do not keep a failure: the next delivery reads again.
 		c.mu.Lock()
@@ -161,18 +170,6 @@ func (c *activityCache) get(ctx context.Context, st storage.Store, id int64) ([]
 		c.mu.Unlock()
 	}
 	return e.b, e.err
-}
-
-func readFanoutActivity(ctx context.Context, st storage.Store, id int64) ([]byte, error) {
-	j, err := st.GetJob(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	var p fanoutPayload
-	if j.Kind != JobFanout || json.Unmarshal(j.Payload, &p) != nil || len(p.Activity) == 0 || !json.Valid(p.Activity) {
-		return nil, fmt.Errorf("%w: job %d", errBadFanout, id)
-	}
-	return p.Activity, nil
 }
 
 // DeliveryStats counts the deliveries of one Ref by state, and reports

@@ -366,15 +366,22 @@ func TestMoveOut(t *testing.T) {
 		t.Fatalf("%d fan-out jobs (%v), want 1", len(jobs), err)
 	}
 	var payload struct {
-		Activity  map[string]any `json:"activity"`
-		Followers bool           `json:"followers"`
-		Inboxes   []string       `json:"inboxes"`
-		Ref       string         `json:"ref"`
+		ActivityID int64    `json:"activity_id"`
+		Followers  bool     `json:"followers"`
+		Inboxes    []string `json:"inboxes"`
+		Ref        string   `json:"ref"`
 	}
 	if err := json.Unmarshal(jobs[0].Payload, &payload); err != nil {
 		t.Fatal(err)
 	}
-	a := payload.Activity
+	body, err := b.store.GetOutgoingActivity(ctx, payload.ActivityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a map[string]any
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatal(err)
+	}
 	if a["type"] != "Move" || a["actor"] != b.actor || a["object"] != b.actor || a["target"] != target.id() || a["id"] != res.ActivityID ||
 		!payload.Followers || !slices.Equal(payload.Inboxes, []string{target.url + "/inbox"}) || payload.Ref != federation.MoveRef(res.ActivityID) {
 		t.Errorf("fan-out payload = %+v", payload)

@@ -75,7 +75,6 @@ func nullID(id int64) any {
 	return id
 }
 
-// blob stores a nil byte slice as an empty one, for NOT NULL columns.
 // jsonList is the JSON of a list column: "[]" for none.
 func jsonList[T any](v []T) []byte {
 	if len(v) == 0 {

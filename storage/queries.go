@@ -289,10 +289,10 @@ func (q *queries) EnqueueJob(ctx context.Context, j NewJob) (int64, error) {
 	for range 3 {
 		var id int64
 		err := q.w.queryRow(ctx,
-			`INSERT INTO jobs (kind, payload, job_key, host, ref, status, attempts, run_at, created_at, lease_owner, last_error)
-			 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', '')
+			`INSERT INTO jobs (kind, payload, job_key, host, ref, status, attempts, run_at, created_at, lease_owner, last_error, activity_id)
+			 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', '', ?)
 			 ON CONFLICT (job_key) DO NOTHING RETURNING id`,
-			j.Kind, payload, key, j.Host, j.Ref, orNow(j.RunAt).UnixMicro(), now.UnixMicro(),
+			j.Kind, payload, key, j.Host, j.Ref, orNow(j.RunAt).UnixMicro(), now.UnixMicro(), nullID(j.ActivityID),
 		).Scan(&id)
 		if err == nil {
 			return id, nil

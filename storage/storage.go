@@ -101,6 +101,9 @@ type NewJob struct {
 	Host string
 	// Ref groups jobs for status queries (e.g. "status:42"); may be empty.
 	Ref string
+	// ActivityID names the outgoing activity the job sends (0: none): it
+	// is kept while the job is pending or running.
+	ActivityID int64
 }
 
 // Job is a queued unit of work.
@@ -185,6 +188,13 @@ type Queries interface {
 	// GetRemoteKey returns ErrNotFound for an unknown key id.
 	GetRemoteKey(ctx context.Context, keyID string) (RemoteKey, error)
 
+	// InsertOutgoingActivity stores an activity to send for account and
+	// returns its id, which the jobs sending it name (NewJob.ActivityID).
+	InsertOutgoingActivity(ctx context.Context, account string, body []byte, at time.Time) (int64, error)
+	// GetOutgoingActivity returns an activity's body; ErrNotFound once it
+	// was pruned.
+	GetOutgoingActivity(ctx context.Context, id int64) ([]byte, error)
+
 	// EnqueueJob adds a pending job and returns its id. With a non-empty
 	// Key already present, no job is added and the existing id is returned.
 	EnqueueJob(ctx context.Context, j NewJob) (int64, error)
@@ -232,6 +242,9 @@ type Store interface {
 	PruneJobs(ctx context.Context, before time.Time) (int64, error)
 	// PruneActivities forgets processed activity ids recorded before `before`.
 	PruneActivities(ctx context.Context, before time.Time) (int64, error)
+	// PruneOutgoingActivities deletes the outgoing activities stored
+	// before `before` that no pending or running job names any more.
+	PruneOutgoingActivities(ctx context.Context, before time.Time) (int64, error)
 
 	// Driver is "sqlite" or "postgres".
 	Driver() string

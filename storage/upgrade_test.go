@@ -3,8 +3,10 @@ package storage_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,6 +151,44 @@ func TestUpgradeToInteractionAuthorizations(t *testing.T) {
 			StatusID: 42, Account: "news", InteractionID: "https://remote.example/notes/r", ActorID: "https://remote.example/users/bob"})
 		if err != nil || !created || next.ID <= 2 {
 			t.Errorf("new authorization after upgrade = %+v, %v, %v; want an id after 2", next, created, err)
+		}
+	})
+}
+
+// TestUpgradeToOutgoingActivities: migration 12 copies the activity of
+// each fan-out job under the job's id, which its deliveries name, and
+// marks the jobs, so that a fan-out under way at the upgrade goes on and
+// its activity is kept while it does.
+func TestUpgradeToOutgoingActivities(t *testing.T) {
+	forEachBackend(t, 11, func(t *testing.T, cfg storage.Config, exec func(q string, args ...any)) {
+		ctx := context.Background()
+		const activity = `{"id":"https://social.example/users/news/statuses/1/activity","type":"Create"}`
+		exec(`INSERT INTO jobs (id, kind, payload, host, ref, status, attempts, run_at, created_at, lease_owner, last_error)
+			VALUES (?, 'fanout', ?, '', 'status:1:fanout', 'done', 1, 1, 5, '', '')`,
+			int64(7), []byte(`{"signer":"news","activity":`+activity+`,"followers":true,"inboxes":null,"ref":"status:1"}`))
+		exec(`INSERT INTO jobs (id, kind, payload, host, ref, status, attempts, run_at, created_at, lease_owner, last_error)
+			VALUES (?, 'deliver', ?, 'remote.example', 'status:1', 'pending', 0, 1, 6, '', '')`,
+			int64(8), []byte(`{"signer":"news","inbox":"https://remote.example/inbox","fanout":7}`))
+		exec(`INSERT INTO jobs (id, kind, payload, host, ref, status, attempts, run_at, created_at, lease_owner, last_error)
+			VALUES (?, 'bluesky', ?, '', '', 'pending', 0, 1, 6, '', '')`, int64(9), []byte{})
+
+		s := open(t, cfg)
+		body, err := s.GetOutgoingActivity(ctx, 7)
+		if err != nil {
+			t.Fatalf("the fan-out's activity was not copied: %v", err)
+		}
+		var got, want map[string]any
+		if json.Unmarshal(body, &got) != nil || json.Unmarshal([]byte(activity), &want) != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("copied activity %s, want %s", body, activity)
+		}
+		// The pending delivery names it: it is kept.
+		if n, err := s.PruneOutgoingActivities(ctx, time.Now()); err != nil || n != 0 {
+			t.Errorf("PruneOutgoingActivities = %d, %v; want it kept for the pending delivery", n, err)
+		}
+		// New activities get new ids.
+		id, err := s.InsertOutgoingActivity(ctx, "news", []byte(`{}`), time.Now())
+		if err != nil || id <= 7 {
+			t.Errorf("new activity id %d, %v; want one after 7", id, err)
 		}
 	})
 }

@@ -14,10 +14,10 @@ import (
 const (
 	// keepDoneJobs: finished jobs (deliveries, fan-outs, mirror and
 	// scheduled jobs) are what `bridge status` and the delivery API count.
-	// A fan-out's deliveries read the activity from its job: this must
-	// outlive the longest a delivery can be retried (22 attempts, under
-	// 30 days even when its host is paused between them).
 	keepDoneJobs = 30 * 24 * time.Hour
+	// Outgoing activities are kept while a pending or running job sends
+	// them (storage decides), and then at least keepOutgoing.
+	keepOutgoing = time.Hour
 	// keepActivityIDs: the ids of inbound activities, so that one sent
 	// again (remote servers retry for days) is processed once.
 	keepActivityIDs = 30 * 24 * time.Hour
@@ -25,18 +25,24 @@ const (
 	pruneFirst      = time.Minute
 )
 
-// pruneOnce deletes the done jobs and the inbound activity ids older than
-// their retention at now.
-func pruneOnce(ctx context.Context, st storage.Store, now time.Time) (jobs, activities int64, err error) {
-	jobs, err = st.PruneJobs(ctx, now.Add(-keepDoneJobs))
-	if err != nil {
-		return 0, 0, fmt.Errorf("prune: %w", err)
+// pruned counts what one pruning deleted.
+type pruned struct{ jobs, activityIDs, outgoing int64 }
+
+// pruneOnce deletes the done jobs, the inbound activity ids and the sent
+// outgoing activities older than their retention at now.
+func pruneOnce(ctx context.Context, st storage.Store, now time.Time) (pruned, error) {
+	var p pruned
+	var err error
+	if p.jobs, err = st.PruneJobs(ctx, now.Add(-keepDoneJobs)); err != nil {
+		return p, fmt.Errorf("prune: %w", err)
 	}
-	activities, err = st.PruneActivities(ctx, now.Add(-keepActivityIDs))
-	if err != nil {
-		return jobs, 0, fmt.Errorf("prune: %w", err)
+	if p.activityIDs, err = st.PruneActivities(ctx, now.Add(-keepActivityIDs)); err != nil {
+		return p, fmt.Errorf("prune: %w", err)
 	}
-	return jobs, activities, nil
+	if p.outgoing, err = st.PruneOutgoingActivities(ctx, now.Add(-keepOutgoing)); err != nil {
+		return p, fmt.Errorf("prune: %w", err)
+	}
+	return p, nil
 }
 
 // runPruning prunes a minute after start-up, then every hour, until ctx
@@ -50,12 +56,13 @@ func runPruning(ctx context.Context, st storage.Store, log zerolog.Logger) {
 			return
 		case <-t.C:
 		}
-		jobs, activities, err := pruneOnce(ctx, st, time.Now())
+		p, err := pruneOnce(ctx, st, time.Now())
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error().Err(err).Msg("prune the database")
-		case jobs > 0 || activities > 0:
-			log.Info().Int64("done_jobs", jobs).Int64("activity_ids", activities).Msg("pruned the database")
+		case p != pruned{}:
+			log.Info().Int64("done_jobs", p.jobs).Int64("activity_ids", p.activityIDs).Int64("outgoing_activities", p.outgoing).
+				Msg("pruned the database")
 		}
 		t.Reset(pruneEvery)
 	}

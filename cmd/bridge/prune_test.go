@@ -13,7 +13,15 @@ func TestPruneOnce(t *testing.T) {
 	ctx := context.Background()
 	st := storagetest.OpenSQLite(t)
 	now := time.Now()
-	done, err := st.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Payload: []byte("{}"), RunAt: now})
+	sent, err := st.InsertOutgoingActivity(ctx, "news", []byte(`{"type":"Create"}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sending, err := st.InsertOutgoingActivity(ctx, "news", []byte(`{"type":"Update"}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := st.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Payload: []byte("{}"), RunAt: now, ActivityID: sent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +31,7 @@ func TestPruneOnce(t *testing.T) {
 	if err := st.CompleteJob(ctx, done, "w"); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := st.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Payload: []byte("{}"), RunAt: now.Add(time.Hour)})
+	pending, err := st.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Payload: []byte("{}"), RunAt: now.Add(time.Hour), ActivityID: sending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,20 +41,26 @@ func TestPruneOnce(t *testing.T) {
 	tests := []struct {
 		name             string
 		at               time.Time
-		jobs, activities int64
+		want             pruned
 		doneKept, idKept bool
 	}{
-		{"a day later: everything kept", now.Add(24 * time.Hour), 0, 0, true, true},
-		{"past the retention: done job and activity id pruned", now.Add(keepDoneJobs + time.Hour), 1, 1, false, false},
+		{"a minute later: everything kept", now.Add(time.Minute), pruned{}, true, true},
+		// The activity only a done job names goes; the one a pending job
+		// names stays, whatever its age.
+		{"a day later: the sent activity pruned", now.Add(24 * time.Hour), pruned{outgoing: 1}, true, true},
+		{"past the retention: done job and activity id pruned", now.Add(keepDoneJobs + time.Hour), pruned{jobs: 1, activityIDs: 1}, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			jobs, activities, err := pruneOnce(ctx, st, tc.at)
+			got, err := pruneOnce(ctx, st, tc.at)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if jobs != tc.jobs || activities != tc.activities {
-				t.Errorf("pruned %d jobs, %d activity ids; want %d, %d", jobs, activities, tc.jobs, tc.activities)
+			if got != tc.want {
+				t.Errorf("pruned %+v, want %+v", got, tc.want)
+			}
+			if _, err := st.GetOutgoingActivity(ctx, sending); err != nil {
+				t.Errorf("the activity a pending job sends was pruned: %v", err)
 			}
 			if _, err := st.GetJob(ctx, done); (err == nil) != tc.doneKept {
 				t.Errorf("done job: %v, kept want %v", err, tc.doneKept)

@@ -19,6 +19,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Basics", func(t *testing.T) { testBasics(t, open(t)) })
 	t.Run("KeyPairs", func(t *testing.T) { testKeyPairs(t, open(t)) })
 	t.Run("ProcessedActivities", func(t *testing.T) { testProcessedActivities(t, open(t)) })
+	t.Run("OutgoingActivities", func(t *testing.T) { testOutgoingActivities(t, open(t)) })
 	t.Run("FollowerUpsert", func(t *testing.T) { testFollowerUpsert(t, open(t)) })
 	t.Run("FollowerState", func(t *testing.T) { testFollowerState(t, open(t)) })
 	t.Run("FollowerCountAndList", func(t *testing.T) { testFollowerCountAndList(t, open(t)) })
@@ -142,6 +143,43 @@ func testProcessedActivities(t *testing.T, s storage.Store) {
 	if must(s.MarkActivityProcessed(ctx, ann, "https://remote.example/a/2", now))(t) {
 		t.Error("recent id pruned")
 	}
+}
+
+// testOutgoingActivities: an outgoing activity is kept while a pending or
+// running job names it, whatever its age, and pruned after.
+func testOutgoingActivities(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	body := []byte(`{"type":"Create"}`)
+	id := must(s.InsertOutgoingActivity(ctx, "news", body, now.Add(-48*time.Hour)))(t)
+	young := must(s.InsertOutgoingActivity(ctx, "news", body, now))(t)
+	if id == young || id <= 0 {
+		t.Fatalf("ids %d and %d", id, young)
+	}
+	if got := must(s.GetOutgoingActivity(ctx, id))(t); string(got) != string(body) {
+		t.Errorf("GetOutgoingActivity = %s", got)
+	}
+	fan := must(s.EnqueueJob(ctx, storage.NewJob{Kind: "fanout", ActivityID: id}))(t)
+	del := must(s.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", ActivityID: id, Key: "d1"}))(t)
+	prune := func() int64 { return must(s.PruneOutgoingActivities(ctx, now.Add(-time.Hour)))(t) }
+	if n := prune(); n != 0 {
+		t.Fatalf("pruned %d activities named by pending jobs", n)
+	}
+	jobs := must(s.ClaimJobs(ctx, "w1", []string{"fanout", "deliver"}, 10, time.Minute, time.Now()))(t)
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %d jobs", len(jobs))
+	}
+	check(t, s.CompleteJob(ctx, fan, "w1"))
+	if n := prune(); n != 0 {
+		t.Fatalf("pruned %d activities named by a running job", n)
+	}
+	check(t, s.FailJob(ctx, del, "w1", "gone"))
+	if n := prune(); n != 1 {
+		t.Fatalf("pruned %d, want the old activity no job names", n)
+	}
+	_, err := s.GetOutgoingActivity(ctx, id)
+	wantErr(t, err, storage.ErrNotFound)
+	must(s.GetOutgoingActivity(ctx, young))(t) // too young to go
 }
 
 func follower(account, actor, state string, created time.Time) storage.Follower {
