@@ -28,6 +28,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -65,10 +66,10 @@ type Server struct {
 	accounts map[string]config.Account // by lower-cased username
 	order    []string                  // configuration order
 
-	logins  *limiter        // wrong login codes, per account and client address
-	guesses *limiter        // wrong login codes, per account (limiter.go: burns its codes)
-	apps    *limiter        // app registrations, per client address
-	mod     DomainModerator // domain blocks (safety.go); nil: none
+	logins  *ratelimit.Windows // wrong login codes, per account and client address
+	guesses *ratelimit.Windows // wrong login codes, per account (limiter.go: burns its codes)
+	apps    *ratelimit.Windows // app registrations, per client address
+	mod     DomainModerator    // domain blocks (safety.go); nil: none
 
 	burntMu sync.Mutex
 	burnt   map[string]time.Time // when an account's login codes were last burnt
@@ -92,9 +93,9 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		log:      logger,
 		now:      time.Now,
 		accounts: map[string]config.Account{},
-		logins:   newLimiter(loginAttempts, loginWindow, limiterKeys),
-		guesses:  newLimiter(loginCodeGuesses, LoginCodeTTL, limiterKeys),
-		apps:     newLimiter(appRegistrations, appWindow, limiterKeys),
+		logins:   ratelimit.NewWindows(loginAttempts, loginWindow, limiterKeys),
+		guesses:  ratelimit.NewWindows(loginCodeGuesses, LoginCodeTTL, limiterKeys),
+		apps:     ratelimit.NewWindows(appRegistrations, appWindow, limiterKeys),
 		burnt:    map[string]time.Time{},
 		created:  map[string]time.Time{},
 	}

@@ -91,40 +91,6 @@ func TestParams(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(3, time.Minute, 2)
-	now := time.Now()
-	for i := range 3 {
-		if b, _ := l.blocked("a", now); b {
-			t.Fatalf("blocked after %d", i)
-		}
-		l.add("a", now)
-	}
-	if b, _ := l.blocked("a", now); !b {
-		t.Error("not blocked after 3")
-	}
-	if b, _ := l.blocked("a", now.Add(time.Minute)); b {
-		t.Error("still blocked after the window")
-	}
-	// Bounded: past two keys, the least recently used is forgotten; a
-	// new key is never refused.
-	l.add("x", now)
-	l.add("y", now)
-	if b, _ := l.blocked("z", now); b {
-		t.Error("a new key was refused")
-	}
-	if b, _ := l.blocked("a", now); b {
-		t.Error("the oldest key was not forgotten")
-	}
-	if n := l.add("y", now); n != 2 {
-		t.Errorf("add(y) = %d, want 2", n)
-	}
-	l.reset("y")
-	if n := l.add("y", now); n != 1 {
-		t.Errorf("add(y) after reset = %d, want 1", n)
-	}
-}
-
 func TestAddrKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"192.0.2.1":           "192.0.2.1",

@@ -164,7 +164,7 @@ func clientAddr(r *http.Request) string {
 func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	key := addrKey(clientAddr(r))
-	if blocked, _ := s.apps.blocked(key, now); blocked {
+	if blocked, _ := s.apps.Blocked(key, now); blocked {
 		s.fail(w, r, &apiError{http.StatusTooManyRequests, "Too many requests"})
 		return
 	}
@@ -218,7 +218,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.apps.add(key, now)
+	s.apps.Add(key, now)
 	secret := randomSecret()
 	app := storage.App{
 		ClientID: randomSecret(), SecretHash: HashSecret(secret), Name: name,
@@ -405,7 +405,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	key := name + " " + addrKey(clientAddr(r))
-	if blocked, until := s.logins.blocked(key, now); blocked {
+	if blocked, until := s.logins.Blocked(key, now); blocked {
 		reqlog.Logger(ctx, s.log).Warn().Str("account", name).Str("client", clientAddr(r)).Msg("login code attempts rate-limited")
 		wait := max(1, int(until.Sub(now).Minutes()+0.999))
 		s.renderForm(w, r, http.StatusTooManyRequests, req, name,
@@ -424,7 +424,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || lc.AppID != 0 || lc.RedirectURI != LoginCodeMarker || lc.Account != name || !now.Before(lc.ExpiresAt) {
-		s.logins.add(key, now)
+		s.logins.Add(key, now)
 		reqlog.Logger(ctx, s.log).Warn().Str("account", name).Str("client", clientAddr(r)).Msg("wrong or expired login code")
 		msg := "This login code is wrong, expired or already used."
 		if s.wrongLoginCode(ctx, name, now) {
@@ -466,8 +466,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // guessed at that often could be found). It reports whether the
 // account's codes were burnt within the last LoginCodeTTL.
 func (s *Server) wrongLoginCode(ctx context.Context, account string, now time.Time) bool {
-	if n := s.guesses.add(account, now); n >= loginCodeGuesses {
-		s.guesses.reset(account)
+	if n := s.guesses.Add(account, now); n >= loginCodeGuesses {
+		s.guesses.Reset(account)
 		burnt, err := s.store.DeleteAuthCodes(context.WithoutCancel(ctx), account, 0)
 		if err != nil {
 			reqlog.Logger(ctx, s.log).Error().Err(err).Str("account", account).Msg("burn login codes")

@@ -29,6 +29,7 @@ import (
 	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
+	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -67,7 +68,7 @@ type Service struct {
 	moves            moveCache  // moved accounts, resolved aliases, current actor documents (moves.go)
 	links            links.Site // our own URLs
 	specOnce         sync.Once
-	specHosts        *lru[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
+	specHosts        *ratelimit.Cache[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.

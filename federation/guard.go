@@ -45,6 +45,7 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/httpsig"
+	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -127,17 +128,17 @@ const (
 type guard struct {
 	once      sync.Once
 	policy    DomainPolicy // nil: no domain refused
-	perDomain *buckets
-	perActor  *buckets
-	keyRate   *buckets
+	perDomain *ratelimit.Buckets
+	perActor  *ratelimit.Buckets
+	keyRate   *ratelimit.Buckets
 	keySlots  *slots
-	keyFailed *lru[keyFailure]
-	keyDone   *lru[time.Time] // successful key fetches
+	keyFailed *ratelimit.Cache[keyFailure]
+	keyDone   *ratelimit.Cache[time.Time] // successful key fetches
 	bodies    *semaphore.Weighted
-	work      chan struct{}   // inbox work slots
-	tickets   sync.Map        // request context -> *workTicket holding a slot
-	logged    *lru[time.Time] // last warn-level refusal log, per reason and domain
-	minimal   sync.Map        // account name -> minimal actor document
+	work      chan struct{}               // inbox work slots
+	tickets   sync.Map                    // request context -> *workTicket holding a slot
+	logged    *ratelimit.Cache[time.Time] // last warn-level refusal log, per reason and domain
+	minimal   sync.Map                    // account name -> minimal actor document
 }
 
 type keyFailure struct {
@@ -166,21 +167,21 @@ func (s *Service) limits() *guard {
 			return n, per
 		}
 		n, per := rate(l.PerDomain, config.DefaultInboxPerDomain)
-		g.perDomain = newBuckets(n, per, maxDomainBuckets)
+		g.perDomain = ratelimit.NewBuckets(n, per, maxDomainBuckets)
 		n, per = rate(l.PerActor, config.DefaultInboxPerActor)
-		g.perActor = newBuckets(n, per, maxActorBuckets)
+		g.perActor = ratelimit.NewBuckets(n, per, maxActorBuckets)
 		n, per = rate(l.KeyFetches, config.DefaultKeyFetches)
-		g.keyRate = newBuckets(n, per, maxDomainBuckets)
+		g.keyRate = ratelimit.NewBuckets(n, per, maxDomainBuckets)
 		conc := l.KeyFetchConcurrency
 		if conc <= 0 {
 			conc = config.DefaultKeyFetchConcurrency
 		}
 		g.keySlots = newSlots(conc, maxKeyFetches)
-		g.keyFailed = newLRU[keyFailure](maxKeyFailures)
-		g.keyDone = newLRU[time.Time](maxKeyFetched)
+		g.keyFailed = ratelimit.NewCache[keyFailure](maxKeyFailures)
+		g.keyDone = ratelimit.NewCache[time.Time](maxKeyFetched)
 		g.bodies = semaphore.NewWeighted(inboxBodyBytes)
 		g.work = make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))
-		g.logged = newLRU[time.Time](maxRefusalLogs)
+		g.logged = ratelimit.NewCache[time.Time](maxRefusalLogs)
 	})
 	return g
 }
@@ -258,7 +259,7 @@ func (s *Service) refusalEvent(r *http.Request, err error) *zerolog.Event {
 func (s *Service) firstRefusal(reason, domain string) bool {
 	now := s.now()
 	first := false
-	s.limits().logged.update(reason+" "+domain, func(last time.Time, found bool) time.Time {
+	s.limits().logged.Update(reason+" "+domain, func(last time.Time, found bool) time.Time {
 		if !found || now.Sub(last) >= refusalLogEvery {
 			first = true
 			return now
@@ -330,14 +331,14 @@ func (s *Service) admitInbox(w http.ResponseWriter, r *http.Request) (*admission
 			return nil, false
 		}
 		now := s.now()
-		ok, wait := g.perDomain.take(domain, now)
+		ok, wait := g.perDomain.Take(domain, now)
 		if !ok {
 			s.refuseNow(w, r, refuse(http.StatusTooManyRequests, "too many requests from this domain, retry later", nil), wait, RefusedRateDomain, domain, keyID)
 			return nil, false
 		}
 		actor, _, _ := strings.Cut(keyID, "#")
-		if ok, wait = g.perActor.take(actor, now); !ok {
-			g.perDomain.refund(domain)
+		if ok, wait = g.perActor.Take(actor, now); !ok {
+			g.perDomain.Refund(domain)
 			s.refuseNow(w, r, refuse(http.StatusTooManyRequests, "too many requests from this actor, retry later", nil), wait, RefusedRateActor, domain, keyID)
 			return nil, false
 		}
@@ -439,8 +440,8 @@ func (a *admission) refund() {
 		return
 	}
 	g := a.s.limits()
-	g.perDomain.refund(a.domain)
-	g.perActor.refund(a.actor)
+	g.perDomain.Refund(a.domain)
+	g.perActor.Refund(a.actor)
 	a.domain = ""
 }
 
@@ -538,10 +539,10 @@ func unavailable(err error) *retryLater {
 func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.RemoteKey, error) {
 	g := s.limits()
 	now := s.now()
-	if f, ok := g.keyFailed.get(keyID); ok && now.Before(f.until) {
+	if f, ok := g.keyFailed.Get(keyID); ok && now.Before(f.until) {
 		return storage.RemoteKey{}, f.err
 	}
-	if at, ok := g.keyDone.get(keyID); ok && now.Sub(at) < keyRefetchCooldown {
+	if at, ok := g.keyDone.Get(keyID); ok && now.Sub(at) < keyRefetchCooldown {
 		if k, err := s.store.GetRemoteKey(ctx, keyID); err == nil {
 			return k, nil
 		}
@@ -553,13 +554,13 @@ func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.Re
 	// The budget is per registrable domain: subdomains of one domain
 	// share it, so that a sender cannot multiply it with names.
 	domain := registrableDomain(domainOf(host))
-	ok, wait := g.keyRate.take(domain, now)
+	ok, wait := g.keyRate.Take(domain, now)
 	if !ok {
 		s.observeRefusal(RefusedKeyBudget)
 		return storage.RemoteKey{}, &retryLater{refuse(http.StatusTooManyRequests, "too many new keys from this domain, retry later", nil), wait}
 	}
 	if ok, full := g.keySlots.tryAcquire(domain); !ok {
-		g.keyRate.refund(domain)
+		g.keyRate.Refund(domain)
 		s.observeRefusal(RefusedKeyBudget)
 		if full {
 			// Not this domain's doing: every fetch slot waits on some
@@ -572,10 +573,10 @@ func (s *Service) fetchKeyGuarded(ctx context.Context, keyID string) (storage.Re
 	k, err := s.fetchKey(ctx, keyID)
 	switch {
 	case err == nil:
-		g.keyDone.put(keyID, s.now())
-		g.keyFailed.delete(keyID)
+		g.keyDone.Put(keyID, s.now())
+		g.keyFailed.Delete(keyID)
 	case ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable):
-		g.keyFailed.put(keyID, keyFailure{err: err, until: s.now().Add(keyFailureTTL)})
+		g.keyFailed.Put(keyID, keyFailure{err: err, until: s.now().Add(keyFailureTTL)})
 	}
 	return k, err
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/passerelle/passerelle/httpsig"
+	"github.com/passerelle/passerelle/ratelimit"
 )
 
 // maxSpecHosts bounds the hosts whose signature spec is remembered.
@@ -19,7 +20,7 @@ const maxSpecHosts = 16_384
 
 // specFor is the spec to sign with for host (host[:port]).
 func (s *Service) specFor(host string) httpsig.Spec {
-	if spec, ok := s.specs().get(strings.ToLower(host)); ok {
+	if spec, ok := s.specs().Get(strings.ToLower(host)); ok {
 		return spec
 	}
 	return httpsig.SpecCavage
@@ -33,14 +34,14 @@ func (s *Service) rememberSpec(host string, spec httpsig.Spec) {
 		return
 	}
 	if spec == httpsig.SpecCavage {
-		s.specs().delete(strings.ToLower(host))
+		s.specs().Delete(strings.ToLower(host))
 		return
 	}
-	s.specs().put(strings.ToLower(host), spec)
+	s.specs().Put(strings.ToLower(host), spec)
 }
 
-func (s *Service) specs() *lru[httpsig.Spec] {
-	s.specOnce.Do(func() { s.specHosts = newLRU[httpsig.Spec](maxSpecHosts) })
+func (s *Service) specs() *ratelimit.Cache[httpsig.Spec] {
+	s.specOnce.Do(func() { s.specHosts = ratelimit.NewCache[httpsig.Spec](maxSpecHosts) })
 	return s.specHosts
 }
 

@@ -1,63 +1,10 @@
 package federation
 
 import (
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/passerelle/passerelle/hostport"
 )
-
-func TestBuckets(t *testing.T) {
-	t0 := time.Unix(1_700_000_000, 0)
-	b := newBuckets(3, time.Minute, 100) // one token every 20 s
-	steps := []struct {
-		name     string
-		at       time.Duration
-		key      string
-		refund   bool
-		wantOK   bool
-		wantWait time.Duration
-	}{
-		{"burst 1", 0, "a", false, true, 0},
-		{"burst 2", 0, "a", false, true, 0},
-		{"burst 3", 0, "a", false, true, 0},
-		{"empty", time.Second, "a", false, false, 19 * time.Second},
-		{"other key unaffected", time.Second, "b", false, true, 0},
-		{"refund gives one back", time.Second, "a", true, true, 0},
-		{"empty again", 2 * time.Second, "a", false, false, 18 * time.Second},
-		{"refilled after 20 s", 21 * time.Second, "a", false, true, 0},
-	}
-	for _, st := range steps {
-		if st.refund {
-			b.refund(st.key)
-		}
-		ok, wait := b.take(st.key, t0.Add(st.at))
-		if ok != st.wantOK || (wait-st.wantWait).Abs() > 100*time.Millisecond {
-			t.Errorf("%s: take = %v, %v; want %v, %v", st.name, ok, wait, st.wantOK, st.wantWait)
-		}
-	}
-	var off *buckets = newBuckets(0, time.Minute, 10)
-	if ok, _ := off.take("x", t0); !ok {
-		t.Error("a disabled limit refused")
-	}
-}
-
-func TestLRUIsBounded(t *testing.T) {
-	c := newLRU[int](160)
-	for i := range 10_000 {
-		c.put("k"+strconv.Itoa(i), i)
-	}
-	if n := c.len(); n > 160 {
-		t.Errorf("%d entries, want at most 160", n)
-	}
-	if v, ok := c.get("k9999"); !ok || v != 9999 {
-		t.Errorf("most recent entry = %v, %v", v, ok)
-	}
-	if _, ok := c.get("k0"); ok {
-		t.Error("oldest entry kept")
-	}
-}
 
 func TestSlots(t *testing.T) {
 	type step struct {
