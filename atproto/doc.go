@@ -11,4 +11,8 @@
 // domain. See docs/bluesky.md.
 //
 // indigo's generated com.atproto package is imported as comatproto.
+//
+// Imports: it must not import federation, publish, api or web; indigo
+// (the Bluesky SDK) is imported here and nowhere else
+// (cmd/bridge/layout_test.go).
 package atproto

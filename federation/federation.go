@@ -1,7 +1,3 @@
-// Package federation is everything ActivityPub: WebFinger, host-meta,
-// NodeInfo, the actor documents and collections, the inboxes with HTTP
-// Signature verification, the SSRF-safe outgoing client and the durable
-// delivery workers.
 package federation
 
 import (

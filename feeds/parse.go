@@ -1,8 +1,3 @@
-// Package feeds posts the new entries of the institution's website feeds
-// (RSS 2.0 and Atom: news pages, press releases). A Poller fetches each
-// configured feed through the SSRF-safe client with conditional requests,
-// recognises entries by their id, and publishes each new one exactly once
-// through the publishing service, from the feed's template.
 package feeds
 
 import (

@@ -1,0 +1,18 @@
+// Package federation is everything ActivityPub: WebFinger, host-meta,
+// NodeInfo, the actor documents and collections (wellknown.go, actor.go,
+// objects.go); the inboxes (inbox.go, sigin.go: signatures checked; the
+// guard, guard.go: blocks and limits; inbound*.go and approvals.go: one
+// file per activity type, one dispatch table, one apply-once helper);
+// remote actors and keys (remote.go); the documents we send (encode*.go,
+// note.go: plain structs) and the decoding of what others send
+// (decode.go: go-fed); what tells the fediverse about our statuses
+// (statuses.go) and the durable fan-out and delivery (fanout.go,
+// delivery.go: a pool of package jobs; knock.go: which signature spec a
+// host takes).
+//
+// Imports: it must not import publish, api, web, atproto, notice, archive,
+// feeds or xarchive (they import it); go-fed's activity vocabulary is
+// imported here and nowhere else (cmd/bridge/layout_test.go). HTTP
+// signatures are httpsig's, the outgoing client safehttp's, the job loop
+// jobs', our URLs links', per-key limits ratelimit's.
+package federation
