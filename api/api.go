@@ -32,6 +32,9 @@ type Settings struct {
 	Version string
 	// InstanceTitle is the instance's title; default "Passerelle".
 	InstanceTitle string
+	// Moderation gives the API the domain blocks (domain_blocks, raid
+	// blocks); nil answers those calls with 503.
+	Moderation DomainModerator
 }
 
 // MastodonVersion is the Mastodon API level we answer as. Clients parse
@@ -77,6 +80,7 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		pub:      pub,
 		fed:      fed,
 		links:    fed.Links(),
+		mod:      set.Moderation,
 		log:      logger,
 		now:      time.Now,
 		accounts: map[string]config.Account{},

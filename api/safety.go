@@ -35,10 +35,6 @@ type DomainModerator interface {
 
 var _ DomainModerator = (*moderation.Service)(nil)
 
-// SetModeration gives the API the domain blocks (domain_blocks, raid
-// blocks); without it those calls answer 503.
-func (s *Server) SetModeration(m DomainModerator) { s.mod = m }
-
 var errNoModeration = &apiError{http.StatusServiceUnavailable, "Domain blocks are not available on this server"}
 
 // blockError is the answer to a domain block refused.

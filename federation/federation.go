@@ -40,6 +40,12 @@ type Settings struct {
 	ConfigDir string
 	// Version names the software in NodeInfo and the User-Agent.
 	Version string
+	// Moderation decides which remote domains are refused; nil refuses
+	// none.
+	Moderation DomainPolicy
+	// Observer observes inbound activities, signature failures and
+	// deliveries (metrics); nil observes nothing.
+	Observer Observer
 }
 
 // Service serves and sends ActivityPub.
@@ -114,6 +120,8 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 		return nil, err
 	}
 	s.instance = inst
+	s.guard.policy = set.Moderation
+	s.observer = set.Observer
 	for _, acc := range set.Accounts {
 		la, err := s.buildAccountActor(ctx, acc)
 		if err != nil {

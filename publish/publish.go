@@ -34,6 +34,8 @@ type Settings struct {
 	// Languages maps an account to the language of its posts that do not
 	// say theirs (config.Account.PostLanguage); none when absent.
 	Languages map[string]string
+	// Mirror copies posts to Bluesky; nil mirrors nothing.
+	Mirror Mirror
 }
 
 // Defaults for Settings.
@@ -79,9 +81,6 @@ type Mirror interface {
 	Nudge()
 }
 
-// SetMirror installs the mirror (nil: none).
-func (s *Service) SetMirror(m Mirror) { s.mirror = m }
-
 // New builds the service.
 func New(set Settings, store storage.Store, fed *federation.Service, logger zerolog.Logger) *Service {
 	if set.MaxChars <= 0 {
@@ -90,7 +89,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
-	return &Service{set: set, store: store, fed: fed, links: fed.Links(), log: logger, now: time.Now}
+	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, log: logger, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).

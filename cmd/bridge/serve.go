@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/atproto"
@@ -21,6 +22,7 @@ import (
 	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/metrics"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/reqlog"
@@ -78,15 +80,16 @@ func newLogger(cfg config.Log, stderr io.Writer) zerolog.Logger {
 
 // app is the wired program: built in dependency order, closed in reverse.
 type app struct {
-	cfg    *config.Config
-	log    zerolog.Logger
-	store  storage.Store
-	client *http.Client
-	fed    *federation.Service
-	links  links.Site // our own URLs
-	pub    *publish.Service
-	mirror *atproto.Mirror // nil when no account is mirrored to Bluesky
-	mod    *moderation.Service
+	cfg     *config.Config
+	log     zerolog.Logger
+	store   storage.Store
+	client  *http.Client
+	metrics *metrics.Metrics
+	fed     *federation.Service
+	links   links.Site // our own URLs
+	pub     *publish.Service
+	mirror  *atproto.Mirror // nil when no account is mirrored to Bluesky
+	mod     *moderation.Service
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -102,32 +105,37 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		Timeout:              15 * time.Second,
 		MaxBodyBytes:         federation.MaxDocumentBody,
 	})
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL:    cfg.Server.BaseURL(),
-		Federation: cfg.Federation,
-		Accounts:   cfg.Accounts,
-		Version:    v,
-	}, store, client, log.With().Str("component", "federation").Logger())
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("start federation: %w", err)
-	}
+	_, commit, _ := buildInfo()
+	m := metrics.New(v, commit)
 	mod, err := moderation.New(ctx, cfg.Moderation, store, client, log.With().Str("component", "moderation").Logger())
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("start moderation: %w", err)
 	}
-	fed.SetModeration(mod)
-	pub := publish.New(publishSettings(cfg), store, fed, log.With().Str("component", "publish").Logger())
-	mirror, err := newMirror(cfg, store, fed.Links().NoteURL, log)
+	fed, err := federation.New(ctx, federation.Settings{
+		BaseURL:    cfg.Server.BaseURL(),
+		Federation: cfg.Federation,
+		Accounts:   cfg.Accounts,
+		Version:    v,
+		Moderation: mod,
+		Observer:   m,
+	}, store, client, log.With().Str("component", "federation").Logger())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start federation: %w", err)
+	}
+	site := cfg.Links()
+	mirror, err := newMirror(cfg, store, site.NoteURL, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	if mirror != nil {
-		pub.SetMirror(mirror)
+	set := publishSettings(cfg)
+	if mirror != nil { // a nil *Mirror would make a non-nil interface
+		set.Mirror = mirror
 	}
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, links: fed.Links(), pub: pub, mirror: mirror, mod: mod}, nil
+	pub := publish.New(set, store, fed, log.With().Str("component", "publish").Logger())
+	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod}, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -204,8 +212,8 @@ func (a *app) handler() (http.Handler, error) {
 		Accounts:     a.cfg.Accounts,
 		HandleDomain: a.cfg.HandleDomain(),
 		Version:      v,
+		Moderation:   a.mod, // domain blocks and raid blocks through the client API
 	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
-	apiSrv.SetModeration(a.mod) // domain blocks and raid blocks through the client API
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
@@ -243,18 +251,20 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	if err := ls.fe.Listen(); err != nil {
 		return err
 	}
-	workCtx, stopWork := context.WithCancel(ctx)
+	// The background components run in one group: stopping it (or one of
+	// them failing) stops them all.
+	base, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	workDone := make(chan error, 1)
-	go func() { workDone <- runner.Run(workCtx, 10*time.Second) }() // jobs.go
-	go func() {                                                     // a changed profile: an Update of the actor to the followers
-		if err := a.fed.AnnounceProfiles(workCtx); err != nil {
+	work, workCtx := errgroup.WithContext(base)
+	work.Go(func() error { return runner.Run(workCtx, 10*time.Second) }) // jobs.go
+	work.Go(func() error {                                               // a changed profile: an Update of the actor to the followers
+		if err := a.fed.AnnounceProfiles(workCtx); err != nil && workCtx.Err() == nil {
 			log.Error().Err(err).Msg("profile changes not announced")
 		}
-	}()
-	go runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger())
-	modDone := make(chan error, 1)
-	go func() { modDone <- a.mod.Run(workCtx) }() // block reloads, blocklist subscriptions
+		return nil
+	})
+	work.Go(func() error { runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger()); return nil })
+	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
 
 	serveErr := ls.fe.Serve()
 	// Certificates are obtained in the background (ACME challenges are
@@ -265,12 +275,14 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	}
 	log.Info().Str("listen", cfg.Server.Listen).Str("tls", cfg.Server.TLS.Mode).Str("public_url", cfg.Server.BaseURL()).
 		Str("storage", cfg.Storage.Driver).Str("version", versionString()).Msg("bridge started")
-	go releaseStartupPages(workCtx, log)
+	work.Go(func() error { releaseStartupPages(workCtx, log); return nil })
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("shutting down")
+	case <-workCtx.Done():
+		log.Error().Msg("a component stopped; shutting down")
 	case runErr = <-serveErr:
 		log.Error().Err(runErr).Msg("a listener stopped; shutting down")
 	}
@@ -280,15 +292,17 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	// Then stop accepting and let in-flight requests finish, then
 	// certificate maintenance; the database is closed last (deferred).
 	stopWork()
-	if err := <-workDone; err != nil {
+	if err := work.Wait(); err != nil {
 		log.Warn().Err(err).Msg("workers shutdown")
+		if runErr == nil && ctx.Err() == nil {
+			runErr = err
+		}
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := ls.fe.Shutdown(shutCtx); err != nil {
 		log.Warn().Err(err).Msg("http shutdown")
 	}
-	<-modDone
 	ls.stop()
 	log.Info().Msg("stopped")
 	return runErr
