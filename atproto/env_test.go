@@ -20,9 +20,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/atproto/pdstest"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/jobs"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -104,17 +106,20 @@ func (c *countingTransport) count(method string) int {
 // env is the publishing service and the mirror wired as in cmd/bridge, on
 // a SQLite store, against a PDS.
 type env struct {
-	t       *testing.T
-	ctx     context.Context
-	pds     *pdstest.Server
-	acct    pdstest.Account
-	store   storage.Store
-	fed     *federation.Service
-	pub     *publish.Service
-	mirror  *Mirror
-	calls   *countingTransport
-	stop    func()
-	stopped chan struct{}
+	t      *testing.T
+	ctx    context.Context
+	pds    *pdstest.Server
+	acct   pdstest.Account
+	store  storage.Store
+	fed    *federation.Service
+	pub    *publish.Service
+	mirror *Mirror
+	// unmirrored publishes as the bridge did before the mirror was set
+	// up (fake environment only).
+	unmirrored *publish.Service
+	calls      *countingTransport
+	stop       func()
+	stopped    chan struct{}
 }
 
 type envOptions struct {
@@ -156,30 +161,30 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 	acc = cfg.Accounts[0]
 
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(ctx, federation.Settings{BaseURL: cfg.Server.BaseURL(), Federation: cfg.Federation, Accounts: cfg.Accounts, Version: "test"},
-		e.store, client, log.With().Str("component", "federation").Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.fed = fed
-	// Longer than Mastodon's 500 characters, to test threads.
-	e.pub = publish.New(publish.Settings{HandleDomain: cfg.HandleDomain(), MediaDir: t.TempDir(), MaxChars: 2000}, e.store, fed, log.With().Str("component", "publish").Logger())
 	base := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 30 * time.Second, MaxBodyBytes: 16 << 20})
 	e.calls = &countingTransport{base: base.Transport}
 	base.Transport = e.calls
-	e.mirror, err = New(Settings{
-		Accounts: []Account{{Username: acc.Username, DisplayName: acc.DisplayName, Replies: acc.Replies,
-			Bluesky: acc.Bluesky, Handle: cfg.BlueskyHandle(acc)}},
-		HandleDomain: cfg.HandleDomain(),
-		HTTPClient:   base,
-		CardClient:   o.cards,
-		NoteURL:      fed.Links().NoteURL,
-	}, e.store, log.With().Str("component", "bluesky").Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pub.SetMirror(e.mirror)
+	b := bridgetest.New(t, bridgetest.Options{
+		Store: e.store, BaseURL: cfg.Server.BaseURL(), Federation: cfg.Federation, Accounts: cfg.Accounts, Log: log,
+		// Longer than Mastodon's 500 characters, to test threads.
+		Publish: publish.Settings{HandleDomain: cfg.HandleDomain(), MaxChars: 2000},
+		Mirror: func(site links.Site) publish.Mirror {
+			m, err := New(Settings{
+				Accounts: []Account{{Username: acc.Username, DisplayName: acc.DisplayName, Replies: acc.Replies,
+					Bluesky: acc.Bluesky, Handle: cfg.BlueskyHandle(acc)}},
+				HandleDomain: cfg.HandleDomain(),
+				HTTPClient:   base,
+				CardClient:   o.cards,
+				NoteURL:      site.NoteURL,
+			}, e.store, log.With().Str("component", "bluesky").Logger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mirror = m
+			return m
+		},
+	})
+	e.fed, e.pub = b.Fed, b.Pub
 	if !o.noRun {
 		e.run()
 	}

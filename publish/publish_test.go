@@ -9,23 +9,18 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 type env struct {
@@ -35,39 +30,24 @@ type env struct {
 	url   string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with options adjusted by edit.
+func newEnvWith(t *testing.T, edit func(*bridgetest.Options)) *env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	o := bridgetest.Options{Publish: publish.Settings{
+		MediaLimits: media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
+		Languages:   map[string]string{"news": "fr"},
+	}}
+	if edit != nil {
+		edit(&o)
 	}
-	base := "http://" + ln.Addr().String()
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
-		Accounts:   []config.Account{{Username: "news", Type: "Organization"}, {Username: "mayor", Type: "Person"}},
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := publish.New(publish.Settings{
-		MediaLimits:  media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
-		MediaDir:     t.TempDir(),
-		HandleDomain: ln.Addr().String(),
-		Languages:    map[string]string{"news": "fr"},
-	}, store, fed, zerolog.Nop())
-	mux := http.NewServeMux()
-	fed.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{store: store, fed: fed, pub: pub, url: base}
+	b := bridgetest.New(t, o)
+	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, url: b.URL}
 }
+
+// newsOnly is the one account of the tests that need no other.
+var newsOnly = []config.Account{{Username: "news", Type: "Organization"}}
 
 // follow makes the remote server's actors accepted followers of news.
 func (e *env) follow(t *testing.T, remote *fedtest.Server) {

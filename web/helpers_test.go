@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,11 +19,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -48,12 +46,6 @@ type siteOptions struct {
 // posts, and mayor, without a notice.
 func newSite(t testing.TB, opts siteOptions) *site {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := ln.Addr().String()
-	base := "http://" + host
 	avatar := filepath.Join(t.TempDir(), "avatar.png")
 	writeAvatar(t, avatar)
 	news := config.Account{
@@ -67,17 +59,8 @@ func newSite(t testing.TB, opts siteOptions) *site {
 		news.Notice.BlueskyHandle = ""
 	}
 	accounts := []config.Account{news, {Username: "mayor", DisplayName: "The Mayor", Type: "Person"}}
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: opts.allowPrivate, Timeout: 5 * time.Second})
-	fed, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: opts.allowPrivate, FollowersPageSize: 50},
-		Accounts:   accounts,
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := bridgetest.New(t, bridgetest.Options{Accounts: accounts, PublicOnly: !opts.allowPrivate})
+	store, fed, base, host := b.Store, b.Fed, b.URL, b.Host
 	var profiles []web.Profile
 	for _, a := range accounts {
 		profiles = append(profiles, web.Profile{
@@ -86,19 +69,12 @@ func newSite(t testing.TB, opts siteOptions) *site {
 		})
 	}
 	pages, err := web.New(profiles, store, fed, zerolog.New(zerolog.NewTestWriter(t)), web.WithNotices(web.NoticeSettings{
-		BaseURL: base, Accounts: accounts, Client: client, AllowPrivateNetworks: opts.allowPrivate,
+		BaseURL: base, Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	fed.Routes(mux)
-	pages.Routes(mux)
-	hs := httptest.NewUnstartedServer(mux)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
+	pages.Routes(b.Mux)
 
 	ctx := context.Background()
 	start := time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)

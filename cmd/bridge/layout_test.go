@@ -28,6 +28,7 @@ var forbidden = map[string][]string{
 	"moderation": {"federation", "publish", "api", "web"},
 	"publish":    {"api", "web", "feeds", "xarchive"},
 	"policy":     {"storage", "federation"},
+	"bridgetest": {"atproto"},
 }
 
 // surfaces are what only the command (and the tests' harnesses) wire:
