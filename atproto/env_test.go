@@ -23,7 +23,6 @@ import (
 	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
@@ -194,26 +193,13 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 
 // run starts the mirror's pool on a job runner, as cmd/bridge does.
 func (e *env) run() {
-	r := jobs.New(e.store, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("component", "jobs").Logger())
-	if err := e.mirror.Register(r); err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(e.ctx)
-	e.stopped = make(chan struct{})
-	e.stop = cancel
-	go func() {
-		defer close(e.stopped)
-		if err := r.Run(ctx, 5*time.Second); err != nil {
-			e.t.Errorf("job runner: %v", err)
-		}
-	}()
+	e.stop = bridgetest.RunJobs(e.t, e.store, 5*time.Second, e.mirror.Register)
 }
 
 // halt stops the worker, if running.
 func (e *env) halt() {
 	if e.stop != nil {
 		e.stop()
-		<-e.stopped
 		e.stop = nil
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/feeds"
-	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/safehttp"
@@ -432,24 +431,7 @@ func (f *feedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // of the test).
 func runPolls(t *testing.T, store storage.Store, p *feeds.Poller) (stop func()) {
 	t.Helper()
-	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
-	if err := p.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, time.Second) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return bridgetest.RunJobs(t, store, time.Second, p.Register)
 }
 
 // TestPollJob: a feed's job polls it at once, then at its interval, and

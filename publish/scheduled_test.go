@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -14,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/bridgetest"
-	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -123,24 +121,7 @@ func openService(t *testing.T, path string, wrap func(storage.Store) storage.Sto
 // the end of the test).
 func runScheduler(t *testing.T, store storage.Store, pub *publish.Service) (stop func()) {
 	t.Helper()
-	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
-	if err := pub.RegisterScheduler(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, time.Second) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return bridgetest.RunJobs(t, store, time.Second, pub.RegisterScheduler)
 }
 
 // TestSchedule: a status scheduled ten minutes ahead is published by the
