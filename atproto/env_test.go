@@ -117,8 +117,7 @@ type env struct {
 	// up (fake environment only).
 	unmirrored *publish.Service
 	calls      *countingTransport
-	stop       func()
-	stopped    chan struct{}
+	stop       func() // stops the job runner and waits for it
 }
 
 type envOptions struct {
