@@ -247,7 +247,10 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 	}
 	p := jobPayload{Action: action, StatusID: st.ID, Account: a.Username, Version: v}
 	if action != actionDelete {
-		n := len(m.plan(a, st, nil).records)
+		// The record keys are chosen now; should the plan grow when
+		// the job runs (a mention whose handle no longer resolves is
+		// written in full), rkeyFor makes the extra keys.
+		n := len(m.plan(a, st, nil, m.handles).records)
 		for range n {
 			p.TIDs = append(p.TIDs, m.tids.Next().String())
 		}

@@ -413,3 +413,18 @@ func (s *Service) Status(ctx context.Context, account string, id int64) (storage
 func (s *Service) DeliveryStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
 	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10))
 }
+
+// DeletionStats reports how far the delivery of a status's Delete went.
+func (s *Service) DeletionStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
+	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10)+":delete")
+}
+
+// StatusOrTombstone returns a status of account, deleted ones included
+// (DeletedAt set): what the delivery reports show after a delete.
+func (s *Service) StatusOrTombstone(ctx context.Context, account string, id int64) (storage.Status, error) {
+	st, err := s.store.GetStatus(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && st.Account != account) {
+		return storage.Status{}, ErrNotFound
+	}
+	return st, err
+}

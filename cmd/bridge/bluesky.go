@@ -130,6 +130,9 @@ func (a *app) blueskyCell(ctx context.Context, id int64) (string, *atproto.PostS
 		return "-", nil, err
 	}
 	cell := ps.State
+	if ps.State == storage.BlueskyDeleted {
+		return cell, ps, nil
+	}
 	if n := len(ps.URIs); n > 1 {
 		cell += fmt.Sprintf(" (%d posts)", n)
 	}
