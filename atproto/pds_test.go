@@ -128,7 +128,7 @@ func TestPDSSensitiveMediaLabelled(t *testing.T) {
 			if got := p.labelValues(); got != tt.want {
 				t.Errorf("labels = %q, want %q", got, tt.want)
 			}
-			if tt.cw && !strings.HasPrefix(p.Text, "Photos de l'exercice") {
+			if tt.cw && !strings.HasPrefix(p.Text, "CW: Photos de l'exercice\n") {
 				t.Errorf("text = %q: the content warning leads", p.Text)
 			}
 		})
