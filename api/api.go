@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -57,6 +58,7 @@ type Server struct {
 	guesses *ratelimit.Windows // wrong login codes, per account (limiter.go: burns its codes)
 	apps    *ratelimit.Windows // app registrations, per client address
 	mod     DomainModerator    // domain blocks (safety.go); nil: none
+	push    *push.Service      // Web Push (push.go); nil: none
 
 	burntMu sync.Mutex
 	burnt   map[string]time.Time // when an account's login codes were last burnt
@@ -203,7 +205,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	}
 	handle("GET /api/v1/markers", s.user("read:statuses", s.emptyObject))
 	handle("POST /api/v1/markers", s.user("write:statuses", s.emptyObject))
-	handle("GET /api/v1/push/subscription", s.user("push", s.noPush))
+	s.pushRoutes(handle) // Web Push subscriptions (push.go)
 }
 
 // cors lets web clients on other origins call the API, as Mastodon does.
@@ -307,11 +309,6 @@ func (s *Server) emptyList(w http.ResponseWriter, r *http.Request, c *caller) {
 
 func (s *Server) emptyObject(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-// noPush: Mastodon answers 404 when there is no push subscription.
-func (s *Server) noPush(w http.ResponseWriter, r *http.Request, c *caller) {
-	s.fail(w, r, errNotFound)
 }
 
 // account returns one of our accounts by username (its API id).

@@ -60,6 +60,7 @@ type Service struct {
 	signedHostCount  atomic.Int64
 	wake             *jobs.Wake // nudges the delivery pool
 	observer         Observer   // metrics (observer.go); nil: none
+	notifier         Notifier   // told of new notifications (notifier.go); nil: none
 	guard            guard      // domain policy and inbound limits (guard.go)
 	moves            moveCache  // moved accounts, resolved aliases, current actor documents (moves.go)
 	links            links.Site // our own URLs

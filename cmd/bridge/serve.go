@@ -23,6 +23,7 @@ import (
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -87,6 +88,7 @@ type app struct {
 	pub    *publish.Service
 	mirror *atproto.Mirror // nil when no account is mirrored to Bluesky
 	mod    *moderation.Service
+	push   *push.Service // Web Push of the notifications
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -127,7 +129,13 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 	if mirror != nil {
 		pub.SetMirror(mirror)
 	}
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, links: fed.Links(), pub: pub, mirror: mirror, mod: mod}, nil
+	pusher, err := push.New(ctx, pushSettings(cfg), store, client, log.With().Str("component", "push").Logger())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	fed.SetNotifier(pusher) // a notification queues its pushes in its own transaction
+	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, links: fed.Links(), pub: pub, mirror: mirror, mod: mod, push: pusher}, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -147,6 +155,20 @@ func publishSettings(cfg *config.Config) publish.Settings {
 		set.MediaInDB = true
 	} else {
 		set.MediaDir = filepath.Join(filepath.Dir(cfg.Storage.DSN), "media")
+	}
+	return set
+}
+
+// pushSettings derives the Web Push settings: each account's language
+// as the payloads' preferred_locale.
+func pushSettings(cfg *config.Config) push.Settings {
+	set := push.Settings{
+		BaseURL:              cfg.Server.BaseURL(),
+		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
+		Languages:            map[string]string{},
+	}
+	for _, acc := range cfg.Accounts {
+		set.Languages[strings.ToLower(acc.Username)] = acc.PostLanguage()
 	}
 	return set
 }
@@ -206,6 +228,7 @@ func (a *app) handler() (http.Handler, error) {
 		Version:      v,
 	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
 	apiSrv.SetModeration(a.mod) // domain blocks and raid blocks through the client API
+	apiSrv.SetPush(a.push)      // Web Push subscriptions
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
