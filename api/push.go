@@ -71,7 +71,7 @@ func nested(p *params, path ...string) (string, bool) {
 	return p.get(key)
 }
 
-// pushData reads data[alerts][...] and data[policy].
+// pushData reads data[alerts][...] and data[policy] (or policy).
 func pushData(p *params) ([]string, string, error) {
 	var alerts []string
 	for _, a := range push.Alerts {
@@ -79,7 +79,10 @@ func pushData(p *params) ([]string, string, error) {
 			alerts = append(alerts, a)
 		}
 	}
-	policy, _ := nested(p, "data", "policy")
+	policy, ok := nested(p, "data", "policy")
+	if !ok {
+		policy = p.str("policy") // where masto.js puts it
+	}
 	policy, err := push.CheckData(alerts, policy)
 	return alerts, policy, pushError(err)
 }
