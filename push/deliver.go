@@ -204,7 +204,9 @@ func (s *Service) locale(account string) string {
 	return "en"
 }
 
-// defaultIcon is shown when the actor has no avatar.
+// defaultIcon is every push's icon: the bridge's placeholder, as the
+// client API shows remote accounts, so that a phone fetches nothing from
+// the remote server (docs/safety.md).
 func (s *Service) defaultIcon() string {
 	return strings.TrimSuffix(s.set.BaseURL, "/") + "/static/avatar.png"
 }
@@ -223,7 +225,7 @@ var titles = map[string]string{
 
 // payload is the push of one notification.
 func (s *Service) payload(ctx context.Context, n storage.Notification) (Payload, error) {
-	p := Payload{NotificationID: n.ID, NotificationType: n.Type, Icon: s.defaultIcon()}
+	p := Payload{NotificationID: n.ID, NotificationType: n.Type, Icon: s.defaultIcon()} // never the remote avatar
 	name := actorName(n.ActorID)
 	prof, err := s.store.GetRemoteProfile(ctx, n.ActorID)
 	switch {
@@ -231,9 +233,6 @@ func (s *Service) payload(ctx context.Context, n storage.Notification) (Payload,
 		name = prof.Acct
 		if prof.DisplayName != "" {
 			name = prof.DisplayName
-		}
-		if prof.AvatarURL != "" {
-			p.Icon = prof.AvatarURL
 		}
 	case !errors.Is(err, storage.ErrNotFound):
 		return p, err

@@ -214,7 +214,7 @@ func TestFanOut(t *testing.T) {
 			name:     "a mention: subscriptions with the alert whose policy lets the actor in",
 			n:        storage.Notification{Account: "news", Type: storage.NotificationMention, ActivityID: "m1", ActorID: alice, RemoteStatusID: remote(101, alice, "<p>@news When is the <b>meeting</b>?</p><script>x</script>")},
 			wantSubs: []int64{all.ID, mentionsOnly.ID}, wantTitle: "You were mentioned by Alice",
-			wantBody: "@news When is the meeting?", wantIcon: "https://remote.example/alice.png",
+			wantBody: "@news When is the meeting?", wantIcon: "https://social.example/static/avatar.png", // never the remote avatar
 		},
 		{
 			name:     "a favourite from a follower: the follower policy lets it in",
