@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/jobs"
+	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -154,9 +156,14 @@ type jobPayload struct {
 
 // Notified queues the push of a notification just created, in its
 // transaction q (federation.Notifier). Accounts without subscriptions
-// cost one indexed read.
+// cost one indexed read; so do the mentions of a raid every subscription
+// was already told of (no job for each of them).
 func (s *Service) Notified(ctx context.Context, q storage.Queries, n storage.Notification) error {
-	has, err := q.HasPushSubscriptions(ctx, n.Account)
+	var raidAt time.Time
+	if slices.Contains(moderation.RaidTypes, n.Type) {
+		raidAt = n.CreatedAt
+	}
+	has, err := q.HasPushSubscriptions(ctx, n.Account, raidAt)
 	if err != nil || !has {
 		return err
 	}

@@ -61,9 +61,11 @@ type PushSubscriptions interface {
 	// ListPushSubscriptions lists the subscriptions of the account whose
 	// tokens are live at now (not revoked, not expired), oldest first.
 	ListPushSubscriptions(ctx context.Context, account string, now time.Time) ([]PushSubscription, error)
-	// HasPushSubscriptions reports whether the account has any
-	// subscription (live token or not): a cheap check on a hot path.
-	HasPushSubscriptions(ctx context.Context, account string) (bool, error)
+	// HasPushSubscriptions reports whether the account has a
+	// subscription (live token or not) that was not told of a raid known
+	// to go on after raidAt (zero raidAt: any subscription): a cheap check
+	// on a hot path.
+	HasPushSubscriptions(ctx context.Context, account string, raidAt time.Time) (bool, error)
 	// ClaimPushRaid records that subscription id is told of a raid that
 	// started at from and is known to last until until. It reports true
 	// when this is a new raid for it (it had been told of none still
@@ -169,9 +171,14 @@ func (q *queries) ListPushSubscriptions(ctx context.Context, account string, now
 	return out, nil
 }
 
-func (q *queries) HasPushSubscriptions(ctx context.Context, account string) (bool, error) {
+func (q *queries) HasPushSubscriptions(ctx context.Context, account string, raidAt time.Time) (bool, error) {
 	var one int
-	err := q.r.queryRow(ctx, `SELECT 1 FROM push_subscriptions WHERE account = ? LIMIT 1`, account).Scan(&one)
+	query, args := `SELECT 1 FROM push_subscriptions WHERE account = ? LIMIT 1`, []any{account}
+	if !raidAt.IsZero() {
+		query = `SELECT 1 FROM push_subscriptions WHERE account = ? AND (raid_until IS NULL OR raid_until <= ?) LIMIT 1`
+		args = append(args, raidAt.UnixMicro())
+	}
+	err := q.r.queryRow(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

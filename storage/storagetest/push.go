@@ -27,7 +27,7 @@ func testPushSubscriptionPerToken(t *testing.T, s storage.Store) {
 	tok := pushToken(t, s, "news", "h1")
 	_, err := s.GetPushSubscription(ctx, tok)
 	wantErr(t, err, storage.ErrNotFound)
-	if has := must(s.HasPushSubscriptions(ctx, "news"))(t); has {
+	if has := must(s.HasPushSubscriptions(ctx, "news", time.Time{}))(t); has {
 		t.Fatal("HasPushSubscriptions before any = true")
 	}
 
@@ -102,10 +102,10 @@ func testPushSubscriptionsLiveTokens(t *testing.T, s storage.Store) {
 	if !slices.Equal(tokens, []int64{live, second}) {
 		t.Errorf("ListPushSubscriptions tokens = %v, want the live ones %v (not revoked %d nor expired %d)", tokens, []int64{live, second}, revoked, exp)
 	}
-	if has := must(s.HasPushSubscriptions(ctx, "news"))(t); !has {
+	if has := must(s.HasPushSubscriptions(ctx, "news", time.Time{}))(t); !has {
 		t.Error("HasPushSubscriptions = false")
 	}
-	if has := must(s.HasPushSubscriptions(ctx, "nobody"))(t); has {
+	if has := must(s.HasPushSubscriptions(ctx, "nobody", time.Time{}))(t); has {
 		t.Error("HasPushSubscriptions(nobody) = true")
 	}
 }
@@ -148,6 +148,9 @@ func testPushRaidClaims(t *testing.T, s storage.Store) {
 		{"a raid starting before the known end is the same", 30 * time.Minute, 50 * time.Minute, false, 50 * time.Minute},
 		{"a raid starting at or after the end is a new one", 50 * time.Minute, 70 * time.Minute, true, 70 * time.Minute},
 	}
+	if has := must(s.HasPushSubscriptions(ctx, "news", t0))(t); !has {
+		t.Error("HasPushSubscriptions before any raid = false")
+	}
 	for _, st := range steps {
 		got, err := s.ClaimPushRaid(ctx, sub.ID, t0.Add(st.from), t0.Add(st.end))
 		check(t, err)
@@ -157,5 +160,16 @@ func testPushRaidClaims(t *testing.T, s storage.Store) {
 		if until := must(s.GetPushSubscriptionByID(ctx, sub.ID))(t).RaidUntil; !until.Equal(t0.Add(st.wantUntil)) {
 			t.Errorf("%s: RaidUntil = %v, want %v", st.name, until, t0.Add(st.wantUntil))
 		}
+	}
+	// Told of a raid that lasts until +70 min: a mention before then
+	// finds no subscription to tell, one at the end does.
+	if has := must(s.HasPushSubscriptions(ctx, "news", t0.Add(69*time.Minute)))(t); has {
+		t.Error("HasPushSubscriptions during a raid told = true")
+	}
+	if has := must(s.HasPushSubscriptions(ctx, "news", t0.Add(70*time.Minute)))(t); !has {
+		t.Error("HasPushSubscriptions at the raid's known end = false")
+	}
+	if has := must(s.HasPushSubscriptions(ctx, "news", time.Time{}))(t); !has {
+		t.Error("HasPushSubscriptions(any) = false")
 	}
 }
