@@ -35,6 +35,11 @@ const (
 // offline (Mastodon's 48 hours), and how long we try to deliver it.
 const DefaultTTL = 48 * time.Hour
 
+// RaidGather is how long a mention or a quote waits before its push is
+// prepared: a burst of them is then seen as the raid it is (one push)
+// rather than pushed one by one until the raid shows.
+const RaidGather = 2 * time.Second
+
 // vapidOwner names the VAPID key pair among storage's key pairs (no
 // username has a colon).
 const vapidOwner = "push:vapid"
@@ -159,9 +164,9 @@ type jobPayload struct {
 // cost one indexed read; so do the mentions of a raid every subscription
 // was already told of (no job for each of them).
 func (s *Service) Notified(ctx context.Context, q storage.Queries, n storage.Notification) error {
-	var raidAt time.Time
+	var raidAt, runAt time.Time
 	if slices.Contains(moderation.RaidTypes, n.Type) {
-		raidAt = n.CreatedAt
+		raidAt, runAt = n.CreatedAt, n.CreatedAt.Add(RaidGather)
 	}
 	has, err := q.HasPushSubscriptions(ctx, n.Account, raidAt)
 	if err != nil || !has {
@@ -171,7 +176,7 @@ func (s *Service) Notified(ctx context.Context, q storage.Queries, n storage.Not
 	if err != nil {
 		return err
 	}
-	if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobPush, Payload: body,
+	if _, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobPush, Payload: body, RunAt: runAt,
 		Key: "push:" + strconv.FormatInt(n.ID, 10), Ref: "push:" + n.Account}); err != nil {
 		return fmt.Errorf("push: queue notification %d: %w", n.ID, err)
 	}

@@ -473,11 +473,13 @@ func checkVAPID(t *testing.T, header, serverKey, origin string, now time.Time) {
 		t.Fatalf("JWT %q", jwt)
 	}
 	raw, _ := base64.RawURLEncoding.DecodeString(k)
-	x, y := elliptic.Unmarshal(elliptic.P256(), raw) //nolint:staticcheck // parsing a point for ecdsa.Verify
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+	if err != nil {
+		t.Fatalf("k: %v", err)
+	}
 	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if x == nil || len(sig) != 64 || !ecdsa.Verify(&ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, digest[:],
-		new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+	if len(sig) != 64 || !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Fatal("the VAPID JWT's signature does not verify with the server key")
 	}
 	var claims struct {
@@ -617,5 +619,41 @@ func TestVAPIDKeyKept(t *testing.T) {
 	}
 	if a.ServerKey() != b.ServerKey() || a.privateKey != b.privateKey {
 		t.Error("a second start made another key pair")
+	}
+}
+
+// TestMentionsGather: a mention's push is prepared RaidGather after it
+// came (a burst is then seen as a raid); a favourite's at once.
+func TestMentionsGather(t *testing.T) {
+	f := newFixture(t)
+	f.subscribe(t, "news", "https://push.example/a", "all", "mention", "favourite")
+	tests := []struct {
+		name, typ string
+		wantDelay time.Duration
+	}{
+		{"a mention waits", storage.NotificationMention, RaidGather},
+		{"a quote waits", storage.NotificationQuote, RaidGather},
+		{"a favourite goes at once", storage.NotificationFavourite, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := f.notify(t, storage.Notification{Account: "news", Type: tc.typ, ActivityID: tc.name, ActorID: alice, CreatedAt: f.now})
+			js, err := f.store.ClaimJobs(context.Background(), "test", []string{JobPush}, 10, time.Minute, time.Now().Add(time.Hour))
+			if err != nil || len(js) != 1 {
+				t.Fatalf("%d jobs (%v)", len(js), err)
+			}
+			if !strings.Contains(string(js[0].Payload), fmt.Sprint(id)) {
+				t.Fatalf("job %s is not notification %d's", js[0].Payload, id)
+			}
+			if tc.wantDelay > 0 && !js[0].RunAt.Equal(f.now.Add(tc.wantDelay)) {
+				t.Errorf("due at %v, want %v", js[0].RunAt, f.now.Add(tc.wantDelay))
+			}
+			if tc.wantDelay == 0 && js[0].RunAt.After(time.Now()) {
+				t.Errorf("due at %v, want now", js[0].RunAt)
+			}
+			if err := f.store.CompleteJob(context.Background(), js[0].ID, "test"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
