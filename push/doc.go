@@ -8,7 +8,9 @@
 // It owns:
 //   - Notified, the hook federation calls in the transaction that creates
 //     a notification: a "push" job is queued with it (nothing when the
-//     account has no subscription);
+//     account has no subscription, nor for a mention of a raid every
+//     subscription was told of), due 2 s later for mentions and quotes
+//     (RaidGather: a burst is seen as a raid first);
 //   - the "push" job: the notification read again (gone, dismissed, or
 //     from an actor or domain the account blocked or muted: nothing
 //     sent), each live subscription's alerts and policy applied, raids
