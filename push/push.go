@@ -111,29 +111,7 @@ func (s *Service) ServerKey() string { return s.publicKey }
 func vapidKey(ctx context.Context, store storage.Store) (*ecdsa.PrivateKey, error) {
 	kp, err := store.GetKeyPair(ctx, vapidOwner)
 	if errors.Is(err, storage.ErrNotFound) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return nil, err
-		}
-		pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		if err != nil {
-			return nil, err
-		}
-		err = store.InsertKeyPair(ctx, storage.KeyPair{Owner: vapidOwner,
-			PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-			PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-			CreatedAt:  time.Now().UTC()})
-		if err == nil {
-			return key, nil
-		}
-		if !errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, err
-		}
-		kp, err = store.GetKeyPair(ctx, vapidOwner) // another replica made it first
+		kp, err = makeVAPIDKey(ctx, store)
 	}
 	if err != nil {
 		return nil, err
@@ -151,6 +129,32 @@ func vapidKey(ctx context.Context, store storage.Store) (*ecdsa.PrivateKey, erro
 		return nil, errors.New("stored key is not a P-256 key")
 	}
 	return key, nil
+}
+
+// makeVAPIDKey makes and stores the key pair; when another replica stored
+// one first, that one is returned.
+func makeVAPIDKey(ctx context.Context, store storage.Store) (storage.KeyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return storage.KeyPair{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return storage.KeyPair{}, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return storage.KeyPair{}, err
+	}
+	kp := storage.KeyPair{Owner: vapidOwner,
+		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		CreatedAt:  time.Now().UTC()}
+	err = store.InsertKeyPair(ctx, kp)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return store.GetKeyPair(ctx, vapidOwner)
+	}
+	return kp, err
 }
 
 // jobPayload is a "push" job's: the notification to push.

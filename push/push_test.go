@@ -657,3 +657,35 @@ func TestMentionsGather(t *testing.T) {
 		})
 	}
 }
+
+// racingStore is a replica's view when another one stores the VAPID key
+// between its read and its insert.
+type racingStore struct {
+	storage.Store
+	reads int
+}
+
+func (r *racingStore) GetKeyPair(ctx context.Context, owner string) (storage.KeyPair, error) {
+	r.reads++
+	if r.reads == 1 {
+		return storage.KeyPair{}, storage.ErrNotFound
+	}
+	return r.Store.GetKeyPair(ctx, owner)
+}
+
+// TestVAPIDKeyRace: a replica that lost the race to store the key pair
+// uses the one stored by the other.
+func TestVAPIDKeyRace(t *testing.T) {
+	store := storagetest.OpenSQLite(t)
+	first, err := New(context.Background(), Settings{}, store, http.DefaultClient, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(context.Background(), Settings{}, &racingStore{Store: store}, http.DefaultClient, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("the replica that lost the race: %v", err)
+	}
+	if first.ServerKey() != second.ServerKey() {
+		t.Error("the replica that lost the race uses another key")
+	}
+}
