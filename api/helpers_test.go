@@ -27,6 +27,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/web"
 )
@@ -41,12 +42,15 @@ type env struct {
 	url      string
 	host     string
 	mediaDir string
+	push     *push.Service // nil unless envOptions.push
 }
 
 type envOptions struct {
 	maxBytes int64 // media size limit (default: media's 16 MiB)
 	// moderation, when set, gives the API its domain blocks.
 	moderation func(storage.Store) api.DomainModerator
+	// push, when set, gives the API a Web Push service (store, base URL).
+	push func(storage.Store, string) *push.Service
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -75,6 +79,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.moderation != nil {
 		set.Moderation = opts.moderation(b.Store)
 	}
+	if opts.push != nil {
+		set.Push = opts.push(b.Store, b.URL)
+	}
 	srv := api.New(set, b.Store, b.Pub, b.Fed, zerolog.New(zerolog.NewTestWriter(t)))
 	// The same routes as the server: federation, web pages and the API.
 	pages, err := web.New([]web.Profile{{Username: "news"}, {Username: "mayor"}}, b.Store, b.Fed, zerolog.Nop())
@@ -83,7 +90,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	pages.Routes(b.Mux)
 	srv.Routes(b.Mux)
-	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, api: srv, url: b.URL, host: b.Host, mediaDir: mediaDir}
+	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, api: srv, url: b.URL, host: b.Host, mediaDir: mediaDir, push: set.Push}
 }
 
 // token makes a CLI token of account with scopes.

@@ -139,8 +139,9 @@ type Queries interface {
 	Sources      // feed and archive import state (sources.go)
 	Interactions // remote posts, notifications, blocks, reports, filters (interactions.go)
 	Moderation
-	Moves         // account moves: moved out, move-in windows, followers moved in (moves.go)
-	Announcements // what was last announced of our actors (announcements.go)
+	Moves             // account moves: moved out, move-in windows, followers moved in (moves.go)
+	Announcements     // what was last announced of our actors (announcements.go)
+	PushSubscriptions // Web Push subscriptions of the client API (push.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

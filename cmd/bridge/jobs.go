@@ -6,7 +6,7 @@ import (
 )
 
 // registerJobs puts the work of the durable queue on the process's job
-// runner: deliveries, scheduled statuses, the Bluesky mirror (when an
+// runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror (when an
 // account is mirrored) and the feeds' polls (always: the jobs of feeds no
 // longer configured are still looked at).
 func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
@@ -14,6 +14,9 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 		return err
 	}
 	if err := a.pub.RegisterScheduler(r); err != nil {
+		return err
+	}
+	if err := a.push.Register(r); err != nil { // Web Push (package push)
 		return err
 	}
 	if a.mirror != nil {

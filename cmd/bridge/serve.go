@@ -25,6 +25,7 @@ import (
 	"github.com/passerelle/passerelle/metrics"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -90,6 +91,7 @@ type app struct {
 	pub     *publish.Service
 	mirror  *atproto.Mirror // nil when no account is mirrored to Bluesky
 	mod     *moderation.Service
+	push    *push.Service // Web Push of the notifications
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -112,6 +114,11 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		store.Close()
 		return nil, fmt.Errorf("start moderation: %w", err)
 	}
+	pusher, err := push.New(ctx, pushSettings(cfg), store, client, log.With().Str("component", "push").Logger())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	fed, err := federation.New(ctx, federation.Settings{
 		BaseURL:    cfg.Server.BaseURL(),
 		Federation: cfg.Federation,
@@ -119,6 +126,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		Version:    v,
 		Moderation: mod,
 		Observer:   m,
+		Notifier:   pusher, // a notification queues its pushes in its own transaction
 	}, store, client, log.With().Str("component", "federation").Logger())
 	if err != nil {
 		store.Close()
@@ -135,7 +143,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		set.Mirror = mirror
 	}
 	pub := publish.New(set, store, fed, log.With().Str("component", "publish").Logger())
-	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod}, nil
+	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod, push: pusher}, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -155,6 +163,20 @@ func publishSettings(cfg *config.Config) publish.Settings {
 		set.MediaInDB = true
 	} else {
 		set.MediaDir = filepath.Join(filepath.Dir(cfg.Storage.DSN), "media")
+	}
+	return set
+}
+
+// pushSettings derives the Web Push settings: each account's language
+// as the payloads' preferred_locale.
+func pushSettings(cfg *config.Config) push.Settings {
+	set := push.Settings{
+		BaseURL:              cfg.Server.BaseURL(),
+		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
+		Languages:            map[string]string{},
+	}
+	for _, acc := range cfg.Accounts {
+		set.Languages[strings.ToLower(acc.Username)] = acc.PostLanguage()
 	}
 	return set
 }
@@ -212,7 +234,8 @@ func (a *app) handler() (http.Handler, error) {
 		Accounts:     a.cfg.Accounts,
 		HandleDomain: a.cfg.HandleDomain(),
 		Version:      v,
-		Moderation:   a.mod, // domain blocks and raid blocks through the client API
+		Moderation:   a.mod,  // domain blocks and raid blocks through the client API
+		Push:         a.push, // Web Push subscriptions
 	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
