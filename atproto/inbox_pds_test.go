@@ -199,4 +199,3 @@ func waitNotifications(t *testing.T, e *env, ctx context.Context, n int) []stora
 		time.Sleep(300 * time.Millisecond)
 	}
 }
-
