@@ -71,7 +71,7 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 	store := storagetest.OpenSQLite(t)
 	now := time.Date(2026, 12, 6, 10, 1, 0, 0, time.UTC)
 	m, err := New(Settings{
-		Accounts: []Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: srv.URL, Identifier: "city.test", AppPassword: "app-password-1234"}}},
+		Accounts:   []Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: srv.URL, Identifier: "city.test", AppPassword: "app-password-1234"}}},
 		HTTPClient: safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 10 * time.Second, MaxBodyBytes: 1 << 20}),
 	}, store, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
