@@ -50,6 +50,9 @@ type Settings struct {
 	// NoteURL is the HTML permalink of one of our statuses (the link card
 	// of a truncated post).
 	NoteURL func(account string, id int64) string
+	// Notifier, when set, is told of the notifications read from Bluesky
+	// (inbox.go).
+	Notifier Notifier
 }
 
 // Mirror mirrors published posts to Bluesky. Its Mirror* methods

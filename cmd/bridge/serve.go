@@ -133,7 +133,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		return nil, fmt.Errorf("start federation: %w", err)
 	}
 	site := cfg.Links()
-	mirror, err := newMirror(cfg, store, site.NoteURL, log)
+	mirror, err := newMirror(cfg, store, site.NoteURL, pusher, log) // Bluesky's notifications are pushed too
 	if err != nil {
 		store.Close()
 		return nil, err
