@@ -45,6 +45,8 @@ const (
 // Errors returned to clients.
 var (
 	ErrNotFound = errors.New("publish: not found")
+	// ErrGone: a media file of a deleted post (its URL answers 410).
+	ErrGone = errors.New("publish: gone")
 )
 
 // ValidationError is a request that cannot be published as is (422).
@@ -65,6 +67,21 @@ type Service struct {
 	mirror Mirror
 	log    zerolog.Logger
 	now    func() time.Time
+	// changed is told the account of every committed change (the pages'
+	// cache); nil: nobody.
+	changed func(account string)
+}
+
+// OnChange installs f, called with the account after each change this
+// service commits (a post created, edited, deleted, pinned or unpinned,
+// imported), so that what shows the account's posts (the pages) can
+// drop what it keeps. f must not block.
+func (s *Service) OnChange(f func(account string)) { s.changed = f }
+
+func (s *Service) notifyChange(account string) {
+	if s.changed != nil {
+		s.changed(account)
+	}
 }
 
 // Mirror is a second destination for an account's posts (the Bluesky
@@ -267,6 +284,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
@@ -324,6 +342,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		return storage.Status{}, s.wrap("edit", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -349,6 +368,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		return storage.Status{}, s.wrap("delete", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return st, nil
 }
 
@@ -379,6 +399,7 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		return storage.Status{}, s.wrap("pin", err)
 	}
 	s.fed.Nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
