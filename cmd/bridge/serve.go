@@ -193,10 +193,12 @@ func (a *app) handler() (http.Handler, error) {
 		profiles = append(profiles, p)
 	}
 	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger(),
+		web.WithPages(web.PageSettings{Accounts: a.cfg.Accounts, Client: a.client, AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks}),
 		web.WithNotices(web.NoticeSettings{BaseURL: a.cfg.Server.BaseURL(), Accounts: a.cfg.Accounts, Client: a.client, AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks}))
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
+	a.pub.OnChange(pages.Invalidate) // the pages kept in memory follow what is published
 	pages.Routes(mux)
 	v, _, _ := buildInfo()
 	apiSrv := api.New(api.Settings{
