@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
@@ -107,6 +109,23 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	mux := http.NewServeMux()
 	fed.Routes(mux)
 	pages.Routes(mux)
+	// The media files, as the client API serves them (publish.OpenMedia).
+	pub := publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: host}, store, fed, zerolog.Nop())
+	mux.HandleFunc("GET /media/{file}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(strings.TrimSuffix(r.PathValue("file"), ".png"), 10, 64)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		m, f, err := pub.OpenMedia(r.Context(), id)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", m.MediaType)
+		http.ServeContent(w, r, "", m.CreatedAt, f)
+	})
 	hs := httptest.NewUnstartedServer(mux)
 	hs.Listener.Close()
 	hs.Listener = ln
@@ -137,11 +156,14 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	return &site{url: base, host: host, store: store, fed: fed, pages: pages, ids: ids}
 }
 
-func writeAvatar(t testing.TB, path string) {
+func writeAvatar(t testing.TB, path string) { writeImage(t, path, 128, 128) }
+
+// writeImage writes a w×h PNG gradient.
+func writeImage(t testing.TB, path string, w, h int) {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 128, 128))
-	for y := range 128 {
-		for x := range 128 {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
 			img.Set(x, y, color.RGBA{uint8(40 + x), 90, uint8(120 + y), 255})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,8 +28,11 @@ func addRich(t testing.TB, s *site) rich {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2025, 3, 1, 8, 30, 0, 0, time.UTC)
+	dir := t.TempDir()
 	media := func(alt string, w, h int) int64 {
-		id, err := s.store.InsertMedia(ctx, storage.Media{Account: "news", MediaType: "image/png", Width: w, Height: h, Size: 4321, Description: alt, Path: "unused.png", CreatedAt: at})
+		path := filepath.Join(dir, strconv.Itoa(w)+".png")
+		writeImage(t, path, w, h)
+		id, err := s.store.InsertMedia(ctx, storage.Media{Account: "news", MediaType: "image/png", Width: w, Height: h, Size: 4321, Description: alt, Path: path, CreatedAt: at})
 		if err != nil {
 			t.Fatal(err)
 		}
