@@ -129,8 +129,8 @@ func (r *rendered) write(w http.ResponseWriter, req *http.Request) {
 		h[k] = v
 	}
 	if r.status == http.StatusOK && !r.noValidator {
-		h.Set("ETag", r.etag)
-		h.Set("Last-Modified", r.modified.UTC().Format(http.TimeFormat))
+		h["Etag"] = []string{r.etag}
+		h["Last-Modified"] = []string{r.modified.UTC().Format(http.TimeFormat)}
 		if notModified(req, r.etag, r.modified) {
 			delete(h, "Content-Type")
 			delete(h, "Content-Length")
