@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,7 +83,8 @@ func TestPagesServedFromMemory(t *testing.T) {
 		return cs
 	}})
 	r := addRich(t, s)
-	paths := []string{"/x/news", "/x/news/card.png", "/@news", "/@news/card.png", "/@news/" + id(r.media), "/@news.rss", "/@news.atom", "/tags/exit", "/@news/" + id(r.media) + "/embed"}
+	paths := []string{"/x/news", "/x/news/card.png", "/@news", "/@news/card.png", "/@news/" + id(r.media), "/@news.rss", "/@news.atom", "/tags/exit", "/@news/" + id(r.media) + "/embed",
+		"/api/oembed?url=" + url.QueryEscape(s.url+"/@news/"+id(r.media))}
 	etags := map[string]string{}
 	for _, p := range paths { // warm
 		resp, _ := get(t, s.url+p)

@@ -37,7 +37,7 @@ func (p *Pages) embed(w http.ResponseWriter, r *http.Request, at, idText string)
 		return
 	}
 	lang := langOf(r, ap.locale)
-	key := "embed|" + strconv.FormatInt(id, 10) + "|" + lang
+	key := "embed|" + strings.ToLower(pr.Username) + "|" + strconv.FormatInt(id, 10) + "|" + lang
 	page, err := p.cache.get(key, strings.ToLower(pr.Username), func() (*rendered, error) {
 		ctx := context.WithoutCancel(r.Context())
 		st, status, err := p.liveStatus(ctx, pr.Username, id)
@@ -108,19 +108,6 @@ func (p *Pages) oembed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pr := p.profiles[account]
-	_, status, err := p.liveStatus(r.Context(), account, id)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	switch status {
-	case http.StatusNotFound:
-		jsonError(http.StatusNotFound, "Record not found")
-		return
-	case http.StatusGone:
-		jsonError(http.StatusGone, "Record deleted")
-		return
-	}
 	width := embedWidth
 	if s := q.Get("maxwidth"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -130,19 +117,45 @@ func (p *Pages) oembed(w http.ResponseWriter, r *http.Request) {
 		}
 		width = max(embedMinWidth, min(n, embedWidth, embedMaxWidth))
 	}
-	src := p.links.NoteURL(account, id) + "/embed"
-	resp := oembedResponse{
-		Type: "rich", Version: "1.0", Title: "New status by " + pr.Username,
-		AuthorName: pr.Name(), AuthorURL: pr.ProfileURL,
-		ProviderName: p.siteName(), ProviderURL: p.baseURL + "/", CacheAge: 86400,
-		HTML: `<iframe src="` + html.EscapeString(src) + `" class="mastodon-embed" style="max-width: 100%; border: 0" width="` +
-			strconv.Itoa(width) + `" allowfullscreen="allowfullscreen" title="` + html.EscapeString(pr.Name()) + `"></iframe>`,
-		Width: width,
+	// Link previews fetch oEmbed with the page: kept in memory as well.
+	key := "oembed|" + account + "|" + strconv.FormatInt(id, 10) + "|" + strconv.Itoa(width)
+	page, err := p.cache.get(key, account, func() (*rendered, error) {
+		_, status, err := p.liveStatus(context.WithoutCancel(r.Context()), account, id)
+		if err != nil {
+			return nil, err
+		}
+		var body any
+		switch status {
+		case http.StatusNotFound:
+			body = map[string]string{"error": "Record not found"}
+		case http.StatusGone:
+			body = map[string]string{"error": "Record deleted"}
+		default:
+			src := p.links.NoteURL(account, id) + "/embed"
+			body = oembedResponse{
+				Type: "rich", Version: "1.0", Title: "New status by " + pr.Username,
+				AuthorName: pr.Name(), AuthorURL: pr.ProfileURL,
+				ProviderName: p.siteName(), ProviderURL: p.baseURL + "/", CacheAge: 86400,
+				HTML: `<iframe src="` + html.EscapeString(src) + `" class="mastodon-embed" style="max-width: 100%; border: 0" width="` +
+					strconv.Itoa(width) + `" allowfullscreen="allowfullscreen" title="` + html.EscapeString(pr.Name()) + `"></iframe>`,
+				Width: width,
+			}
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		h := http.Header{}
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Access-Control-Allow-Origin", "*")
+		return &rendered{status: status, body: append(b, '\n'), header: h, noValidator: status != http.StatusOK}, nil
+	})
+	if err != nil {
+		p.fail(w, r, err)
+		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	json.NewEncoder(w).Encode(resp)
+	page.write(w, r)
 }
 
 // parsePostURL reads the permalink (or the AS2 id) of one of our posts.

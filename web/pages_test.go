@@ -196,6 +196,15 @@ func TestErrorPages(t *testing.T) {
 			}
 		})
 	}
+	// The 404 of /@mayor/ID (news's post) is not news's page.
+	for _, p := range []string{"/@news/" + id(r.media), "/@news/" + id(r.media) + "/embed"} {
+		if resp, _ := get(t, s.url+p); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s after another account's 404 for it: %d", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := get(t, s.url+"/@mayor/"+id(r.media)+"/embed"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another account's embed: %d", resp.StatusCode)
+	}
 	// A page deleted after it was cached answers 410 at once.
 	resp, _ := get(t, s.url+"/@news/"+id(r.cw))
 	if resp.StatusCode != http.StatusOK {

@@ -279,7 +279,7 @@ func (p *Pages) accountItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := langOf(r, ap.locale)
-	key := "post|" + strconv.FormatInt(id, 10) + "|" + lang
+	key := "post|" + strings.ToLower(pr.Username) + "|" + strconv.FormatInt(id, 10) + "|" + lang
 	page, err := p.cache.get(key, strings.ToLower(pr.Username), func() (*rendered, error) {
 		return p.postPage(context.WithoutCancel(r.Context()), r, pr, ap, id, lang)
 	})
