@@ -17,7 +17,6 @@ import (
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/notice"
 	"github.com/passerelle/passerelle/ratelimit"
-	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -234,21 +233,6 @@ func (p *Pages) csp() string {
 		return strings.Replace(csp, "form-action 'self' https:", "form-action 'self' https: http:", 1)
 	}
 	return csp
-}
-
-func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, data any) {
-	p.renderStatus(w, r, http.StatusOK, name, data)
-}
-
-func (p *Pages) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	page, err := p.page(status, name, data, nil)
-	if err != nil {
-		reqlog.Logger(r.Context(), p.log).Error().Err(err).Str("template", name).Msg("render page")
-		p.serverError(w, r, nil)
-		return
-	}
-	page.noValidator = true
-	page.write(w, r)
 }
 
 // lookupAccount returns the account of "@name" (case-insensitive).
