@@ -36,6 +36,11 @@ type Settings struct {
 	Languages map[string]string
 	// Mirror copies posts to Bluesky; nil mirrors nothing.
 	Mirror Mirror
+	// OnChange, when set, is called with the account after each change
+	// this service commits (a post created, edited, deleted, pinned or
+	// unpinned, imported), so that what shows the account's posts (the
+	// pages) can drop what it keeps. It must not block.
+	OnChange func(account string)
 }
 
 // Defaults for Settings.
@@ -47,6 +52,8 @@ const (
 // Errors returned to clients.
 var (
 	ErrNotFound = errors.New("publish: not found")
+	// ErrGone: a media file of a deleted post (its URL answers 410).
+	ErrGone = errors.New("publish: gone")
 )
 
 // ValidationError is a request that cannot be published as is (422).
@@ -67,6 +74,15 @@ type Service struct {
 	mirror Mirror
 	log    zerolog.Logger
 	now    func() time.Time
+	// changed is told the account of every committed change (the pages'
+	// cache); nil: nobody.
+	changed func(account string)
+}
+
+func (s *Service) notifyChange(account string) {
+	if s.changed != nil {
+		s.changed(account)
+	}
 }
 
 // Mirror is a second destination for an account's posts (the Bluesky
@@ -89,7 +105,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
-	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, log: logger, now: time.Now}
+	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, changed: set.OnChange, log: logger, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -266,6 +282,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
@@ -323,6 +340,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		return storage.Status{}, s.wrap("edit", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -348,6 +366,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		return storage.Status{}, s.wrap("delete", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return st, nil
 }
 
@@ -378,6 +397,7 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		return storage.Status{}, s.wrap("pin", err)
 	}
 	s.fed.Nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
