@@ -415,7 +415,7 @@ func (d *Deliverer) post(ctx context.Context, signer httpsig.Signer, inbox strin
 		return nil, time.Time{}, fmt.Errorf("federation: POST %s: %w", inbox, ctx.Err())
 	}
 	now := d.s.now()
-	err = signer.Sign(spec, req, body, now)
+	err = d.s.sign(signer, spec, req, body, now)
 	<-d.signers
 	if err != nil {
 		return nil, now, fmt.Errorf("federation: sign delivery: %w", err)

@@ -8,8 +8,10 @@ package federation
 // the host. Fedify does the same, the other way round.
 
 import (
+	"crypto/ed25519"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/ratelimit"
@@ -58,4 +60,18 @@ func otherSpec(spec httpsig.Spec) httpsig.Spec {
 // the other one.
 func knockAgain(status int) bool {
 	return status == http.StatusUnauthorized || status == http.StatusBadRequest
+}
+
+// sign signs an outgoing request with signer in spec and counts the
+// signature (Observer.Signed). Every outgoing signature goes through here.
+func (s *Service) sign(signer httpsig.Signer, spec httpsig.Spec, r *http.Request, body []byte, now time.Time) error {
+	if err := signer.Sign(spec, r, body, now); err != nil {
+		return err
+	}
+	alg := "rsa"
+	if _, ok := signer.Key.(ed25519.PrivateKey); ok {
+		alg = "ed25519"
+	}
+	s.observe().Signed(string(spec), alg)
+	return nil
 }

@@ -23,10 +23,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -111,7 +107,12 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, DeliveryWorkers: o.workers}
+	metricsAddr, err := e2e.FreeAddr()
+	if err != nil {
+		return err
+	}
+	metricsURL := "http://" + metricsAddr + "/metrics"
+	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, DeliveryWorkers: o.workers, MetricsListen: metricsAddr}
 	dsn, drop, err := e2e.StorageDSN(o.driver, o.dsn, filepath.Join(dir, "data", "bridge.db"))
 	if err != nil {
 		return err
@@ -177,7 +178,7 @@ func run(o options) error {
 	}
 	f.expect(key, cfg.ActorID("news"))
 
-	ceilBefore, sigCPU1 := signingRate(o.signFor)
+	ceilBefore, sigCPU1 := e2e.SigningRate(o.signFor, false)
 	fmt.Printf("signing ceiling before: %.0f RSA-2048 signatures/s (%d goroutines, %v; %v CPU per signature)\n",
 		ceilBefore, runtime.GOMAXPROCS(0), o.signFor, sigCPU1.Round(time.Microsecond))
 
@@ -224,6 +225,10 @@ func run(o options) error {
 		return fail(err)
 	}
 	client := e2e.API{BaseURL: cfg.BaseURL(), Token: token, Client: http.DefaultClient}
+	sigs0, counted, err := e2e.MetricSum(metricsURL, "passerelle_signatures_total")
+	if err != nil {
+		return fail(err)
+	}
 	cpu0, err := proc.CPUTime()
 	if err != nil {
 		return fail(err)
@@ -267,6 +272,11 @@ func run(o options) error {
 	}
 	cpu1, _ := proc.CPUTime()
 	selfUsed := e2e.SelfCPU() - self0
+	sigs1, _, err := e2e.MetricSum(metricsURL, "passerelle_signatures_total")
+	if err != nil {
+		return fail(err)
+	}
+	reqsAtEnd := requests(f)
 	if o.selfprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -276,7 +286,7 @@ func run(o options) error {
 	if err := <-profDone; err != nil {
 		fmt.Fprintln(os.Stderr, "fanout: cpu profile:", err)
 	}
-	ceilAfter, sigCPU2 := signingRate(o.signFor)
+	ceilAfter, sigCPU2 := e2e.SigningRate(o.signFor, false)
 	fmt.Printf("signing ceiling after:  %.0f RSA-2048 signatures/s (%v CPU per signature)\n", ceilAfter, sigCPU2.Round(time.Microsecond))
 	sigCPU := min(sigCPU1, sigCPU2)
 
@@ -350,6 +360,20 @@ func run(o options) error {
 		live*sigCPU.Seconds()/(signed*sigCPU.Seconds()+selfUsed.Seconds()), int(signed))
 	fmt.Printf("  bridge CPU on signing:  %.2f (live servers x CPU per signature / bridge CPU)\n",
 		live*sigCPU.Seconds()/bridgeCPU.Seconds())
+	// The issue's figures (issue 20): what the bridge spends per live
+	// server, in signatures of the library it signs with, measured in this
+	// run; and how many signatures it made per live server.
+	sigs, sigSrc := sigs1-sigs0, "counted by the bridge: passerelle_signatures_total"
+	if !counted { // a bridge without the counter: every request received was signed
+		sigs, sigSrc = float64(reqsAtEnd), "counted by the servers: requests received, each signed"
+	}
+	contacted := f.live + darkReached
+	fmt.Printf("  cost ratio:             %.2f (bridge CPU per live server %v / CPU of one RSA-2048 signature %v) (goal <= 1.2)\n",
+		bridgeCPU.Seconds()/live/sigCPU.Seconds(), (bridgeCPU / time.Duration(f.live)).Round(time.Microsecond), sigCPU.Round(time.Microsecond))
+	fmt.Printf("  signatures:             %.0f, %.3f per live server (goal <= 1.0), %.3f per server contacted (%d) (%s)\n",
+		sigs, sigs/live, sigs/float64(contacted), contacted, sigSrc)
+	fmt.Printf("  bridge CPU besides signing: %v per live server (bridge CPU - signatures x CPU per signature, / live servers)\n",
+		((bridgeCPU - time.Duration(sigs*float64(sigCPU))) / time.Duration(f.live)).Round(time.Microsecond))
 	fmt.Printf("  delivery stats of the post: reached %d, pending %d, failed %d, fan-out queued %v\n",
 		stats.Done, stats.Pending, stats.Failed, fanoutPending)
 	if o.cpuprofile != "" {
@@ -383,32 +407,4 @@ func requests(f *farm) int {
 		n += int(s.requests.Load())
 	}
 	return n
-}
-
-// signingRate measures RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second
-// with crypto/rsa on GOMAXPROCS goroutines for d, and the CPU time one
-// signature takes.
-func signingRate(d time.Duration) (perSecond float64, cpuPerSig time.Duration) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	cpu0 := e2e.SelfCPU()
-	start := time.Now()
-	for g := range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			msg := []byte("(request-target): post /inbox\nhost: 127.1.0.1\ndate: " + strconv.Itoa(g))
-			for i := 0; time.Since(start) < d; i++ {
-				h := sha256.Sum256(append(msg, byte(i)))
-				if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:]); err != nil {
-					panic(err)
-				}
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds(), (e2e.SelfCPU() - cpu0) / time.Duration(n.Load())
 }
