@@ -359,24 +359,39 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	start := time.Now()
 	recent := start.UnixNano()-h.lastSent.Swap(start.UnixNano()) < int64(keepAliveWithin)
 	closeAfter := h.active.Load() <= 1 && !recent
-	spec := s.specFor(u.Host)
+	signer, spec := s.deliverySignature(la, u.Host) // knock.go
 	inbox := u.String()
 	// A retry sends the signature of the attempt before while it is well
 	// inside every verifier's window (resign.go); otherwise it signs.
-	reuse := d.signed.take(j.ID, inbox, la.signer.KeyID, spec, s.now())
-	resp, now, sent, err := d.post(ctx, la.signer, inbox, p.Activity, spec, closeAfter, j, reuse)
-	if err == nil && reuse != nil && knockAgain(resp.StatusCode) {
+	reuse := d.signed.take(j.ID, inbox, signer.KeyID, spec, s.now())
+	resp, now, sent, err := d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, reuse)
+	if err == nil && reuse != nil && edRefused(resp.StatusCode) {
 		// The old signature refused (a clock far off?): sign afresh, in
 		// the same spec, before concluding anything about the spec.
 		drain(resp)
-		resp, now, sent, err = d.post(ctx, la.signer, inbox, p.Activity, spec, closeAfter, j, nil)
+		resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
+	}
+	if err == nil && isEd25519(signer) {
+		// What the host makes of Ed25519 signatures is remembered; a
+		// refusal is met at once by the same request signed RSA, in the
+		// spec the host is known to take (draft-cavage, which every
+		// server verifies, unless it is known to take RFC 9421).
+		switch c := resp.StatusCode; {
+		case c >= 200 && c < 300:
+			s.rememberEd25519(ctx, u.Host, true)
+		case edRefused(c):
+			s.rememberEd25519(ctx, u.Host, false)
+			drain(resp)
+			signer, spec = la.signer, s.specFor(u.Host)
+			resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
+		}
 	}
 	if err == nil && knockAgain(resp.StatusCode) {
 		// Perhaps a refusal of the signature's spec: knock once more with
 		// the other one (knock.go), and remember what worked.
 		drain(resp)
-		spec = otherSpec(spec)
-		resp, now, sent, err = d.post(ctx, la.signer, inbox, p.Activity, spec, closeAfter, j, nil)
+		signer, spec = la.signer, otherSpec(spec)
+		resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
 		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			s.rememberSpec(u.Host, spec)
 		}

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,6 +66,7 @@ type Service struct {
 	links            links.Site // our own URLs
 	specOnce         sync.Once
 	specHosts        *ratelimit.Cache[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
+	edHosts          sync.Map                       // host -> bool: verifies our Ed25519 signatures, when known (knock.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.
@@ -72,7 +74,9 @@ type localActor struct {
 	cfg       config.Account // zero for the instance actor
 	name      string         // username (instance: the handle domain's host)
 	id        string         // actor IRI
-	signer    httpsig.Signer
+	signer    httpsig.Signer // RSA: draft-cavage, and RFC 9421 to hosts that refuse Ed25519
+	edSigner  httpsig.Signer // Ed25519 (FEP-521a assertionMethod): RFC 9421 to hosts known to verify it (knock.go)
+	multikey  string         // edSigner's public key as publicKeyMultibase
 	publicPEM string
 	doc       []byte // AS2 actor document
 	jrd       []byte // WebFinger answer
@@ -114,6 +118,9 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 		return nil, err
 	}
 	s.instance = inst
+	if err := s.loadEd25519Hosts(ctx); err != nil { // knock.go
+		return nil, err
+	}
 	for _, acc := range set.Accounts {
 		la, err := s.buildAccountActor(ctx, acc)
 		if err != nil {
@@ -165,6 +172,45 @@ func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, s
 	return rk, kp.PublicKey, nil
 }
 
+// ed25519Key returns owner's Ed25519 key, creating it on first start (or
+// on the first start of a version that has them), stored as a key pair of
+// its own ("ed25519:" + owner); like RSA keys, never replaced. It returns
+// the signer (key id: the actor's #ed25519-key) and the public key as a
+// FEP-521a publicKeyMultibase.
+func (s *Service) ed25519Key(ctx context.Context, owner, actorID string) (httpsig.Signer, string, error) {
+	name := "ed25519:" + owner
+	kp, err := s.store.GetKeyPair(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		priv, pub, gerr := httpsig.GenerateEd25519KeyPair()
+		if gerr != nil {
+			return httpsig.Signer{}, "", fmt.Errorf("federation: generate Ed25519 key for %s: %w", owner, gerr)
+		}
+		kp = storage.KeyPair{Owner: name, PrivateKey: priv, PublicKey: pub, CreatedAt: s.now()}
+		err = s.store.InsertKeyPair(ctx, kp)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			kp, err = s.store.GetKeyPair(ctx, name)
+		} else if err == nil {
+			s.log.Info().Str("owner", owner).Msg("generated Ed25519 key pair")
+		}
+	}
+	if err != nil {
+		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	key, err := httpsig.ParsePrivateKeyPEM(kp.PrivateKey)
+	if err != nil {
+		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	ek, ok := key.(ed25519.PrivateKey)
+	if !ok {
+		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %T is not an Ed25519 key", owner, key)
+	}
+	mk, err := httpsig.Multikey(ek.Public())
+	if err != nil {
+		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	return httpsig.Signer{KeyID: actorID + "#ed25519-key", Key: ek}, mk, nil
+}
+
 const instanceKeyOwner = "@instance"
 
 func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
@@ -178,6 +224,9 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 	}
 	id := s.set.BaseURL + "/actor"
 	la := &localActor{name: host, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}}
+	if la.edSigner, la.multikey, err = s.ed25519Key(ctx, instanceKeyOwner, id); err != nil {
+		return nil, err
+	}
 	la.doc, err = EncodeActor(ActorDoc{
 		ID:                        id,
 		Type:                      "Application",
@@ -189,6 +238,7 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 		SharedInbox:               s.set.BaseURL + "/inbox",
 		KeyID:                     la.signer.KeyID,
 		PublicKeyPEM:              pub,
+		Multikeys:                 []Multikey{{ID: la.edSigner.KeyID, PublicKeyMultibase: la.multikey}},
 		ManuallyApprovesFollowers: true,
 	})
 	if err != nil {
@@ -206,6 +256,9 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	}
 	id := s.links.Actor(name)
 	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
+	if la.edSigner, la.multikey, err = s.ed25519Key(ctx, name, id); err != nil {
+		return nil, err
+	}
 	doc := ActorDoc{
 		ID:                        id,
 		Type:                      acc.Type,
@@ -221,6 +274,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		Featured:                  id + "/collections/featured",
 		KeyID:                     la.signer.KeyID,
 		PublicKeyPEM:              pub,
+		Multikeys:                 []Multikey{{ID: la.edSigner.KeyID, PublicKeyMultibase: la.multikey}},
 		ManuallyApprovesFollowers: acc.ManuallyApprovesFollowers,
 		Discoverable:              true,
 		AttributionDomains:        []string{hostport.Host(s.handleDomain)},

@@ -45,8 +45,9 @@ type Follower struct {
 	AcceptedAt       time.Time // zero while pending
 }
 
-// KeyPair is an RSA key pair in PEM form, owned by one of our actors
-// ("instance" for the instance actor, or an account's username).
+// KeyPair is a key pair in PEM form, owned by one of our actors
+// ("instance" for the instance actor, or an account's username: its RSA
+// key; "ed25519:" and the same name: its Ed25519 key).
 type KeyPair struct {
 	Owner      string
 	PrivateKey string // PKCS#8 PEM
