@@ -624,7 +624,7 @@ func actorRules(id string) []rule {
 				return fmt.Errorf("assertionMethod %v, want one Multikey", m["assertionMethod"])
 			}
 			k, _ := ks[0].(map[string]any)
-			if k["type"] != "Multikey" || k["controller"] != id || k["id"] != id+"#ed25519-key" {
+			if k["type"] != "Multikey" || k["controller"] != id || k["id"] != id+"/ed25519-key" {
 				return fmt.Errorf("assertionMethod[0] = %v", k)
 			}
 			pub, err := httpsig.ParseMultikey(fmt.Sprint(k["publicKeyMultibase"]))
@@ -657,7 +657,7 @@ func TestEncodeActor(t *testing.T) {
 		got := projectActor(doc)
 		want := &wantActor{
 			ID: id, Type: "Organization", PreferredUsername: "news", Inbox: id + "/inbox",
-			SharedInbox: codecBase + "/inbox", KeyIDs: []string{id + "#ed25519-key", id + "#main-key"}, Name: "Ville de Test",
+			SharedInbox: codecBase + "/inbox", KeyIDs: []string{id + "#main-key", id + "/ed25519-key"}, Name: "Ville de Test",
 			Summary: "<p>Nouvelles de la ville</p>", IconURL: "https://cdn.example/avatar.png", ProfileURL: str(m, "url"),
 			AlsoKnownAs: []string{"https://old.example/users/news"},
 		}

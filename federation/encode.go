@@ -186,6 +186,22 @@ func EncodeActor(d ActorDoc) ([]byte, error) {
 	return marshalJSON(a)
 }
 
+// keyJSON is a key served at its own id (our Ed25519 keys: federation.go).
+type keyJSON struct {
+	Context      any    `json:"@context"`
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// EncodeKey serialises a public key document: a CryptographicKey
+// (security/v1) with its owner and SPKI PEM, what verifiers that fetch a
+// key id find at it.
+func EncodeKey(id, owner, publicKeyPEM string) ([]byte, error) {
+	return marshalJSON(keyJSON{Context: "https://w3id.org/security/v1", ID: id, Type: "CryptographicKey", Owner: owner, PublicKeyPem: publicKeyPEM})
+}
+
 // marshalJSON encodes without escaping <, > and & (HTML content and URLs
 // stay readable).
 func marshalJSON(v any) ([]byte, error) {

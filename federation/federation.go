@@ -77,6 +77,7 @@ type localActor struct {
 	signer    httpsig.Signer // RSA: draft-cavage, and RFC 9421 to hosts that refuse Ed25519
 	edSigner  httpsig.Signer // Ed25519 (FEP-521a assertionMethod): RFC 9421 to hosts known to verify it (knock.go)
 	multikey  string         // edSigner's public key as publicKeyMultibase
+	edKeyDoc  []byte         // edSigner's key as a CryptographicKey document, served at its id
 	publicPEM string
 	doc       []byte // AS2 actor document
 	jrd       []byte // WebFinger answer
@@ -175,15 +176,23 @@ func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, s
 // ed25519Key returns owner's Ed25519 key, creating it on first start (or
 // on the first start of a version that has them), stored as a key pair of
 // its own ("ed25519:" + owner); like RSA keys, never replaced. It returns
-// the signer (key id: the actor's #ed25519-key) and the public key as a
-// FEP-521a publicKeyMultibase.
-func (s *Service) ed25519Key(ctx context.Context, owner, actorID string) (httpsig.Signer, string, error) {
+// the signer and the public key as a FEP-521a publicKeyMultibase and as a
+// key document.
+//
+// The key id is a URL of its own, ACTOR/ed25519-key, not a fragment of
+// the actor: verifiers of HTTP signatures look a key up among the actor's
+// publicKey (Fedify's fetchKey does), and publicKey stays the one RSA key
+// (Lemmy and others read it as a single object). At its id the key is
+// served as a CryptographicKey with its owner and publicKeyPem, which
+// they read; in the actor it is listed under the same id as a Multikey
+// (assertionMethod, FEP-521a), as Fedify lists its own keys.
+func (s *Service) ed25519Key(ctx context.Context, owner, actorID string) (httpsig.Signer, string, []byte, error) {
 	name := "ed25519:" + owner
 	kp, err := s.store.GetKeyPair(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) {
 		priv, pub, gerr := httpsig.GenerateEd25519KeyPair()
 		if gerr != nil {
-			return httpsig.Signer{}, "", fmt.Errorf("federation: generate Ed25519 key for %s: %w", owner, gerr)
+			return httpsig.Signer{}, "", nil, fmt.Errorf("federation: generate Ed25519 key for %s: %w", owner, gerr)
 		}
 		kp = storage.KeyPair{Owner: name, PrivateKey: priv, PublicKey: pub, CreatedAt: s.now()}
 		err = s.store.InsertKeyPair(ctx, kp)
@@ -194,21 +203,26 @@ func (s *Service) ed25519Key(ctx context.Context, owner, actorID string) (httpsi
 		}
 	}
 	if err != nil {
-		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
 	}
 	key, err := httpsig.ParsePrivateKeyPEM(kp.PrivateKey)
 	if err != nil {
-		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
 	}
 	ek, ok := key.(ed25519.PrivateKey)
 	if !ok {
-		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %T is not an Ed25519 key", owner, key)
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %T is not an Ed25519 key", owner, key)
 	}
 	mk, err := httpsig.Multikey(ek.Public())
 	if err != nil {
-		return httpsig.Signer{}, "", fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
 	}
-	return httpsig.Signer{KeyID: actorID + "#ed25519-key", Key: ek}, mk, nil
+	keyID := actorID + "/ed25519-key"
+	doc, err := EncodeKey(keyID, actorID, kp.PublicKey)
+	if err != nil {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	return httpsig.Signer{KeyID: keyID, Key: ek}, mk, doc, nil
 }
 
 const instanceKeyOwner = "@instance"
@@ -224,7 +238,7 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 	}
 	id := s.set.BaseURL + "/actor"
 	la := &localActor{name: host, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}}
-	if la.edSigner, la.multikey, err = s.ed25519Key(ctx, instanceKeyOwner, id); err != nil {
+	if la.edSigner, la.multikey, la.edKeyDoc, err = s.ed25519Key(ctx, instanceKeyOwner, id); err != nil {
 		return nil, err
 	}
 	la.doc, err = EncodeActor(ActorDoc{
@@ -256,7 +270,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	}
 	id := s.links.Actor(name)
 	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
-	if la.edSigner, la.multikey, err = s.ed25519Key(ctx, name, id); err != nil {
+	if la.edSigner, la.multikey, la.edKeyDoc, err = s.ed25519Key(ctx, name, id); err != nil {
 		return nil, err
 	}
 	doc := ActorDoc{

@@ -244,12 +244,30 @@ func TestDoubleKnock(t *testing.T) {
 				if keyID == doc.PublicKey.ID {
 					return httpsig.ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
 				}
+				// Fedify looks for keys among publicKey only: a key id
+				// that is not there is fetched, and must be a
+				// CryptographicKey owned by the actor (the same key is
+				// listed as a Multikey in assertionMethod, FEP-521a).
+				var key struct{ ID, Type, Owner, PublicKeyPem string }
+				if err := getJSON(keyID, &key); err != nil {
+					return nil, err
+				}
+				if key.ID != keyID || key.Type != "CryptographicKey" || key.Owner != b.actor {
+					return nil, fmt.Errorf("key document %+v", key)
+				}
+				pub, err := httpsig.ParsePublicKeyPEM(key.PublicKeyPem)
+				if err != nil {
+					return nil, err
+				}
 				for _, k := range doc.AssertionMethod {
 					if k.ID == keyID && k.Type == "Multikey" && k.Controller == b.actor {
-						return httpsig.ParseMultikey(k.PublicKeyMultibase)
+						if mk, err := httpsig.ParseMultikey(k.PublicKeyMultibase); err != nil || !pub.(interface{ Equal(crypto.PublicKey) bool }).Equal(mk) {
+							return nil, fmt.Errorf("assertionMethod's %s is not the key served at its id (%v)", keyID, err)
+						}
+						return pub, nil
 					}
 				}
-				return nil, fmt.Errorf("no key %s in %s", keyID, b.actor)
+				return nil, fmt.Errorf("no key %s in %s's assertionMethod", keyID, b.actor)
 			}
 			if tc.introduce {
 				r := peer.signed(t, b.url+"/inbox", map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
