@@ -23,6 +23,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +51,7 @@ type options struct {
 	latency, signFor, timeout                 time.Duration
 	dark, failing                             float64
 	seed                                      uint64
+	ed25519                                   bool
 }
 
 func main() {
@@ -67,6 +71,7 @@ func main() {
 	flag.StringVar(&o.heapprofile, "heapprofile", "", "write a heap profile of the bridge, taken when half of the live servers have the post, to this file (builds with -tags pprof)")
 	flag.StringVar(&o.selfprofile, "selfprofile", "", "write a CPU profile of this program (the simulated servers) during the fan-out to this file")
 	flag.StringVar(&o.logCopy, "log", "", "copy the bridge's log to this file at the end")
+	flag.BoolVar(&o.ed25519, "ed25519", false, "the servers verify RFC 9421 Ed25519 signatures, and the bridge knows it (hosts.ed25519 set before it starts, as if learnt): it signs them with its Ed25519 key")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the bridge during the fan-out to this file (builds with -tags pprof)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -138,6 +143,14 @@ func run(o options) error {
 	if err := pub.InsertFollowers(ctx, "news", fs); err != nil {
 		return err
 	}
+	if o.ed25519 {
+		// As if each server had already taken an Ed25519 signature.
+		for _, s := range f.servers {
+			if err := pub.Store.SetHostEd25519(ctx, s.host, true); err != nil {
+				return err
+			}
+		}
+	}
 	fmt.Printf("%d followers inserted in %v\n", len(fs), time.Since(start).Round(time.Millisecond))
 
 	logPath := filepath.Join(dir, "bridge.log")
@@ -177,6 +190,26 @@ func run(o options) error {
 		return fail(err)
 	}
 	f.expect(key, cfg.ActorID("news"))
+	if o.ed25519 {
+		// The Ed25519 key, where verifiers find it: its own document.
+		var kd struct {
+			ID, Owner, PublicKeyPem string
+		}
+		edKeyID := cfg.ActorID("news") + "/ed25519-key"
+		if err := e2e.GetJSON(ctx, e2e.Client(1), edKeyID, &kd); err != nil {
+			return fail(err)
+		}
+		block, _ := pem.Decode([]byte(kd.PublicKeyPem))
+		if block == nil || kd.ID != edKeyID || kd.Owner != cfg.ActorID("news") {
+			return fail(fmt.Errorf("the Ed25519 key document: %+v", kd))
+		}
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		edPub, ok := k.(ed25519.PublicKey)
+		if err != nil || !ok {
+			return fail(fmt.Errorf("the Ed25519 key: %T, %v", k, err))
+		}
+		f.edPub, f.edKeyID = edPub, edKeyID
+	}
 
 	ceilBefore, sigCPU1 := e2e.SigningRate(o.signFor, false)
 	fmt.Printf("signing ceiling before: %.0f RSA-2048 signatures/s (%d goroutines, %v; %v CPU per signature)\n",
@@ -288,6 +321,8 @@ func run(o options) error {
 	}
 	ceilAfter, sigCPU2 := e2e.SigningRate(o.signFor, false)
 	fmt.Printf("signing ceiling after:  %.0f RSA-2048 signatures/s (%v CPU per signature)\n", ceilAfter, sigCPU2.Round(time.Microsecond))
+	_, edCPU := e2e.SigningRate(time.Second, true)
+	fmt.Printf("one Ed25519 signature (crypto/ed25519): %v CPU\n", edCPU.Round(time.Microsecond))
 	sigCPU := min(sigCPU1, sigCPU2)
 
 	// Check what the servers got.
@@ -328,8 +363,12 @@ func run(o options) error {
 	live := float64(f.live)
 	rate := live / elapsed.Seconds()
 	ceil := max(ceilBefore, ceilAfter)
-	fmt.Printf("\nfan-out of one post: driver=%s servers=%d latency=%v dark=%.0f%% failing-once=%.0f%% delivery_workers=%s\n",
-		o.driver, o.n, o.latency, o.dark*100, o.failing*100, workers)
+	signing := "RSA (draft-cavage)"
+	if o.ed25519 {
+		signing = "Ed25519 (RFC 9421, servers known to verify it)"
+	}
+	fmt.Printf("\nfan-out of one post: driver=%s servers=%d latency=%v dark=%.0f%% failing-once=%.0f%% delivery_workers=%s signing=%s\n",
+		o.driver, o.n, o.latency, o.dark*100, o.failing*100, workers, signing)
 	fmt.Printf("  live servers reached:   %d of %d (verified Creates; duplicates %d; wrong object %d; bad requests %d)\n",
 		f.live-int(f.remaining.Load()), f.live, dups, wrong, f.bad.Load())
 	fmt.Printf("  dark servers contacted: %d of %d\n", darkReached, count(f, kindDark))
@@ -369,8 +408,12 @@ func run(o options) error {
 	// even a bridge doing nothing but sign could not beat this ratio here.
 	fmt.Printf("  bound of this setting:  %.2f (live servers x CPU per signature / (%.0f signatures x CPU per signature + the simulated servers' CPU))\n",
 		live*sigCPU.Seconds()/(sigs*sigCPU.Seconds()+selfUsed.Seconds()), sigs)
-	fmt.Printf("  bridge CPU besides signing: %v per live server (bridge CPU - signatures x CPU per signature, / live servers)\n",
-		((bridgeCPU - time.Duration(sigs*float64(sigCPU))) / time.Duration(f.live)).Round(time.Microsecond))
+	perSig := sigCPU
+	if o.ed25519 {
+		perSig = edCPU
+	}
+	fmt.Printf("  bridge CPU besides signing: %v per live server (bridge CPU - signatures x CPU per signature (%v), / live servers)\n",
+		((bridgeCPU - time.Duration(sigs*float64(perSig))) / time.Duration(f.live)).Round(time.Microsecond), perSig.Round(time.Microsecond))
 	fmt.Printf("  delivery stats of the post: reached %d, pending %d, failed %d, fan-out queued %v\n",
 		stats.Done, stats.Pending, stats.Failed, fanoutPending)
 	if o.cpuprofile != "" {
