@@ -176,8 +176,32 @@ func (d *Deliverer) Register(r *jobs.Runner) error {
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
+	d.loadUnavailable()
 	d.runner.Store(r)
 	return nil
+}
+
+// loadUnavailable adopts the hosts marked unavailable in storage (by this
+// process before a restart, or by another replica): their deliveries
+// wait until the host is due to be probed again, without signing or
+// connecting, as if this process had seen the failures itself.
+func (d *Deliverer) loadUnavailable() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hosts, err := d.s.store.ListUnavailableHosts(ctx, d.s.now())
+	if err != nil {
+		d.s.log.Error().Err(err).Msg("read the hosts marked unavailable") // they are learnt again by failing
+		return
+	}
+	for _, row := range hosts {
+		h := d.host(row.Host)
+		h.mu.Lock()
+		h.failures = max(h.failures, row.Failures)
+		if row.UnavailableUntil.After(h.until) {
+			h.until = row.UnavailableUntil
+		}
+		h.mu.Unlock()
+	}
 }
 
 // Running reports whether the runner of the delivery pool is claiming

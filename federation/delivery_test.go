@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -273,4 +274,51 @@ func deadLocalOwner(t *testing.T) string {
 		t.Skip("cannot run true:", err)
 	}
 	return fmt.Sprintf("%s-%d-1", host, cmd.Process.Pid)
+}
+
+// TestUnavailableHostsAdoptedAtStart: a host marked unavailable in storage
+// (by an earlier run, or another replica) is not signed for nor contacted
+// by a new deliverer before its pause ends: its delivery waits, due at the
+// end of the pause, and nothing was signed for it.
+func TestUnavailableHostsAdoptedAtStart(t *testing.T) {
+	b := startBridge(t, true)
+	sigs := &signatureCounter{}
+	b.svc.SetObserver(sigs)
+	paused := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{})
+	ctx := context.Background()
+	host := strings.TrimPrefix(paused.URL(), "http://")
+	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	for range 5 {
+		if _, err := b.store.RecordHostFailure(ctx, host, time.Now(), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
+		Account: "news", Activity: createActivity(t, b, 1), Inboxes: []string{paused.SharedInboxURL()}, Ref: "status:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliverer(t, b.svc, 4)
+	// The delivery is put back, due when the host's pause ends.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		jobs, err := b.store.ListJobsByRef(ctx, federation.JobDeliver, "status:1", storage.JobPending, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 1 && jobs[0].Attempts == 1 && !jobs[0].RunAt.Before(until) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery jobs %+v, want one put back until %v", jobs, until)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := paused.Count(); n != 0 {
+		t.Errorf("the paused host received %d requests", n)
+	}
+	if n := sigs.n.Load(); n != 0 {
+		t.Errorf("%d signatures made for a paused host", n)
+	}
 }

@@ -155,3 +155,13 @@ func (q *queries) ListHostsEd25519(ctx context.Context) (map[string]bool, error)
 	}
 	return out, nil
 }
+
+// ListUnavailableHosts reads the hosts whose unavailable_until is after
+// now (a scan of hosts: called once at start).
+func (q *queries) ListUnavailableHosts(ctx context.Context, now time.Time) ([]Host, error) {
+	out, err := collect(scanHost)(q.r.query(ctx, `SELECT `+hostColumns+` FROM hosts WHERE unavailable_until > ? ORDER BY host`, now.UnixMicro()))
+	if err != nil {
+		return nil, q.d.wrap("list unavailable hosts", err)
+	}
+	return out, nil
+}

@@ -1038,6 +1038,19 @@ func testHosts(t *testing.T, s storage.Store) {
 		}
 	}
 
+	// Unavailable hosts: the one still paused, not those whose pause ended,
+	// that never had one, or whose success cleared it (remote.example).
+	check(t, s.RecordHostSuccess(ctx, "fine.example", now))
+	must(s.RecordHostFailure(ctx, "paused.example", now, now.Add(2*time.Hour)))(t)
+	must(s.RecordHostFailure(ctx, "resumed.example", now, now.Add(time.Minute)))(t)
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(30*time.Minute)))(t); len(got) != 1 ||
+		got[0].Host != "paused.example" || !got[0].UnavailableUntil.Equal(now.Add(2*time.Hour)) || got[0].Failures != 1 {
+		t.Errorf("ListUnavailableHosts = %+v, want paused.example, paused for two hours", got)
+	}
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(3*time.Hour)))(t); len(got) != 0 {
+		t.Errorf("ListUnavailableHosts after every pause = %+v, want none", got)
+	}
+
 	// A success first records the host too.
 	check(t, s.RecordHostSuccess(ctx, "other.example", now))
 	if got := must(s.GetHost(ctx, "other.example"))(t); !sameHost(got, storage.Host{Host: "other.example", LastSuccess: now}) {
