@@ -56,12 +56,16 @@ func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer
 // queueDelivery enqueues a delivery job with its payload; activityID is
 // the stored outgoing activity it sends, 0 when the payload holds it.
 func (s *Service) queueDelivery(ctx context.Context, q storage.Queries, payload []byte, inbox, key, ref string, activityID int64) error {
-	host := ""
-	if u, err := url.Parse(inbox); err == nil {
-		host = u.Host
-	}
-	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref, ActivityID: activityID})
+	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: inboxHost(inbox), Ref: ref, ActivityID: activityID})
 	return err
+}
+
+// inboxHost is the host[:port] of an inbox URL, the job's Host.
+func inboxHost(inbox string) string {
+	if u, err := url.Parse(inbox); err == nil {
+		return u.Host
+	}
+	return ""
 }
 
 // deliveryBackoff is delivery's retry policy (package jobs): about two
