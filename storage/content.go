@@ -205,4 +205,13 @@ type Content interface {
 	// RecordHostFailure increments the host's failures and sets
 	// UnavailableUntil to until (zero leaves it unchanged); returns the row.
 	RecordHostFailure(ctx context.Context, host string, at, until time.Time) (Host, error)
+	// ListUnavailableHosts returns the hosts marked unavailable beyond now
+	// (their deliveries wait until then).
+	ListUnavailableHosts(ctx context.Context, now time.Time) ([]Host, error)
+	// SetHostEd25519 records whether host verifies RFC 9421 signatures
+	// made with an Ed25519 key (it accepted one, or refused one).
+	SetHostEd25519(ctx context.Context, host string, verifies bool) error
+	// ListHostsEd25519 returns every host whose answer to an Ed25519
+	// signature is known: host to whether it verifies them.
+	ListHostsEd25519(ctx context.Context) (map[string]bool, error)
 }

@@ -45,8 +45,9 @@ type Follower struct {
 	AcceptedAt       time.Time // zero while pending
 }
 
-// KeyPair is an RSA key pair in PEM form, owned by one of our actors
-// ("instance" for the instance actor, or an account's username).
+// KeyPair is a key pair in PEM form, owned by one of our actors
+// ("instance" for the instance actor, or an account's username: its RSA
+// key; "ed25519:" and the same name: its Ed25519 key).
 type KeyPair struct {
 	Owner      string
 	PrivateKey string // PKCS#8 PEM
@@ -193,6 +194,11 @@ type Queries interface {
 	// EnqueueJob adds a pending job and returns its id. With a non-empty
 	// Key already present, no job is added and the existing id is returned.
 	EnqueueJob(ctx context.Context, j NewJob) (int64, error)
+	// EnqueueJobs adds pending jobs in as few statements as it can (a
+	// fan-out's page of deliveries) and returns how many were added; a
+	// job whose non-empty Key is already present is not added. It
+	// returns no ids.
+	EnqueueJobs(ctx context.Context, js []NewJob) (int64, error)
 }
 
 // Store is the storage layer.

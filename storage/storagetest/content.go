@@ -31,6 +31,7 @@ func RunContent(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("FollowerInboxes", func(t *testing.T) { testFollowerInboxes(t, open(t)) })
 	t.Run("DeleteFollowersByInbox", func(t *testing.T) { testDeleteFollowersByInbox(t, open(t)) })
 	t.Run("Hosts", func(t *testing.T) { testHosts(t, open(t)) })
+	t.Run("HostsEd25519", func(t *testing.T) { testHostsEd25519(t, open(t)) })
 }
 
 func newStatus(account, text, visibility string) storage.Status {
@@ -1088,9 +1089,65 @@ func testHosts(t *testing.T, s storage.Store) {
 		}
 	}
 
+	// Unavailable hosts: the one still paused, not those whose pause ended,
+	// that never had one, or whose success cleared it (remote.example).
+	check(t, s.RecordHostSuccess(ctx, "fine.example", now))
+	must(s.RecordHostFailure(ctx, "paused.example", now, now.Add(2*time.Hour)))(t)
+	must(s.RecordHostFailure(ctx, "resumed.example", now, now.Add(time.Minute)))(t)
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(30*time.Minute)))(t); len(got) != 1 ||
+		got[0].Host != "paused.example" || !got[0].UnavailableUntil.Equal(now.Add(2*time.Hour)) || got[0].Failures != 1 {
+		t.Errorf("ListUnavailableHosts = %+v, want paused.example, paused for two hours", got)
+	}
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(3*time.Hour)))(t); len(got) != 0 {
+		t.Errorf("ListUnavailableHosts after every pause = %+v, want none", got)
+	}
+
 	// A success first records the host too.
 	check(t, s.RecordHostSuccess(ctx, "other.example", now))
 	if got := must(s.GetHost(ctx, "other.example"))(t); !sameHost(got, storage.Host{Host: "other.example", LastSuccess: now}) {
 		t.Errorf("GetHost after a first success = %+v", got)
+	}
+}
+
+// testHostsEd25519: what a host is known to verify is recorded with or
+// without a delivery row, changed when it changes, and leaves the host's
+// failures alone.
+func testHostsEd25519(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	if got := must(s.ListHostsEd25519(ctx))(t); len(got) != 0 {
+		t.Fatalf("ListHostsEd25519 on an empty store = %v", got)
+	}
+	if err := s.SetHostEd25519(ctx, "", true); err == nil {
+		t.Error("SetHostEd25519 with an empty host: no error")
+	}
+	failing := storage.Host{Host: "failing.example", Failures: 1, UnavailableUntil: now.Add(time.Minute), LastFailure: now}
+	must(s.RecordHostFailure(ctx, failing.Host, now, failing.UnavailableUntil))(t)
+	check(t, s.RecordHostSuccess(ctx, "unknown.example", now))
+	steps := []struct {
+		name     string
+		host     string
+		verifies bool
+		want     map[string]bool
+	}{
+		{"a new host that verifies", "fedify.example", true, map[string]bool{"fedify.example": true}},
+		{"a known host that refuses", "failing.example", false, map[string]bool{"fedify.example": true, "failing.example": false}},
+		{"it changed its mind", "failing.example", true, map[string]bool{"fedify.example": true, "failing.example": true}},
+		{"one that stopped", "fedify.example", false, map[string]bool{"fedify.example": false, "failing.example": true}},
+	}
+	for _, st := range steps {
+		check(t, s.SetHostEd25519(ctx, st.host, st.verifies))
+		got := must(s.ListHostsEd25519(ctx))(t)
+		if len(got) != len(st.want) {
+			t.Errorf("%s: ListHostsEd25519 = %v, want %v", st.name, got, st.want)
+		}
+		for h, v := range st.want {
+			if g, ok := got[h]; !ok || g != v {
+				t.Errorf("%s: ListHostsEd25519 = %v, want %v", st.name, got, st.want)
+			}
+		}
+	}
+	if got := must(s.GetHost(ctx, failing.Host))(t); !sameHost(got, failing) {
+		t.Errorf("the failures of a host changed with its Ed25519 answer: %+v, want %+v", got, failing)
 	}
 }

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("FinishJob", func(t *testing.T) { testFinishJob(t, open) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, open) })
 	t.Run("CompleteJobs", func(t *testing.T) { testCompleteJobs(t, open(t)) })
+	t.Run("EnqueueJobs", func(t *testing.T) { testEnqueueJobs(t, open(t)) })
 	t.Run("ReleaseJobs", func(t *testing.T) { testReleaseJobs(t, open(t)) })
 	t.Run("RenewJobLeases", func(t *testing.T) { testRenewJobLeases(t, open(t)) })
 	t.Run("JobStats", func(t *testing.T) { testJobStats(t, open(t)) })
