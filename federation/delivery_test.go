@@ -280,9 +280,8 @@ func deadLocalOwner(t *testing.T) string {
 // by a new deliverer before its pause ends: its delivery waits, due at the
 // end of the pause, and nothing was signed for it.
 func TestUnavailableHostsAdoptedAtStart(t *testing.T) {
-	b := startBridge(t, true)
 	sigs := &signatureCounter{}
-	b.svc.SetObserver(sigs)
+	b := startObservedBridge(t, sigs)
 	paused := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{})
 	ctx := context.Background()
 	host := strings.TrimPrefix(paused.URL(), "http://")
