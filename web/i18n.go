@@ -168,8 +168,17 @@ var pageCatalogs = map[string]map[string]string{
 // shippedPageLanguages are the languages whose every page text is shipped.
 var shippedPageLanguages = []string{"en", "fr"}
 
-// maxLangParam bounds ?lang=: longer is junk, ignored.
+// maxLangParam bounds ?lang=: longer is junk.
 const maxLangParam = 35
+
+// validLangParam reports whether s, a ?lang= value, is a language tag.
+func validLangParam(s string) bool {
+	if s == "" || len(s) > maxLangParam {
+		return false
+	}
+	_, err := language.Parse(s)
+	return err == nil
+}
 
 // locale is the languages of one account's pages (or of the site's).
 type locale struct {

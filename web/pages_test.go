@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -74,7 +75,8 @@ func id(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestPagesInTheVisitorsLanguage: every page kind in French and English,
 // picked by ?lang= or Accept-Language, with lang/dir, dates and numbers
-// written the language's way; junk in ?lang= falls back.
+// written the language's way; a language the account lacks falls back;
+// junk in ?lang= is a styled 400 in the visitor's language.
 func TestPagesInTheVisitorsLanguage(t *testing.T) {
 	s := newSite(t, siteOptions{posts: 3})
 	r := addRich(t, s)
@@ -83,12 +85,15 @@ func TestPagesInTheVisitorsLanguage(t *testing.T) {
 		headers    []string
 		lang       string
 		want       []string
+		status     int // 0: 200
 	}{
 		{name: "profile en", path: "/@news", lang: "en", want: []string{"Follow Ville de Test", "7 posts", "0 followers", ">Pinned</h2>", "1 February 2025 at 09:00 UTC", "edited 27 February 2025", "Accessibility: not compliant"}},
 		{name: "profile fr by header", path: "/@news", headers: []string{"Accept-Language: fr-FR,fr;q=0.9"}, lang: "fr", want: []string{"Suivre Ville de Test", "7 publications", "0 abonné<", ">Épinglé</h2>", "1er février 2025 à 09:00 UTC", "modifié le 27 février 2025", "Accessibilité : non conforme"}},
 		{name: "?lang= wins over the header", path: "/@news?lang=fr", headers: []string{"Accept-Language: en"}, lang: "fr", want: []string{"Suivre Ville de Test"}},
-		{name: "junk ?lang= ignored", path: "/@news?lang=%3Cscript%3E", headers: []string{"Accept-Language: fr"}, lang: "fr", want: []string{"Suivre Ville de Test"}},
-		{name: "overlong ?lang= ignored", path: "/@news?lang=" + strings.Repeat("fr-", 40), lang: "en", want: []string{"Follow Ville de Test"}},
+		{name: "junk ?lang= refused", path: "/@news?lang=%3Cscript%3E", headers: []string{"Accept-Language: fr"}, lang: "fr", status: http.StatusBadRequest},
+		{name: "overlong ?lang= refused", path: "/@news?lang=" + strings.Repeat("fr-", 40), lang: "en", status: http.StatusBadRequest},
+		{name: "junk ?lang= on the notice", path: "/x/news?lang=%00", lang: "en", status: http.StatusBadRequest},
+		{name: "a language the account lacks", path: "/@news?lang=de", headers: []string{"Accept-Language: fr"}, lang: "fr", want: []string{"Suivre Ville de Test"}},
 		{name: "unknown language: the default", path: "/@news", headers: []string{"Accept-Language: ja"}, lang: "en", want: []string{"Follow Ville de Test"}},
 		{name: "junk Accept-Language", path: "/@news", headers: []string{"Accept-Language: ;;;q=x,,"}, lang: "en", want: []string{"Follow Ville de Test"}},
 		{name: "post fr", path: "/@news/" + id(r.media) + "?lang=fr", lang: "fr", want: []string{"1er mars 2025 à 08:30 UTC", "Image sans description"}},
@@ -103,8 +108,11 @@ func TestPagesInTheVisitorsLanguage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := get(t, s.url+tt.path, tt.headers...)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d", resp.StatusCode)
+			if want := cmp.Or(tt.status, http.StatusOK); resp.StatusCode != want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, want)
+			}
+			if tt.status != 0 && !strings.Contains(body, `class="error-page"`) {
+				t.Errorf("not the styled error page: %s", body)
 			}
 			if !strings.Contains(body, `<html lang="`+tt.lang+`" dir="ltr">`) {
 				t.Errorf("no <html lang=%q dir=ltr>", tt.lang)

@@ -199,18 +199,18 @@ func (p *Pages) Invalidate(account string) { p.cache.invalidate(account) }
 
 // Routes registers the pages.
 func (p *Pages) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", p.home)
+	mux.HandleFunc("GET /{$}", p.langChecked(p.home))
 	// ServeMux wildcards are whole segments: "/@news", "/@news.rss" are
 	// matched as "/{at}" and told apart here.
-	mux.HandleFunc("GET /{at}", p.account)
-	mux.HandleFunc("GET /{at}/{id}", p.accountItem)
+	mux.HandleFunc("GET /{at}", p.langChecked(p.account))
+	mux.HandleFunc("GET /{at}/{id}", p.langChecked(p.accountItem))
 	mux.HandleFunc("POST /follow/{username}", p.profileFollow) // the profile and post pages' remote-follow form
-	mux.HandleFunc("GET /tags/{tag}", p.tag)
+	mux.HandleFunc("GET /tags/{tag}", p.langChecked(p.tag))
 	mux.HandleFunc("GET /api/oembed", p.oembed)
 	mux.HandleFunc("GET /static/site.css", serveStatic)
 	mux.HandleFunc("GET /static/copy.js", serveStatic)
 	if p.notices != nil {
-		mux.HandleFunc("GET /x/{username}", p.noticePage)
+		mux.HandleFunc("GET /x/{username}", p.langChecked(p.noticePage))
 		mux.HandleFunc("POST /x/{username}/follow", p.follow)
 		mux.HandleFunc("GET /x/{username}/card.png", p.noticeImage)
 		mux.HandleFunc("GET /x/{username}/qr/{file}", p.noticeImage)
@@ -219,6 +219,19 @@ func (p *Pages) Routes(mux *http.ServeMux) {
 	// with the client API's), else the styled 404 rather than Go's plain
 	// text.
 	mux.HandleFunc("GET /", p.other)
+}
+
+// langChecked answers the styled 400 to a ?lang= that is not a language
+// tag (a tag of a language the account does not offer is not an error:
+// the page is shown in the best one it has).
+func (p *Pages) langChecked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); q.Has("lang") && !validLangParam(q.Get("lang")) {
+			p.badRequest(w, r, nil)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // csp allows nothing but our own images, stylesheet and script: no
