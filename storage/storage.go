@@ -141,6 +141,7 @@ type Queries interface {
 	Moderation
 	Moves         // account moves: moved out, move-in windows, followers moved in (moves.go)
 	Announcements // what was last announced of our actors (announcements.go)
+	Presence      // our boosts and favourites, edit history, threads (presence.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
