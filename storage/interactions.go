@@ -63,10 +63,10 @@ type RemoteStatus struct {
 	// InReplyToURI is the IRI of the post it replies to, whoever's ("":
 	// none).
 	InReplyToURI string
-	QuoteOfID   int64  // our status it quotes, 0: none
-	CreatedAt   time.Time
-	EditedAt    time.Time // zero unless edited
-	DeletedAt   time.Time // zero unless deleted
+	QuoteOfID    int64 // our status it quotes, 0: none
+	CreatedAt    time.Time
+	EditedAt     time.Time // zero unless edited
+	DeletedAt    time.Time // zero unless deleted
 }
 
 // Notification is something said to or done to one of our accounts.
