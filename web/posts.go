@@ -82,7 +82,7 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := p.store.GetStatus(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != strings.ToLower(pr.Username) || st.Visibility == storage.VisibilityPrivate)) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != strings.ToLower(pr.Username) || (st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted))) {
 		http.NotFound(w, r)
 		return
 	}
