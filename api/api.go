@@ -142,6 +142,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))
 	s.interactionRoutes(handle) // notifications, raids, blocks, mutes, domain blocks, filters (notifications.go)
 	s.scheduledRoutes(handle)   // scheduled.go
+	s.presenceRoutes(handle)    // search, boosts, favourites, who reacted, history (presence.go)
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))
@@ -188,9 +189,6 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		"/api/v1/accounts/{id}/followers":     "read:accounts",
 		"/api/v1/accounts/{id}/following":     "read:accounts",
 		"/api/v1/accounts/{id}/featured_tags": "read:accounts",
-		"/api/v1/statuses/{id}/favourited_by": "read:accounts",
-		"/api/v1/statuses/{id}/reblogged_by":  "read:accounts",
-		"/api/v1/statuses/{id}/history":       "read:statuses",
 		"/api/v1/announcements":               "read",
 		"/api/v1/suggestions":                 "read",
 		"/api/v1/trends/tags":                 "read",

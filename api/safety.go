@@ -339,18 +339,62 @@ func (s *Server) remoteStatusByID(ctx context.Context, idText string, viewer *ca
 		if len(kinds) > 0 {
 			return storage.RemoteStatus{}, errNotFound
 		}
+		if rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted {
+			// Followers-only and direct posts: only to the account they
+			// were addressed to.
+			addressed, nerr := s.store.RemoteStatusNotified(ctx, viewer.name, rs.ID)
+			if nerr != nil {
+				return storage.RemoteStatus{}, nerr
+			}
+			if !addressed {
+				return storage.RemoteStatus{}, errNotFound
+			}
+		}
 	}
 	return rs, err
 }
 
-// writeRemoteStatus answers GET /api/v1/statuses/:id for a remote post.
+// writeRemoteStatus answers GET /api/v1/statuses/:id for a remote post,
+// or for one of the caller's boosts.
 func (s *Server) writeRemoteStatus(w http.ResponseWriter, r *http.Request, c *caller) {
-	rs, err := s.remoteStatusByID(r.Context(), r.PathValue("id"), c)
+	ctx := r.Context()
+	rs, err := s.remoteStatusByID(ctx, r.PathValue("id"), c)
+	if errors.Is(err, errNotFound) {
+		s.writeReblog(w, r, c)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.remoteStatus(r.Context(), s.newProfiles(), rs)
+	e, err := s.remoteStatus(ctx, s.newProfiles(), rs)
+	if err == nil {
+		err = s.decorate(ctx, c, []*Status{&e})
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// writeReblog answers one of our accounts' boosts by its id.
+func (s *Server) writeReblog(w http.ResponseWriter, r *http.Request, c *caller) {
+	ctx := r.Context()
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	rb, err := s.store.GetOwnReaction(ctx, id)
+	if err != nil || rb.Kind != storage.NotificationReblog {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	e, ok, err := s.reblogEntity(ctx, c, rb)
+	if err == nil && !ok {
+		err = errNotFound
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -428,14 +428,14 @@ func (s *Server) setLink(w http.ResponseWriter, r *http.Request, page []Status) 
 	w.Header().Set("Link", link("max_id", page[len(page)-1].ID)+`; rel="next", `+link("min_id", page[0].ID)+`; rel="prev"`)
 }
 
-// accountStatuses lists an account's statuses: all of them for the
-// owner, public and unlisted ones for others. exclude_replies and
-// exclude_reblogs change nothing (our replies are to our own posts, which
-// Mastodon keeps; we never boost).
+// accountStatuses lists an account's statuses and boosts, newest
+// first: all of its statuses for the owner, public and unlisted ones for
+// others; exclude_reblogs leaves the boosts out. A remote account's are
+// the posts of it we hold (presence.go).
 func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request, c *caller) {
 	acc, ok := s.account(r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, errNotFound)
+		s.remoteAccountStatuses(w, r, c, r.PathValue("id")) // presence.go
 		return
 	}
 	s.listStatuses(w, r, c, strings.ToLower(acc.Username))
@@ -476,8 +476,29 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller,
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]Status, 0, len(rows))
-	for _, st := range rows {
+	var reblogs []storage.OwnReaction
+	if !boolParam(q.Get("pinned")) && !boolParam(q.Get("only_media")) && q.Get("tagged") == "" && !boolParam(q.Get("exclude_reblogs")) {
+		if reblogs, err = s.store.ListOwnReblogs(ctx, page); err != nil { // the account's boosts, among its statuses
+			s.fail(w, r, err)
+			return
+		}
+	}
+	out := make([]Status, 0, len(rows)+len(reblogs))
+	for len(out) < page.Limit && (len(rows) > 0 || len(reblogs) > 0) {
+		if len(reblogs) > 0 && (len(rows) == 0 || reblogs[0].ID > rows[0].ID) {
+			e, ok, err := s.reblogEntity(ctx, c, reblogs[0])
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if ok {
+				out = append(out, e)
+			}
+			reblogs = reblogs[1:]
+			continue
+		}
+		st := rows[0]
+		rows = rows[1:]
 		media, err := s.store.ListStatusMedia(ctx, st.ID)
 		if err != nil {
 			s.fail(w, r, err)

@@ -29,6 +29,9 @@ var (
 type Target struct {
 	Status *storage.Status       // one of ours
 	Remote *storage.RemoteStatus // a remote one
+	// Reaction is the account's boost or favourite of it, after Reblog or
+	// Favourite made it (or found it made); zero otherwise.
+	Reaction storage.OwnReaction
 }
 
 // URI is the post's IRI.
@@ -196,6 +199,7 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 			r.ActivityID = s.fed.ReactionActivityID(account, kind, r.ID)
 			stored, created, err := q.PutOwnReaction(ctx, r.OwnReaction)
 			if err != nil || !created {
+				r.OwnReaction = stored
 				return err
 			}
 			r.OwnReaction, changed = stored, true
@@ -213,6 +217,9 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 	})
 	if err != nil {
 		return Target{}, s.wrap(kind, err)
+	}
+	if on {
+		t.Reaction = r.OwnReaction
 	}
 	if changed {
 		s.fed.Nudge()
