@@ -323,46 +323,6 @@ func (s *Server) statusSource(w http.ResponseWriter, r *http.Request, c *caller)
 	writeJSON(w, http.StatusOK, StatusSource{ID: idString(st.ID), Text: st.Text, SpoilerText: st.SpoilerText})
 }
 
-// statusContext answers the thread above a status (our replies are only
-// to our own posts) and, below it, the remote replies we recorded.
-func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller) {
-	ctx := r.Context()
-	st, _, err := s.loadStatus(ctx, r.PathValue("id"), c)
-	if errors.Is(err, errNotFound) && c != nil {
-		s.remoteContext(w, r, c) // a remote post (safety.go)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.newStatusView(ctx, st.Account, c)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ancestors := []Status{}
-	for parent, n := st.InReplyToID, 0; parent != 0 && n < maxPage; n++ {
-		pst, media, err := s.loadStatus(ctx, idString(parent), c)
-		if err != nil {
-			break // deleted or hidden: the thread stops here
-		}
-		e, err := v.status(ctx, pst, media)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		ancestors = append([]Status{e}, ancestors...)
-		parent = pst.InReplyToID
-	}
-	descendants, err := s.replies(ctx, st, c) // safety.go
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": descendants})
-}
-
 // Delivery is how far a status's delivery went.
 type Delivery struct {
 	ServersReached int64 `json:"servers_reached"`
