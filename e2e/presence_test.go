@@ -244,4 +244,3 @@ func getBody(t *testing.T, e *fedifyEnv, url, accept string) string {
 	_, body := getResp(t, e, url, accept)
 	return body
 }
-
