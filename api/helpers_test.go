@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,10 +44,26 @@ type env struct {
 	url      string
 	host     string
 	mediaDir string
+	// requests counts the requests of the federation's client.
+	requests *atomic.Int64
 }
 
 type envOptions struct {
 	maxBytes int64 // media size limit (default: media's 16 MiB)
+	// strictNetwork refuses private networks (as in production) instead
+	// of allowing loopback.
+	strictNetwork bool
+}
+
+// countingTransport counts the requests going through it.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -63,10 +80,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			Fields: []config.Field{{Name: "Website", Value: "https://city.example"}}},
 		{Username: "mayor", DisplayName: "The Mayor", Type: "Person"},
 	}
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: !opts.strictNetwork, Timeout: 5 * time.Second})
+	requests := &atomic.Int64{}
+	client.Transport = countingTransport{base: client.Transport, n: requests}
 	fed, err := federation.New(context.Background(), federation.Settings{
 		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
+		Federation: config.Federation{AllowPrivateNetworks: !opts.strictNetwork, FollowersPageSize: 50},
 		Accounts:   accounts,
 		Version:    "test",
 	}, store, client, zerolog.Nop())
@@ -104,7 +123,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &env{store: store, fed: fed, pub: pub, api: srv, url: base, host: host, mediaDir: mediaDir}
+	return &env{store: store, fed: fed, pub: pub, api: srv, url: base, host: host, mediaDir: mediaDir, requests: requests}
 }
 
 // token makes a CLI token of account with scopes.
