@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,15 @@ type Post struct {
 	CreatedAt   time.Time
 	EditedAt    time.Time
 	Media       []PostMedia
+	// BoostOf is the author of the post when the account boosted it (nil:
+	// the account's own post).
+	BoostOf *Booster
+}
+
+// Booster names the author of a boosted post.
+type Booster struct {
+	Acct string // user@domain, or one of our usernames
+	URL  string // the author's profile
 }
 
 // PostMedia is an image of a post.
@@ -70,6 +81,66 @@ func (p *Pages) recent(ctx context.Context, account string, limit int) ([]Post, 
 		posts = append(posts, post)
 	}
 	return posts, nil
+}
+
+// recentWithBoosts returns an account's latest public posts and boosts
+// of public posts, newest first (the profile page).
+func (p *Pages) recentWithBoosts(ctx context.Context, account string, limit int) ([]Post, error) {
+	posts, err := p.recent(ctx, account, limit)
+	if err != nil {
+		return nil, err
+	}
+	boosts, err := p.store.ListOwnReblogs(ctx, storage.StatusPage{Account: strings.ToLower(account), Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range boosts {
+		post, ok, err := p.boosted(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			post.ID = b.ID // where it goes among the posts
+			posts = append(posts, post)
+		}
+	}
+	slices.SortFunc(posts, func(a, b Post) int { return cmp.Compare(b.ID, a.ID) })
+	return posts[:min(len(posts), limit)], nil
+}
+
+// boosted is the post a boost names, if it is live and public.
+func (p *Pages) boosted(ctx context.Context, b storage.OwnReaction) (Post, bool, error) {
+	if b.StatusID != 0 {
+		st, err := p.store.GetStatus(ctx, b.StatusID)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && (!st.DeletedAt.IsZero() || st.Visibility != storage.VisibilityPublic)) {
+			return Post{}, false, nil
+		}
+		if err != nil {
+			return Post{}, false, err
+		}
+		post, err := p.toPost(ctx, st)
+		post.BoostOf = &Booster{Acct: st.Account, URL: p.links.Profile(st.Account)}
+		return post, err == nil, err
+	}
+	rs, err := p.store.GetRemoteStatus(ctx, b.RemoteStatusID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!rs.DeletedAt.IsZero() || rs.Visibility != storage.VisibilityPublic)) {
+		return Post{}, false, nil
+	}
+	if err != nil {
+		return Post{}, false, err
+	}
+	author := Booster{Acct: rs.ActorID, URL: rs.ActorID}
+	if prof, err := p.store.GetRemoteProfile(ctx, rs.ActorID); err == nil {
+		author.Acct = prof.Acct
+		if prof.URL != "" {
+			author.URL = prof.URL
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return Post{}, false, err
+	}
+	// The content was sanitised when it was received (package sanitize).
+	return Post{URL: rs.URL, NoteID: rs.NoteID, ContentHTML: template.HTML(rs.ContentHTML), SpoilerText: rs.SpoilerText,
+		Language: rs.Language, CreatedAt: rs.CreatedAt, EditedAt: rs.EditedAt, BoostOf: &author}, true, nil
 }
 
 // post serves a status's permalink (/@news/42).

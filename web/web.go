@@ -163,7 +163,7 @@ func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
 		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("count followers")
 	}
 	pr.Followers = n
-	posts, err := p.recent(ctx, pr.Username, 20)
+	posts, err := p.recentWithBoosts(ctx, pr.Username, 20)
 	if err != nil {
 		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("list posts")
 	}
