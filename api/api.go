@@ -276,6 +276,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code, msg = http.StatusRequestEntityTooLarge, errBodyTooLarge.msg
 	case errors.Is(err, publish.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		code, msg = http.StatusNotFound, errNotFound.msg
+	case errors.Is(err, publish.ErrUnreachable):
+		code, msg = http.StatusServiceUnavailable, "The author's server cannot be reached; nothing was sent, try again later"
+		reqlog.Logger(r.Context(), s.log).Warn().Err(err).Str("path", r.URL.Path).Msg("client API request: remote server unreachable")
 	default:
 		reqlog.Logger(r.Context(), s.log).Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("client API request failed")
 	}

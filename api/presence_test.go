@@ -460,3 +460,27 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestAuthorUnreachable: a reply to, or a boost of, the post of an
+// author whose server cannot be reached (its inbox unknown) is answered
+// 503 with a clear error, and nothing is written.
+func TestAuthorUnreachable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	tok := e.token(t, "news", "read write")
+	gone := "http://127.0.0.1:1/users/gone" // nothing listens there
+	rs := e.remotePost(t, gone, gone+"/statuses/1", "", storage.VisibilityPublic)
+	before := e.jobStats(t).Pending
+	for _, rq := range []struct{ path string }{{"/api/v1/statuses"}, {fmt.Sprintf("/api/v1/statuses/%d/reblog", rs.ID)}} {
+		r := e.form(t, http.MethodPost, rq.path, tok, url.Values{"status": {"x"}, "in_reply_to_id": {fmt.Sprint(rs.ID)}})
+		if r.code != http.StatusServiceUnavailable || !strings.Contains(r.errorText(t), "cannot be reached") {
+			t.Errorf("%s: %d %s, want 503", rq.path, r.code, r.body)
+		}
+	}
+	if n, _ := e.store.CountStatuses(ctx, "news", nil); n != 0 || e.jobStats(t).Pending != before {
+		t.Errorf("%d statuses and %d jobs written", n, e.jobStats(t).Pending-before)
+	}
+	if kinds, _ := e.store.OwnReactionKinds(ctx, "news", []string{rs.NoteID}); len(kinds) != 0 {
+		t.Errorf("reactions written: %v", kinds)
+	}
+}

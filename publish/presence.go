@@ -25,6 +25,19 @@ var (
 	errReplyNotFound = &ValidationError{Msg: "Validation failed: in_reply_to_id is not a post this account can see"}
 )
 
+// ErrUnreachable is a remote author whose server could not be reached
+// to find where to deliver (nothing was written: try again later).
+var ErrUnreachable = errors.New("publish: the author's server cannot be reached")
+
+// unreachable wraps a failure to reach a remote author's server (but not
+// one of the database's).
+func unreachable(what string, err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return fmt.Errorf("publish: %s: %w", what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, what, err)
+}
+
 // Target is a post an account can see, ours or remote.
 type Target struct {
 	Status *storage.Status       // one of ours
@@ -144,7 +157,7 @@ func (s *Service) authorMention(ctx context.Context, rs storage.RemoteStatus) (s
 	}
 	inbox, err := s.fed.DeliveryInbox(ctx, rs.ActorID)
 	if err != nil {
-		return m, fmt.Errorf("publish: reach the author of %s: %w", rs.NoteID, err)
+		return m, unreachable("reach the author of "+rs.NoteID, err)
 	}
 	m.Inbox = inbox
 	return m, nil
@@ -186,7 +199,7 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 		r.RemoteStatusID, r.Author = t.Remote.ID, t.Remote.ActorID
 		inbox, err := s.fed.DeliveryInbox(ctx, t.Remote.ActorID)
 		if err != nil && on {
-			return Target{}, fmt.Errorf("publish: %s: reach the author of %s: %w", kind, t.Remote.NoteID, err)
+			return Target{}, unreachable(kind+": reach the author of "+t.Remote.NoteID, err)
 		}
 		r.AuthorInbox = inbox // an Undo still goes to the followers when the author cannot be reached
 	}
