@@ -165,8 +165,18 @@ func (s *Server) searchURL(ctx context.Context, c *caller, raw string, resolve b
 		return nil, nil, "", nil
 	}
 	if u, err := url.Parse(raw); err == nil && strings.EqualFold(u.Host, hostport.FromURL(s.set.BaseURL)) {
-		if _, ours := s.account(strings.TrimPrefix(u.Path, "/@")); ours {
-			return nil, nil, strings.ToLower(strings.TrimPrefix(u.Path, "/@")), nil
+		// Our pages: a profile (/@name) or a post's permalink (/@name/ID).
+		name, rest, _ := strings.Cut(strings.TrimPrefix(u.Path, "/@"), "/")
+		if _, ours := s.account(name); !ours {
+			return nil, nil, "", nil
+		}
+		if rest == "" {
+			return nil, nil, strings.ToLower(name), nil
+		}
+		if id, ok := parseID(rest); ok {
+			if t, err := s.pub.Target(ctx, s.store, c.name, id); err == nil && t.Status != nil && strings.EqualFold(t.Status.Account, name) {
+				return &t, nil, "", nil
+			}
 		}
 		return nil, nil, "", nil
 	}

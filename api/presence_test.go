@@ -119,6 +119,7 @@ func TestSearch(t *testing.T) {
 		{"our acct", "@mayor@" + e.host, "", []string{"mayor"}, nil, true},
 		{"our post by URL", e.url + "/users/news/statuses/" + fmt.Sprint(own), "", nil, []string{fmt.Sprint(own)}, true},
 		{"our profile URL", e.url + "/@news", "", []string{"news"}, nil, true},
+		{"our post's permalink", e.url + "/@news/" + fmt.Sprint(own), "", nil, []string{fmt.Sprint(own)}, true},
 		{"a remote acct we hold", "bob@remote.example", "", []string{"bob@remote.example"}, nil, true},
 		{"a remote post we hold", rs.NoteID, "", nil, []string{fmt.Sprint(rs.ID)}, true},
 		{"a remote actor we hold", bob, "", []string{"bob@remote.example"}, nil, true},

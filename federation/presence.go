@@ -205,20 +205,16 @@ func (s *Service) resolvedStatus(ctx context.Context, rs storage.RemoteStatus) (
 }
 
 // fetchObject GETs an ActivityPub document, signed by the instance actor
-// where its server requires it, within MaxDocumentBody.
+// (a search is rare and asked for by a person: the signature's cost does
+// not matter, and servers in secure mode want it), within
+// MaxDocumentBody.
 func (s *Service) fetchObject(ctx context.Context, iri string) ([]byte, error) {
 	u, err := s.CheckRemoteTarget(iri)
 	if err != nil {
 		return nil, err
 	}
 	u.Fragment = ""
-	signed := s.requiresSignedFetch(u.Host)
-	resp, err := s.get(ctx, u.String(), signed)
-	if err == nil && !signed && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-		resp.Body.Close()
-		s.rememberSignedFetch(u.Host)
-		resp, err = s.get(ctx, u.String(), true)
-	}
+	resp, err := s.get(ctx, u.String(), true)
 	if err != nil {
 		return nil, fmt.Errorf("federation: fetch %s: %w", iri, err)
 	}
