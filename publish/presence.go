@@ -63,14 +63,6 @@ func (t Target) Visibility() string {
 	return t.Remote.Visibility
 }
 
-// ID is the post's API id.
-func (t Target) ID() int64 {
-	if t.Status != nil {
-		return t.Status.ID
-	}
-	return t.Remote.ID
-}
-
 // Target finds a live post account can see by id: one of its own, a
 // public or unlisted one of another of our accounts, or a remote one
 // whose author it did not block (public or unlisted, or addressed to
