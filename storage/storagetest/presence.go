@@ -97,10 +97,8 @@ func insertRemote(t *testing.T, s storage.Store, rs storage.RemoteStatus) {
 
 func testOwnReblogPaging(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	var ids []int64
 	for i := range 5 {
 		id := int64(100 + i)
-		ids = append(ids, id)
 		uri := remoteNote + "/" + string(rune('a'+i))
 		putReaction(t, s, storage.OwnReaction{ID: id, Account: "news", Kind: storage.NotificationReblog,
 			ObjectURI: uri, ActivityID: uri + "#a", CreatedAt: base()})
