@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -32,6 +33,12 @@ type Settings struct {
 	Version string
 	// InstanceTitle is the instance's title; default "Passerelle".
 	InstanceTitle string
+	// Moderation gives the API the domain blocks (domain_blocks, raid
+	// blocks); nil answers those calls with 503.
+	Moderation DomainModerator
+	// Push is the Web Push service; nil: the subscription calls answer
+	// 404 as if there were none, and creating one answers 503.
+	Push *push.Service
 }
 
 // MastodonVersion is the Mastodon API level we answer as. Clients parse
@@ -57,6 +64,7 @@ type Server struct {
 	guesses *ratelimit.Windows // wrong login codes, per account (limiter.go: burns its codes)
 	apps    *ratelimit.Windows // app registrations, per client address
 	mod     DomainModerator    // domain blocks (safety.go); nil: none
+	push    *push.Service      // Web Push (push.go); nil: none
 
 	burntMu sync.Mutex
 	burnt   map[string]time.Time // when an account's login codes were last burnt
@@ -77,6 +85,8 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		pub:      pub,
 		fed:      fed,
 		links:    fed.Links(),
+		mod:      set.Moderation,
+		push:     set.Push,
 		log:      logger,
 		now:      time.Now,
 		accounts: map[string]config.Account{},
@@ -201,7 +211,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	}
 	handle("GET /api/v1/markers", s.user("read:statuses", s.emptyObject))
 	handle("POST /api/v1/markers", s.user("write:statuses", s.emptyObject))
-	handle("GET /api/v1/push/subscription", s.user("push", s.noPush))
+	s.pushRoutes(handle) // Web Push subscriptions (push.go)
 }
 
 // cors lets web clients on other origins call the API, as Mastodon does.
@@ -308,11 +318,6 @@ func (s *Server) emptyList(w http.ResponseWriter, r *http.Request, c *caller) {
 
 func (s *Server) emptyObject(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-// noPush: Mastodon answers 404 when there is no push subscription.
-func (s *Server) noPush(w http.ResponseWriter, r *http.Request, c *caller) {
-	s.fail(w, r, errNotFound)
 }
 
 // account returns one of our accounts by username (its API id).

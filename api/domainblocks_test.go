@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/safehttp"
@@ -23,14 +24,17 @@ import (
 // suffixes and single labels are refused; the operator's blocks can be
 // neither lifted nor listed through it (issue 13).
 func TestDomainBlocksBelongToTheAccount(t *testing.T) {
-	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	mod, err := moderation.New(ctx, config.Moderation{DomainBlocks: []string{"config.example"}}, e.store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.api.SetModeration(mod)
+	var mod *moderation.Service
+	e := newEnv(t, envOptions{moderation: func(store storage.Store) api.DomainModerator {
+		client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+		m, err := moderation.New(ctx, config.Moderation{DomainBlocks: []string{"config.example"}}, store, client, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod = m
+		return m
+	}})
 	if _, err := mod.BlockDomains(ctx, []string{"cli.example"}, "bridge blocks add"); err != nil {
 		t.Fatal(err)
 	}

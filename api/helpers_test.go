@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,13 +23,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/api"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -44,12 +43,17 @@ type env struct {
 	url      string
 	host     string
 	mediaDir string
+	push     *push.Service // nil unless envOptions.push
 	// requests counts the requests of the federation's client.
 	requests *atomic.Int64
 }
 
 type envOptions struct {
 	maxBytes int64 // media size limit (default: media's 16 MiB)
+	// moderation, when set, gives the API its domain blocks.
+	moderation func(storage.Store) api.DomainModerator
+	// push, when set, gives the API a Web Push service (store, base URL).
+	push func(storage.Store, string) *push.Service
 	// strictNetwork refuses private networks (as in production) instead
 	// of allowing loopback.
 	strictNetwork bool
@@ -68,62 +72,45 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := ln.Addr().String()
-	base := "http://" + host
-	store := storagetest.OpenSQLite(t)
 	accounts := []config.Account{
 		{Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization",
 			Fields: []config.Field{{Name: "Website", Value: "https://city.example"}}},
 		{Username: "mayor", DisplayName: "The Mayor", Type: "Person"},
 	}
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: !opts.strictNetwork, Timeout: 5 * time.Second})
-	requests := &atomic.Int64{}
-	client.Transport = countingTransport{base: client.Transport, n: requests}
-	fed, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: !opts.strictNetwork, FollowersPageSize: 50},
-		Accounts:   accounts,
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	mediaDir := t.TempDir()
-	pub := publish.New(publish.Settings{
-		MediaLimits:  media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000},
-		MediaDir:     mediaDir,
-		HandleDomain: host,
-	}, store, fed, zerolog.Nop())
-	srv := api.New(api.Settings{
-		BaseURL: base, Accounts: accounts, HandleDomain: host, Version: "1.2.3",
-	}, store, pub, fed, zerolog.New(zerolog.NewTestWriter(t)))
+	b := bridgetest.New(t, bridgetest.Options{
+		Accounts:   accounts,
+		PublicOnly: opts.strictNetwork,
+		Publish:    publish.Settings{MediaLimits: media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000}, MediaDir: mediaDir},
+		// Tests choose the client address of a request with X-Test-Client
+		// (the address rate limits are keyed by).
+		Handler: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if a := r.Header.Get("X-Test-Client"); a != "" {
+					r.RemoteAddr = net.JoinHostPort(a, "40000")
+				}
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	requests := &atomic.Int64{}
+	b.Client.Transport = countingTransport{base: b.Client.Transport, n: requests}
+	set := api.Settings{BaseURL: b.URL, Accounts: accounts, HandleDomain: b.Host, Version: "1.2.3"}
+	if opts.moderation != nil {
+		set.Moderation = opts.moderation(b.Store)
+	}
+	if opts.push != nil {
+		set.Push = opts.push(b.Store, b.URL)
+	}
+	srv := api.New(set, b.Store, b.Pub, b.Fed, zerolog.New(zerolog.NewTestWriter(t)))
 	// The same routes as the server: federation, web pages and the API.
-	pages, err := web.New([]web.Profile{{Username: "news"}, {Username: "mayor"}}, store, fed, zerolog.Nop())
+	pages, err := web.New([]web.Profile{{Username: "news"}, {Username: "mayor"}}, b.Store, b.Fed, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	fed.Routes(mux)
-	pages.Routes(mux)
-	srv.Routes(mux)
-	// Tests choose the client address of a request with X-Test-Client
-	// (the address rate limits are keyed by).
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := r.Header.Get("X-Test-Client"); a != "" {
-			r.RemoteAddr = net.JoinHostPort(a, "40000")
-		}
-		mux.ServeHTTP(w, r)
-	})
-	hs := httptest.NewUnstartedServer(h)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return &env{store: store, fed: fed, pub: pub, api: srv, url: base, host: host, mediaDir: mediaDir, requests: requests}
+	pages.Routes(b.Mux)
+	srv.Routes(b.Mux)
+	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, api: srv, url: b.URL, host: b.Host, mediaDir: mediaDir, push: set.Push, requests: requests}
 }
 
 // token makes a CLI token of account with scopes.

@@ -280,9 +280,8 @@ func mustID(t *testing.T, s string) int64 {
 }
 
 func TestRaidsAndDomainBlocks(t *testing.T) {
-	e := newEnv(t, envOptions{})
 	mod := &fakeModeration{}
-	e.api.SetModeration(mod)
+	e := newEnv(t, envOptions{moderation: func(storage.Store) api.DomainModerator { return mod }})
 	tok := e.token(t, "news", "read write")
 	ctx := context.Background()
 	id := mustID(t, e.post(t, tok, url.Values{"status": {"Statement"}}))

@@ -9,25 +9,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
 // Raids: when mentions and quotes pile up ("347 mentions from 52 accounts
 // on 3 servers in 10 minutes"), the comms team sees them as one group and
-// can block the servers involved in one call. A raid is a run of
-// consecutive 10-minute windows of the last day each holding at least
-// raidThreshold mentions and quotes, alone or with the window next to it
-// (a burst across a window's edge is one raid, and the window a raid is
-// still going on in belongs to it).
+// can block the servers involved in one call. What a raid is belongs to
+// package moderation (RaidSpans), which the push notifications share.
 
 const (
-	raidWindow    = 10 * time.Minute
-	raidLookback  = 24 * time.Hour
-	raidThreshold = 20
+	raidWindow    = moderation.RaidWindow
+	raidLookback  = moderation.RaidLookback
+	raidThreshold = moderation.RaidThreshold
 )
 
-var raidTypes = []string{storage.NotificationMention, storage.NotificationQuote}
+var raidTypes = moderation.RaidTypes
 
 // RaidServer is one server a raid came from.
 type RaidServer struct {
@@ -77,30 +75,12 @@ func (s *Server) raids(ctx context.Context, account string, threshold int64) ([]
 }
 
 // raidSpans groups buckets (oldest first, empty ones left out) into raids,
-// newest first.
+// newest first (moderation.RaidSpans: the push notifications use the same).
 func raidSpans(buckets []storage.NotificationBucket, threshold int64) []raidSpan {
-	hot := make([]bool, len(buckets))
-	for i, b := range buckets {
-		if b.Notifications >= threshold {
-			hot[i] = true
-		}
-		if i > 0 && buckets[i-1].Start.Add(raidWindow).Equal(b.Start) && buckets[i-1].Notifications+b.Notifications >= threshold {
-			hot[i-1], hot[i] = true, true
-		}
-	}
 	var spans []raidSpan
-	for i, b := range buckets {
-		if !hot[i] {
-			continue
-		}
-		end := b.Start.Add(raidWindow)
-		if n := len(spans); n > 0 && spans[n-1].to.Equal(b.Start) {
-			spans[n-1].to = end
-			continue
-		}
-		spans = append(spans, raidSpan{b.Start, end})
+	for _, sp := range moderation.RaidSpans(buckets, threshold) {
+		spans = append(spans, raidSpan{sp.From, sp.To})
 	}
-	slices.Reverse(spans)
 	return spans
 }
 

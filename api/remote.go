@@ -22,6 +22,9 @@ import (
 // header are ours (placeholders): the apps fetch nothing from the remote
 // server.
 func (s *Server) remoteAccount(p storage.RemoteProfile) Account {
+	if isBlueskyActor(p.ActorID) {
+		return s.blueskyAccount(p) // bluesky_accounts.go
+	}
 	user, _, _ := strings.Cut(p.Acct, "@")
 	avatar := s.set.BaseURL + "/static/avatar.png"
 	header := s.set.BaseURL + "/static/header.png"
@@ -112,6 +115,13 @@ func (s *Server) remoteStatus(ctx context.Context, ps *profiles, rs storage.Remo
 // looking it up with WebFinger when we have not met it yet.
 func (s *Server) remoteProfileByID(ctx context.Context, id string) (storage.RemoteProfile, error) {
 	id = strings.TrimPrefix(id, "@")
+	if !strings.Contains(id, "@") { // a Bluesky handle (bluesky_accounts.go)
+		p, err := s.store.GetRemoteProfileByAcct(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && !isBlueskyActor(p.ActorID)) {
+			return storage.RemoteProfile{}, errNotFound
+		}
+		return p, err
+	}
 	user, domain, ok := strings.Cut(id, "@")
 	if !ok || user == "" || domain == "" || strings.EqualFold(domain, s.set.HandleDomain) {
 		return storage.RemoteProfile{}, errNotFound

@@ -34,10 +34,6 @@ type DomainModerator interface {
 
 var _ DomainModerator = (*moderation.Service)(nil)
 
-// SetModeration gives the API the domain blocks (domain_blocks, raid
-// blocks); without it those calls answer 503.
-func (s *Server) SetModeration(m DomainModerator) { s.mod = m }
-
 var errNoModeration = &apiError{http.StatusServiceUnavailable, "Domain blocks are not available on this server"}
 
 // blockError is the answer to a domain block refused.
@@ -130,6 +126,14 @@ func (s *Server) accountAction(kind string, on bool) handler {
 			return
 		}
 		switch {
+		case kind == storage.BlockKindBlock && isBlueskyActor(p.ActorID):
+			// Recorded here only (its notifications are dropped): the
+			// block is not written on Bluesky yet.
+			if on {
+				_, err = s.store.PutAccountBlock(ctx, storage.AccountBlock{Account: c.name, ActorID: p.ActorID, Kind: storage.BlockKindBlock, CreatedAt: s.now()})
+			} else {
+				_, err = s.store.DeleteAccountBlock(ctx, c.name, p.ActorID, storage.BlockKindBlock)
+			}
 		case kind == storage.BlockKindBlock && on:
 			err = s.fed.BlockActor(ctx, c.name, p.ActorID)
 		case kind == storage.BlockKindBlock:
@@ -365,11 +369,19 @@ func (s *Server) writeReblog(w http.ResponseWriter, r *http.Request, c *caller) 
 // writeRemoteAccount answers a remote account we know (user@domain) to a
 // signed-in caller; nothing is fetched on this read path.
 func (s *Server) writeRemoteAccount(w http.ResponseWriter, r *http.Request, c *caller, id string) {
-	if c == nil || !strings.Contains(id, "@") {
+	if c == nil || (!strings.Contains(id, "@") && !strings.Contains(id, ".")) {
 		s.fail(w, r, errNotFound)
 		return
 	}
-	p, err := s.store.GetRemoteProfileByAcct(r.Context(), id)
+	var (
+		p   storage.RemoteProfile
+		err error
+	)
+	if strings.Contains(id, "@") {
+		p, err = s.store.GetRemoteProfileByAcct(r.Context(), id)
+	} else {
+		p, err = s.remoteProfileByID(r.Context(), id) // a Bluesky handle
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -329,13 +329,34 @@ type Delivery struct {
 	Pending        int64 `json:"pending"`
 	Failed         int64 `json:"failed"`
 	FanoutPending  bool  `json:"fanout_pending"`
-	// Bluesky is the post's Bluesky mirror (absent when not mirrored).
+	// Bluesky is the post's Bluesky mirror (absent when not mirrored);
+	// after a delete its state is "deleted" once the records are gone.
 	Bluesky *atproto.PostStatus `json:"bluesky,omitempty"`
+	// DeletedAt and Deletion are set once the status is deleted: when,
+	// and how far the delivery of its Delete went.
+	DeletedAt *time.Time     `json:"deleted_at,omitempty"`
+	Deletion  *DeliveryStats `json:"deletion,omitempty"`
 }
 
+// DeliveryStats is how far the delivery of one activity went.
+type DeliveryStats struct {
+	ServersReached int64 `json:"servers_reached"`
+	Pending        int64 `json:"pending"`
+	Failed         int64 `json:"failed"`
+	FanoutPending  bool  `json:"fanout_pending"`
+}
+
+// delivery reports a status's delivery, deleted statuses included: after
+// a delete the team sees whether the Delete reached the servers and the
+// Bluesky records were removed.
 func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
-	st, _, err := s.ownStatus(ctx, c, r.PathValue("id"))
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	st, err := s.pub.StatusOrTombstone(ctx, c.name, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -350,7 +371,18 @@ func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout, Bluesky: bsky})
+	d := Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout, Bluesky: bsky}
+	if !st.DeletedAt.IsZero() {
+		del, delFanout, err := s.pub.DeletionStats(ctx, st.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		at := st.DeletedAt.UTC()
+		d.DeletedAt = &at
+		d.Deletion = &DeliveryStats{ServersReached: del.Done, Pending: del.Pending, Failed: del.Failed, FanoutPending: delFanout}
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 // Paging, as Mastodon: limit (default 20, at most 40), max_id, since_id,

@@ -151,6 +151,23 @@ func TestStatusLifecycle(t *testing.T) {
 	if r := e.do(t, request{method: http.MethodDelete, path: "/api/v1/statuses/" + id, token: tok}); r.code != http.StatusNotFound {
 		t.Errorf("second delete: %d %s", r.code, r.body)
 	}
+	// The delivery report still answers: when it was deleted and how far
+	// the Delete went (queued: no workers run here).
+	d = e.get(t, "/api/v1/passerelle/statuses/"+id+"/delivery", tok)
+	if d.code != http.StatusOK {
+		t.Fatalf("delivery of a deleted status: %d %s", d.code, d.body)
+	}
+	dj := d.json(t)
+	if dj["deleted_at"] == nil || dj["deletion"] == nil {
+		t.Fatalf("delivery of a deleted status: %s", d.body)
+	}
+	sameKeys(t, "deletion", dj["deletion"].(map[string]any), map[string]any{"servers_reached": 0, "pending": 0, "failed": 0, "fanout_pending": true})
+	if dj["deletion"].(map[string]any)["fanout_pending"] != true {
+		t.Errorf("deletion: %s", d.body)
+	}
+	if r := e.get(t, "/api/v1/passerelle/statuses/"+id+"/delivery", e.token(t, "mayor", "read")); r.code != http.StatusNotFound {
+		t.Errorf("another account's deleted status: %d %s", r.code, r.body)
+	}
 	e.post(t, tok, url.Values{"status": {"redraft"}, "media_ids[]": {mediaID}})
 	if n, _ := e.store.CountStatuses(ctx, "news", nil); n != 1 {
 		t.Errorf("%d live statuses, want 1", n)

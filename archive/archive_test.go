@@ -12,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/passerelle/passerelle/archive"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -28,14 +26,9 @@ func fixture(t *testing.T) (*federation.Service, storage.Store, map[string][]byt
 	t.Helper()
 	ctx := context.Background()
 	store := storagetest.OpenSQLite(t)
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL:  "https://social.city.example",
+	fed := bridgetest.New(t, bridgetest.Options{Store: store, BaseURL: "https://social.city.example",
 		Accounts: []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}, {Username: "mayor", Type: "Person"}},
-		Version:  "test",
-	}, store, safehttp.NewClient(safehttp.Config{Timeout: time.Second}), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	}).Fed
 	files := map[string][]byte{}
 	png := []byte("\x89PNG\r\n\x1a\n fake png")
 	jpg := []byte("\xff\xd8\xff fake jpeg")

@@ -105,12 +105,16 @@ func TestPDSWrongAppPassword(t *testing.T) {
 	}
 	for _, id := range ids {
 		ps, _ := StatusOf(e.ctx, e.store, id)
-		if ps == nil || ps.State != storage.BlueskyPending || !strings.Contains(ps.Error, "login failed") || !strings.Contains(ps.Error, "Invalid identifier or password") {
+		if ps == nil || ps.State != storage.BlueskyPending || !strings.HasPrefix(ps.Error, "login failed: ") || !strings.Contains(ps.Error, "Invalid identifier or password") {
 			t.Errorf("status %d: %+v", id, ps)
+		}
+		// The statuses that waited for the paused account say it once.
+		if ps != nil && strings.Count(ps.Error, "login failed") != 1 {
+			t.Errorf("status %d: error %q repeats its prefix", id, ps.Error)
 		}
 	}
 	as, _ := AccountStatusOf(e.ctx, e.store, "news")
-	if as.State != StateLoginFailed || !strings.Contains(as.Error, "Invalid identifier or password") {
+	if as.State != StateLoginFailed || !strings.Contains(as.Error, "Invalid identifier or password") || strings.Contains(as.Error, "login failed") {
 		t.Errorf("account status = %+v", as)
 	}
 	time.Sleep(time.Second)

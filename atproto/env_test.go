@@ -20,9 +20,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/atproto/pdstest"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/jobs"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -104,17 +105,19 @@ func (c *countingTransport) count(method string) int {
 // env is the publishing service and the mirror wired as in cmd/bridge, on
 // a SQLite store, against a PDS.
 type env struct {
-	t       *testing.T
-	ctx     context.Context
-	pds     *pdstest.Server
-	acct    pdstest.Account
-	store   storage.Store
-	fed     *federation.Service
-	pub     *publish.Service
-	mirror  *Mirror
-	calls   *countingTransport
-	stop    func()
-	stopped chan struct{}
+	t      *testing.T
+	ctx    context.Context
+	pds    *pdstest.Server
+	acct   pdstest.Account
+	store  storage.Store
+	fed    *federation.Service
+	pub    *publish.Service
+	mirror *Mirror
+	// unmirrored publishes as the bridge did before the mirror was set
+	// up (fake environment only).
+	unmirrored *publish.Service
+	calls      *countingTransport
+	stop       func() // stops the job runner and waits for it
 }
 
 type envOptions struct {
@@ -156,30 +159,30 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 	acc = cfg.Accounts[0]
 
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(ctx, federation.Settings{BaseURL: cfg.Server.BaseURL(), Federation: cfg.Federation, Accounts: cfg.Accounts, Version: "test"},
-		e.store, client, log.With().Str("component", "federation").Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.fed = fed
-	// Longer than Mastodon's 500 characters, to test threads.
-	e.pub = publish.New(publish.Settings{HandleDomain: cfg.HandleDomain(), MediaDir: t.TempDir(), MaxChars: 2000}, e.store, fed, log.With().Str("component", "publish").Logger())
 	base := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 30 * time.Second, MaxBodyBytes: 16 << 20})
 	e.calls = &countingTransport{base: base.Transport}
 	base.Transport = e.calls
-	e.mirror, err = New(Settings{
-		Accounts: []Account{{Username: acc.Username, DisplayName: acc.DisplayName, Replies: acc.Replies,
-			Bluesky: acc.Bluesky, Handle: cfg.BlueskyHandle(acc)}},
-		HandleDomain: cfg.HandleDomain(),
-		HTTPClient:   base,
-		CardClient:   o.cards,
-		NoteURL:      fed.Links().NoteURL,
-	}, e.store, log.With().Str("component", "bluesky").Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pub.SetMirror(e.mirror)
+	b := bridgetest.New(t, bridgetest.Options{
+		Store: e.store, BaseURL: cfg.Server.BaseURL(), Federation: cfg.Federation, Accounts: cfg.Accounts, Log: log,
+		// Longer than Mastodon's 500 characters, to test threads.
+		Publish: publish.Settings{HandleDomain: cfg.HandleDomain(), MaxChars: 2000},
+		Mirror: func(site links.Site) publish.Mirror {
+			m, err := New(Settings{
+				Accounts: []Account{{Username: acc.Username, DisplayName: acc.DisplayName, Replies: acc.Replies,
+					Bluesky: acc.Bluesky, Handle: cfg.BlueskyHandle(acc)}},
+				HandleDomain: cfg.HandleDomain(),
+				HTTPClient:   base,
+				CardClient:   o.cards,
+				NoteURL:      site.NoteURL,
+			}, e.store, log.With().Str("component", "bluesky").Logger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mirror = m
+			return m
+		},
+	})
+	e.fed, e.pub = b.Fed, b.Pub
 	if !o.noRun {
 		e.run()
 	}
@@ -189,26 +192,13 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 
 // run starts the mirror's pool on a job runner, as cmd/bridge does.
 func (e *env) run() {
-	r := jobs.New(e.store, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("component", "jobs").Logger())
-	if err := e.mirror.Register(r); err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(e.ctx)
-	e.stopped = make(chan struct{})
-	e.stop = cancel
-	go func() {
-		defer close(e.stopped)
-		if err := r.Run(ctx, 5*time.Second); err != nil {
-			e.t.Errorf("job runner: %v", err)
-		}
-	}()
+	e.stop = bridgetest.RunJobs(e.t, e.store, 5*time.Second, e.mirror.Register)
 }
 
 // halt stops the worker, if running.
 func (e *env) halt() {
 	if e.stop != nil {
 		e.stop()
-		<-e.stopped
 		e.stop = nil
 	}
 }

@@ -14,8 +14,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -105,22 +106,25 @@ func newFakeEnv(t *testing.T, pds string) *env {
 	cfg.Accounts = []config.Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: pds, Identifier: "fake.test", AppPassword: "app-pass-word"}}}
 	cfg.ApplyDefaults()
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(ctx, federation.Settings{BaseURL: cfg.Server.BaseURL(), Accounts: cfg.Accounts, Version: "test"}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: ctx, store: store, fed: fed}
-	e.pub = publish.New(publish.Settings{HandleDomain: cfg.HandleDomain(), MediaDir: t.TempDir()}, store, fed, zerolog.Nop())
+	e := &env{t: t, ctx: ctx, store: store}
+	opts := bridgetest.Options{Store: store, BaseURL: cfg.Server.BaseURL(), Accounts: cfg.Accounts,
+		Publish: publish.Settings{HandleDomain: cfg.HandleDomain()}}
+	// The same bridge before the mirror was set up.
+	e.unmirrored = bridgetest.New(t, opts).Pub
 	a := cfg.Accounts[0]
-	e.mirror, err = New(Settings{
-		Accounts:   []Account{{Username: a.Username, Replies: a.Replies, Bluesky: a.Bluesky, Handle: "city.example"}},
-		HTTPClient: client, NoteURL: fed.Links().NoteURL,
-	}, store, log)
-	if err != nil {
-		t.Fatal(err)
+	opts.Mirror = func(site links.Site) publish.Mirror {
+		m, err := New(Settings{
+			Accounts:   []Account{{Username: a.Username, Replies: a.Replies, Bluesky: a.Bluesky, Handle: "city.example"}},
+			HTTPClient: safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second}), NoteURL: site.NoteURL,
+		}, store, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mirror = m
+		return m
 	}
-	e.pub.SetMirror(e.mirror)
+	b := bridgetest.New(t, opts)
+	e.fed, e.pub = b.Fed, b.Pub
 	e.run()
 	t.Cleanup(e.halt)
 	return e
@@ -216,9 +220,10 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 func TestOlderStatusesStayOffBluesky(t *testing.T) {
 	pds := newFakePDS(t)
 	e := newFakeEnv(t, pds.URL)
-	e.pub.SetMirror(nil)
+	mirrored := e.pub
+	e.pub = e.unmirrored
 	old := e.post(publish.Draft{Text: "Avant le miroir"})
-	e.pub.SetMirror(e.mirror)
+	e.pub = mirrored
 	if _, err := e.pub.Edit(e.ctx, "news", old.ID, publish.Draft{Text: "Modifié"}); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,9 @@ type Settings struct {
 	// NoteURL is the HTML permalink of one of our statuses (the link card
 	// of a truncated post).
 	NoteURL func(account string, id int64) string
+	// Notifier, when set, is told of the notifications read from Bluesky
+	// (inbox.go).
+	Notifier Notifier
 }
 
 // Mirror mirrors published posts to Bluesky. Its Mirror* methods
@@ -246,7 +249,10 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 	}
 	p := jobPayload{Action: action, StatusID: st.ID, Account: a.Username, Version: v}
 	if action != actionDelete {
-		n := len(m.plan(a, st, nil).records)
+		// The record keys are chosen now; should the plan grow when
+		// the job runs (a mention whose handle no longer resolves is
+		// written in full), rkeyFor makes the extra keys.
+		n := len(m.plan(a, st, nil, m.handles).records)
 		for range n {
 			p.TIDs = append(p.TIDs, m.tids.Next().String())
 		}

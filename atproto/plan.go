@@ -28,13 +28,15 @@ type postPlan struct {
 }
 
 // plan cuts st into records. media are the status's media (nil when only
-// their number, len(st.MediaIDs), is known).
-func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media) postPlan {
+// their number, len(st.MediaIDs), is known); handles are the fediverse
+// handles written as Bluesky mentions (the others are written in full,
+// @user@server).
+func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media, handles map[string]string) postPlan {
 	nMedia := len(st.MediaIDs)
 	if media != nil {
 		nMedia = len(media)
 	}
-	full := Compose(st.Text, st.SpoilerText, ComposeOptions{Handles: m.handles, LocalDomain: m.set.HandleDomain})
+	full := Compose(st.Text, st.SpoilerText, ComposeOptions{Handles: handles, LocalDomain: m.set.HandleDomain})
 
 	if a.Bluesky.LongPosts == config.LongPostsTruncate {
 		suffix := Text{Text: "…"}

@@ -100,7 +100,11 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 			}
 		}
 	}
-	pl := m.plan(a, st, ms)
+	handles, err := m.resolvableHandles(ctx, a, st)
+	if err != nil {
+		return err
+	}
+	pl := m.plan(a, st, ms, handles)
 	keep := map[string]bool{}
 	for i := range pl.records {
 		rk, err := rkeyFor(p.TIDs, i)
@@ -369,6 +373,7 @@ func (m *Mirror) buildPost(ctx context.Context, a *account, st storage.Status, m
 	case rp.card != "":
 		post.Embed = &bsky.FeedPost_Embed{EmbedExternal: m.linkCard(ctx, a, rp.card)}
 	}
+	post.Labels = sensitiveLabels(st, post.Embed, a.Bluesky.SensitiveLabel)
 	return post, nil
 }
 
@@ -421,6 +426,51 @@ func (m *Mirror) replyRefs(ctx context.Context, st storage.Status) (root, parent
 		return nil, nil, nil
 	}
 	return root, parent, nil
+}
+
+// sensitiveLabels is the self-label of a record of a status marked
+// sensitive whose record shows media (images, or a link card's thumbnail):
+// Bluesky blurs them as it does for its own users' labels. The content
+// warning itself stays the text's first line (Compose).
+func sensitiveLabels(st storage.Status, embed *bsky.FeedPost_Embed, value string) *bsky.FeedPost_Labels {
+	if !st.Sensitive || embed == nil || value == "" {
+		return nil
+	}
+	if embed.EmbedImages == nil && (embed.EmbedExternal == nil || embed.EmbedExternal.External == nil || embed.EmbedExternal.External.Thumb == nil) {
+		return nil
+	}
+	return &bsky.FeedPost_Labels{LabelDefs_SelfLabels: &comatproto.LabelDefs_SelfLabels{
+		Values: []*comatproto.LabelDefs_SelfLabel{{Val: value}},
+	}}
+}
+
+// resolvableHandles is m.handles without the Bluesky handles the status
+// mentions that do not resolve: a mention of those is written as on the
+// fediverse (@user@server), not as a Bluesky handle that leads nowhere.
+func (m *Mirror) resolvableHandles(ctx context.Context, a *account, st storage.Status) (map[string]string, error) {
+	full := Compose(st.Text, st.SpoilerText, ComposeOptions{Handles: m.handles, LocalDomain: m.set.HandleDomain})
+	dids, err := m.mentionDIDs(ctx, a, full.Facets)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(m.handles))
+	for fedi, h := range m.handles {
+		if _, resolved := dids[h]; !resolved && mentions(full.Facets, h) {
+			continue
+		}
+		out[fedi] = h
+	}
+	return out, nil
+}
+
+// mentions reports whether fs has a mention of handle.
+func mentions(fs []Facet, handle string) bool {
+	for _, f := range fs {
+		if f.Kind == FacetMention && f.Value == handle {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionDIDs resolves the handles of mention facets (unknown handles are

@@ -277,7 +277,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := m.plan(tt.a, tt.st, nil)
+			p := m.plan(tt.a, tt.st, nil, m.handles)
 			if len(p.records) != tt.records {
 				t.Fatalf("%d records, want %d", len(p.records), tt.records)
 			}

@@ -148,7 +148,13 @@ func (m *Mirror) handle(ctx context.Context, j *jobs.Job) error {
 	case kind == kindLogin:
 		until := now.Add(loginPause)
 		log.Error().Err(err).Time("paused_until", until).Msg("bluesky: login refused; account paused (fix the app password and restart)")
-		m.accountState(ctx, a, StateLoginFailed, err.Error(), until)
+		// The account's state says "login failed"; its error says why
+		// (the post's error, shown alone, says both once).
+		cause := err.Error()
+		if le := (*LoginError)(nil); errors.As(err, &le) {
+			cause = le.Err.Error()
+		}
+		m.accountState(ctx, a, StateLoginFailed, cause, until)
 		m.postState(ctx, p, storage.BlueskyPending, err.Error())
 		return jobs.RetryAt(until, err)
 	case kind == kindRateLimited:

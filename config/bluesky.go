@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -45,10 +46,19 @@ type Bluesky struct {
 	// AltText is required (an image without a description is not
 	// mirrored, and the post is reported as failed) or optional.
 	AltText string `yaml:"alt_text"`
+	// SensitiveLabel is the self-label a post marked sensitive carries on
+	// its records with media (com.atproto.label.defs#selfLabels): one of
+	// Bluesky's values graphic-media (default), nudity, sexual, porn.
+	SensitiveLabel string `yaml:"sensitive_label"`
 	// Handles maps fediverse handles ("user@server.example") to Bluesky
 	// handles ("user.bsky.social"): a mention of such an account becomes a
 	// Bluesky mention; other mentions stay plain text.
 	Handles BlueskyHandles `yaml:"handles"`
+	// PollInterval is how often the account's Bluesky notifications are
+	// read (replies, mentions, quotes, likes, reposts, follows): a third
+	// of it for a while after something new, four times it after an hour
+	// without anything. 0: DefaultBlueskyPollInterval.
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // Bluesky defaults and limits.
@@ -58,6 +68,10 @@ const (
 	MinBlueskyImageMaxBytes     = 50_000
 	MaxBlueskyImageMaxBytes     = 2_000_000
 	DefaultReplies              = RepliesEveryone
+
+	DefaultBlueskyPollInterval = Duration(30 * time.Second)
+	MinBlueskyPollInterval     = Duration(15 * time.Second)
+	MaxBlueskyPollInterval     = Duration(time.Hour)
 )
 
 // Values of the Bluesky and reply settings.
@@ -76,6 +90,13 @@ const (
 	QuotesDisallow    = "disallow"
 	AltTextRequired   = "required"
 	AltTextOptional   = "optional"
+
+	// Bluesky's self-label values for media (the app blurs or hides
+	// them by the viewer's settings).
+	LabelGraphicMedia = "graphic-media"
+	LabelNudity       = "nudity"
+	LabelSexual       = "sexual"
+	LabelPorn         = "porn"
 )
 
 var (
@@ -84,6 +105,7 @@ var (
 	editsValues     = []string{EditsRecreate, EditsIgnore}
 	quotesValues    = []string{QuotesAllow, QuotesDisallow}
 	altTextValues   = []string{AltTextRequired, AltTextOptional}
+	labelValues     = []string{LabelGraphicMedia, LabelNudity, LabelSexual, LabelPorn}
 )
 
 // BlueskyHandles maps lower-cased fediverse handles (user@domain, without
@@ -120,7 +142,16 @@ func normalizeHandle(s string) string {
 func (b Bluesky) Enabled() bool {
 	return b.PDSURL != "" || b.Identifier != "" || b.AppPassword != "" || b.SessionKey != "" ||
 		b.Handle != "" || b.LongPosts != "" || b.ImageMaxBytes != 0 || b.Edits != "" ||
-		b.Quotes != "" || b.AltText != "" || len(b.Handles) > 0
+		b.Quotes != "" || b.AltText != "" || b.SensitiveLabel != "" || len(b.Handles) > 0 || b.PollInterval != 0
+}
+
+// PollIntervalOrDefault returns PollInterval, or DefaultBlueskyPollInterval
+// when zero.
+func (b Bluesky) PollIntervalOrDefault() time.Duration {
+	if b.PollInterval == 0 {
+		return DefaultBlueskyPollInterval.Duration()
+	}
+	return b.PollInterval.Duration()
 }
 
 // applyDefaults fills in the defaults of an enabled mirror.
@@ -134,6 +165,7 @@ func (b *Bluesky) applyDefaults() {
 	setDefault(&b.Edits, EditsRecreate)
 	setDefault(&b.Quotes, QuotesAllow)
 	setDefault(&b.AltText, AltTextRequired)
+	setDefault(&b.SensitiveLabel, LabelGraphicMedia)
 	if b.ImageMaxBytes == 0 {
 		b.ImageMaxBytes = DefaultBlueskyImageMaxBytes
 	}
@@ -182,6 +214,16 @@ func (v *validator) blueskyAccounts(c *Config) {
 		}
 		v.bluesky(key+".bluesky", a.Bluesky)
 		h := c.BlueskyHandle(a)
+		if a.Bluesky.Handle == "" && !validAtprotoHandle(h) {
+			// The same rule as `bridge bluesky handle`: a handle is a
+			// domain name, never an IP address or a single label.
+			from := "the host of server.public_url"
+			if c.Federation.AccountDomain != "" {
+				from = "federation.account_domain"
+			}
+			v.addf(key+".bluesky.handle", "the default Bluesky handle would be %s (%s), which is not a domain name a Bluesky handle can be; set bluesky.handle to a domain such as \"city.example\"", quote(h), from)
+			continue
+		}
 		if first, dup := wanted[h]; dup {
 			v.addf(key+".bluesky.handle", "%s is already the Bluesky handle of accounts[%d]; give each mirrored account its own handle, such as %s", quote(h), first, quote(a.Username+"."+h))
 			continue
@@ -213,7 +255,11 @@ func (v *validator) bluesky(key string, b Bluesky) {
 	v.oneOf(key+".edits", b.Edits, editsValues)
 	v.oneOf(key+".quotes", b.Quotes, quotesValues)
 	v.oneOf(key+".alt_text", b.AltText, altTextValues)
+	v.oneOf(key+".sensitive_label", b.SensitiveLabel, labelValues)
 	v.intRange(key+".image_max_bytes", b.ImageMaxBytes, MinBlueskyImageMaxBytes, MaxBlueskyImageMaxBytes)
+	if b.PollInterval != 0 && (b.PollInterval < MinBlueskyPollInterval || b.PollInterval > MaxBlueskyPollInterval) {
+		v.addf(key+".poll_interval", "must be between %s and %s; got %s", MinBlueskyPollInterval, MaxBlueskyPollInterval, b.PollInterval)
+	}
 	for _, fedi := range sortedHandles(b.Handles) {
 		hk := key + ".handles." + fedi
 		user, domain, ok := strings.Cut(fedi, "@")

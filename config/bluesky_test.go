@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBlueskyDefaults(t *testing.T) {
@@ -20,7 +21,7 @@ func TestBlueskyDefaults(t *testing.T) {
 	want := Bluesky{
 		PDSURL: DefaultBlueskyPDSURL, Identifier: "city.example", AppPassword: "abcd-efgh-ijkl-mnop",
 		LongPosts: LongPostsThread, ImageMaxBytes: DefaultBlueskyImageMaxBytes, Edits: EditsRecreate,
-		Quotes: QuotesAllow, AltText: AltTextRequired,
+		Quotes: QuotesAllow, AltText: AltTextRequired, SensitiveLabel: LabelGraphicMedia,
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("defaults = %+v\nwant %+v", b, want)
@@ -97,6 +98,10 @@ func TestBlueskyValidate(t *testing.T) {
 			`accounts[0].bluesky.alt_text: must be one of "required", "optional"`,
 			`accounts[0].bluesky.image_max_bytes: must be between 50000 and 2000000; got 5000000`,
 		}},
+		{name: "poll interval too short", mutate: mirror(func(b *Bluesky) { b.PollInterval = Duration(5 * time.Second) }),
+			want: []string{`accounts[0].bluesky.poll_interval: must be between 15s and 1h; got 5s`}},
+		{name: "poll interval too long", mutate: mirror(func(b *Bluesky) { b.PollInterval = Duration(2 * time.Hour) }),
+			want: []string{`accounts[0].bluesky.poll_interval: must be between 15s and 1h; got 2h`}},
 		{name: "bad handles map", mutate: mirror(func(b *Bluesky) {
 			b.Handles = BlueskyHandles{"alice": "alice.bsky.social", "bob@social.example": "not a handle"}
 		}), want: []string{
@@ -112,6 +117,23 @@ func TestBlueskyValidate(t *testing.T) {
 			c.Accounts = append(c.Accounts, Account{Username: "events", Bluesky: Bluesky{Identifier: "events.bsky.social", AppPassword: "x"}})
 		}, want: []string{
 			`accounts[1].bluesky.handle: "social.city.example" is already the Bluesky handle of accounts[0]`,
+		}},
+		// `bridge bluesky handle` would refuse these: check-config says so.
+		{name: "default handle from an IP address", mutate: func(c *Config) {
+			mirror(nil)(c)
+			c.Server.PublicURL = "http://127.0.0.1:8080"
+		}, want: []string{
+			`accounts[0].bluesky.handle: the default Bluesky handle would be "127.0.0.1" (the host of server.public_url), which is not a domain name`,
+		}},
+		{name: "default handle from a single label", mutate: func(c *Config) {
+			mirror(nil)(c)
+			c.Server.PublicURL = "https://localhost"
+		}, want: []string{
+			`accounts[0].bluesky.handle: the default Bluesky handle would be "localhost" (the host of server.public_url)`,
+		}},
+		{name: "an IP address public URL with a handle set", mutate: func(c *Config) {
+			mirror(func(b *Bluesky) { b.Handle = "city.example" })(c)
+			c.Server.PublicURL = "http://127.0.0.1:8080"
 		}},
 	}
 	for _, tt := range tests {

@@ -14,14 +14,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -49,18 +46,9 @@ func newRestartable(t *testing.T) *restartable {
 func (r *restartable) start(acc config.Account) *federation.Service {
 	r.t.Helper()
 	acc.Username, acc.Type = "news", "Organization"
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	svc, err := federation.New(context.Background(), federation.Settings{
-		BaseURL: r.url, Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
-		Accounts: []config.Account{acc}, Version: "test",
-	}, r.store, client, zerolog.Nop())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	r.handler.Store(mux)
-	return svc
+	b := bridgetest.New(r.t, bridgetest.Options{Store: r.store, BaseURL: r.url, Accounts: []config.Account{acc}})
+	r.handler.Store(b.Mux)
+	return b.Fed
 }
 
 // updates counts the actor Updates queued so far.

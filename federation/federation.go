@@ -40,6 +40,15 @@ type Settings struct {
 	ConfigDir string
 	// Version names the software in NodeInfo and the User-Agent.
 	Version string
+	// Moderation decides which remote domains are refused; nil refuses
+	// none.
+	Moderation DomainPolicy
+	// Observer observes inbound activities, signature failures and
+	// deliveries (metrics); nil observes nothing.
+	Observer Observer
+	// Notifier is told of each notification inbound activities create
+	// (Web Push); nil tells nobody.
+	Notifier Notifier
 }
 
 // Service serves and sends ActivityPub.
@@ -60,6 +69,7 @@ type Service struct {
 	signedHostCount  atomic.Int64
 	wake             *jobs.Wake // nudges the delivery pool
 	observer         Observer   // metrics (observer.go); nil: none
+	notifier         Notifier   // told of new notifications (notifier.go); nil: none
 	guard            guard      // domain policy and inbound limits (guard.go)
 	moves            moveCache  // moved accounts, resolved aliases, current actor documents (moves.go)
 	links            links.Site // our own URLs
@@ -114,6 +124,9 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 		return nil, err
 	}
 	s.instance = inst
+	s.guard.policy = set.Moderation
+	s.observer = set.Observer
+	s.notifier = set.Notifier
 	for _, acc := range set.Accounts {
 		la, err := s.buildAccountActor(ctx, acc)
 		if err != nil {

@@ -146,11 +146,6 @@ type keyFailure struct {
 	until time.Time
 }
 
-// SetModeration makes p decide which remote domains are refused. Call it
-// before serving or delivering: it is not synchronised with them. nil
-// refuses none.
-func (s *Service) SetModeration(p DomainPolicy) { s.guard.policy = p }
-
 // limits returns the guard, built from the settings on first use.
 func (s *Service) limits() *guard {
 	g := &s.guard

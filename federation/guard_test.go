@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
@@ -38,37 +39,14 @@ func startGuarded(t *testing.T, fed config.Federation, mod config.Moderation) (*
 // actor is the first one's.
 func startGuardedWith(t *testing.T, fed config.Federation, mod config.Moderation, accounts []config.Account) (*bridge, *moderation.Service) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	store := storagetest.OpenSQLite(t)
-	fed.AllowPrivateNetworks = true
-	fed.FollowersPageSize = 50
 	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	svc, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: fed,
-		Accounts:   accounts,
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := moderation.New(context.Background(), mod, store, client, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetModeration(m)
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/" + accounts[0].Username}, m
+	b := bridgetest.New(t, bridgetest.Options{Store: store, Federation: fed, Accounts: accounts, Moderation: m})
+	return &bridge{svc: b.Fed, store: store, url: b.URL, actor: b.URL + "/users/" + accounts[0].Username}, m
 }
 
 // raidMention is a Create of a Note by actor i of remote mentioning target.

@@ -38,9 +38,9 @@ func visibilityOf(n *InboundNote, actor string) string {
 
 // sanitizedStatus is remoteStatusFrom, logging what the sanitiser removed
 // that could harm or deceive.
-func (s *Service) sanitizedStatus(act Activity, n *InboundNote, now time.Time) storage.RemoteStatus {
+func (s *Service) sanitizedStatus(ctx context.Context, act Activity, n *InboundNote, now time.Time) storage.RemoteStatus {
 	if reasons := sanitize.Unsafe(n.ContentHTML + "\n" + n.Summary); len(reasons) > 0 {
-		s.log.Warn().Str("activity", act.ID).Str("actor", act.Actor).Str("note", n.ID).Strs("removed", reasons).
+		reqlog.Logger(ctx, s.log).Warn().Str("activity", act.ID).Str("actor", act.Actor).Str("note", n.ID).Strs("removed", reasons).
 			Msg("unsafe content removed from a remote post")
 	}
 	return remoteStatusFrom(n, act.Actor, now)
@@ -226,7 +226,7 @@ func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string
 		return nil, "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
 	}
 	p.prof = prof
-	p.rs = s.sanitizedStatus(act, n, s.now())
+	p.rs = s.sanitizedStatus(ctx, act, n, s.now())
 	p.rs.InReplyToID, p.rs.QuoteOfID = p.replyTo.ID, p.quoteOf.ID
 	return p, "", nil
 }
@@ -339,7 +339,7 @@ func (s *Service) applyUpdateNote(ctx context.Context, act Activity) (string, er
 		return "", refuse(http.StatusForbidden, "edit of another actor's post", nil)
 	}
 	now := s.now()
-	rs := s.sanitizedStatus(act, act.Note, now)
+	rs := s.sanitizedStatus(ctx, act, act.Note, now)
 	rs.EditedAt = now
 	outcome := "edited"
 	dup, err := s.applyOnce(ctx, act, now, func(q storage.Queries) error {

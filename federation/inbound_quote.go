@@ -53,7 +53,7 @@ func (s *Service) applyQuoteRequest(ctx context.Context, act Activity) (string, 
 		if prof, err = s.senderProfile(ctx, act.Actor); err != nil {
 			return "", err
 		}
-		rs = s.sanitizedStatus(act, act.Note, now)
+		rs = s.sanitizedStatus(ctx, act, act.Note, now)
 		rs.QuoteOfID = st.ID
 	}
 	quoted := s.links.Note(la.name, st.ID)

@@ -5,21 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // bridge is a federation.Service on a real SQLite store, served on loopback.
@@ -39,45 +34,20 @@ func startBridge(t *testing.T, allowPrivate bool) *bridge {
 // first one's.
 func startBridgeWith(t *testing.T, allowPrivate bool, accounts []config.Account) *bridge {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveBridge(t, ln, storagetest.OpenSQLite(t), allowPrivate, accounts)
+	return serveBridge(t, nil, allowPrivate, accounts)
 }
 
 // startBridgeOn is startBridge on the given store.
 func startBridgeOn(t *testing.T, store storage.Store) *bridge {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveBridge(t, ln, store, true, []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}})
+	return serveBridge(t, store, true, []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}})
 }
 
-func serveBridge(t *testing.T, ln net.Listener, store storage.Store, allowPrivate bool, accounts []config.Account) *bridge {
+// serveBridge serves accounts from store (nil: a new SQLite store).
+func serveBridge(t *testing.T, store storage.Store, allowPrivate bool, accounts []config.Account) *bridge {
 	t.Helper()
-	base := "http://" + ln.Addr().String()
-	fed := config.Federation{AllowPrivateNetworks: allowPrivate, FollowersPageSize: 50}
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: allowPrivate, Timeout: 5 * time.Second})
-	svc, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: fed,
-		Accounts:   accounts,
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/" + accounts[0].Username}
+	b := bridgetest.New(t, bridgetest.Options{Store: store, Accounts: accounts, PublicOnly: !allowPrivate})
+	return &bridge{svc: b.Fed, store: b.Store, url: b.URL, actor: b.URL + "/users/" + accounts[0].Username}
 }
 
 func (b *bridge) followers(t *testing.T) int64 {

@@ -181,11 +181,16 @@ func (s *Service) notify(ctx context.Context, q storage.Queries, la *localActor,
 		// Mastodon groups them per post and per day.
 		group = typ + "-" + strconv.FormatInt(statusID, 10) + "-" + strconv.FormatInt(now.Unix()/86400, 10)
 	}
-	_, _, err := q.InsertNotification(ctx, storage.Notification{
+	n := storage.Notification{
 		Account: la.name, Type: typ, ActivityID: activityID, ActorID: actor, ActorDomain: hostport.URLKey(actor),
 		StatusID: statusID, RemoteStatusID: remoteStatusID, GroupKey: group, CreatedAt: now,
-	})
-	return err
+	}
+	id, created, err := q.InsertNotification(ctx, n)
+	if err != nil || !created {
+		return err
+	}
+	n.ID = id
+	return s.notified(ctx, q, n)
 }
 
 // ErrNotOurAccount is an account name that is not configured.

@@ -13,48 +13,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // startMoveBridge serves one account, news, configured by edit, on
 // loopback (private networks allowed: the other servers are on loopback).
 func startMoveBridge(t *testing.T, edit func(*config.Account)) *bridge {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	acc := config.Account{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}
 	if edit != nil {
 		edit(&acc)
 	}
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	svc, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true},
-		Accounts:   []config.Account{acc},
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &bridge{svc: svc, store: store, url: base, actor: base + "/users/news"}
+	b := bridgetest.New(t, bridgetest.Options{Accounts: []config.Account{acc}})
+	return &bridge{svc: b.Fed, store: b.Store, url: b.URL, actor: b.URL + "/users/news"}
 }
 
 // actorJSON GETs news' actor document.

@@ -32,10 +32,6 @@ func (nopObserver) Inbound(string, string)         {}
 func (nopObserver) SignatureFailure(string)        {}
 func (nopObserver) Delivery(string, time.Duration) {}
 
-// SetObserver makes o observe the service. Call it before serving or
-// delivering: it is not synchronised with them. nil restores the no-op.
-func (s *Service) SetObserver(o Observer) { s.observer = o }
-
 func (s *Service) observe() Observer {
 	if s.observer == nil {
 		return nopObserver{}

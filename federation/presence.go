@@ -270,7 +270,7 @@ func (s *Service) keepFetchedNote(ctx context.Context, id string, body []byte) (
 		return Resolved{}, err
 	}
 	now := s.now()
-	rs := s.sanitizedStatus(Activity{ID: id, Actor: n.AttributedTo}, n, now)
+	rs := s.sanitizedStatus(ctx, Activity{ID: id, Actor: n.AttributedTo}, n, now)
 	if _, ourID, ours := s.ourStatusIRI(n.InReplyTo); ours {
 		rs.InReplyToID = ourID
 	}

@@ -9,31 +9,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 // splitService serves @news@city.example from social.city.example.
 func splitService(t *testing.T) (http.Handler, storage.Store) {
 	t.Helper()
-	store := storagetest.OpenSQLite(t)
-	svc, err := federation.New(context.Background(), federation.Settings{
+	b := bridgetest.New(t, bridgetest.Options{
 		BaseURL:    "https://social.city.example",
 		Federation: config.Federation{AccountDomain: "city.example", FollowersPageSize: 2},
 		Accounts: []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization",
 			Summary: "Line one\nline <two> #Mairie", Fields: []config.Field{{Name: "Site", Value: "https://www.city.example"}}}},
-		Version: "test",
-	}, store, http.DefaultClient, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	return mux, store
+	})
+	return b.Mux, b.Store
 }
 
 func get(t *testing.T, h http.Handler, host, target, accept string) *httptest.ResponseRecorder {
@@ -266,17 +256,8 @@ func TestAttributionDomainsOfAnIPv6Host(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svc, err := federation.New(context.Background(), federation.Settings{
-				BaseURL:  tc.base,
-				Accounts: []config.Account{{Username: "news", Type: "Organization"}},
-				Version:  "test",
-			}, storagetest.OpenSQLite(t), http.DefaultClient, zerolog.Nop())
-			if err != nil {
-				t.Fatal(err)
-			}
-			mux := http.NewServeMux()
-			svc.Routes(mux)
-			w := get(t, mux, strings.TrimPrefix(tc.base, "http://"), "/users/news", "application/activity+json")
+			b := bridgetest.New(t, bridgetest.Options{BaseURL: tc.base, Accounts: []config.Account{{Username: "news", Type: "Organization"}}})
+			w := get(t, b.Mux, strings.TrimPrefix(tc.base, "http://"), "/users/news", "application/activity+json")
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}

@@ -19,15 +19,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/feeds"
-	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/render"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 func readFixture(t *testing.T, name string) []byte {
@@ -224,18 +222,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
-		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: "127.0.0.1:1"}, store, fed, zerolog.Nop())
-	return &env{store: store, pub: pub, client: client}
+	b := bridgetest.New(t, bridgetest.Options{BaseURL: "http://127.0.0.1:1",
+		Accounts: []config.Account{{Username: "news", Type: "Organization"}}})
+	return &env{store: b.Store, pub: b.Pub, client: b.Client}
 }
 
 func (e *env) poller(t *testing.T, srcs ...feeds.Source) *feeds.Poller {
@@ -442,24 +431,7 @@ func (f *feedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // of the test).
 func runPolls(t *testing.T, store storage.Store, p *feeds.Poller) (stop func()) {
 	t.Helper()
-	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
-	if err := p.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, time.Second) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return bridgetest.RunJobs(t, store, time.Second, p.Register)
 }
 
 // TestPollJob: a feed's job polls it at once, then at its interval, and

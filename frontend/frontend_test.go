@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -147,10 +148,14 @@ func newSelfSigned(t *testing.T, name string) (selfSigned, *x509.CertPool) {
 func TestFrontendManualTLS(t *testing.T) {
 	const name = "social.city.example"
 	certs, pool := newSelfSigned(t, name)
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{}, 1)
 	app := http.NewServeMux()
 	app.HandleFunc("GET /users/{name}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "actor "+r.PathValue("name")) })
-	app.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) { <-release; io.WriteString(w, "done") })
+	app.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	})
 	fe, err := frontend.New(frontend.Config{
 		Mode: frontend.ModeManual, Listen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0",
 		PublicURL: "https://" + name,
@@ -210,11 +215,22 @@ func TestFrontendManualTLS(t *testing.T) {
 		_, body, _ := get(httpsClient, "https://"+mainAddr+"/slow")
 		slow <- body
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- fe.Shutdown(context.Background()) }()
-	time.Sleep(100 * time.Millisecond)
-	if _, err := net.DialTimeout("tcp", httpAddr, time.Second); err == nil {
+	// The listeners close as the shutdown begins; the in-flight request
+	// holds it open.
+	refused := false
+	for deadline := time.Now().Add(5 * time.Second); !refused && time.Now().Before(deadline); {
+		c, err := net.DialTimeout("tcp", httpAddr, time.Second)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	if !refused {
 		t.Error("the HTTP listener still accepts connections during shutdown")
 	}
 	close(release)

@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/metrics"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -33,28 +31,13 @@ func TestMetricsMoveDuringFanOut(t *testing.T) {
 	store := storagetest.OpenSQLite(t)
 	m.WatchQueue(store, time.Millisecond, zerolog.Nop())
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	svc, err := federation.New(ctx, federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
-		Accounts:   []config.Account{{Username: "news", Type: "Organization"}},
-		Version:    "test",
-	}, store, safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second}), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetObserver(m)
-	mux := http.NewServeMux()
-	svc.Routes(mux)
-	srv := httptest.NewUnstartedServer(m.Middleware(mux))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	b := bridgetest.New(t, bridgetest.Options{
+		Store:    store,
+		Accounts: []config.Account{{Username: "news", Type: "Organization"}},
+		Observer: m,
+		Handler:  m.Middleware,
+	})
+	svc, base := b.Fed, b.URL
 	actor := base + "/users/news"
 
 	keys := fedtest.GenerateKeys(t, 2)

@@ -102,6 +102,7 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 	if mirrored {
 		s.mirror.Nudge()
 	}
+	s.notifyChange(account)
 	stored, err := s.store.GetStatus(ctx, st.ID)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("publish: import: %w", err)

@@ -10,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
+	"github.com/passerelle/passerelle/bridgetest"
+	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -56,7 +53,11 @@ func (m *countingMirror) Nudge() {
 }
 
 func TestImportIsQuietAndIdempotent(t *testing.T) {
-	e := newEnv(t)
+	mirror := &countingMirror{}
+	e := newEnvWith(t, func(o *bridgetest.Options) {
+		o.Mirror = func(links.Site) publish.Mirror { return mirror }
+	})
+	mirror.store = e.store
 	ctx := context.Background()
 	for _, actor := range []string{"https://remote.example/users/ann", "https://other.example/users/bob"} {
 		if _, err := e.store.UpsertFollower(ctx, storage.Follower{Account: "news", ActorID: actor, Inbox: actor + "/inbox",
@@ -64,8 +65,6 @@ func TestImportIsQuietAndIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mirror := &countingMirror{store: e.store}
-	e.pub.SetMirror(mirror)
 
 	recent, err := e.pub.Create(ctx, "news", publish.Draft{Text: "posted today"})
 	if err != nil {
@@ -216,14 +215,7 @@ func TestImportOrderBothBackends(t *testing.T) {
 			} else {
 				store = storagetest.OpenSQLite(t)
 			}
-			fed, err := federation.New(ctx, federation.Settings{
-				BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
-				Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-			}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub := publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: "127.0.0.1:1"}, store, fed, zerolog.Nop())
+			pub := bridgetest.New(t, bridgetest.Options{Store: store, BaseURL: "http://127.0.0.1:1", Accounts: newsOnly}).Pub
 			// A status inserted the old way (autoincrement id).
 			legacy, err := store.InsertStatus(ctx, storage.Status{Account: "news", Text: "legacy", Visibility: storage.VisibilityPublic})
 			if err != nil {

@@ -34,6 +34,13 @@ type Settings struct {
 	// Languages maps an account to the language of its posts that do not
 	// say theirs (config.Account.PostLanguage); none when absent.
 	Languages map[string]string
+	// Mirror copies posts to Bluesky; nil mirrors nothing.
+	Mirror Mirror
+	// OnChange, when set, is called with the account after each change
+	// this service commits (a post created, edited, deleted, pinned or
+	// unpinned, imported), so that what shows the account's posts (the
+	// pages) can drop what it keeps. It must not block.
+	OnChange func(account string)
 }
 
 // Defaults for Settings.
@@ -45,6 +52,8 @@ const (
 // Errors returned to clients.
 var (
 	ErrNotFound = errors.New("publish: not found")
+	// ErrGone: a media file of a deleted post (its URL answers 410).
+	ErrGone = errors.New("publish: gone")
 )
 
 // ValidationError is a request that cannot be published as is (422).
@@ -65,6 +74,15 @@ type Service struct {
 	mirror Mirror
 	log    zerolog.Logger
 	now    func() time.Time
+	// changed is told the account of every committed change (the pages'
+	// cache); nil: nobody.
+	changed func(account string)
+}
+
+func (s *Service) notifyChange(account string) {
+	if s.changed != nil {
+		s.changed(account)
+	}
 }
 
 // Mirror is a second destination for an account's posts (the Bluesky
@@ -79,9 +97,6 @@ type Mirror interface {
 	Nudge()
 }
 
-// SetMirror installs the mirror (nil: none).
-func (s *Service) SetMirror(m Mirror) { s.mirror = m }
-
 // New builds the service.
 func New(set Settings, store storage.Store, fed *federation.Service, logger zerolog.Logger) *Service {
 	if set.MaxChars <= 0 {
@@ -90,7 +105,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
-	return &Service{set: set, store: store, fed: fed, links: fed.Links(), log: logger, now: time.Now}
+	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, changed: set.OnChange, log: logger, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -267,6 +282,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
@@ -339,6 +355,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		return storage.Status{}, s.wrap("edit", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -364,6 +381,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		return storage.Status{}, s.wrap("delete", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return st, nil
 }
 
@@ -394,6 +412,7 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		return storage.Status{}, s.wrap("pin", err)
 	}
 	s.fed.Nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -428,4 +447,19 @@ func (s *Service) Status(ctx context.Context, account string, id int64) (storage
 // reached, pending and failed, and whether the fan-out is still queued.
 func (s *Service) DeliveryStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
 	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10))
+}
+
+// DeletionStats reports how far the delivery of a status's Delete went.
+func (s *Service) DeletionStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
+	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10)+":delete")
+}
+
+// StatusOrTombstone returns a status of account, deleted ones included
+// (DeletedAt set): what the delivery reports show after a delete.
+func (s *Service) StatusOrTombstone(ctx context.Context, account string, id int64) (storage.Status, error) {
+	st, err := s.store.GetStatus(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && st.Account != account) {
+		return storage.Status{}, ErrNotFound
+	}
+	return st, err
 }

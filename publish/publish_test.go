@@ -9,23 +9,18 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 type env struct {
@@ -35,39 +30,24 @@ type env struct {
 	url   string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with options adjusted by edit.
+func newEnvWith(t *testing.T, edit func(*bridgetest.Options)) *env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	o := bridgetest.Options{Publish: publish.Settings{
+		MediaLimits: media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
+		Languages:   map[string]string{"news": "fr"},
+	}}
+	if edit != nil {
+		edit(&o)
 	}
-	base := "http://" + ln.Addr().String()
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second})
-	fed, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: true, FollowersPageSize: 50},
-		Accounts:   []config.Account{{Username: "news", Type: "Organization"}, {Username: "mayor", Type: "Person"}},
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := publish.New(publish.Settings{
-		MediaLimits:  media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},
-		MediaDir:     t.TempDir(),
-		HandleDomain: ln.Addr().String(),
-		Languages:    map[string]string{"news": "fr"},
-	}, store, fed, zerolog.Nop())
-	mux := http.NewServeMux()
-	fed.Routes(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{store: store, fed: fed, pub: pub, url: base}
+	b := bridgetest.New(t, o)
+	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, url: b.URL}
 }
+
+// newsOnly is the one account of the tests that need no other.
+var newsOnly = []config.Account{{Username: "news", Type: "Organization"}}
 
 // follow makes the remote server's actors accepted followers of news.
 func (e *env) follow(t *testing.T, remote *fedtest.Server) {
@@ -387,15 +367,17 @@ func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 		name       string
 		visibility string
 		deleted    bool
+		redraft    bool
 		served     bool
 	}{
-		{"public", storage.VisibilityPublic, false, true},
-		{"unlisted", storage.VisibilityUnlisted, false, true},
-		{"followers only", storage.VisibilityPrivate, false, false},
+		{"public", storage.VisibilityPublic, false, false, true},
+		{"unlisted", storage.VisibilityUnlisted, false, false, true},
+		{"followers only", storage.VisibilityPrivate, false, false, false},
 		// Deleting detaches the media so a client can redraft with them (as
-		// Mastodon's delete-and-redraft); they are served like any
-		// unattached upload.
-		{"deleted, kept for redraft", storage.VisibilityPublic, true, true},
+		// Mastodon's delete-and-redraft), but until then they are gone (410)
+		// as the post is.
+		{"deleted: gone", storage.VisibilityPublic, true, false, false},
+		{"deleted then redrafted", storage.VisibilityPublic, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,12 +399,20 @@ func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tc.redraft {
+				if _, err := e.pub.Create(ctx, "news", publish.Draft{Text: "redraft", MediaIDs: []int64{m.ID}}); err != nil {
+					t.Fatalf("redraft with the media: %v", err)
+				}
+			}
 			_, f, err := e.pub.OpenMedia(ctx, m.ID)
 			if f != nil {
 				f.Close()
 			}
 			if served := err == nil; served != tc.served {
 				t.Errorf("served=%v (err %v), want %v", served, err, tc.served)
+			}
+			if tc.deleted && !tc.redraft && !errors.Is(err, publish.ErrGone) {
+				t.Errorf("media of a deleted post: err %v, want ErrGone (410)", err)
 			}
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,11 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/jobs"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -113,42 +109,19 @@ func openService(t *testing.T, path string, wrap func(storage.Store) storage.Sto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL: "http://127.0.0.1:1", Federation: config.Federation{AllowPrivateNetworks: true},
-		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-	}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	served := store
 	if wrap != nil {
 		served = wrap(store)
 	}
-	return store, publish.New(publish.Settings{MediaDir: t.TempDir(), HandleDomain: "127.0.0.1:1"}, served, fed, zerolog.Nop())
+	b := bridgetest.New(t, bridgetest.Options{Store: served, BaseURL: "http://127.0.0.1:1", Accounts: newsOnly})
+	return store, b.Pub
 }
 
 // runScheduler runs the scheduler's pool on a job runner until stop (or
 // the end of the test).
 func runScheduler(t *testing.T, store storage.Store, pub *publish.Service) (stop func()) {
 	t.Helper()
-	r := jobs.New(store, zerolog.New(zerolog.NewTestWriter(t)))
-	if err := pub.RegisterScheduler(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, time.Second) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return bridgetest.RunJobs(t, store, time.Second, pub.RegisterScheduler)
 }
 
 // TestSchedule: a status scheduled ten minutes ahead is published by the

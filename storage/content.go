@@ -79,6 +79,10 @@ type Media struct {
 	Path      string
 	Data      []byte // only filled by GetMediaData
 	CreatedAt time.Time
+	// RemovedAt is when the status the media was attached to was deleted
+	// (or edited without it); zero otherwise, and again once a status
+	// attaches it.
+	RemovedAt time.Time
 }
 
 // App is an OAuth client registered through POST /api/v1/apps.

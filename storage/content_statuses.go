@@ -165,7 +165,7 @@ func checkMediaIDs(ids []int64) error {
 func (q *queries) attachMedia(ctx context.Context, account string, statusID int64, ids []int64) error {
 	for i, mid := range ids {
 		n, err := q.w.execN(ctx,
-			`UPDATE media SET status_id = ?, position = ? WHERE id = ? AND account = ? AND status_id IS NULL`,
+			`UPDATE media SET status_id = ?, position = ?, removed_at = NULL WHERE id = ? AND account = ? AND status_id IS NULL`,
 			statusID, i, mid, account)
 		if err != nil {
 			return err
@@ -177,8 +177,10 @@ func (q *queries) attachMedia(ctx context.Context, account string, statusID int6
 	return nil
 }
 
-func (q *queries) detachMedia(ctx context.Context, statusID int64) error {
-	_, err := q.w.exec(ctx, `UPDATE media SET status_id = NULL, position = 0 WHERE status_id = ?`, statusID)
+// detachMedia detaches a status's media and marks them removed at `at`
+// (their URLs answer 410 until a status attaches them again).
+func (q *queries) detachMedia(ctx context.Context, statusID int64, at time.Time) error {
+	_, err := q.w.exec(ctx, `UPDATE media SET status_id = NULL, position = 0, removed_at = ? WHERE status_id = ?`, orNow(at).UnixMicro(), statusID)
 	return err
 }
 
@@ -294,7 +296,7 @@ func (q *queries) UpdateStatus(ctx context.Context, s Status) error {
 		if n == 0 {
 			return ErrNotFound
 		}
-		if err := tq.detachMedia(ctx, s.ID); err != nil {
+		if err := tq.detachMedia(ctx, s.ID, s.EditedAt); err != nil {
 			return err
 		}
 		return tq.attachMedia(ctx, s.Account, s.ID, s.MediaIDs)
@@ -321,7 +323,7 @@ func (q *queries) DeleteStatus(ctx context.Context, account string, id int64, at
 		if n == 0 {
 			return ErrNotFound
 		}
-		return tq.detachMedia(ctx, id)
+		return tq.detachMedia(ctx, id, at)
 	})
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("delete status %d of %q", id, account), err)

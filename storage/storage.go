@@ -134,14 +134,16 @@ type RefStats struct {
 // Queries are the operations available both directly on a Store and inside
 // a transaction (Store.InTx).
 type Queries interface {
-	Content      // statuses, media, API credentials, host availability (content.go)
-	Bluesky      // the Bluesky mirror's sessions, states and records (bluesky.go)
-	Sources      // feed and archive import state (sources.go)
-	Interactions // remote posts, notifications, blocks, reports, filters (interactions.go)
+	Content        // statuses, media, API credentials, host availability (content.go)
+	Bluesky        // the Bluesky mirror's sessions, states and records (bluesky.go)
+	BlueskyReading // what the mirror reads back from Bluesky (bluesky_inbox.go)
+	Sources        // feed and archive import state (sources.go)
+	Interactions   // remote posts, notifications, blocks, reports, filters (interactions.go)
 	Moderation
-	Moves         // account moves: moved out, move-in windows, followers moved in (moves.go)
-	Announcements // what was last announced of our actors (announcements.go)
-	Presence      // our boosts and favourites, edit history, threads (presence.go)
+	Moves             // account moves: moved out, move-in windows, followers moved in (moves.go)
+	Announcements     // what was last announced of our actors (announcements.go)
+	PushSubscriptions // Web Push subscriptions of the client API (push.go)
+	Presence          // our boosts and favourites, edit history, threads (presence.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -31,7 +32,9 @@ func TestStoragePostgres(t *testing.T) {
 func runStorageSuite(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Files", func(t *testing.T) { testFiles(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
-	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
+	// The lock's timing runs on synctest's clock: the store is opened in
+	// the bubble so that its goroutines are part of it.
+	t.Run("Locks", func(t *testing.T) { synctest.Test(t, func(t *testing.T) { testLocks(t, open(t)) }) })
 	t.Run("CrashedHolder", func(t *testing.T) { testCrashedHolder(t, open(t)) })
 	t.Run("SharedBetweenReplicas", func(t *testing.T) { testShared(t, open(t)) })
 }
@@ -150,6 +153,7 @@ func testLocks(t *testing.T, db storage.Store) {
 	}
 	// Held past its TTL: the holder renews it.
 	time.Sleep(1500 * time.Millisecond)
+	synctest.Wait()
 	if ok, err := b.TryLock(ctx, "issue_cert_city.example"); ok || err != nil {
 		t.Fatalf("TryLock of a held lock = %v, %v; want false", ok, err)
 	}
@@ -165,7 +169,8 @@ func testLocks(t *testing.T, db storage.Store) {
 
 	got := make(chan error, 1)
 	go func() { got <- b.Lock(ctx, "issue_cert_city.example") }()
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond) // three polls
+	synctest.Wait()
 	select {
 	case err := <-got:
 		t.Fatalf("Lock returned %v while the lock was held", err)

@@ -6,25 +6,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -35,6 +35,8 @@ type site struct {
 	host  string
 	store storage.Store
 	fed   *federation.Service
+	pages *web.Pages
+	ids   []int64 // the public posts of news, oldest first
 }
 
 type siteOptions struct {
@@ -42,22 +44,20 @@ type siteOptions struct {
 	home         bool // the notice of news is the home page
 	noBluesky    bool
 	posts        int // public posts of news
+	pages        config.Pages
+	now          func() time.Time
+	follows      int                               // remote-follow submissions per minute and client; 0: the default
+	wrap         func(storage.Store) storage.Store // wraps the store the pages read (counting), or nil
 }
 
 // newSite serves two accounts: news, with a notice, a local avatar and
 // posts, and mayor, without a notice.
 func newSite(t testing.TB, opts siteOptions) *site {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := ln.Addr().String()
-	base := "http://" + host
 	avatar := filepath.Join(t.TempDir(), "avatar.png")
 	writeAvatar(t, avatar)
 	news := config.Account{
-		Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization", Avatar: avatar,
+		Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization", Avatar: avatar, Pages: opts.pages,
 		Notice: config.Notice{
 			XHandle: "@VilleDeTest", LeftXOn: "2025-01-20", Hashtag: "#eXit",
 			BlueskyHandle: "villedetest.bsky.social", Home: opts.home,
@@ -67,49 +67,59 @@ func newSite(t testing.TB, opts siteOptions) *site {
 		news.Notice.BlueskyHandle = ""
 	}
 	accounts := []config.Account{news, {Username: "mayor", DisplayName: "The Mayor", Type: "Person"}}
-	store := storagetest.OpenSQLite(t)
-	client := safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: opts.allowPrivate, Timeout: 5 * time.Second})
-	fed, err := federation.New(context.Background(), federation.Settings{
-		BaseURL:    base,
-		Federation: config.Federation{AllowPrivateNetworks: opts.allowPrivate, FollowersPageSize: 50},
-		Accounts:   accounts,
-		Version:    "test",
-	}, store, client, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := bridgetest.New(t, bridgetest.Options{Accounts: accounts, PublicOnly: !opts.allowPrivate})
+	store, fed, base, host := b.Store, b.Fed, b.URL, b.Host
 	var profiles []web.Profile
 	for _, a := range accounts {
 		profiles = append(profiles, web.Profile{
-			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Links().Handle(a.Username),
+			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Links().Handle(a.Username), SummaryHTML: template.HTML(fed.SummaryHTML(a.Username)),
 			ActorURL: fed.Links().Actor(a.Username), ProfileURL: fed.Links().Profile(a.Username), AvatarURL: fed.AvatarURL(a.Username),
 		})
 	}
-	pages, err := web.New(profiles, store, fed, zerolog.New(zerolog.NewTestWriter(t)), web.WithNotices(web.NoticeSettings{
-		BaseURL: base, Accounts: accounts, Client: client, AllowPrivateNetworks: opts.allowPrivate,
-	}))
+	var pagesStore storage.Store = store
+	if opts.wrap != nil {
+		pagesStore = opts.wrap(store)
+	}
+	pages, err := web.New(profiles, pagesStore, fed, zerolog.New(zerolog.NewTestWriter(t)),
+		web.WithPages(web.PageSettings{Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate, Now: opts.now, FollowsPerMinute: opts.follows}),
+		web.WithNotices(web.NoticeSettings{
+			BaseURL: base, Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate,
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	fed.Routes(mux)
-	pages.Routes(mux)
-	hs := httptest.NewUnstartedServer(mux)
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
+	pages.Routes(b.Mux)
+	// The media files, as the client API serves them (publish.OpenMedia).
+	b.Mux.HandleFunc("GET /media/{file}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(strings.TrimSuffix(r.PathValue("file"), ".png"), 10, 64)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		m, f, err := b.Pub.OpenMedia(r.Context(), id)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", m.MediaType)
+		http.ServeContent(w, r, "", m.CreatedAt, f)
+	})
 
 	ctx := context.Background()
 	start := time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)
+	var ids []int64
 	for i := range opts.posts {
 		text := fmt.Sprintf("Public post number %d", i+1)
-		if _, err := store.InsertStatus(ctx, storage.Status{
-			Account: "news", Text: text, ContentHTML: "<p>" + html.EscapeString(text) + "</p>", Language: "fr",
+		id, err := store.InsertStatus(ctx, storage.Status{
+			Account: "news", Text: text + " #exit", ContentHTML: "<p>" + html.EscapeString(text) + ` <a href="` + base + `/tags/exit" class="mention hashtag" rel="tag">#<span>exit</span></a></p>`, Language: "fr",
+			Tags:       []storage.StatusTag{{Name: "exit", URL: base + "/tags/exit"}},
 			Visibility: storage.VisibilityPublic, CreatedAt: start.Add(time.Duration(i) * time.Hour),
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, id)
 	}
 	if _, err := store.InsertStatus(ctx, storage.Status{
 		Account: "news", Text: "Followers only", ContentHTML: "<p>Followers only</p>",
@@ -117,14 +127,17 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &site{url: base, host: host, store: store, fed: fed}
+	return &site{url: base, host: host, store: store, fed: fed, pages: pages, ids: ids}
 }
 
-func writeAvatar(t testing.TB, path string) {
+func writeAvatar(t testing.TB, path string) { writeImage(t, path, 128, 128) }
+
+// writeImage writes a w×h PNG gradient.
+func writeImage(t testing.TB, path string, w, h int) {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 128, 128))
-	for y := range 128 {
-		for x := range 128 {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
 			img.Set(x, y, color.RGBA{uint8(40 + x), 90, uint8(120 + y), 255})
 		}
 	}

@@ -17,15 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/config"
-	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
-	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
-	"github.com/passerelle/passerelle/storage/storagetest"
 	"github.com/passerelle/passerelle/xarchive"
 	"github.com/passerelle/passerelle/xarchive/xarchivetest"
 )
@@ -38,18 +34,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
-	store := storagetest.OpenSQLite(t)
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL: "https://social.city.example", Federation: config.Federation{},
-		Accounts: []config.Account{{Username: "news", Type: "Organization"}}, Version: "test",
-	}, store, safehttp.NewClient(safehttp.Config{}), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := publish.New(publish.Settings{MediaDir: filepath.Join(t.TempDir(), "media"), HandleDomain: "city.example",
-		MediaLimits: media.Limits{MaxBytes: 1 << 20}}, store, fed, zerolog.Nop())
-	return &env{store: store, pub: pub}
+	b := bridgetest.New(t, bridgetest.Options{
+		BaseURL:  "https://social.city.example",
+		Accounts: []config.Account{{Username: "news", Type: "Organization"}},
+		Publish: publish.Settings{MediaDir: filepath.Join(t.TempDir(), "media"), HandleDomain: "city.example",
+			MediaLimits: media.Limits{MaxBytes: 1 << 20}},
+	})
+	return &env{store: b.Store, pub: b.Pub}
 }
 
 func (e *env) run(t testing.TB, path string, opts xarchive.Options) (xarchive.Summary, error) {

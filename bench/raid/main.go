@@ -46,6 +46,7 @@ type options struct {
 	bridge, driver, dsn, logLevel, logCopy       string
 	cpuprofile                                   string
 	accounts, perAccount, raidServers, followers int
+	pushSubs                                     int
 	concurrency, keys                            int
 	perDomain, perActor, keyFetches              string
 	keyConcurrency                               int
@@ -60,6 +61,7 @@ func main() {
 	flag.IntVar(&o.perAccount, "mentions", 50, "mentions sent by each raiding account")
 	flag.IntVar(&o.raidServers, "raid-servers", 8, "servers the raiding accounts are spread over")
 	flag.IntVar(&o.followers, "followers", 100, "followers of @news, one per simulated server")
+	flag.IntVar(&o.pushSubs, "push", 10, "Web Push subscriptions of @news (mention alerts) on a loopback push service; 0: none")
 	flag.IntVar(&o.concurrency, "concurrency", 128, "mentions in flight at once")
 	flag.IntVar(&o.keys, "keys", 8, "RSA keys shared by the simulated accounts")
 	flag.BoolVar(&o.defaults, "defaults", false, "keep the bridge's default inbox limits (the flags below are ignored)")
@@ -163,6 +165,11 @@ func run(o options) error {
 	if err := pub.InsertFollowers(ctx, "news", fs); err != nil {
 		return err
 	}
+	pushes, err := startPushService(ctx, pub, o.pushSubs)
+	if err != nil {
+		return err
+	}
+	defer pushes.Close()
 
 	logPath := filepath.Join(dir, "bridge.log")
 	proc, pprofAddr, err := e2e.StartProfiled(bin, cfgPath, logPath, cfg.BaseURL(), o.cpuprofile != "")
@@ -373,6 +380,18 @@ func run(o options) error {
 	mem, _ := proc.Memory()
 	hwm, _ := e2e.ProcStatusKB(proc.PID(), "VmHWM:")
 
+	// The pushes: wait until the queue is drained (the push jobs of the
+	// last mentions), then count.
+	drainStart := time.Now()
+	for time.Now().Before(deadline) {
+		st, err := pub.Store.JobStats(ctx, time.Now())
+		if err == nil && st.Pending == 0 && st.Running == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	drained := time.Since(drainStart)
+
 	// Checks.
 	crashed := proc.Exited()
 	nFollowers, err := pub.Store.CountFollowers(ctx, "news", "accepted")
@@ -418,6 +437,11 @@ func run(o options) error {
 		float64(hwm)/1024, float64(peakPolled.Load())/1024, mem)
 	fmt.Printf("  bridge CPU during the raid: %v (%v per request); %d CPUs\n", (cpu1 - cpu0).Round(10*time.Millisecond),
 		((cpu1 - cpu0) / time.Duration(total)).Round(time.Microsecond), runtime.NumCPU())
+	if o.pushSubs > 0 {
+		raidPushes, mentionPushes, maxRaid := pushes.Counts()
+		fmt.Printf("  Web Push:                 %d subscriptions: %d raid pushes (at most %d per subscription; goal 1), %d single mention pushes before the raid was seen; queue drained %.1f s after the raid\n",
+			o.pushSubs, raidPushes, maxRaid, mentionPushes, drained.Seconds())
+	}
 	fmt.Printf("  afterwards: followers %d of %d, post delivered %d of %d (duplicates %d), bridge crashed: %v\n",
 		nFollowers, o.followers, len(followers)-int(missing.Load()), len(followers), dups, crashed)
 
@@ -425,7 +449,8 @@ func run(o options) error {
 	if err != nil || code != 0 {
 		return fail(fmt.Errorf("bridge stop: exit %d, %v", code, err))
 	}
-	if crashed || nFollowers != int64(o.followers) || missing.Load() > 0 || dups > 0 {
+	_, _, maxRaid := pushes.Counts()
+	if crashed || nFollowers != int64(o.followers) || missing.Load() > 0 || dups > 0 || maxRaid > 1 {
 		return fail(errors.New("the run was not clean (see above)"))
 	}
 	return nil

@@ -23,11 +23,13 @@ var forbidden = map[string][]string{
 	"storage":    {"net/http", "github.com/go-fed/activity/streams"},
 	"jobs":       {"federation", "atproto", "publish", "feeds", "net/http"},
 	"config":     {"storage", "federation", "safehttp"},
-	"federation": {"publish", "api", "web", "atproto", "notice", "archive", "feeds", "xarchive"},
+	"federation": {"publish", "api", "web", "atproto", "notice", "archive", "feeds", "xarchive", "push"},
 	"atproto":    {"federation", "publish", "api", "web"},
 	"moderation": {"federation", "publish", "api", "web"},
 	"publish":    {"api", "web", "feeds", "xarchive"},
 	"policy":     {"storage", "federation"},
+	"bridgetest": {"atproto"},
+	"push":       {"api", "web", "federation", "publish", "atproto"},
 }
 
 // surfaces are what only the command (and the tests' harnesses) wire:
@@ -39,11 +41,12 @@ var harnesses = []string{"cmd/bridge", "e2e", "bench/fanout", "bench/follows", "
 
 // owners: only these packages may import a dependency (prefix).
 var owners = map[string][]string{
-	"github.com/go-fed/activity":       {"federation"},
-	"github.com/bluesky-social/indigo": {"atproto"},
-	"github.com/go-fed/httpsig":        {"httpsig"},
-	"github.com/jackc/pgx":             {"storage", "storage/storagetest", "e2e"}, // e2e makes its test schemas
-	"modernc.org/sqlite":               {"storage"},
+	"github.com/go-fed/activity":            {"federation"},
+	"github.com/bluesky-social/indigo":      {"atproto"},
+	"github.com/go-fed/httpsig":             {"httpsig"},
+	"github.com/SherClockHolmes/webpush-go": {"push"},
+	"github.com/jackc/pgx":                  {"storage", "storage/storagetest", "e2e"}, // e2e makes its test schemas
+	"modernc.org/sqlite":                    {"storage"},
 }
 
 func TestLayout(t *testing.T) {

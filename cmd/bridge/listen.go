@@ -33,9 +33,7 @@ type listeners struct {
 // the migrations and the delivery workers, and the TLS mode's certificates.
 func (a *app) newListeners(h http.Handler, deliverer *federation.Deliverer) (*listeners, error) {
 	srv := a.cfg.Server
-	v, c, _ := buildInfo()
-	m := metrics.New(v, c)
-	a.fed.SetObserver(m)
+	m := a.metrics
 	m.WatchQueue(a.store, 0, a.log.With().Str("component", "metrics").Logger())
 
 	trusted := make([]netip.Prefix, 0, len(srv.TrustedProxies))

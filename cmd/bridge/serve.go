@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/atproto"
@@ -21,8 +22,10 @@ import (
 	"github.com/passerelle/passerelle/jobs"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/media"
+	"github.com/passerelle/passerelle/metrics"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/push"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -78,15 +81,18 @@ func newLogger(cfg config.Log, stderr io.Writer) zerolog.Logger {
 
 // app is the wired program: built in dependency order, closed in reverse.
 type app struct {
-	cfg    *config.Config
-	log    zerolog.Logger
-	store  storage.Store
-	client *http.Client
-	fed    *federation.Service
-	links  links.Site // our own URLs
-	pub    *publish.Service
-	mirror *atproto.Mirror // nil when no account is mirrored to Bluesky
-	mod    *moderation.Service
+	cfg     *config.Config
+	log     zerolog.Logger
+	store   storage.Store
+	client  *http.Client
+	metrics *metrics.Metrics
+	fed     *federation.Service
+	links   links.Site // our own URLs
+	pub     *publish.Service
+	mirror  *atproto.Mirror // nil when no account is mirrored to Bluesky
+	mod     *moderation.Service
+	push    *push.Service // Web Push of the notifications
+	pages   *web.Pages    // the public pages, kept in memory
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -102,32 +108,77 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		Timeout:              15 * time.Second,
 		MaxBodyBytes:         federation.MaxDocumentBody,
 	})
-	fed, err := federation.New(ctx, federation.Settings{
-		BaseURL:    cfg.Server.BaseURL(),
-		Federation: cfg.Federation,
-		Accounts:   cfg.Accounts,
-		Version:    v,
-	}, store, client, log.With().Str("component", "federation").Logger())
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("start federation: %w", err)
-	}
+	_, commit, _ := buildInfo()
+	m := metrics.New(v, commit)
 	mod, err := moderation.New(ctx, cfg.Moderation, store, client, log.With().Str("component", "moderation").Logger())
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("start moderation: %w", err)
 	}
-	fed.SetModeration(mod)
-	pub := publish.New(publishSettings(cfg), store, fed, log.With().Str("component", "publish").Logger())
-	mirror, err := newMirror(cfg, store, fed.Links().NoteURL, log)
+	pusher, err := push.New(ctx, pushSettings(cfg), store, client, log.With().Str("component", "push").Logger())
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	if mirror != nil {
-		pub.SetMirror(mirror)
+	fed, err := federation.New(ctx, federation.Settings{
+		BaseURL:    cfg.Server.BaseURL(),
+		Federation: cfg.Federation,
+		Accounts:   cfg.Accounts,
+		Version:    v,
+		Moderation: mod,
+		Observer:   m,
+		Notifier:   pusher, // a notification queues its pushes in its own transaction
+	}, store, client, log.With().Str("component", "federation").Logger())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start federation: %w", err)
 	}
-	return &app{cfg: cfg, log: log, store: store, client: client, fed: fed, links: fed.Links(), pub: pub, mirror: mirror, mod: mod}, nil
+	site := cfg.Links()
+	mirror, err := newMirror(cfg, store, site.NoteURL, pusher, log) // Bluesky's notifications are pushed too
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pages, err := newPages(cfg, store, fed, client, site, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	set := publishSettings(cfg)
+	if mirror != nil { // a nil *Mirror would make a non-nil interface
+		set.Mirror = mirror
+	}
+	set.OnChange = pages.Invalidate // the pages kept in memory follow what is published
+	pub := publish.New(set, store, fed, log.With().Str("component", "publish").Logger())
+	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod, push: pusher, pages: pages}, nil
+}
+
+// newPages builds the public pages (profiles, posts, tags, feeds, the X
+// notice), kept in memory.
+func newPages(cfg *config.Config, store storage.Store, fed *federation.Service, client *http.Client, site links.Site, log zerolog.Logger) (*web.Pages, error) {
+	profiles := make([]web.Profile, 0, len(cfg.Accounts))
+	for _, acc := range cfg.Accounts {
+		p := web.Profile{
+			Username:    acc.Username,
+			DisplayName: acc.DisplayName,
+			SummaryHTML: safeHTML(fed.SummaryHTML(acc.Username)),
+			Handle:      site.Handle(acc.Username),
+			ActorURL:    site.Actor(acc.Username),
+			ProfileURL:  site.Profile(acc.Username),
+			AvatarURL:   fed.AvatarURL(acc.Username),
+		}
+		for _, f := range acc.Fields {
+			p.Fields = append(p.Fields, web.Field{Name: f.Name, ValueHTML: safeHTML(federation.FieldValueHTML(f.Value))})
+		}
+		profiles = append(profiles, p)
+	}
+	pages, err := web.New(profiles, store, fed, log.With().Str("component", "web").Logger(),
+		web.WithPages(web.PageSettings{Accounts: cfg.Accounts, Client: client, AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks}),
+		web.WithNotices(web.NoticeSettings{BaseURL: cfg.Server.BaseURL(), Accounts: cfg.Accounts, Client: client, AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks}))
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	return pages, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -147,6 +198,20 @@ func publishSettings(cfg *config.Config) publish.Settings {
 		set.MediaInDB = true
 	} else {
 		set.MediaDir = filepath.Join(filepath.Dir(cfg.Storage.DSN), "media")
+	}
+	return set
+}
+
+// pushSettings derives the Web Push settings: each account's language
+// as the payloads' preferred_locale.
+func pushSettings(cfg *config.Config) push.Settings {
+	set := push.Settings{
+		BaseURL:              cfg.Server.BaseURL(),
+		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
+		Languages:            map[string]string{},
+	}
+	for _, acc := range cfg.Accounts {
+		set.Languages[strings.ToLower(acc.Username)] = acc.PostLanguage()
 	}
 	return set
 }
@@ -176,36 +241,16 @@ func (a *app) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	a.fed.Routes(mux)
 	a.blueskyRoutes(mux)
-	profiles := make([]web.Profile, 0, len(a.cfg.Accounts))
-	for _, acc := range a.cfg.Accounts {
-		p := web.Profile{
-			Username:    acc.Username,
-			DisplayName: acc.DisplayName,
-			SummaryHTML: safeHTML(a.fed.SummaryHTML(acc.Username)),
-			Handle:      a.links.Handle(acc.Username),
-			ActorURL:    a.links.Actor(acc.Username),
-			ProfileURL:  a.links.Profile(acc.Username),
-			AvatarURL:   a.fed.AvatarURL(acc.Username),
-		}
-		for _, f := range acc.Fields {
-			p.Fields = append(p.Fields, web.Field{Name: f.Name, ValueHTML: safeHTML(federation.FieldValueHTML(f.Value))})
-		}
-		profiles = append(profiles, p)
-	}
-	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger(),
-		web.WithNotices(web.NoticeSettings{BaseURL: a.cfg.Server.BaseURL(), Accounts: a.cfg.Accounts, Client: a.client, AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks}))
-	if err != nil {
-		return nil, fmt.Errorf("load templates: %w", err)
-	}
-	pages.Routes(mux)
+	a.pages.Routes(mux)
 	v, _, _ := buildInfo()
 	apiSrv := api.New(api.Settings{
 		BaseURL:      a.cfg.Server.BaseURL(),
 		Accounts:     a.cfg.Accounts,
 		HandleDomain: a.cfg.HandleDomain(),
 		Version:      v,
+		Moderation:   a.mod,  // domain blocks and raid blocks through the client API
+		Push:         a.push, // Web Push subscriptions
 	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
-	apiSrv.SetModeration(a.mod) // domain blocks and raid blocks through the client API
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
@@ -243,18 +288,20 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	if err := ls.fe.Listen(); err != nil {
 		return err
 	}
-	workCtx, stopWork := context.WithCancel(ctx)
+	// The background components run in one group: stopping it (or one of
+	// them failing) stops them all.
+	base, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	workDone := make(chan error, 1)
-	go func() { workDone <- runner.Run(workCtx, 10*time.Second) }() // jobs.go
-	go func() {                                                     // a changed profile: an Update of the actor to the followers
-		if err := a.fed.AnnounceProfiles(workCtx); err != nil {
+	work, workCtx := errgroup.WithContext(base)
+	work.Go(func() error { return runner.Run(workCtx, 10*time.Second) }) // jobs.go
+	work.Go(func() error {                                               // a changed profile: an Update of the actor to the followers
+		if err := a.fed.AnnounceProfiles(workCtx); err != nil && workCtx.Err() == nil {
 			log.Error().Err(err).Msg("profile changes not announced")
 		}
-	}()
-	go runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger())
-	modDone := make(chan error, 1)
-	go func() { modDone <- a.mod.Run(workCtx) }() // block reloads, blocklist subscriptions
+		return nil
+	})
+	work.Go(func() error { runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger()); return nil })
+	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
 
 	serveErr := ls.fe.Serve()
 	// Certificates are obtained in the background (ACME challenges are
@@ -265,12 +312,14 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	}
 	log.Info().Str("listen", cfg.Server.Listen).Str("tls", cfg.Server.TLS.Mode).Str("public_url", cfg.Server.BaseURL()).
 		Str("storage", cfg.Storage.Driver).Str("version", versionString()).Msg("bridge started")
-	go releaseStartupPages(workCtx, log)
+	work.Go(func() error { releaseStartupPages(workCtx, log); return nil })
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("shutting down")
+	case <-workCtx.Done():
+		log.Error().Msg("a component stopped; shutting down")
 	case runErr = <-serveErr:
 		log.Error().Err(runErr).Msg("a listener stopped; shutting down")
 	}
@@ -280,15 +329,17 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 	// Then stop accepting and let in-flight requests finish, then
 	// certificate maintenance; the database is closed last (deferred).
 	stopWork()
-	if err := <-workDone; err != nil {
+	if err := work.Wait(); err != nil {
 		log.Warn().Err(err).Msg("workers shutdown")
+		if runErr == nil && ctx.Err() == nil {
+			runErr = err
+		}
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := ls.fe.Shutdown(shutCtx); err != nil {
 		log.Warn().Err(err).Msg("http shutdown")
 	}
-	<-modDone
 	ls.stop()
 	log.Info().Msg("stopped")
 	return runErr

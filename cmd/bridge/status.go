@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
@@ -43,7 +44,9 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 	defer a.Close()
 	var posts []storage.Status
 	if id != 0 {
-		st, _, err := a.pub.Status(ctx, user, id)
+		// A deleted post too: whether its Delete went out, and whether
+		// its Bluesky records are gone.
+		st, err := a.pub.StatusOrTombstone(ctx, user, id)
 		if errors.Is(err, publish.ErrNotFound) {
 			return fmt.Errorf("no post %d of @%s", id, a.cfg.Handle(user))
 		}
@@ -77,6 +80,18 @@ func cmdStatus(ctx context.Context, path string, args []string, stdout, stderr i
 	}
 	if id != 0 {
 		fmt.Fprintln(stdout, a.links.NoteURL(user, id))
+		if st := posts[0]; !st.DeletedAt.IsZero() {
+			del, queued, err := a.pub.DeletionStats(ctx, id)
+			if err != nil {
+				return err
+			}
+			fo := ""
+			if queued {
+				fo = ", fan-out queued"
+			}
+			fmt.Fprintf(stdout, "deleted %s: the Delete reached %d server(s), %d pending, %d failed%s\n",
+				st.DeletedAt.UTC().Format(time.RFC3339), del.Done, del.Pending, del.Failed, fo)
+		}
 		if err := a.printBluesky(ctx, stdout, id); err != nil {
 			return err
 		}

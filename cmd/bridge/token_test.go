@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -230,6 +231,23 @@ func TestPostAndStatusCommands(t *testing.T) {
 	one, err := cli(t, cmdStatus, path, "--account", "news", id)
 	if err != nil || !strings.Contains(one, url) || strings.Count(one, "\n") != 3 {
 		t.Errorf("status %s: %v\n%s", id, err, one)
+	}
+	// A deleted post still reports: when, and how far its Delete went.
+	a, _, err := openAccount(t.Context(), path, "news", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if _, err := a.pub.Delete(t.Context(), "news", n); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	gone, err := cli(t, cmdStatus, path, "--account", "news", id)
+	if err != nil || !regexp.MustCompile(`(?m)^deleted \S+: the Delete reached 0 server\(s\), 0 pending, 0 failed, fan-out queued$`).MatchString(gone) {
+		t.Errorf("status of a deleted post: %v\n%s", err, gone)
+	}
+	if _, err := cli(t, cmdStatus, path, "--account", "mayor", id); err == nil || !strings.Contains(err.Error(), "no post "+id) {
+		t.Errorf("another account's post: %v", err)
 	}
 	if _, err := cli(t, cmdStatus, path, "--account", "news", "999"); err == nil || !strings.Contains(err.Error(), "no post 999") {
 		t.Errorf("unknown post: %v", err)

@@ -25,6 +25,7 @@ func RunContent(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("StatusPagingAndCounts", func(t *testing.T) { testStatusPagingAndCounts(t, open(t)) })
 	t.Run("ContentInTx", func(t *testing.T) { testContentInTx(t, open) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, open(t)) })
+	t.Run("MediaRemovedWithStatus", func(t *testing.T) { testMediaRemoved(t, open(t)) })
 	t.Run("AppsAndTokens", func(t *testing.T) { testAppsAndTokens(t, open(t)) })
 	t.Run("AuthCodes", func(t *testing.T) { testAuthCodes(t, open(t)) })
 	t.Run("FollowerInboxes", func(t *testing.T) { testFollowerInboxes(t, open(t)) })
@@ -734,6 +735,56 @@ func testMedia(t *testing.T, s storage.Store) {
 	wantErr(t, s.UpdateMediaMeta(ctx, 999999, "x", 0, 0), storage.ErrNotFound)
 	if _, err := s.InsertMedia(ctx, storage.Media{MediaType: "image/png"}); err == nil {
 		t.Error("InsertMedia without account succeeded")
+	}
+}
+
+// testMediaRemoved: deleting a status marks its media removed (their
+// URLs answer 410), so does editing a status without them; a new status
+// attaching them (delete-and-redraft) clears the mark; an upload never
+// attached is not removed.
+func testMediaRemoved(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	upload := func() int64 {
+		return must(s.InsertMedia(ctx, storage.Media{Account: "news", MediaType: "image/png", Width: 1, Height: 1, Size: 10, Path: "m.png", CreatedAt: base()}))(t)
+	}
+	a, b, fresh := upload(), upload(), upload()
+	st := newStatus("news", "with two images", storage.VisibilityPublic)
+	st.MediaIDs = []int64{a, b}
+	sid := insertStatus(t, s, st)
+	for _, id := range []int64{a, b, fresh} {
+		if m := must(s.GetMedia(ctx, id))(t); !m.RemovedAt.IsZero() {
+			t.Fatalf("media %d removed before any deletion: %v", id, m.RemovedAt)
+		}
+	}
+
+	// An edit keeping only a: b is removed.
+	edited := must(s.GetStatus(ctx, sid))(t)
+	edited.MediaIDs = []int64{a}
+	edited.EditedAt = base().Add(time.Minute)
+	check(t, s.UpdateStatus(ctx, edited))
+	if m := must(s.GetMedia(ctx, b))(t); m.StatusID != 0 || !m.RemovedAt.Equal(edited.EditedAt) {
+		t.Errorf("media dropped by an edit = status %d removed %v, want 0 and %v", m.StatusID, m.RemovedAt, edited.EditedAt)
+	}
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != sid || !m.RemovedAt.IsZero() {
+		t.Errorf("media kept by an edit = status %d removed %v", m.StatusID, m.RemovedAt)
+	}
+
+	// The status deleted: a is removed at the deletion time.
+	deleted := base().Add(2 * time.Minute)
+	check(t, s.DeleteStatus(ctx, "news", sid, deleted))
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != 0 || !m.RemovedAt.Equal(deleted) {
+		t.Errorf("media of a deleted status = status %d removed %v, want 0 and %v", m.StatusID, m.RemovedAt, deleted)
+	}
+	if m := must(s.GetMedia(ctx, fresh))(t); !m.RemovedAt.IsZero() {
+		t.Errorf("unattached upload marked removed: %v", m.RemovedAt)
+	}
+
+	// Redraft: a new status attaches a again.
+	redraft := newStatus("news", "redrafted", storage.VisibilityPublic)
+	redraft.MediaIDs = []int64{a}
+	rid := insertStatus(t, s, redraft)
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != rid || !m.RemovedAt.IsZero() {
+		t.Errorf("media attached again = status %d removed %v, want %d and not removed", m.StatusID, m.RemovedAt, rid)
 	}
 }
 
