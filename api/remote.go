@@ -89,10 +89,23 @@ func (s *Server) remoteStatus(ctx context.Context, ps *profiles, rs storage.Remo
 	if out.Visibility == "" {
 		out.Visibility = storage.VisibilityPublic
 	}
-	if rs.InReplyToID != 0 {
+	switch {
+	case rs.InReplyToID != 0:
 		if st, err := s.store.GetStatus(ctx, rs.InReplyToID); err == nil {
 			id, account := idString(st.ID), strings.ToLower(st.Account)
 			out.InReplyToID, out.InReplyToAccountID = &id, &account
+		}
+	case rs.InReplyToURI != "":
+		// A reply to a remote post we hold (a thread elsewhere).
+		if parent, err := s.store.GetRemoteStatusByNoteID(ctx, rs.InReplyToURI); err == nil {
+			a, err := ps.account(ctx, parent.ActorID)
+			if err != nil {
+				return Status{}, err
+			}
+			id := idString(parent.ID)
+			out.InReplyToID, out.InReplyToAccountID = &id, &a.ID
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return Status{}, err
 		}
 	}
 	return out, nil

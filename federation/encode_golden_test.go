@@ -100,6 +100,24 @@ func goldenDocs(t *testing.T) map[string][]byte {
 		b, err = EncodeFeaturedChange(typ, actor, actor+"/collections/featured", note.ID)
 		add("featured-"+typ, b, err)
 	}
+	boost := ReactionDoc{ID: actor + "#announces/9", Type: "Announce", Actor: actor, Object: "https://remote.example/notes/1",
+		Author: "https://remote.example/users/ann", Followers: actor + "/followers", Published: at}
+	like := ReactionDoc{ID: actor + "#likes/10", Type: "Like", Actor: actor, Object: "https://remote.example/notes/1",
+		Author: "https://remote.example/users/ann", Followers: actor + "/followers", Published: at}
+	b, err = EncodeReaction(boost)
+	add("announce", b, err)
+	b, err = EncodeReaction(like)
+	add("like", b, err)
+	b, err = EncodeUndoReaction(boost.ID+"/undo", boost)
+	add("undo-announce", b, err)
+	b, err = EncodeUndoReaction(like.ID+"/undo", like)
+	add("undo-like", b, err)
+	direct := bare
+	direct.ID, direct.InReplyTo = actor+"/statuses/9", "https://remote.example/notes/1"
+	direct.To, direct.Cc = []string{"https://remote.example/users/ann"}, nil
+	direct.Mentions = []storage.StatusMention{{Handle: "ann@remote.example", ActorID: "https://remote.example/users/ann"}}
+	b, err = EncodeNoteActivity("Create", direct)
+	add("create-direct-reply", b, err)
 	return docs
 }
 

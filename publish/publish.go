@@ -144,11 +144,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 	switch d.Visibility {
 	case "":
 		d.Visibility = storage.VisibilityPublic
-	case storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate:
-	case "direct":
-		return invalid("Validation failed: direct messages are not supported by this server")
+	case storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate, storage.VisibilityDirect:
 	default:
-		return invalid("Validation failed: visibility must be public, unlisted or private")
+		return invalid("Validation failed: visibility must be public, unlisted, private or direct")
 	}
 	if d.Language == "" {
 		d.Language = s.set.Languages[strings.ToLower(account)]
@@ -184,11 +182,7 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		}
 	}
 	if d.InReplyToID != 0 {
-		parent, err := q.GetStatus(ctx, d.InReplyToID)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && (parent.Account != account || !parent.DeletedAt.IsZero())) {
-			return invalid("Validation failed: in_reply_to_id must be one of this account's posts")
-		}
-		if err != nil {
+		if _, err := s.replyParent(ctx, q, account, d.InReplyToID); err != nil { // presence.go
 			return err
 		}
 	}
@@ -251,6 +245,12 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		Sensitive: d.Sensitive || d.SpoilerText != "", Language: d.Language, Visibility: d.Visibility,
 		InReplyToID: d.InReplyToID, Mentions: r.mentions, Tags: r.tags, MediaIDs: d.MediaIDs,
 		IdempotencyKey: d.IdempotencyKey, CreatedAt: s.now().UTC(),
+	}
+	if err := s.setReplyTarget(ctx, &st); err != nil {
+		return storage.Status{}, err
+	}
+	if st.Visibility == storage.VisibilityDirect && len(st.Mentions) == 0 {
+		return storage.Status{}, errNoMention
 	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
 		if err := s.validate(ctx, q, account, &d, 0); err != nil {
@@ -321,9 +321,24 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		if err := s.validate(ctx, q, account, &d, id); err != nil {
 			return err
 		}
+		version := st.EditedAt
+		if version.IsZero() {
+			version = st.CreatedAt
+		}
+		if err := q.InsertStatusEdit(ctx, storage.StatusEdit{StatusID: st.ID, Text: st.Text, ContentHTML: st.ContentHTML,
+			SpoilerText: st.SpoilerText, Sensitive: st.Sensitive, MediaIDs: st.MediaIDs, CreatedAt: version}); err != nil {
+			return err
+		}
 		st.Text, st.ContentHTML, st.SpoilerText = d.Text, r.html, d.SpoilerText
 		st.Sensitive = d.Sensitive || d.SpoilerText != ""
-		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, r.mentions, r.tags, d.MediaIDs
+		mentions, err := s.withReplyMention(ctx, q, r.mentions, st) // presence.go
+		if err != nil {
+			return err
+		}
+		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, mentions, r.tags, d.MediaIDs
+		if st.Visibility == storage.VisibilityDirect && len(st.Mentions) == 0 {
+			return errNoMention
+		}
 		st.EditedAt = now
 		if err := q.UpdateStatus(ctx, st); err != nil {
 			return err

@@ -276,7 +276,7 @@ func TestCreateRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mayorPost, err := e.pub.Create(ctx, "mayor", publish.Draft{Text: "mayor's"})
+	mayorPost, err := e.pub.Create(ctx, "mayor", publish.Draft{Text: "mayor's", Visibility: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,10 +292,10 @@ func TestCreateRejects(t *testing.T) {
 		{"media of another account", publish.Draft{Text: "x", MediaIDs: []int64{other.ID}}},
 		{"media already attached", publish.Draft{Text: "x", MediaIDs: []int64{mine.ID}}},
 		{"five media", publish.Draft{Text: "x", MediaIDs: []int64{1, 2, 3, 4, 5}}},
-		{"direct visibility", publish.Draft{Text: "x", Visibility: "direct"}},
+		{"direct without a mention", publish.Draft{Text: "x", Visibility: "direct"}},
 		{"unknown visibility", publish.Draft{Text: "x", Visibility: "secret"}},
 		{"bad language", publish.Draft{Text: "x", Language: "not a language"}},
-		{"reply to another account's post", publish.Draft{Text: "x", InReplyToID: mayorPost.ID}},
+		{"reply to another account's followers-only post", publish.Draft{Text: "x", InReplyToID: mayorPost.ID}},
 		{"reply to unknown post", publish.Draft{Text: "x", InReplyToID: 424242}},
 	}
 	for _, tc := range tests {

@@ -15,6 +15,7 @@ const (
 	VisibilityPublic   = "public"
 	VisibilityUnlisted = "unlisted"
 	VisibilityPrivate  = "private" // followers only
+	VisibilityDirect   = "direct"  // the mentioned accounts only
 )
 
 // Status is one of our accounts' posts.
@@ -27,7 +28,11 @@ type Status struct {
 	Sensitive   bool
 	Language    string // BCP 47, may be empty
 	Visibility  string
-	InReplyToID int64 // 0 when not a reply (threads of our own posts)
+	InReplyToID int64 // our status it replies to, 0: none
+	// InReplyToURI is the IRI of the remote post it replies to, and
+	// InReplyToRemoteID that post's RemoteStatus id ("" and 0: none).
+	InReplyToURI      string
+	InReplyToRemoteID int64
 	// Mentions and Tags are the accounts the status mentions, resolved
 	// when it was written, and its hashtags (stored as JSON).
 	Mentions []StatusMention

@@ -120,10 +120,11 @@ func anys(ss []string) []any {
 
 const statusColumns = `id, account, text, content_html, spoiler_text, sensitive, language, visibility,
 	COALESCE(in_reply_to_id, 0), mentions, tags, COALESCE(idempotency_key, ''),
-	created_at, edited_at, deleted_at, pinned_at`
+	created_at, edited_at, deleted_at, pinned_at, in_reply_to_uri, COALESCE(in_reply_to_remote_id, 0)`
 
 const statusInsertColumns = `account, text, content_html, spoiler_text, sensitive, language, visibility,
-	in_reply_to_id, mentions, tags, idempotency_key, created_at, edited_at, deleted_at, pinned_at`
+	in_reply_to_id, mentions, tags, idempotency_key, created_at, edited_at, deleted_at, pinned_at,
+	in_reply_to_uri, in_reply_to_remote_id`
 
 func scanStatus(s scanner) (Status, error) {
 	var (
@@ -134,7 +135,7 @@ func scanStatus(s scanner) (Status, error) {
 	)
 	err := s.Scan(&st.ID, &st.Account, &st.Text, &st.ContentHTML, &st.SpoilerText, &st.Sensitive,
 		&st.Language, &st.Visibility, &st.InReplyToID, &mentions, &tags, &st.IdempotencyKey,
-		&created, &edited, &deleted, &pinned)
+		&created, &edited, &deleted, &pinned, &st.InReplyToURI, &st.InReplyToRemoteID)
 	if err == nil {
 		err = fromJSON(mentions, &st.Mentions)
 	}
@@ -261,7 +262,7 @@ func (q *queries) InsertStatus(ctx context.Context, s Status) (int64, error) {
 		id, err = tq.insertRow(ctx, "statuses", statusInsertColumns, s.ID,
 			s.Account, s.Text, s.ContentHTML, s.SpoilerText, s.Sensitive, s.Language, s.Visibility,
 			nullID(s.InReplyToID), jsonList(s.Mentions), jsonList(s.Tags), key, orNow(s.CreatedAt).UnixMicro(),
-			micros(s.EditedAt), micros(s.DeletedAt), micros(s.PinnedAt))
+			micros(s.EditedAt), micros(s.DeletedAt), micros(s.PinnedAt), s.InReplyToURI, nullID(s.InReplyToRemoteID))
 		if err != nil {
 			return err
 		}

@@ -300,11 +300,12 @@ func parseID(s string) (int64, bool) {
 }
 
 // liveStatus loads a status of account that the pages may show: 404 for
-// none (or another account's, or a followers-only one), 410 with its
-// deletion date for a deleted one.
+// none (or another account's, or a followers-only or direct one), 410
+// with its deletion date for a deleted one.
 func (p *Pages) liveStatus(ctx context.Context, account string, id int64) (storage.Status, int, error) {
 	st, err := p.store.GetStatus(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != strings.ToLower(account) || st.Visibility == storage.VisibilityPrivate)) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != strings.ToLower(account) ||
+		(st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted))) {
 		return storage.Status{}, http.StatusNotFound, nil
 	}
 	if err != nil {

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Bluesky", func(t *testing.T) { testBluesky(t, open) })
 	t.Run("Sources", func(t *testing.T) { RunSources(t, open) })
 	t.Run("Interactions", func(t *testing.T) { RunInteractions(t, open) })
+	t.Run("Presence", func(t *testing.T) { RunPresence(t, open) })
 	t.Run("Moderation", func(t *testing.T) { RunModeration(t, open) })
 	t.Run("AccountDomainBlocks", func(t *testing.T) { RunAccountDomainBlocks(t, open) })
 	t.Run("Moves", func(t *testing.T) { RunMoves(t, open) })
