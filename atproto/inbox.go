@@ -50,6 +50,9 @@ const (
 	// inboxMaxPages bounds a poll: beyond 1,000 new notifications (a
 	// raid), the oldest are left unread and counted in the log.
 	inboxMaxPages = 20
+	// inboxOverlap is how far before the newest notification read a poll
+	// reads again (the AppView's late or backdated records).
+	inboxOverlap = 15 * time.Minute
 	// inboxLease bounds a poll (the runner's lease).
 	inboxLease = 2 * time.Minute
 	// inboxMaxBackoff is the longest wait after failed polls.
@@ -264,6 +267,15 @@ func (m *Mirror) PollInbox(ctx context.Context, username string) (InboxResult, e
 func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyInbox) (InboxResult, error) {
 	var res InboxResult
 	newest, _ := time.Parse(time.RFC3339Nano, in.Newest)
+	// The AppView indexes asynchronously and may date a record earlier
+	// than one already read (its sort time is the earlier of createdAt
+	// and indexedAt): what came within inboxOverlap before the newest
+	// read is read again, and recording by URI keeps it from counting
+	// twice.
+	since := newest
+	if !since.IsZero() {
+		since = since.Add(-inboxOverlap)
+	}
 	var items []notification
 	cursor := ""
 	for page := 0; ; page++ {
@@ -288,7 +300,7 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 		reached := false
 		for _, n := range out.Notifications {
 			t, err := time.Parse(time.RFC3339Nano, n.IndexedAt)
-			if err == nil && !newest.IsZero() && t.Before(newest) {
+			if err == nil && !since.IsZero() && t.Before(since) {
 				reached = true
 				continue
 			}

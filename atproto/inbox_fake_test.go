@@ -118,3 +118,59 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 		t.Errorf("failures %d, want 2", in.Failures)
 	}
 }
+
+// TestInboxReadsLateRecords: a notification the AppView lists after one
+// already read but dated before it (indexed late, or backdated) is still
+// brought in, once; what was read before is not added again.
+func TestInboxReadsLateRecords(t *testing.T) {
+	follow := func(who, at string) string {
+		return fmt.Sprintf(`{"uri":"at://did:plc:%s/app.bsky.graph.follow/1","cid":"c","reason":"follow","indexedAt":%q,
+		  "author":{"did":"did:plc:%s","handle":"%s.test"},"record":{}}`, who, at, who, who)
+	}
+	var (
+		mu    sync.Mutex
+		polls int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch strings.TrimPrefix(r.URL.Path, "/xrpc/") {
+		case "com.atproto.server.createSession":
+			fmt.Fprint(w, `{"did":"did:plc:city","handle":"city.test","accessJwt":"a1","refreshJwt":"r1","active":true}`)
+		case "app.bsky.notification.listNotifications":
+			mu.Lock()
+			polls++
+			n := polls
+			mu.Unlock()
+			items := []string{follow("alice", "2026-12-06T10:00:00.000Z")}
+			if n > 1 { // bob's follow, listed now, dated 30 s before alice's
+				items = append(items, follow("bob", "2026-12-06T09:59:30.000Z"))
+			}
+			fmt.Fprintf(w, `{"notifications":[%s]}`, strings.Join(items, ","))
+		case "app.bsky.notification.updateSeen":
+			fmt.Fprint(w, `{}`)
+		default:
+			w.WriteHeader(http.StatusNotImplemented)
+		}
+	}))
+	defer srv.Close()
+	store := storagetest.OpenSQLite(t)
+	m, err := New(Settings{
+		Accounts:   []Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: srv.URL, Identifier: "city.test", AppPassword: "app-password-1234"}}},
+		HTTPClient: safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 10 * time.Second, MaxBodyBytes: 1 << 20}),
+	}, store, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetClock(func() time.Time { return time.Date(2026, 12, 6, 10, 1, 0, 0, time.UTC) })
+	ctx := context.Background()
+	for i, want := range []int{1, 1, 0} {
+		res, err := m.PollInbox(ctx, "news")
+		if err != nil || res.Created != want {
+			t.Errorf("poll %d = %+v, %v; want %d created", i+1, res, err, want)
+		}
+	}
+	ns, err := store.ListNotifications(ctx, storage.NotificationPage{Account: "news", Limit: 10})
+	if err != nil || len(ns) != 2 {
+		t.Fatalf("notifications %+v, %v; want alice's and bob's follows", ns, err)
+	}
+}

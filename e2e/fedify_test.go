@@ -390,7 +390,7 @@ func TestFedify(t *testing.T) {
 
 	t.Run("BridgeSignaturesVerifiedByFedify", func(t *testing.T) {
 		ctx := e.ctx(10 * time.Second)
-		ds, err := peer.Incoming(ctx)
+		ds, err := peer.SettledIncoming(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +425,7 @@ func TestFedify(t *testing.T) {
 	t.Run("Ed25519SignaturesVerifiedByFedify", func(t *testing.T) {
 		needFollow(t)
 		ctx := e.ctx(10 * time.Second)
-		ds, err := peer.Incoming(ctx)
+		ds, err := peer.SettledIncoming(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
