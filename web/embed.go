@@ -40,15 +40,9 @@ func (p *Pages) embed(w http.ResponseWriter, r *http.Request, at, idText string)
 	key := "embed|" + strings.ToLower(pr.Username) + "|" + strconv.FormatInt(id, 10) + "|" + lang
 	page, err := p.cache.get(key, strings.ToLower(pr.Username), func() (*rendered, error) {
 		ctx := context.WithoutCancel(r.Context())
-		st, status, err := p.liveStatus(ctx, pr.Username, id)
-		if err != nil {
-			return nil, err
-		}
-		switch status {
-		case http.StatusNotFound:
-			return p.errorPage(r, ap, http.StatusNotFound)
-		case http.StatusGone:
-			return p.errorPage(r, ap, http.StatusGone, "date", ap.locale.in(lang).Date(st.DeletedAt))
+		st, errPage, err := p.shownStatus(ctx, r, pr, ap, id, lang)
+		if err != nil || errPage != nil {
+			return errPage, err
 		}
 		post, err := p.toPost(ctx, st)
 		if err != nil {

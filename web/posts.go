@@ -317,16 +317,25 @@ func (p *Pages) liveStatus(ctx context.Context, account string, id int64) (stora
 	return st, http.StatusOK, nil
 }
 
-func (p *Pages) postPage(ctx context.Context, r *http.Request, pr Profile, ap *accountPages, id int64, lang string) (*rendered, error) {
+// shownStatus is liveStatus for a page of the status: the styled 404 or
+// 410 (with the deletion date) as the page when it may not be shown.
+func (p *Pages) shownStatus(ctx context.Context, r *http.Request, pr Profile, ap *accountPages, id int64, lang string) (storage.Status, *rendered, error) {
 	st, status, err := p.liveStatus(ctx, pr.Username, id)
-	if err != nil {
-		return nil, err
+	var page *rendered
+	switch {
+	case err != nil:
+	case status == http.StatusNotFound:
+		page, err = p.errorPage(r, ap, http.StatusNotFound)
+	case status == http.StatusGone:
+		page, err = p.errorPage(r, ap, http.StatusGone, "date", ap.locale.in(lang).Date(st.DeletedAt))
 	}
-	switch status {
-	case http.StatusNotFound:
-		return p.errorPage(r, ap, http.StatusNotFound)
-	case http.StatusGone:
-		return p.errorPage(r, ap, http.StatusGone, "date", ap.locale.in(lang).Date(st.DeletedAt))
+	return st, page, err
+}
+
+func (p *Pages) postPage(ctx context.Context, r *http.Request, pr Profile, ap *accountPages, id int64, lang string) (*rendered, error) {
+	st, errPage, err := p.shownStatus(ctx, r, pr, ap, id, lang)
+	if err != nil || errPage != nil {
+		return errPage, err
 	}
 	post, err := p.toPost(ctx, st)
 	if err != nil {

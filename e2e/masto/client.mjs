@@ -16,36 +16,7 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { createRestAPIClient, MastoHttpError } from "masto";
-
-class Mismatch extends Error {}
-
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Mismatch(`environment variable ${name} is not set`);
-  return v;
-}
-
-function check(cond, what, got) {
-  if (!cond) {
-    throw new Mismatch(`${what}${got === undefined ? "" : `; got ${JSON.stringify(got)}`}`);
-  }
-}
-
-// expectHttpError runs fn and requires masto.js to throw a MastoHttpError
-// with status code; it returns the error.
-async function expectHttpError(what, code, fn) {
-  try {
-    const got = await fn();
-    throw new Mismatch(`${what}: succeeded, want HTTP ${code}; got ${JSON.stringify(got)}`);
-  } catch (err) {
-    if (err instanceof Mismatch) throw err;
-    if (!(err instanceof MastoHttpError)) {
-      throw new Mismatch(`${what}: want a MastoHttpError ${code}, got ${err?.name}: ${err?.message}`);
-    }
-    check(err.statusCode === code, `${what}: status code is ${err.statusCode}, want ${code}`);
-    return err;
-  }
-}
+import { Mismatch, need, check, expectHttpError } from "./common.mjs";
 
 const imageTypes = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg" };
 

@@ -14,20 +14,7 @@
 // On success it prints one JSON summary on stdout and exits 0; on any
 // mismatch it prints what differed on stderr and exits 1.
 import { createRestAPIClient } from "masto";
-
-class Mismatch extends Error {}
-
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Mismatch(`environment variable ${name} is not set`);
-  return v;
-}
-
-function check(cond, what, got) {
-  if (!cond) {
-    throw new Mismatch(`${what}${got === undefined ? "" : `; got ${JSON.stringify(got)}`}`);
-  }
-}
+import { Mismatch, need, check } from "./common.mjs";
 
 async function main() {
   const url = need("BRIDGE_URL");

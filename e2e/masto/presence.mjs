@@ -15,35 +15,8 @@
 //
 // On success it prints one JSON summary on stdout and exits 0; on any
 // mismatch it prints what differed on stderr and exits 1.
-import { createRestAPIClient, MastoHttpError } from "masto";
-
-class Mismatch extends Error {}
-
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Mismatch(`environment variable ${name} is not set`);
-  return v;
-}
-
-function check(cond, what, got) {
-  if (!cond) {
-    throw new Mismatch(`${what}${got === undefined ? "" : `; got ${JSON.stringify(got)}`}`);
-  }
-}
-
-async function expectHttpError(what, code, fn) {
-  try {
-    const got = await fn();
-    throw new Mismatch(`${what}: succeeded, want HTTP ${code}; got ${JSON.stringify(got)}`);
-  } catch (err) {
-    if (err instanceof Mismatch) throw err;
-    if (!(err instanceof MastoHttpError)) {
-      throw new Mismatch(`${what}: want a MastoHttpError ${code}, got ${err?.name}: ${err?.message}`);
-    }
-    check(err.statusCode === code, `${what}: status code is ${err.statusCode}, want ${code}`);
-    return err;
-  }
-}
+import { createRestAPIClient } from "masto";
+import { Mismatch, need, check, expectHttpError } from "./common.mjs";
 
 async function act(client) {
   const noteURL = need("PEER_NOTE");
