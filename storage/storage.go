@@ -142,6 +142,7 @@ type Queries interface {
 	Moves             // account moves: moved out, move-in windows, followers moved in (moves.go)
 	Announcements     // what was last announced of our actors (announcements.go)
 	PushSubscriptions // Web Push subscriptions of the client API (push.go)
+	Team              // the comms team's console: members, roles, sessions, audit (team.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
