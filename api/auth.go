@@ -110,6 +110,12 @@ func randomSecret() string {
 // create"; OAuth uses the same function) and returns it in clear: only its
 // hash is stored. For OAuth tokens, name holds the app's client id.
 func CreateToken(ctx context.Context, store storage.Queries, account string, appID int64, name, scopes string, now time.Time) (string, storage.Token, error) {
+	return createToken(ctx, store, account, appID, 0, name, scopes, now)
+}
+
+// createToken is CreateToken for the team member who authorized the app
+// (0: none).
+func createToken(ctx context.Context, store storage.Queries, account string, appID, memberID int64, name, scopes string, now time.Time) (string, storage.Token, error) {
 	list, err := ParseScopes(scopes)
 	if err != nil {
 		return "", storage.Token{}, err
@@ -117,7 +123,7 @@ func CreateToken(ctx context.Context, store storage.Queries, account string, app
 	secret := randomSecret()
 	t := storage.Token{
 		Hash: HashSecret(secret), Account: strings.ToLower(account), AppID: appID, Name: name,
-		Scopes: strings.Join(list, " "), CreatedAt: now.UTC(),
+		Scopes: strings.Join(list, " "), CreatedAt: now.UTC(), MemberID: memberID,
 	}
 	if t.ID, err = store.InsertToken(ctx, t); err != nil {
 		return "", storage.Token{}, fmt.Errorf("api: create token: %w", err)

@@ -101,7 +101,7 @@ type Status struct {
 	Content            *string           `json:"content,omitempty"` // nil with Text (deleted)
 	Text               *string           `json:"text,omitempty"`
 	Reblog             *Status           `json:"reblog"`
-	Application        *Application      `json:"application"` // null: rows do not record the app
+	Application        *StatusApp        `json:"application"` // null: made without an app (CLI, feeds, imports)
 	Account            Account           `json:"account"`
 	MediaAttachments   []MediaAttachment `json:"media_attachments"`
 	Mentions           []Mention         `json:"mentions"`
@@ -277,6 +277,13 @@ func (s *Server) accountEntity(ctx context.Context, acc config.Account, credenti
 }
 
 // statusView renders statuses of one account for one viewer.
+// StatusApp is the application a status was posted with, as Mastodon
+// shows it on a status: its name and website.
+type StatusApp struct {
+	Name    string  `json:"name"`
+	Website *string `json:"website"`
+}
+
 type statusView struct {
 	s       *Server
 	account Account
@@ -284,6 +291,9 @@ type statusView struct {
 	// counts are the replies, boosts and favourites of the statuses
 	// preloaded (a page); others are counted one by one.
 	counts map[int64]storage.StatusCounts
+	// apps are the attributions (member, app) of the statuses looked up
+	// so far, preloaded with a page.
+	apps map[int64]storage.StatusAttribution
 }
 
 // preload counts the interactions of a page of statuses in one go.
@@ -301,6 +311,30 @@ func (v *statusView) preload(ctx context.Context, rows []storage.Status) error {
 	}
 	for _, id := range ids {
 		v.counts[id] = counts[id]
+	}
+	return v.loadApps(ctx, ids)
+}
+
+// loadApps reads the attributions of statuses not looked up yet.
+func (v *statusView) loadApps(ctx context.Context, ids []int64) error {
+	if v.apps == nil {
+		v.apps = map[int64]storage.StatusAttribution{}
+	}
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := v.apps[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := v.s.store.StatusAttributions(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, id := range missing {
+		v.apps[id] = found[id] // zero: none
 	}
 	return nil
 }
@@ -350,6 +384,12 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 		RepliesCount: int(counts.Replies), ReblogsCount: int(counts.Reblogs), FavouritesCount: int(counts.Favourites),
 		Account: v.account, MediaAttachments: []MediaAttachment{}, Mentions: []Mention{}, Tags: []Tag{},
 		Emojis: []any{},
+	}
+	if err := v.loadApps(ctx, []int64{st.ID}); err != nil {
+		return Status{}, err
+	}
+	if a := v.apps[st.ID]; a.AppID != 0 && a.AppName != "" {
+		out.Application = &StatusApp{Name: a.AppName, Website: optString(a.AppWebsite)}
 	}
 	if st.InReplyToID != 0 {
 		id := idString(st.InReplyToID)

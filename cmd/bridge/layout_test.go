@@ -34,7 +34,7 @@ var forbidden = map[string][]string{
 
 // surfaces are what only the command (and the tests' harnesses) wire:
 // no package of the program imports them.
-var surfaces = []string{"api", "archive", "doctor", "feeds", "frontend", "metrics", "tlsauto", "xarchive", "web"}
+var surfaces = []string{"admin", "api", "archive", "doctor", "feeds", "frontend", "metrics", "tlsauto", "xarchive", "web"}
 
 // harnesses may import anything: they drive the program from outside.
 var harnesses = []string{"cmd/bridge", "e2e", "bench/fanout", "bench/follows", "bench/raid", "bench/bluesky"}
