@@ -14,8 +14,13 @@ import (
 //
 //	bridge team invite EMAIL --account NAME --role admin|editor|contributor
 func cmdTeam(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
+	// Usage errors are printed here: main prints only the others.
+	usage := func(msg string) error {
+		fmt.Fprintln(stderr, "bridge:", msg)
+		return usageError{msg}
+	}
 	if len(args) == 0 || args[0] != "invite" {
-		return usageError{"team: want invite EMAIL --account NAME --role ROLE"}
+		return usage("team: want invite EMAIL --account NAME --role ROLE")
 	}
 	fs := commandFlags("team invite", &path, stderr)
 	account := fs.String("account", "", "the account the member joins")
@@ -32,13 +37,13 @@ func cmdTeam(ctx context.Context, path string, args []string, stdout, stderr io.
 	if email == "" && fs.NArg() == 1 {
 		email = fs.Arg(0)
 	} else if fs.NArg() != 0 || email == "" {
-		return usageError{"team invite: want one EMAIL"}
+		return usage("team invite: want one EMAIL")
 	}
 	if *account == "" || *role == "" {
-		return usageError{"team invite: --account and --role are required"}
+		return usage("team invite: --account and --role are required")
 	}
 	if !admin.ValidRole(*role) {
-		return usageError{fmt.Sprintf("team invite: --role %q: use admin, editor or contributor", *role)}
+		return usage(fmt.Sprintf("team invite: --role %q: use admin, editor or contributor", *role))
 	}
 	cfg, err := loadConfig(path, stderr)
 	if err != nil {
@@ -55,7 +60,7 @@ func cmdTeam(ctx context.Context, path string, args []string, stdout, stderr io.
 	link, until, err := a.console().Invite(ctx, email, *account, *role)
 	var bad *admin.InviteError
 	if errors.As(err, &bad) {
-		return usageError{"team invite: " + bad.Msg}
+		return usage("team invite: " + bad.Msg)
 	}
 	if err != nil {
 		return err
