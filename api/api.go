@@ -146,12 +146,12 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/{version}/{rest...}", s.unknownRoute)
 
 	// Statuses.
-	handle("POST /api/v1/statuses", s.user("write:statuses", s.audited("status.create", s.createStatus)))
+	handle("POST /api/v1/statuses", s.user("write:statuses", s.editorOnly(s.audited("status.create", s.createStatus))))
 	handle("GET /api/v1/statuses/{id}", s.optional("read:statuses", s.getStatus))
-	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.audited("status.edit", s.editStatus)))
-	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.audited("status.delete", s.deleteStatus)))
-	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.audited("status.pin", s.pinStatus(true))))
-	handle("POST /api/v1/statuses/{id}/unpin", s.user("write:accounts", s.audited("status.unpin", s.pinStatus(false))))
+	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.edit", s.editStatus))))
+	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.delete", s.deleteStatus))))
+	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.editorOnly(s.audited("status.pin", s.pinStatus(true)))))
+	handle("POST /api/v1/statuses/{id}/unpin", s.user("write:accounts", s.editorOnly(s.audited("status.unpin", s.pinStatus(false)))))
 	handle("GET /api/v1/statuses/{id}/source", s.user("read:statuses", s.statusSource))
 	handle("GET /api/v1/statuses/{id}/context", s.optional("read:statuses", s.statusContext))
 	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))

@@ -137,6 +137,7 @@ type caller struct {
 	scopes  []string
 	account config.Account // zero for app tokens (client_credentials)
 	name    string         // lower-cased username, "" for app tokens
+	role    string         // the member's role on the account; "" when not a member's token
 }
 
 // touchEvery bounds the writes recording token use.
@@ -173,6 +174,22 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			return nil, errInvalidToken
 		}
 		c.account, c.name = acc, strings.ToLower(acc.Username)
+	}
+	// A member's token works while the member is on the account's team,
+	// with the role they have now.
+	if t.MemberID != 0 {
+		roles, err := s.store.TeamRoles(ctx, t.MemberID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range roles {
+			if r.Account == c.name {
+				c.role = r.Role
+			}
+		}
+		if c.role == "" {
+			return nil, errInvalidToken
+		}
 	}
 	// LastUsedAt is read with the token: write at most once a minute.
 	if now.Sub(t.LastUsedAt) >= touchEvery {

@@ -21,8 +21,9 @@ import (
 )
 
 // OAuth 2 authorization-code flow, as Mastodon's. The person authorizing
-// proves they administer the account with a one-time login code printed
-// by `bridge login-code` on the server: there are no passwords.
+// proves they may act for the account with their team login (the console,
+// Settings.Team: team.go), or with a one-time login code printed by
+// `bridge login-code` on the server.
 //
 // Login codes are storage.AuthCode rows with AppID 0 and RedirectURI
 // LoginCodeMarker; authorization codes are rows of their app. Both are

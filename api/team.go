@@ -20,6 +20,25 @@ type TeamLogin interface {
 	LoginURL(next string) string
 }
 
+// errContributor refuses what a contributor's token may not do yet: a
+// contributor's posts are to wait for an editor's approval, which this
+// server does not have yet (docs/console.md).
+var errContributor = &apiError{http.StatusForbidden,
+	"Your role on this account is contributor: your posts need an editor's approval, which this server does not support yet. Ask an editor."}
+
+// editorOnly refuses contributors' tokens, and records the attempt
+// (CLI tokens and login codes are the operator's and pass).
+func (s *Server) editorOnly(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		if c.role == storage.RoleContributor {
+			s.audit(r, c, "refused.contributor", r.Method+" "+r.URL.Path)
+			s.fail(w, r, errContributor)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
 // auditKey carries the audit target a handler names (auditTarget).
 type auditKey struct{}
 

@@ -40,6 +40,9 @@ func TestTeamAuthorize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := e.store.SetTeamRole(ctx, alice, "news", storage.RoleEditor); err != nil {
+		t.Fatal(err)
+	}
 	team.members["alice"] = struct {
 		id       int64
 		email    string
@@ -141,5 +144,57 @@ func TestTeamAuthorize(t *testing.T) {
 	}
 	if again, _ := e.store.ListAudit(ctx, storage.AuditQuery{Accounts: []string{"news"}}); len(again) != len(list) {
 		t.Fatalf("a refused delete was audited: %d entries, want %d", len(again), len(list))
+	}
+}
+
+// TestMemberTokenRoles: a member's token acts with the member's role of
+// the moment: a contributor cannot publish yet (no approval), a member
+// taken off the account's team loses the token.
+func TestMemberTokenRoles(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	member := func(email, role string) (int64, string) {
+		id, err := e.store.InsertTeamMember(ctx, storage.TeamMember{Email: email, PasswordHash: "x", TOTPSecret: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if role != "" {
+			if err := e.store.SetTeamRole(ctx, id, "news", role); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tok := "tok-" + email
+		if _, err := e.store.InsertToken(ctx, storage.Token{Hash: api.HashSecret(tok), Account: "news", Name: "t", Scopes: "read write", MemberID: id}); err != nil {
+			t.Fatal(err)
+		}
+		return id, tok
+	}
+	_, editor := member("editor@x.example", storage.RoleEditor)
+	_, contributor := member("contributor@x.example", storage.RoleContributor)
+	_, outsider := member("outsider@x.example", "")
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{
+		{"editor posts", editor, http.StatusOK},
+		{"contributor refused", contributor, http.StatusForbidden},
+		{"member without a role on the account", outsider, http.StatusUnauthorized},
+	} {
+		r := e.form(t, http.MethodPost, "/api/v1/statuses", c.token, url.Values{"status": {c.name}})
+		if r.code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, r.code, r.body, c.want)
+		}
+	}
+	// A contributor still reads.
+	if r := e.get(t, "/api/v1/accounts/verify_credentials", contributor); r.code != http.StatusOK {
+		t.Errorf("contributor verify_credentials: %d", r.code)
+	}
+	list, err := e.store.ListAudit(ctx, storage.AuditQuery{Accounts: []string{"news"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Action != "refused.contributor" || list[0].Actor != "contributor@x.example" ||
+		list[1].Action != "status.create" || list[1].Actor != "editor@x.example" {
+		t.Fatalf("audit = %+v", list)
 	}
 }
