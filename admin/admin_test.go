@@ -400,3 +400,12 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestInvitePageQR(t *testing.T) {
+	h := newHarness(t)
+	link := h.invite("alice@x.example", "news", "editor")
+	_, page := h.do(h.browser(), "GET", strings.TrimPrefix(link, "http://console.test"), nil)
+	if !strings.Contains(page, `<img src="data:image/png;base64,`) {
+		t.Fatalf("the QR code is not an inline PNG:\n%s", page)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"html/template"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -142,7 +143,7 @@ type inviteBody struct {
 	Invite   storage.TeamInvite
 	Existing bool   // the email already has a login
 	Secret   string // the new TOTP key (base32)
-	QR       string // its otpauth URI as a PNG data URI
+	QR       template.URL // its otpauth URI as a PNG data URI (made here: trusted)
 	Min      int
 }
 
@@ -189,7 +190,7 @@ func (c *Console) inviteBody(inv storage.TeamInvite, existing bool, secret strin
 	if err := png.Encode(&buf, img); err != nil {
 		return b, err
 	}
-	b.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+	b.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))
 	return b, nil
 }
 
