@@ -141,8 +141,8 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 
 type inviteBody struct {
 	Invite   storage.TeamInvite
-	Existing bool   // the email already has a login
-	Secret   string // the new TOTP key (base32)
+	Existing bool         // the email already has a login
+	Secret   string       // the new TOTP key (base32)
 	QR       template.URL // its otpauth URI as a PNG data URI (made here: trusted)
 	Min      int
 }
