@@ -409,3 +409,27 @@ func TestInvitePageQR(t *testing.T) {
 		t.Fatalf("the QR code is not an inline PNG:\n%s", page)
 	}
 }
+
+func TestSecureCookies(t *testing.T) {
+	for _, c := range []struct {
+		name, base string
+		secure     bool
+	}{
+		{"https public URL", "https://social.city.example", true},
+		{"plain http on loopback", "http://127.0.0.1:8080", false},
+	} {
+		con := New(Settings{BaseURL: c.base, Accounts: []string{"news"}}, nil, zerolog.Nop())
+		w := httptest.NewRecorder()
+		con.loginPage(w, httptest.NewRequest("GET", "/admin/login", nil))
+		cookies := w.Result().Cookies()
+		if len(cookies) == 0 {
+			t.Fatalf("%s: no cookie set", c.name)
+		}
+		for _, ck := range cookies {
+			if ck.Secure != c.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Errorf("%s: cookie %s Secure %v HttpOnly %v SameSite %v, want Secure %v, HttpOnly, Lax",
+					c.name, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite, c.secure)
+			}
+		}
+	}
+}

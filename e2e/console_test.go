@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/passerelle/passerelle/storage/storagetest"
 )
 
 var (
@@ -71,7 +73,14 @@ func find(t *testing.T, re *regexp.Regexp, page string) string {
 // and CSV) names the member and the app. Then the refusals: the invitation
 // used again, a TOTP code replayed, a console form without its CSRF token.
 func TestConsoleTeamLogin(t *testing.T) {
-	h := newHarness(t, "sqlite", "", nil)
+	t.Run("sqlite", func(t *testing.T) { testConsoleTeamLogin(t, newHarness(t, "sqlite", "", nil)) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := storagetest.PostgresSchema(t) // skips (fails under CI=true) without a database
+		testConsoleTeamLogin(t, newHarness(t, "postgres", dsn, nil))
+	})
+}
+
+func testConsoleTeamLogin(t *testing.T, h *harness) {
 	h.start()
 	base := h.cfg.ListenURL()
 
