@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/ratelimit"
@@ -68,12 +69,14 @@ type Console struct {
 	perEmail *ratelimit.Windows
 	perAddr  *ratelimit.Windows
 	pages    *template.Template
+	wa       *webauthn.WebAuthn // nil: no passkeys
+	pending  *ceremonies        // WebAuthn challenges handed out (passkey.go)
 	// dummyHash is compared against when the email is unknown, so that
 	// an unknown email costs as much as a wrong password.
 	dummyHash []byte
 }
 
-//go:embed templates/*.html templates/console.css
+//go:embed templates/*.html templates/console.css templates/passkey.js
 var templateFS embed.FS
 
 // New builds the console.
@@ -94,6 +97,8 @@ func New(set Settings, store storage.Store, logger zerolog.Logger) *Console {
 		}
 	}
 	c.dummyHash, _ = hashPassword(randomSecret())
+	c.wa = newWebAuthn(set.BaseURL, set.Issuer)
+	c.pending = &ceremonies{m: map[string]ceremony{}}
 	c.pages = template.Must(template.New("").Funcs(template.FuncMap{
 		"t": func(lang, key string, args ...any) string { return tr(lang, key, args...) },
 	}).ParseFS(templateFS, "templates/*.html"))
@@ -121,6 +126,11 @@ func tr(lang, key string, args ...any) string {
 // Routes registers the console on mux.
 func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/console.css", c.css)
+	mux.HandleFunc("GET /admin/passkey.js", c.passkeyJS)
+	mux.HandleFunc("POST /admin/passkeys/options", c.member(c.passkeyOptions))
+	mux.HandleFunc("POST /admin/passkeys", c.member(c.addPasskey))
+	mux.HandleFunc("POST /admin/login/passkey/options", c.passkeyLoginOptions)
+	mux.HandleFunc("POST /admin/login/passkey", c.passkeyLogin)
 	mux.HandleFunc("GET /admin/login", c.loginPage)
 	mux.HandleFunc("POST /admin/login", c.login)
 	mux.HandleFunc("POST /admin/logout", c.member(c.logout))
@@ -281,7 +291,13 @@ func (c *Console) member(h memberHandler) http.HandlerFunc {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(s.csrf())) != 1 {
+			tok := r.Header.Get("X-CSRF-Token") // the passkey script's requests (JSON bodies)
+			err := error(nil)
+			if tok == "" {
+				err = r.ParseForm()
+				tok = r.PostFormValue("csrf")
+			}
+			if err != nil || subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf())) != 1 {
 				c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Action: "csrf.refused", Target: r.URL.Path})
 				c.fail(w, r, http.StatusForbidden, "err.csrf", nil)
 				return
@@ -363,11 +379,13 @@ type pageData struct {
 	CSRF        string
 	Error       string
 	Notice      string
+	Passkeys    bool // passkeys are available (a domain name in the public URL)
 	Body        any
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name string, d pageData) {
 	d.Lang = language(r)
+	d.Passkeys = c.wa != nil
 	d.Other = "fr"
 	if d.Lang == "fr" {
 		d.Other = "en"
@@ -394,10 +412,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 	_, _ = w.Write(buf.Bytes())
 }
 
-// securityHeaders: no script at all, our stylesheet, images of ours or
+// securityHeaders: our one script (passkeys) and stylesheet, no inline
+// script or style, images of ours or
 // inline (the QR code), forms to ourselves only, no framing.
 func securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -390,7 +390,7 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, path := range []string{"/admin/login", "/admin/invite/unknown"} {
 		resp, _ := h.do(h.browser(), "GET", path, nil)
 		csp := resp.Header.Get("Content-Security-Policy")
-		if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") || resp.Header.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("%s: CSP %q, X-Frame-Options %q", path, csp, resp.Header.Get("X-Frame-Options"))
 		}
 		for _, c := range resp.Cookies() {
@@ -430,6 +430,120 @@ func TestSecureCookies(t *testing.T) {
 				t.Errorf("%s: cookie %s Secure %v HttpOnly %v SameSite %v, want Secure %v, HttpOnly, Lax",
 					c.name, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite, c.secure)
 			}
+		}
+	}
+}
+
+func TestCeremoniesOnce(t *testing.T) {
+	cs := &ceremonies{m: map[string]ceremony{}}
+	now := time.Now()
+	cs.put("a", ceremony{memberID: 1, expires: now.Add(time.Minute)}, now)
+	cs.put("old", ceremony{expires: now.Add(time.Second)}, now)
+	for _, c := range []struct {
+		name string
+		id   string
+		at   time.Time
+		want bool
+	}{
+		{"first use", "a", now, true},
+		{"replayed", "a", now, false},
+		{"expired", "old", now.Add(2 * time.Second), false},
+		{"unknown", "nope", now, false},
+	} {
+		if _, ok := cs.take(c.id, c.at); ok != c.want {
+			t.Errorf("%s: take = %v, want %v", c.name, ok, c.want)
+		}
+	}
+}
+
+func TestPasskeyRefusals(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	_, page := h.do(b, "GET", "/admin/login", nil)
+	if !strings.Contains(page, `id="passkey-login"`) {
+		t.Fatalf("no passkey button on the login page of a domain:\n%s", page)
+	}
+	csrf := match(t, csrfRE, page)
+	post := func(path string, header map[string]string) int {
+		req, _ := http.NewRequest("POST", h.srv.URL+path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		name, path string
+		header     map[string]string
+		want       int
+	}{
+		{"options without CSRF token", "/admin/login/passkey/options", nil, http.StatusForbidden},
+		{"login without CSRF token", "/admin/login/passkey", nil, http.StatusForbidden},
+		{"login without a challenge", "/admin/login/passkey", map[string]string{"X-CSRF-Token": csrf}, http.StatusForbidden},
+		{"options", "/admin/login/passkey/options", map[string]string{"X-CSRF-Token": csrf}, http.StatusOK},
+		{"a made-up assertion", "/admin/login/passkey", map[string]string{"X-CSRF-Token": csrf}, http.StatusForbidden},
+		{"the same challenge again", "/admin/login/passkey", map[string]string{"X-CSRF-Token": csrf}, http.StatusForbidden},
+		{"adding a passkey signed out", "/admin/passkeys/options", map[string]string{"X-CSRF-Token": csrf}, http.StatusSeeOther},
+	} {
+		if got := post(c.path, c.header); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	list, err := h.store.ListAudit(context.Background(), storage.AuditQuery{IncludeInstance: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, e := range list {
+		if e.Action == "login.failed" && strings.HasPrefix(e.Detail, "passkey: ") {
+			failed++
+		}
+	}
+	if failed != 3 {
+		t.Fatalf("audit: %d failed passkey logins, want 3: %+v", failed, list)
+	}
+
+	// A signed-in member's script request needs the session's CSRF token.
+	m := h.browser()
+	h.join(m, h.invite("alice@x.example", "news", "editor"))
+	_, page = h.do(m, "GET", "/admin", nil)
+	for _, c := range []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"wrong token", "nope", http.StatusForbidden},
+		{"the session's token", match(t, csrfRE, page), http.StatusOK},
+	} {
+		req, _ := http.NewRequest("POST", h.srv.URL+"/admin/passkeys/options", strings.NewReader("{}"))
+		req.Header.Set("X-CSRF-Token", c.token)
+		resp, err := m.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("add passkey options, %s: %d, want %d", c.name, resp.StatusCode, c.want)
+		}
+	}
+}
+
+func TestPasskeysNeedADomain(t *testing.T) {
+	for _, c := range []struct {
+		name, base string
+		on         bool
+	}{
+		{"domain", "https://social.city.example", true},
+		{"localhost", "http://localhost:8080", true},
+		{"IP address", "http://127.0.0.1:8080", false},
+	} {
+		if got := newWebAuthn(c.base, "x") != nil; got != c.on {
+			t.Errorf("%s: passkeys on = %v, want %v", c.name, got, c.on)
 		}
 	}
 }

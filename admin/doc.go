@@ -1,5 +1,6 @@
 // Package admin is the comms team's console at /admin: server-rendered
-// pages (html/template, no script, a strict Content-Security-Policy), in
+// pages (html/template; one script of ours, for passkeys; a strict
+// Content-Security-Policy), in
 // French and English, for the people of the team, each with their own
 // login.
 //
@@ -7,7 +8,9 @@
 // (`bridge team invite`, or an admin from the console); the invitation is
 // a one-time link, stored hashed, that expires. The invitee sets a
 // password (bcrypt) and a TOTP second factor (RFC 6238, through
-// github.com/pquerna/otp); a TOTP code is accepted once. Roles are per
+// github.com/pquerna/otp); a TOTP code is accepted once. A member may add
+// passkeys (WebAuthn, through github.com/go-webauthn/webauthn: passkey.go),
+// and sign in with one. Roles are per
 // account: admin, editor, contributor. Sessions are random secrets in an
 // HttpOnly, SameSite=Lax cookie (Secure over HTTPS), stored hashed, renewed
 // at every login (no fixation); every form carries a CSRF token; logins

@@ -11,11 +11,17 @@ import (
 )
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) {
+	keys, err := c.store.TeamPasskeys(r.Context(), s.member.ID)
+	if err != nil {
+		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "home.html", pageData{Title: "home", Session: s,
 		Body: struct {
-			Roles   []storage.TeamRole
-			IsAdmin bool
-		}{s.roles, len(s.accountsWith(storage.RoleAdmin)) > 0}})
+			Roles    []storage.TeamRole
+			IsAdmin  bool
+			Passkeys int
+		}{s.roles, len(s.accountsWith(storage.RoleAdmin)) > 0, len(keys)}})
 }
 
 // auditQuery is what the member may read: the entries of the accounts

@@ -52,7 +52,12 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := newHarness(t, "sqlite", "", nil)
+	// WebAuthn wants a domain name, not an address: the console is
+	// reached as localhost (the bridge listens on 127.0.0.1).
+	h := newHarness(t, "sqlite", "", func(c *Config) {
+		_, port, _ := strings.Cut(c.Addr, ":")
+		c.PublicURL = "http://localhost:" + port
+	})
 	h.start()
 	var links []string
 	for _, email := range []string{"phone@city.example", "desktop@city.example"} {
@@ -65,7 +70,7 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "console.mjs", "--site", h.cfg.ListenURL(), "--invite", links[0], "--invite", links[1], "--out", out)
+	cmd := exec.CommandContext(ctx, node, "console.mjs", "--site", h.cfg.BaseURL(), "--invite", links[0], "--invite", links[1], "--out", out)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BRIDGE_TEST_CHROMIUM="+chromiumBin)
 	output, err := cmd.CombinedOutput()

@@ -56,6 +56,15 @@ type TeamSession struct {
 	ExpiresAt time.Time
 }
 
+// TeamPasskey is a member's WebAuthn credential.
+type TeamPasskey struct {
+	ID           int64
+	MemberID     int64
+	CredentialID string // base64url
+	Credential   string // JSON of the WebAuthn library's credential
+	CreatedAt    time.Time
+}
+
 // StatusAttribution is who made a status: the member (0: none, a login
 // code or the CLI) and the app (0: a CLI token); AppName and AppWebsite
 // are read with it.
@@ -133,6 +142,17 @@ type Team interface {
 	// DeleteTeamSession removes a session (logging out); no error when
 	// there was none.
 	DeleteTeamSession(ctx context.Context, hash string) error
+
+	// InsertTeamPasskey stores a passkey; ErrAlreadyExists when its
+	// credential id is taken.
+	InsertTeamPasskey(ctx context.Context, p TeamPasskey) (int64, error)
+	// TeamPasskeys lists the member's passkeys, oldest first.
+	TeamPasskeys(ctx context.Context, memberID int64) ([]TeamPasskey, error)
+	// GetTeamPasskey returns the passkey of a credential id (ErrNotFound).
+	GetTeamPasskey(ctx context.Context, credentialID string) (TeamPasskey, error)
+	// UpdateTeamPasskey replaces a passkey's credential JSON (its sign
+	// count after a login); ErrNotFound when there is none.
+	UpdateTeamPasskey(ctx context.Context, credentialID, credential string) error
 
 	// PutStatusAttribution records who made a status (once: a second
 	// call for the same status changes nothing).
@@ -421,4 +441,57 @@ func (q *queries) ListAudit(ctx context.Context, aq AuditQuery) ([]AuditEntry, e
 		return nil, q.d.wrap("list audit", err)
 	}
 	return out, nil
+}
+
+const teamPasskeyColumns = `id, member_id, credential_id, credential, created_at`
+
+func scanTeamPasskey(s scanner) (TeamPasskey, error) {
+	var (
+		p       TeamPasskey
+		created int64
+	)
+	err := s.Scan(&p.ID, &p.MemberID, &p.CredentialID, &p.Credential, &created)
+	p.CreatedAt = time.UnixMicro(created).UTC()
+	return p, err
+}
+
+func (q *queries) InsertTeamPasskey(ctx context.Context, p TeamPasskey) (int64, error) {
+	action := fmt.Sprintf("insert passkey of member %d", p.MemberID)
+	if p.CredentialID == "" {
+		return 0, q.d.wrap(action, errors.New("empty credential id"))
+	}
+	id, err := q.insertRow(ctx, "team_passkeys", `member_id, credential_id, credential, created_at`, p.ID,
+		p.MemberID, p.CredentialID, p.Credential, orNow(p.CreatedAt).UnixMicro())
+	if err != nil {
+		return 0, q.d.wrap(action, err)
+	}
+	return id, nil
+}
+
+func (q *queries) TeamPasskeys(ctx context.Context, memberID int64) ([]TeamPasskey, error) {
+	out, err := collect(scanTeamPasskey)(q.r.query(ctx,
+		`SELECT `+teamPasskeyColumns+` FROM team_passkeys WHERE member_id = ? ORDER BY id`, memberID))
+	if err != nil {
+		return nil, q.d.wrap(fmt.Sprintf("passkeys of member %d", memberID), err)
+	}
+	return out, nil
+}
+
+func (q *queries) GetTeamPasskey(ctx context.Context, credentialID string) (TeamPasskey, error) {
+	p, err := scanTeamPasskey(q.r.queryRow(ctx, `SELECT `+teamPasskeyColumns+` FROM team_passkeys WHERE credential_id = ?`, credentialID))
+	if err != nil {
+		return TeamPasskey{}, q.d.wrap("get passkey", err)
+	}
+	return p, nil
+}
+
+func (q *queries) UpdateTeamPasskey(ctx context.Context, credentialID, credential string) error {
+	n, err := q.w.execN(ctx, `UPDATE team_passkeys SET credential = ? WHERE credential_id = ?`, credential, credentialID)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return q.d.wrap("update passkey", err)
+	}
+	return nil
 }

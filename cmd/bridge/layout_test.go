@@ -47,6 +47,8 @@ var owners = map[string][]string{
 	"github.com/SherClockHolmes/webpush-go": {"push"},
 	"github.com/jackc/pgx":                  {"storage", "storage/storagetest", "e2e"}, // e2e makes its test schemas
 	"modernc.org/sqlite":                    {"storage"},
+	"github.com/go-webauthn/webauthn":       {"admin"},
+	"github.com/pquerna/otp":                {"admin", "e2e"}, // e2e computes the codes a person would type
 }
 
 func TestLayout(t *testing.T) {

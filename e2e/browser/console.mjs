@@ -108,6 +108,30 @@ try {
     await page.keyboard.press("Tab");
     const focus = await page.evaluate(() => { const e = document.activeElement; return e && e.tagName + " " + getComputedStyle(e).outlineStyle; });
     check(`${size.name} keyboard: Tab focuses a link with an outline`, /^A (solid|auto)/.test(focus || ""), focus);
+    if (size.name === "desktop") {
+      // A passkey through Chrome's virtual authenticator (DevTools
+      // Protocol): added on the home page, then used to sign in again.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("WebAuthn.enable");
+      await cdp.send("WebAuthn.addVirtualAuthenticator", { options: {
+        protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
+      await page.goto(opt.site + "/admin");
+      await page.focus("#add-passkey");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => document.getElementById("passkey-status").textContent !== "");
+      const added = await page.textContent("#passkey-status");
+      check("desktop passkey: added", /Passkey added/.test(added), added);
+      await page.goto(opt.site + "/admin");
+      check("desktop passkey: counted on the home page", /Passkeys registered: 1\./.test(await page.textContent("main")));
+      await Promise.all([page.waitForNavigation(), page.click("nav button")]); // sign out
+      check("desktop passkey: signed out", new URL(page.url()).pathname === "/admin/login", page.url());
+      await page.focus("#passkey-login");
+      await Promise.all([page.waitForURL((u) => u.pathname === "/admin", { timeout: 15000 }).catch(() => {}), page.keyboard.press("Enter")]);
+      const where = new URL(page.url()).pathname;
+      const st = await page.textContent("#passkey-status").catch(() => "");
+      check("desktop passkey: signed in with it", where === "/admin", `${page.url()} ${st}`);
+      await visit("home-passkey", "/admin");
+    }
     check(`${size.name}: no console error (CSP included)`, problems.length === 0, problems.join(" | "));
     await context.close();
   }

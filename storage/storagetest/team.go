@@ -19,6 +19,7 @@ func RunTeam(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("TokenAndCodeMember", func(t *testing.T) { testTokenAndCodeMember(t, open(t)) })
 	t.Run("StatusAttributions", func(t *testing.T) { testStatusAttributions(t, open(t)) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open(t)) })
+	t.Run("TeamPasskeys", func(t *testing.T) { testTeamPasskeys(t, open(t)) })
 }
 
 func testTeamMembersAndRoles(t *testing.T, s storage.Store) {
@@ -251,4 +252,30 @@ func testAuditLog(t *testing.T, s storage.Store) {
 		!e.At.Equal(now.Add(3*time.Second)) || e.Account != "news" {
 		t.Fatalf("entry = %+v", e)
 	}
+}
+
+func testTeamPasskeys(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	a := must(s.InsertTeamMember(ctx, storage.TeamMember{Email: "a@x.example"}))(t)
+	b := must(s.InsertTeamMember(ctx, storage.TeamMember{Email: "b@x.example"}))(t)
+	must(s.InsertTeamPasskey(ctx, storage.TeamPasskey{MemberID: a, CredentialID: "c1", Credential: `{"n":1}`, CreatedAt: base()}))(t)
+	must(s.InsertTeamPasskey(ctx, storage.TeamPasskey{MemberID: a, CredentialID: "c2", Credential: `{"n":2}`}))(t)
+	_, err := s.InsertTeamPasskey(ctx, storage.TeamPasskey{MemberID: b, CredentialID: "c1", Credential: `{}`})
+	wantErr(t, err, storage.ErrAlreadyExists)
+	list := must(s.TeamPasskeys(ctx, a))(t)
+	if len(list) != 2 || list[0].CredentialID != "c1" || list[1].CredentialID != "c2" || list[0].Credential != `{"n":1}` {
+		t.Fatalf("TeamPasskeys = %+v", list)
+	}
+	if none := must(s.TeamPasskeys(ctx, b))(t); len(none) != 0 {
+		t.Fatalf("TeamPasskeys(b) = %+v", none)
+	}
+	if err := s.UpdateTeamPasskey(ctx, "c1", `{"n":3}`); err != nil {
+		t.Fatal(err)
+	}
+	if p := must(s.GetTeamPasskey(ctx, "c1"))(t); p.MemberID != a || p.Credential != `{"n":3}` {
+		t.Fatalf("GetTeamPasskey = %+v", p)
+	}
+	wantErr(t, s.UpdateTeamPasskey(ctx, "nope", `{}`), storage.ErrNotFound)
+	_, err = s.GetTeamPasskey(ctx, "nope")
+	wantErr(t, err, storage.ErrNotFound)
 }

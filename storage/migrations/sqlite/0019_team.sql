@@ -72,3 +72,15 @@ CREATE TABLE audit_log (
     address   TEXT NOT NULL
 );
 CREATE INDEX audit_log_account ON audit_log (account, id);
+
+-- team_passkeys: WebAuthn credentials of the members (passkeys):
+-- credential_id base64url, credential the JSON of go-webauthn's Credential
+-- (public key, sign count, flags).
+CREATE TABLE team_passkeys (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id     INTEGER NOT NULL REFERENCES team_members (id) ON DELETE CASCADE,
+    credential_id TEXT NOT NULL UNIQUE,
+    credential    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX team_passkeys_member ON team_passkeys (member_id);
