@@ -432,10 +432,6 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, code int, key str
 	c.render(w, r, code, "error.html", pageData{Title: "console", Session: s, Error: tr(language(r), key)})
 }
 
-func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
-	c.fail(w, r, http.StatusNotFound, "err.notfound", nil)
-}
-
 func (c *Console) css(w http.ResponseWriter, r *http.Request) {
 	b, _ := templateFS.ReadFile("templates/console.css")
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")

@@ -141,6 +141,9 @@ func testConsoleTeamLogin(t *testing.T, h *harness) {
 	}
 	// Replaying the code used to accept the invitation is refused.
 	status, page = fetch(t, other, "GET", base+"/admin/login?next="+url.QueryEscape(strings.TrimPrefix(authURL, base)), nil, nil)
+	if status != http.StatusOK {
+		t.Fatalf("login page: %d\n%s", status, page)
+	}
 	loginCSRF := find(t, csrfRE, page)
 	status, page = fetch(t, other, "POST", base+"/admin/login", url.Values{"csrf": {loginCSRF}, "email": {"alice@city.example"},
 		"password": {password}, "code": {first}, "next": {strings.TrimPrefix(authURL, base)}}, nil)
