@@ -157,6 +157,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))
 	s.interactionRoutes(handle) // notifications, raids, blocks, mutes, domain blocks, filters (notifications.go)
 	s.scheduledRoutes(handle)   // scheduled.go
+	s.presenceRoutes(handle)    // search, boosts, favourites, who reacted, history (presence.go)
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))
@@ -203,9 +204,6 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		"/api/v1/accounts/{id}/followers":     "read:accounts",
 		"/api/v1/accounts/{id}/following":     "read:accounts",
 		"/api/v1/accounts/{id}/featured_tags": "read:accounts",
-		"/api/v1/statuses/{id}/favourited_by": "read:accounts",
-		"/api/v1/statuses/{id}/reblogged_by":  "read:accounts",
-		"/api/v1/statuses/{id}/history":       "read:statuses",
 		"/api/v1/announcements":               "read",
 		"/api/v1/suggestions":                 "read",
 		"/api/v1/trends/tags":                 "read",
@@ -293,6 +291,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code, msg = http.StatusRequestEntityTooLarge, errBodyTooLarge.msg
 	case errors.Is(err, publish.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		code, msg = http.StatusNotFound, errNotFound.msg
+	case errors.Is(err, publish.ErrUnreachable):
+		code, msg = http.StatusServiceUnavailable, "The author's server cannot be reached; nothing was sent, try again later"
+		reqlog.Logger(r.Context(), s.log).Warn().Err(err).Str("path", r.URL.Path).Msg("client API request: remote server unreachable")
 	default:
 		reqlog.Logger(r.Context(), s.log).Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("client API request failed")
 	}

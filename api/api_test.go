@@ -232,7 +232,7 @@ func TestCrossOrigin(t *testing.T) {
 	}{
 		{"instance", "GET", "/api/v2/instance", true, 200},
 		{"token endpoint", "POST", "/oauth/token", true, 400},
-		{"unknown API path", "POST", "/api/v1/statuses/1/favourite", true, 404},
+		{"unknown API path", "POST", "/api/v1/statuses/1/bookmark", true, 404},
 		{"login page", "GET", "/oauth/authorize", false, 400},
 	}
 	for _, tt := range tests {
@@ -243,7 +243,7 @@ func TestCrossOrigin(t *testing.T) {
 			}
 		})
 	}
-	if r := e.do(t, request{method: http.MethodPost, path: "/api/v1/statuses/1/reblog"}); r.errorText(t) != "Record not found" {
+	if r := e.do(t, request{method: http.MethodPost, path: "/api/v1/statuses/1/bookmark"}); r.errorText(t) != "Record not found" {
 		t.Errorf("unknown API path: %s", r.body)
 	}
 }
@@ -255,7 +255,7 @@ func TestUnknownAPIPathsAnswerJSON404(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tok := e.token(t, "news", "read write")
 	for _, rq := range []request{
-		{method: http.MethodGet, path: "/api/v2/search?q=city", token: tok},
+		{method: http.MethodGet, path: "/api/v2/trends?limit=5", token: tok},
 		{method: http.MethodGet, path: "/api/v1/instance/peers"},
 		{method: http.MethodGet, path: "/api/v1/instance/activity"},
 		{method: http.MethodGet, path: "/api/v1/streaming/health"},

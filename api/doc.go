@@ -1,7 +1,10 @@
 // Package api is the subset of Mastodon's client API that a posting client
 // needs: the Mastodon apps, web clients and schedulers the comms team
 // already uses log in with OAuth (or a token made with the CLI), upload
-// images and publish, edit, delete and pin statuses.
+// images and publish, edit, delete and pin statuses; and answer the
+// fediverse: search remote posts and accounts, reply, boost and
+// favourite them, see who boosted or favourited, threads and edit
+// histories (presence.go, thread.go).
 //
 // Handlers are thin: they parse the request, call the publishing service
 // (package publish, the one code path shared with the command line) or the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -291,6 +292,10 @@ type statusView struct {
 	// counts are the replies, boosts and favourites of the statuses
 	// preloaded (a page); others are counted one by one.
 	counts map[int64]storage.StatusCounts
+	// viewer is the signed-in viewer ("" : none); reacted its boosts and
+	// favourites of the statuses preloaded, by IRI.
+	viewer  string
+	reacted map[string][]string
 	// apps are the attributions (member, app) of the statuses looked up
 	// so far, preloaded with a page.
 	apps map[int64]storage.StatusAttribution
@@ -312,7 +317,27 @@ func (v *statusView) preload(ctx context.Context, rows []storage.Status) error {
 	for _, id := range ids {
 		v.counts[id] = counts[id]
 	}
-	return v.loadApps(ctx, ids)
+	if err := v.loadApps(ctx, ids); err != nil {
+		return err
+	}
+	if v.viewer == "" {
+		return nil
+	}
+	uris := make([]string, len(rows))
+	for i, st := range rows {
+		uris[i] = v.s.links.Note(st.Account, st.ID)
+	}
+	kinds, err := v.s.store.OwnReactionKinds(ctx, v.viewer, uris)
+	if err != nil {
+		return err
+	}
+	if v.reacted == nil {
+		v.reacted = map[string][]string{}
+	}
+	for _, u := range uris {
+		v.reacted[u] = kinds[u]
+	}
+	return nil
 }
 
 // loadApps reads the attributions of statuses not looked up yet.
@@ -337,6 +362,18 @@ func (v *statusView) loadApps(ctx context.Context, ids []int64) error {
 		v.apps[id] = found[id] // zero: none
 	}
 	return nil
+}
+
+// reactions returns the viewer's boosts and favourites of the status uri.
+func (v *statusView) reactions(ctx context.Context, uri string) ([]string, error) {
+	if v.viewer == "" {
+		return nil, nil
+	}
+	if k, ok := v.reacted[uri]; ok {
+		return k, nil
+	}
+	kinds, err := v.s.store.OwnReactionKinds(ctx, v.viewer, []string{uri})
+	return kinds[uri], err
 }
 
 // statusCounts returns the interactions of one status.
@@ -364,7 +401,11 @@ func (s *Server) newStatusView(ctx context.Context, name string, viewer *caller)
 	if err != nil {
 		return nil, err
 	}
-	return &statusView{s: s, account: a, owner: viewer.owns(name)}, nil
+	v := &statusView{s: s, account: a, owner: viewer.owns(name)}
+	if viewer != nil {
+		v.viewer = viewer.name
+	}
+	return v, nil
 }
 
 // status builds the Status entity of st with its media and the counts
@@ -391,10 +432,15 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 	if a := v.apps[st.ID]; a.AppID != 0 && a.AppName != "" {
 		out.Application = &StatusApp{Name: a.AppName, Website: optString(a.AppWebsite)}
 	}
-	if st.InReplyToID != 0 {
-		id := idString(st.InReplyToID)
-		out.InReplyToID, out.InReplyToAccountID = &id, &v.account.ID
+	if err := v.inReplyTo(ctx, st, &out); err != nil {
+		return Status{}, err
 	}
+	kinds, err := v.reactions(ctx, out.URI)
+	if err != nil {
+		return Status{}, err
+	}
+	out.Favourited = slices.Contains(kinds, storage.NotificationFavourite)
+	out.Reblogged = slices.Contains(kinds, storage.NotificationReblog)
 	if v.owner && st.Visibility != storage.VisibilityPrivate {
 		pinned := !st.PinnedAt.IsZero()
 		out.Pinned = &pinned
@@ -409,6 +455,36 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 		out.Tags = append(out.Tags, Tag{Name: t.Name, URL: t.URL})
 	}
 	return out, nil
+}
+
+// inReplyTo sets the post a status answers: one of ours (its account's
+// id), or a remote one (its author's acct).
+func (v *statusView) inReplyTo(ctx context.Context, st storage.Status, out *Status) error {
+	switch {
+	case st.InReplyToRemoteID != 0:
+		id := idString(st.InReplyToRemoteID)
+		out.InReplyToID = &id
+		rs, err := v.s.store.GetRemoteStatus(ctx, st.InReplyToRemoteID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a, err := v.s.newProfiles().account(ctx, rs.ActorID)
+		if err != nil {
+			return err
+		}
+		out.InReplyToAccountID = &a.ID
+	case st.InReplyToID != 0:
+		id := idString(st.InReplyToID)
+		account := v.account.ID
+		if name, _, ok := v.s.links.ParseNote(st.InReplyToURI); ok {
+			account = strings.ToLower(name) // another of our accounts
+		}
+		out.InReplyToID, out.InReplyToAccountID = &id, &account
+	}
+	return nil
 }
 
 // mentionEntity: a mention of one of our accounts has its username as id
@@ -462,7 +538,7 @@ func (s *Server) loadStatus(ctx context.Context, idText string, viewer *caller) 
 	if _, ok := s.account(st.Account); !ok {
 		return storage.Status{}, nil, errNotFound
 	}
-	if st.Visibility == storage.VisibilityPrivate && !viewer.owns(st.Account) {
+	if st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted && !viewer.owns(st.Account) {
 		return storage.Status{}, nil, errNotFound
 	}
 	media, err := s.store.ListStatusMedia(ctx, id)

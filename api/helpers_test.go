@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ type env struct {
 	host     string
 	mediaDir string
 	push     *push.Service // nil unless envOptions.push
+	// requests counts the requests of the federation's client.
+	requests *atomic.Int64
 }
 
 type envOptions struct {
@@ -53,6 +56,20 @@ type envOptions struct {
 	push func(storage.Store, string) *push.Service
 	// team, when set, is the console's team login on /oauth/authorize.
 	team api.TeamLogin
+	// strictNetwork refuses private networks (as in production) instead
+	// of allowing loopback.
+	strictNetwork bool
+}
+
+// countingTransport counts the requests going through it.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -64,8 +81,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	mediaDir := t.TempDir()
 	b := bridgetest.New(t, bridgetest.Options{
-		Accounts: accounts,
-		Publish:  publish.Settings{MediaLimits: media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000}, MediaDir: mediaDir},
+		Accounts:   accounts,
+		PublicOnly: opts.strictNetwork,
+		Publish:    publish.Settings{MediaLimits: media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000}, MediaDir: mediaDir},
 		// Tests choose the client address of a request with X-Test-Client
 		// (the address rate limits are keyed by).
 		Handler: func(next http.Handler) http.Handler {
@@ -77,6 +95,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			})
 		},
 	})
+	requests := &atomic.Int64{}
+	b.Client.Transport = countingTransport{base: b.Client.Transport, n: requests}
 	set := api.Settings{BaseURL: b.URL, Accounts: accounts, HandleDomain: b.Host, Version: "1.2.3"}
 	if opts.moderation != nil {
 		set.Moderation = opts.moderation(b.Store)
@@ -93,7 +113,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	pages.Routes(b.Mux)
 	srv.Routes(b.Mux)
-	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, api: srv, url: b.URL, host: b.Host, mediaDir: mediaDir, push: set.Push}
+	return &env{store: b.Store, fed: b.Fed, pub: b.Pub, api: srv, url: b.URL, host: b.Host, mediaDir: mediaDir, push: set.Push, requests: requests}
 }
 
 // token makes a CLI token of account with scopes.

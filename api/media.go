@@ -204,6 +204,11 @@ func (s *Server) mediaFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if errors.Is(err, publish.ErrGone) { // its post was deleted: gone at once, as the post
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "This media was removed with its post.", http.StatusGone)
+		return
+	}
 	if err != nil {
 		reqlog.Logger(r.Context(), s.log).Error().Err(err).Int64("media", id).Msg("open media")
 		http.Error(w, "internal error", http.StatusInternalServerError)

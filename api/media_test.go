@@ -169,3 +169,31 @@ func TestMediaUploadRejects(t *testing.T) {
 		t.Error("a second media row exists")
 	}
 }
+
+// A deleted post's media answer 410 at once, as the post's page does, and
+// again 200 once a redraft attaches them.
+func TestMediaOfDeletedPostGone(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.token(t, "news", "read write")
+	r := e.upload(t, tok, pngBytes(t, 20, 20), [2]string{"description", "A bridge"})
+	if r.code != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.code, r.body)
+	}
+	m := r.json(t)
+	id, file := m["id"].(string), m["url"].(string)
+	status := e.post(t, tok, url.Values{"status": {"With an image"}, "media_ids[]": {id}})
+	if f := e.get(t, file, ""); f.code != http.StatusOK {
+		t.Fatalf("media of a live post: %d", f.code)
+	}
+	if d := e.do(t, request{method: http.MethodDelete, path: "/api/v1/statuses/" + status, token: tok}); d.code != http.StatusOK {
+		t.Fatalf("delete: %d %s", d.code, d.body)
+	}
+	f := e.get(t, file, "")
+	if f.code != http.StatusGone || f.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("media of a deleted post: %d %q, want 410 no-store", f.code, f.header.Get("Cache-Control"))
+	}
+	e.post(t, tok, url.Values{"status": {"Redrafted"}, "media_ids[]": {id}})
+	if f := e.get(t, file, ""); f.code != http.StatusOK {
+		t.Errorf("media redrafted: %d, want 200", f.code)
+	}
+}

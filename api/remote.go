@@ -22,6 +22,9 @@ import (
 // header are ours (placeholders): the apps fetch nothing from the remote
 // server.
 func (s *Server) remoteAccount(p storage.RemoteProfile) Account {
+	if isBlueskyActor(p.ActorID) {
+		return s.blueskyAccount(p) // bluesky_accounts.go
+	}
 	user, _, _ := strings.Cut(p.Acct, "@")
 	avatar := s.set.BaseURL + "/static/avatar.png"
 	header := s.set.BaseURL + "/static/header.png"
@@ -86,10 +89,23 @@ func (s *Server) remoteStatus(ctx context.Context, ps *profiles, rs storage.Remo
 	if out.Visibility == "" {
 		out.Visibility = storage.VisibilityPublic
 	}
-	if rs.InReplyToID != 0 {
+	switch {
+	case rs.InReplyToID != 0:
 		if st, err := s.store.GetStatus(ctx, rs.InReplyToID); err == nil {
 			id, account := idString(st.ID), strings.ToLower(st.Account)
 			out.InReplyToID, out.InReplyToAccountID = &id, &account
+		}
+	case rs.InReplyToURI != "":
+		// A reply to a remote post we hold (a thread elsewhere).
+		if parent, err := s.store.GetRemoteStatusByNoteID(ctx, rs.InReplyToURI); err == nil {
+			a, err := ps.account(ctx, parent.ActorID)
+			if err != nil {
+				return Status{}, err
+			}
+			id := idString(parent.ID)
+			out.InReplyToID, out.InReplyToAccountID = &id, &a.ID
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return Status{}, err
 		}
 	}
 	return out, nil
@@ -99,6 +115,13 @@ func (s *Server) remoteStatus(ctx context.Context, ps *profiles, rs storage.Remo
 // looking it up with WebFinger when we have not met it yet.
 func (s *Server) remoteProfileByID(ctx context.Context, id string) (storage.RemoteProfile, error) {
 	id = strings.TrimPrefix(id, "@")
+	if !strings.Contains(id, "@") { // a Bluesky handle (bluesky_accounts.go)
+		p, err := s.store.GetRemoteProfileByAcct(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && !isBlueskyActor(p.ActorID)) {
+			return storage.RemoteProfile{}, errNotFound
+		}
+		return p, err
+	}
 	user, domain, ok := strings.Cut(id, "@")
 	if !ok || user == "" || domain == "" || strings.EqualFold(domain, s.set.HandleDomain) {
 		return storage.RemoteProfile{}, errNotFound

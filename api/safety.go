@@ -9,7 +9,6 @@ import (
 
 	"github.com/passerelle/passerelle/hostport"
 	"github.com/passerelle/passerelle/moderation"
-	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -127,6 +126,14 @@ func (s *Server) accountAction(kind string, on bool) handler {
 			return
 		}
 		switch {
+		case kind == storage.BlockKindBlock && isBlueskyActor(p.ActorID):
+			// Recorded here only (its notifications are dropped): the
+			// block is not written on Bluesky yet.
+			if on {
+				_, err = s.store.PutAccountBlock(ctx, storage.AccountBlock{Account: c.name, ActorID: p.ActorID, Kind: storage.BlockKindBlock, CreatedAt: s.now()})
+			} else {
+				_, err = s.store.DeleteAccountBlock(ctx, c.name, p.ActorID, storage.BlockKindBlock)
+			}
 		case kind == storage.BlockKindBlock && on:
 			err = s.fed.BlockActor(ctx, c.name, p.ActorID)
 		case kind == storage.BlockKindBlock:
@@ -280,45 +287,6 @@ func (s *Server) unblockDomain(w http.ResponseWriter, r *http.Request, c *caller
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
-// replies are the remote replies shown under one of our posts: live, not
-// from an actor its account blocked or muted, not hidden by the viewer's
-// keyword filters (context "thread").
-func (s *Server) replies(ctx context.Context, st storage.Status, viewer *caller) ([]Status, error) {
-	rows, err := s.store.ListReplies(ctx, st.ID, maxPage)
-	if err != nil {
-		return nil, err
-	}
-	var kf *keywordFilter
-	if viewer != nil {
-		if kf, err = s.keywordFilter(ctx, viewer.name, "thread"); err != nil {
-			return nil, err
-		}
-	}
-	ps := s.newProfiles()
-	out := []Status{}
-	for _, rs := range rows {
-		kinds, err := s.store.AccountBlockKinds(ctx, strings.ToLower(st.Account), rs.ActorID)
-		if err != nil {
-			return nil, err
-		}
-		if len(kinds) > 0 || (rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted && !viewer.owns(st.Account)) {
-			continue
-		}
-		if s.mod != nil && s.mod.BlockedFor(st.Account, hostport.FromURL(rs.ActorID)) {
-			continue // the post's account blocked the replier's server
-		}
-		e, err := s.remoteStatus(ctx, ps, rs)
-		if err != nil {
-			return nil, err
-		}
-		if kf.hides(e.Account.DisplayName, sanitize.Plain(rs.ContentHTML), rs.SpoilerText) {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // remoteStatusByID loads a remote post for a signed-in viewer.
 func (s *Server) remoteStatusByID(ctx context.Context, idText string, viewer *caller) (storage.RemoteStatus, error) {
 	id, ok := parseID(idText)
@@ -337,18 +305,38 @@ func (s *Server) remoteStatusByID(ctx context.Context, idText string, viewer *ca
 		if len(kinds) > 0 {
 			return storage.RemoteStatus{}, errNotFound
 		}
+		if rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted {
+			// Followers-only and direct posts: only to the account they
+			// were addressed to.
+			addressed, nerr := s.store.RemoteStatusNotified(ctx, viewer.name, rs.ID)
+			if nerr != nil {
+				return storage.RemoteStatus{}, nerr
+			}
+			if !addressed {
+				return storage.RemoteStatus{}, errNotFound
+			}
+		}
 	}
 	return rs, err
 }
 
-// writeRemoteStatus answers GET /api/v1/statuses/:id for a remote post.
+// writeRemoteStatus answers GET /api/v1/statuses/:id for a remote post,
+// or for one of the caller's boosts.
 func (s *Server) writeRemoteStatus(w http.ResponseWriter, r *http.Request, c *caller) {
-	rs, err := s.remoteStatusByID(r.Context(), r.PathValue("id"), c)
+	ctx := r.Context()
+	rs, err := s.remoteStatusByID(ctx, r.PathValue("id"), c)
+	if errors.Is(err, errNotFound) {
+		s.writeReblog(w, r, c)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.remoteStatus(r.Context(), s.newProfiles(), rs)
+	e, err := s.remoteStatus(ctx, s.newProfiles(), rs)
+	if err == nil {
+		err = s.decorate(ctx, c, []*Status{&e})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -356,42 +344,46 @@ func (s *Server) writeRemoteStatus(w http.ResponseWriter, r *http.Request, c *ca
 	writeJSON(w, http.StatusOK, e)
 }
 
-// remoteContext answers GET /api/v1/statuses/:id/context for a remote
-// post: above it, our post it replies to.
-func (s *Server) remoteContext(w http.ResponseWriter, r *http.Request, c *caller) {
+// writeReblog answers one of our accounts' boosts by its id.
+func (s *Server) writeReblog(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
-	rs, err := s.remoteStatusByID(ctx, r.PathValue("id"), c)
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	rb, err := s.store.GetOwnReaction(ctx, id)
+	if err != nil || rb.Kind != storage.NotificationReblog {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	e, ok, err := s.reblogEntity(ctx, c, rb)
+	if err == nil && !ok {
+		err = errNotFound
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ancestors := []Status{}
-	if rs.InReplyToID != 0 {
-		if st, media, err := s.loadStatus(ctx, idString(rs.InReplyToID), c); err == nil {
-			v, err := s.newStatusView(ctx, st.Account, c)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			e, err := v.status(ctx, st, media)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			ancestors = append(ancestors, e)
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": []Status{}})
+	writeJSON(w, http.StatusOK, e)
 }
 
 // writeRemoteAccount answers a remote account we know (user@domain) to a
 // signed-in caller; nothing is fetched on this read path.
 func (s *Server) writeRemoteAccount(w http.ResponseWriter, r *http.Request, c *caller, id string) {
-	if c == nil || !strings.Contains(id, "@") {
+	if c == nil || (!strings.Contains(id, "@") && !strings.Contains(id, ".")) {
 		s.fail(w, r, errNotFound)
 		return
 	}
-	p, err := s.store.GetRemoteProfileByAcct(r.Context(), id)
+	var (
+		p   storage.RemoteProfile
+		err error
+	)
+	if strings.Contains(id, "@") {
+		p, err = s.store.GetRemoteProfileByAcct(r.Context(), id)
+	} else {
+		p, err = s.remoteProfileByID(r.Context(), id) // a Bluesky handle
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

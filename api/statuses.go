@@ -325,46 +325,6 @@ func (s *Server) statusSource(w http.ResponseWriter, r *http.Request, c *caller)
 	writeJSON(w, http.StatusOK, StatusSource{ID: idString(st.ID), Text: st.Text, SpoilerText: st.SpoilerText})
 }
 
-// statusContext answers the thread above a status (our replies are only
-// to our own posts) and, below it, the remote replies we recorded.
-func (s *Server) statusContext(w http.ResponseWriter, r *http.Request, c *caller) {
-	ctx := r.Context()
-	st, _, err := s.loadStatus(ctx, r.PathValue("id"), c)
-	if errors.Is(err, errNotFound) && c != nil {
-		s.remoteContext(w, r, c) // a remote post (safety.go)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.newStatusView(ctx, st.Account, c)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ancestors := []Status{}
-	for parent, n := st.InReplyToID, 0; parent != 0 && n < maxPage; n++ {
-		pst, media, err := s.loadStatus(ctx, idString(parent), c)
-		if err != nil {
-			break // deleted or hidden: the thread stops here
-		}
-		e, err := v.status(ctx, pst, media)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		ancestors = append([]Status{e}, ancestors...)
-		parent = pst.InReplyToID
-	}
-	descendants, err := s.replies(ctx, st, c) // safety.go
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ancestors": ancestors, "descendants": descendants})
-}
-
 // Delivery is how far a status's delivery went.
 type Delivery struct {
 	ServersReached int64 `json:"servers_reached"`
@@ -462,14 +422,14 @@ func (s *Server) setLink(w http.ResponseWriter, r *http.Request, page []Status) 
 	w.Header().Set("Link", link("max_id", page[len(page)-1].ID)+`; rel="next", `+link("min_id", page[0].ID)+`; rel="prev"`)
 }
 
-// accountStatuses lists an account's statuses: all of them for the
-// owner, public and unlisted ones for others. exclude_replies and
-// exclude_reblogs change nothing (our replies are to our own posts, which
-// Mastodon keeps; we never boost).
+// accountStatuses lists an account's statuses and boosts, newest
+// first: all of its statuses for the owner, public and unlisted ones for
+// others; exclude_reblogs leaves the boosts out. A remote account's are
+// the posts of it we hold (presence.go).
 func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request, c *caller) {
 	acc, ok := s.account(r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, errNotFound)
+		s.remoteAccountStatuses(w, r, c, r.PathValue("id")) // presence.go
 		return
 	}
 	s.listStatuses(w, r, c, strings.ToLower(acc.Username))
@@ -510,8 +470,29 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller,
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]Status, 0, len(rows))
-	for _, st := range rows {
+	var reblogs []storage.OwnReaction
+	if !boolParam(q.Get("pinned")) && !boolParam(q.Get("only_media")) && q.Get("tagged") == "" && !boolParam(q.Get("exclude_reblogs")) {
+		if reblogs, err = s.store.ListOwnReblogs(ctx, page); err != nil { // the account's boosts, among its statuses
+			s.fail(w, r, err)
+			return
+		}
+	}
+	out := make([]Status, 0, len(rows)+len(reblogs))
+	for len(out) < page.Limit && (len(rows) > 0 || len(reblogs) > 0) {
+		if len(reblogs) > 0 && (len(rows) == 0 || reblogs[0].ID > rows[0].ID) {
+			e, ok, err := s.reblogEntity(ctx, c, reblogs[0])
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if ok {
+				out = append(out, e)
+			}
+			reblogs = reblogs[1:]
+			continue
+		}
+		st := rows[0]
+		rows = rows[1:]
 		media, err := s.store.ListStatusMedia(ctx, st.ID)
 		if err != nil {
 			s.fail(w, r, err)

@@ -278,7 +278,7 @@ func TestCreateStatusRejects(t *testing.T) {
 		{"malformed media id", form(tok, url.Values{"status": {"x"}, "media_ids[]": {"abc"}}), 422, "media abc not found"},
 		{"media of another account", form(tok, url.Values{"status": {"x"}, "media_ids[]": {theirMedia}}), 422, "not found"},
 		{"too many media", form(tok, url.Values{"status": {"x"}, "media_ids[]": {"1", "2", "3", "4", "5"}}), 422, "at most 4"},
-		{"direct visibility", form(tok, url.Values{"status": {"x"}, "visibility": {"direct"}}), 422, "direct messages"},
+		{"direct without a mention", form(tok, url.Values{"status": {"x"}, "visibility": {"direct"}}), 422, "must mention"},
 		{"unknown visibility", form(tok, url.Values{"status": {"x"}, "visibility": {"secret"}}), 422, "visibility"},
 		{"bad language", form(tok, url.Values{"status": {"x"}, "language": {"not a language"}}), 422, "Language"},
 		{"reply to unknown", form(tok, url.Values{"status": {"x"}, "in_reply_to_id": {"12345"}}), 422, "in_reply_to_id"},

@@ -50,6 +50,9 @@ type Settings struct {
 	// NoteURL is the HTML permalink of one of our statuses (the link card
 	// of a truncated post).
 	NoteURL func(account string, id int64) string
+	// Notifier, when set, is told of the notifications read from Bluesky
+	// (inbox.go).
+	Notifier Notifier
 }
 
 // Mirror mirrors published posts to Bluesky. Its Mirror* methods
@@ -229,14 +232,13 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 			return err
 		}
 	}
-	if action != actionDelete && st.Visibility == storage.VisibilityPrivate {
-		// Bluesky has no followers-only posts: never mirror them.
+	if reason := notMirrored(st); action != actionDelete && reason != "" {
 		if _, err := q.GetBlueskyPost(ctx, st.ID); errors.Is(err, storage.ErrNotFound) {
 			v, err := q.BumpBlueskyPost(ctx, st.ID, a.Username, now)
 			if err != nil {
 				return err
 			}
-			_, err = q.SetBlueskyPostState(ctx, st.ID, v, storage.BlueskySkipped, "followers-only posts are not mirrored to Bluesky", now)
+			_, err = q.SetBlueskyPostState(ctx, st.ID, v, storage.BlueskySkipped, reason, now)
 			return err
 		}
 		return nil
@@ -264,4 +266,19 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 		Key: fmt.Sprintf("bluesky:%d:%d", st.ID, v),
 	})
 	return err
+}
+
+// notMirrored says why a status is never mirrored ("" when it is):
+// Bluesky has no followers-only or direct posts, and a reply to a
+// fediverse post would stand there without the post it answers.
+func notMirrored(st storage.Status) string {
+	switch {
+	case st.Visibility == storage.VisibilityPrivate:
+		return "followers-only posts are not mirrored to Bluesky"
+	case st.Visibility == storage.VisibilityDirect:
+		return "direct posts are not mirrored to Bluesky"
+	case st.InReplyToRemoteID != 0:
+		return "replies to fediverse posts are not mirrored to Bluesky"
+	}
+	return ""
 }

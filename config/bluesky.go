@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -53,6 +54,11 @@ type Bluesky struct {
 	// handles ("user.bsky.social"): a mention of such an account becomes a
 	// Bluesky mention; other mentions stay plain text.
 	Handles BlueskyHandles `yaml:"handles"`
+	// PollInterval is how often the account's Bluesky notifications are
+	// read (replies, mentions, quotes, likes, reposts, follows): a third
+	// of it for a while after something new, four times it after an hour
+	// without anything. 0: DefaultBlueskyPollInterval.
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // Bluesky defaults and limits.
@@ -62,6 +68,10 @@ const (
 	MinBlueskyImageMaxBytes     = 50_000
 	MaxBlueskyImageMaxBytes     = 2_000_000
 	DefaultReplies              = RepliesEveryone
+
+	DefaultBlueskyPollInterval = Duration(30 * time.Second)
+	MinBlueskyPollInterval     = Duration(15 * time.Second)
+	MaxBlueskyPollInterval     = Duration(time.Hour)
 )
 
 // Values of the Bluesky and reply settings.
@@ -132,7 +142,16 @@ func normalizeHandle(s string) string {
 func (b Bluesky) Enabled() bool {
 	return b.PDSURL != "" || b.Identifier != "" || b.AppPassword != "" || b.SessionKey != "" ||
 		b.Handle != "" || b.LongPosts != "" || b.ImageMaxBytes != 0 || b.Edits != "" ||
-		b.Quotes != "" || b.AltText != "" || b.SensitiveLabel != "" || len(b.Handles) > 0
+		b.Quotes != "" || b.AltText != "" || b.SensitiveLabel != "" || len(b.Handles) > 0 || b.PollInterval != 0
+}
+
+// PollIntervalOrDefault returns PollInterval, or DefaultBlueskyPollInterval
+// when zero.
+func (b Bluesky) PollIntervalOrDefault() time.Duration {
+	if b.PollInterval == 0 {
+		return DefaultBlueskyPollInterval.Duration()
+	}
+	return b.PollInterval.Duration()
 }
 
 // applyDefaults fills in the defaults of an enabled mirror.
@@ -238,6 +257,9 @@ func (v *validator) bluesky(key string, b Bluesky) {
 	v.oneOf(key+".alt_text", b.AltText, altTextValues)
 	v.oneOf(key+".sensitive_label", b.SensitiveLabel, labelValues)
 	v.intRange(key+".image_max_bytes", b.ImageMaxBytes, MinBlueskyImageMaxBytes, MaxBlueskyImageMaxBytes)
+	if b.PollInterval != 0 && (b.PollInterval < MinBlueskyPollInterval || b.PollInterval > MaxBlueskyPollInterval) {
+		v.addf(key+".poll_interval", "must be between %s and %s; got %s", MinBlueskyPollInterval, MaxBlueskyPollInterval, b.PollInterval)
+	}
 	for _, fedi := range sortedHandles(b.Handles) {
 		hk := key + ".handles." + fedi
 		user, domain, ok := strings.Cut(fedi, "@")

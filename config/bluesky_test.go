@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBlueskyDefaults(t *testing.T) {
@@ -97,6 +98,10 @@ func TestBlueskyValidate(t *testing.T) {
 			`accounts[0].bluesky.alt_text: must be one of "required", "optional"`,
 			`accounts[0].bluesky.image_max_bytes: must be between 50000 and 2000000; got 5000000`,
 		}},
+		{name: "poll interval too short", mutate: mirror(func(b *Bluesky) { b.PollInterval = Duration(5 * time.Second) }),
+			want: []string{`accounts[0].bluesky.poll_interval: must be between 15s and 1h; got 5s`}},
+		{name: "poll interval too long", mutate: mirror(func(b *Bluesky) { b.PollInterval = Duration(2 * time.Hour) }),
+			want: []string{`accounts[0].bluesky.poll_interval: must be between 15s and 1h; got 2h`}},
 		{name: "bad handles map", mutate: mirror(func(b *Bluesky) {
 			b.Handles = BlueskyHandles{"alice": "alice.bsky.social", "bob@social.example": "not a handle"}
 		}), want: []string{

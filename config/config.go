@@ -124,6 +124,9 @@ type Account struct {
 	Language string `yaml:"language"`
 	// Notice is the X exit notice page (/x/USERNAME); see notice.go.
 	Notice Notice `yaml:"notice"`
+	// Pages are the public pages' languages, footer links and
+	// accessibility statement; see pages.go.
+	Pages Pages `yaml:"pages"`
 	// Replies is who may reply (Bluesky threadgate): everyone, followers, following, mentioned or nobody; see bluesky.go.
 	Replies string `yaml:"replies"`
 	Quotes  string `yaml:"quotes"` // who may quote: allow, followers or disallow; see policy.go

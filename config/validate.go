@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 	v.posts(c.Posts)
 	v.accounts(c.Accounts)
 	v.notices(c.Accounts)
+	v.pagesAccounts(c.Accounts)
 	v.blueskyAccounts(c)
 	v.policyAccounts(c.Accounts)
 	v.feedAccounts(c.Accounts)

@@ -111,6 +111,9 @@ type Config struct {
 	// hundreds of new actors on one domain within a second, which those
 	// limits rightly answer with 429.
 	KeepInboxLimits bool
+	// MetricsListen is server.metrics_listen (127.0.0.1:PORT); empty: no
+	// metrics listener.
+	MetricsListen string
 }
 
 // BaseURL is the public URL of a bridge configured with c.
@@ -142,6 +145,9 @@ func (c Config) YAML() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "server:\n  public_url: %q\n  listen: %q\n", c.BaseURL(), c.Addr)
+	if c.MetricsListen != "" {
+		fmt.Fprintf(&b, "  metrics_listen: %q\n", c.MetricsListen)
+	}
 	if len(c.TrustedProxies) > 0 {
 		b.WriteString("  trusted_proxies:\n")
 		for _, p := range c.TrustedProxies {

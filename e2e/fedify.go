@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -349,6 +350,27 @@ func (p *FedifyPeer) Incoming(ctx context.Context) ([]FedifyDelivery, error) {
 	var ds []FedifyDelivery
 	err := p.Do(ctx, "/_test/incoming", nil, &ds)
 	return ds, err
+}
+
+// SettledIncoming is Incoming once no delivery is still being answered
+// (status 0: the bridge's workers may still be sending when a test looks),
+// or as they stand when ctx ends.
+func (p *FedifyPeer) SettledIncoming(ctx context.Context) ([]FedifyDelivery, error) {
+	for {
+		ds, err := p.Incoming(ctx)
+		if err != nil {
+			return nil, err
+		}
+		inFlight := slices.ContainsFunc(ds, func(d FedifyDelivery) bool { return d.Status == 0 })
+		if !inFlight {
+			return ds, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ds, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Specs is the signature spec Fedify remembers per origin (what the

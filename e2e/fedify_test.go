@@ -390,7 +390,7 @@ func TestFedify(t *testing.T) {
 
 	t.Run("BridgeSignaturesVerifiedByFedify", func(t *testing.T) {
 		ctx := e.ctx(10 * time.Second)
-		ds, err := peer.Incoming(ctx)
+		ds, err := peer.SettledIncoming(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,6 +415,40 @@ func TestFedify(t *testing.T) {
 		if rfc == 0 {
 			t.Errorf("none of the bridge's %d deliveries was signed RFC 9421", n)
 		}
+	})
+
+	// Issue 20 (item 3): the peer signed RFC 9421 to the bridge, so the
+	// bridge probes it with its Ed25519 key (FEP-521a assertionMethod;
+	// served as a CryptographicKey at its id, where Fedify fetches it),
+	// Fedify verifies, and the
+	// bridge keeps signing with it (no refusal, no RSA fallback after).
+	t.Run("Ed25519SignaturesVerifiedByFedify", func(t *testing.T) {
+		needFollow(t)
+		ctx := e.ctx(10 * time.Second)
+		ds, err := peer.SettledIncoming(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edKey := h.actorID() + "/ed25519-key"
+		ed, afterRSA := 0, 0
+		for _, d := range ds {
+			switch {
+			case d.KeyID == edKey:
+				ed++
+				if d.Spec != FirstKnockRFC9421 || d.Status != http.StatusAccepted {
+					t.Errorf("Fedify answered %d to the bridge's Ed25519-signed %s %s (spec %s)", d.Status, d.Type, d.ID, d.Spec)
+				}
+			case strings.HasPrefix(d.KeyID, h.actorID()) && ed > 0:
+				afterRSA++ // signed RSA after the first Ed25519 delivery
+			}
+		}
+		if ed == 0 {
+			t.Fatalf("none of the bridge's deliveries was signed with %s; received: %v", edKey, ds)
+		}
+		if afterRSA > 0 {
+			t.Errorf("%d deliveries after the first Ed25519 one were signed RSA", afterRSA)
+		}
+		t.Logf("%d deliveries signed RFC 9421 ed25519, verified by Fedify", ed)
 	})
 
 	// Issue 13 (item 5): the bridge answers 401 to RFC 9421 signatures, so

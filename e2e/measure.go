@@ -6,12 +6,20 @@ package e2e
 // memory of a process from /proc, and latency percentiles.
 
 import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,4 +83,84 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// MetricSum reads the bridge's metrics (the Prometheus text format at
+// metricsURL, e.g. http://127.0.0.1:PORT/metrics) and returns the sum of
+// every series of the metric name (all its label sets). ok is false when
+// the metric is not there (a bridge that does not count it).
+func MetricSum(metricsURL, name string) (sum float64, ok bool, err error) {
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(metricsURL)
+	if err != nil {
+		return 0, false, fmt.Errorf("e2e: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, false, fmt.Errorf("e2e: metrics: GET %s: status %d", metricsURL, resp.StatusCode)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, false, fmt.Errorf("e2e: metrics: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		series, value := line[:i], line[i+1:]
+		if series != name && !strings.HasPrefix(series, name+"{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("e2e: metrics: bad line %q", line)
+		}
+		sum += v
+		ok = true
+	}
+	return sum, ok, nil
+}
+
+// SigningRate measures signatures per second of the library the bridge
+// signs with (Go's crypto/rsa, RSA-2048 PKCS#1 v1.5 over a SHA-256
+// digest, as draft-cavage and RFC 9421 rsa-v1_5-sha256 sign; or
+// crypto/ed25519 when ed is set) on GOMAXPROCS goroutines of this process
+// for d, and the CPU time one signature takes (this process's CPU over
+// the signatures made).
+func SigningRate(d time.Duration, ed bool) (perSecond float64, cpuPerSig time.Duration) {
+	var sign func(msg []byte)
+	if ed {
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		sign = func(msg []byte) { ed25519.Sign(key, msg) }
+	} else {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		sign = func(msg []byte) {
+			h := sha256.Sum256(msg)
+			if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:]); err != nil {
+				panic(err)
+			}
+		}
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := SelfCPU()
+	start := time.Now()
+	for g := range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			msg := []byte("(request-target): post /inbox\nhost: 127.1.0.1\ndate: " + strconv.Itoa(g))
+			for i := 0; time.Since(start) < d; i++ {
+				sign(append(msg, byte(i)))
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds(), (SelfCPU() - cpu0) / time.Duration(n.Load())
 }

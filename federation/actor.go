@@ -53,6 +53,21 @@ func (s *Service) instanceActor(w http.ResponseWriter, r *http.Request) {
 	writeAS2(w, s.instance.doc)
 }
 
+// accountKey serves an account's Ed25519 key at its id (federation.go):
+// to anyone, as the public key it is (verifiers fetch it unsigned too).
+func (s *Service) accountKey(w http.ResponseWriter, r *http.Request) {
+	la := s.accounts[strings.ToLower(r.PathValue("name"))]
+	if la == nil || la.edKeyDoc == nil {
+		writeError(w, http.StatusNotFound, "no such key")
+		return
+	}
+	writeAS2(w, la.edKeyDoc)
+}
+
+func (s *Service) instanceKey(w http.ResponseWriter, r *http.Request) {
+	writeAS2(w, s.instance.edKeyDoc)
+}
+
 // instanceOutbox serves the instance actor's outbox, which its document
 // advertises: always empty (it posts nothing).
 func (s *Service) instanceOutbox(w http.ResponseWriter, r *http.Request) {

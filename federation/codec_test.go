@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/hostport"
+	"github.com/passerelle/passerelle/httpsig"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -616,6 +618,25 @@ func actorRules(id string) []rule {
 		{"pleroma/endpoints", "Pleroma ActivityPub.user_data_from_user_object reads endpoints.sharedInbox and publicKey.publicKeyPem", func(m map[string]any) error {
 			return nonEmpty(m, "endpoints.sharedInbox", "publicKey.publicKeyPem")
 		}},
+		{"fep-521a/assertionMethod", "FEP-521a (and Fedify's Multikey): assertionMethod lists Multikeys with id, controller (the actor) and an Ed25519 publicKeyMultibase; @context has security/multikey/v1 and did/v1 (assertionMethod)", func(m map[string]any) error {
+			ks, _ := m["assertionMethod"].([]any)
+			if len(ks) != 1 {
+				return fmt.Errorf("assertionMethod %v, want one Multikey", m["assertionMethod"])
+			}
+			k, _ := ks[0].(map[string]any)
+			if k["type"] != "Multikey" || k["controller"] != id || k["id"] != id+"/ed25519-key" {
+				return fmt.Errorf("assertionMethod[0] = %v", k)
+			}
+			pub, err := httpsig.ParseMultikey(fmt.Sprint(k["publicKeyMultibase"]))
+			if _, ok := pub.(ed25519.PublicKey); err != nil || !ok {
+				return fmt.Errorf("publicKeyMultibase: %T, %v; want an Ed25519 key", pub, err)
+			}
+			c, _ := m["@context"].([]any)
+			if !slices.Contains(c, any("https://w3id.org/security/multikey/v1")) || !slices.Contains(c, any("https://www.w3.org/ns/did/v1")) {
+				return fmt.Errorf("@context %v lacks multikey/v1 or did/v1", c)
+			}
+			return nil
+		}},
 		{"lemmy/person-fields", "LemmyNet/lemmy crates/apub/assets/lemmy/objects/person.json (Lemmy's Person needs id, preferredUsername, inbox and publicKey{id, owner, publicKeyPem})", func(m map[string]any) error {
 			return nonEmpty(m, "id", "preferredUsername", "inbox", "publicKey.id", "publicKey.owner", "publicKey.publicKeyPem")
 		}},
@@ -636,7 +657,7 @@ func TestEncodeActor(t *testing.T) {
 		got := projectActor(doc)
 		want := &wantActor{
 			ID: id, Type: "Organization", PreferredUsername: "news", Inbox: id + "/inbox",
-			SharedInbox: codecBase + "/inbox", KeyIDs: []string{id + "#main-key"}, Name: "Ville de Test",
+			SharedInbox: codecBase + "/inbox", KeyIDs: []string{id + "#main-key", id + "/ed25519-key"}, Name: "Ville de Test",
 			Summary: "<p>Nouvelles de la ville</p>", IconURL: "https://cdn.example/avatar.png", ProfileURL: str(m, "url"),
 			AlsoKnownAs: []string{"https://old.example/users/news"},
 		}

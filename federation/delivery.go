@@ -56,12 +56,16 @@ func (s *Service) enqueueDelivery(ctx context.Context, q storage.Queries, signer
 // queueDelivery enqueues a delivery job with its payload; activityID is
 // the stored outgoing activity it sends, 0 when the payload holds it.
 func (s *Service) queueDelivery(ctx context.Context, q storage.Queries, payload []byte, inbox, key, ref string, activityID int64) error {
-	host := ""
-	if u, err := url.Parse(inbox); err == nil {
-		host = u.Host
-	}
-	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: host, Ref: ref, ActivityID: activityID})
+	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: inboxHost(inbox), Ref: ref, ActivityID: activityID})
 	return err
+}
+
+// inboxHost is the host[:port] of an inbox URL, the job's Host.
+func inboxHost(inbox string) string {
+	if u, err := url.Parse(inbox); err == nil {
+		return u.Host
+	}
+	return ""
 }
 
 // deliveryBackoff is delivery's retry policy (package jobs): about two
@@ -117,6 +121,7 @@ type Deliverer struct {
 	hosts      sync.Map      // host -> *hostState
 	client     *http.Client  // the service's client, without its overall timeout
 	activities activityCache
+	signed     signedCache                 // the signatures of failed attempts, for their retries (resign.go)
 	runner     atomic.Pointer[jobs.Runner] // the runner it is registered on
 }
 
@@ -175,8 +180,32 @@ func (d *Deliverer) Register(r *jobs.Runner) error {
 	if err != nil {
 		return fmt.Errorf("federation: %w", err)
 	}
+	d.loadUnavailable()
 	d.runner.Store(r)
 	return nil
+}
+
+// loadUnavailable adopts the hosts marked unavailable in storage (by this
+// process before a restart, or by another replica): their deliveries
+// wait until the host is due to be probed again, without signing or
+// connecting, as if this process had seen the failures itself.
+func (d *Deliverer) loadUnavailable() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hosts, err := d.s.store.ListUnavailableHosts(ctx, d.s.now())
+	if err != nil {
+		d.s.log.Error().Err(err).Msg("read the hosts marked unavailable") // they are learnt again by failing
+		return
+	}
+	for _, row := range hosts {
+		h := d.host(row.Host)
+		h.mu.Lock()
+		h.failures = max(h.failures, row.Failures)
+		if row.UnavailableUntil.After(h.until) {
+			h.until = row.UnavailableUntil
+		}
+		h.mu.Unlock()
+	}
 }
 
 // Running reports whether the runner of the delivery pool is claiming
@@ -333,8 +362,8 @@ func (d *Deliverer) hostFailed(ctx context.Context, name string, h *hostState) {
 	}
 }
 
-// deliver signs (again, on every attempt: signatures expire) and POSTs,
-// within deliveryTimeout.
+// deliver signs (or, for a retry, sends the signature of the attempt
+// before while it is fresh: resign.go) and POSTs, within deliveryTimeout.
 func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState, j *jobs.Job) error {
 	s := d.s
 	la := s.accounts[p.Signer]
@@ -358,17 +387,45 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 	start := time.Now()
 	recent := start.UnixNano()-h.lastSent.Swap(start.UnixNano()) < int64(keepAliveWithin)
 	closeAfter := h.active.Load() <= 1 && !recent
-	spec := s.specFor(u.Host)
-	resp, now, err := d.post(ctx, la.signer, u.String(), p.Activity, spec, closeAfter, j)
+	signer, spec := s.deliverySignature(la, u.Host) // knock.go
+	inbox := u.String()
+	// A retry sends the signature of the attempt before while it is well
+	// inside every verifier's window (resign.go); otherwise it signs.
+	reuse := d.signed.take(j.ID, inbox, signer.KeyID, spec, s.now())
+	resp, now, sent, err := d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, reuse)
+	if err == nil && reuse != nil && edRefused(resp.StatusCode) {
+		// The old signature refused (a clock far off?): sign afresh, in
+		// the same spec, before concluding anything about the spec.
+		drain(resp)
+		resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
+	}
+	if err == nil && isEd25519(signer) {
+		// What the host makes of Ed25519 signatures is remembered; a
+		// refusal is met at once by the same request signed RSA, in the
+		// spec the host is known to take (draft-cavage, which every
+		// server verifies, unless it is known to take RFC 9421).
+		switch c := resp.StatusCode; {
+		case c >= 200 && c < 300:
+			s.rememberEd25519(ctx, u.Host, true)
+		case edRefused(c):
+			s.rememberEd25519(ctx, u.Host, false)
+			drain(resp)
+			signer, spec = la.signer, s.specFor(u.Host)
+			resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
+		}
+	}
 	if err == nil && knockAgain(resp.StatusCode) {
 		// Perhaps a refusal of the signature's spec: knock once more with
 		// the other one (knock.go), and remember what worked.
 		drain(resp)
-		spec = otherSpec(spec)
-		resp, now, err = d.post(ctx, la.signer, u.String(), p.Activity, spec, closeAfter, j)
+		signer, spec = la.signer, otherSpec(spec)
+		resp, now, sent, err = d.post(ctx, signer, inbox, p.Activity, spec, closeAfter, j, nil)
 		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			s.rememberSpec(u.Host, spec)
 		}
+	}
+	if sent != nil && retryable(err, resp) {
+		d.signed.keep(j.ID, sent, s.now()) // the retry may send it again
 	}
 	if err != nil {
 		if errors.Is(err, safehttp.ErrForbiddenAddress) {
@@ -399,33 +456,44 @@ func (d *Deliverer) deliver(ctx context.Context, p deliverPayload, h *hostState,
 // signing is the costliest step: no more at once than CPUs, so that the
 // deliveries already signed are sent without delay. now is when it was
 // signed.
-func (d *Deliverer) post(ctx context.Context, signer httpsig.Signer, inbox string, body []byte, spec httpsig.Spec, closeAfter bool, j *jobs.Job) (*http.Response, time.Time, error) {
+//
+// With reuse (a signature of the same request made for an earlier
+// attempt, resign.go), nothing is signed: its headers are sent again.
+// sent is the signature the request carried, to keep for a retry.
+func (d *Deliverer) post(ctx context.Context, signer httpsig.Signer, inbox string, body []byte, spec httpsig.Spec, closeAfter bool, j *jobs.Job, reuse *signedRequest) (resp *http.Response, now time.Time, sent *signedRequest, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
 	if err != nil {
-		return nil, time.Time{}, jobs.Permanent(err)
+		return nil, time.Time{}, nil, jobs.Permanent(err)
 	}
 	req.Header.Set("Content-Type", contentTypeAS2)
 	req.Header.Set("Accept", acceptAS2)
 	req.Close = closeAfter
-	select {
-	case d.signers <- struct{}{}:
-	case <-j.Stopping():
-		return nil, time.Time{}, jobs.ErrStopping // not sent: put back by the runner
-	case <-ctx.Done():
-		return nil, time.Time{}, fmt.Errorf("federation: POST %s: %w", inbox, ctx.Err())
-	}
-	now := d.s.now()
-	err = signer.Sign(spec, req, body, now)
-	<-d.signers
-	if err != nil {
-		return nil, now, fmt.Errorf("federation: sign delivery: %w", err)
+	if reuse != nil {
+		now = d.s.now()
+		reuse.apply(req)
+		sent = reuse
+	} else {
+		select {
+		case d.signers <- struct{}{}:
+		case <-j.Stopping():
+			return nil, time.Time{}, nil, jobs.ErrStopping // not sent: put back by the runner
+		case <-ctx.Done():
+			return nil, time.Time{}, nil, fmt.Errorf("federation: POST %s: %w", inbox, ctx.Err())
+		}
+		now = d.s.now()
+		err = d.s.sign(signer, spec, req, body, now)
+		<-d.signers
+		if err != nil {
+			return nil, now, nil, fmt.Errorf("federation: sign delivery: %w", err)
+		}
+		sent = newSignedRequest(req, inbox, signer.KeyID, spec, now)
 	}
 	j.Park()
-	resp, err := d.client.Do(req)
+	resp, err = d.client.Do(req)
 	if err != nil {
-		return nil, now, fmt.Errorf("federation: POST %s: %w", inbox, err)
+		return nil, now, sent, fmt.Errorf("federation: POST %s: %w", inbox, err)
 	}
-	return resp, now, nil
+	return resp, now, sent, nil
 }
 
 // drain reads (a bounded part of) an answer's body and closes it, so

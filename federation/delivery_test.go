@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,54 +60,82 @@ func follow(t *testing.T, b *bridge, servers ...*fedtest.Server) {
 	}
 }
 
-// TestDeliveryResignsEveryAttempt: a server that rejects the first attempt
-// receives a second one, signed again with a later Date, that verifies.
-func TestDeliveryResignsEveryAttempt(t *testing.T) {
-	b := startBridge(t, true)
-	var skew atomic.Int64 // the bridge's and the remote's clock run ahead by this
-	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	b.svc.SetClock(now)
-	remote := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{FailFirst: 1, Now: now})
-	ctx := context.Background()
-	err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
-		Account: "news", Activity: createActivity(t, b, 1), Inboxes: []string{remote.SharedInboxURL()}, Ref: "status:1",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runDeliverer(t, b.svc, 4)
-	if !remote.WaitFor(1, 10*time.Second) {
-		t.Fatal("no first attempt")
-	}
-	// The retry is due a quarter of a second later; move the clocks 5 s
-	// on so that it goes at once, with a Date that must differ (Dates
-	// have a one-second resolution).
-	skew.Store(int64(5 * time.Second))
-	if !remote.WaitFor(2, 10*time.Second) {
-		t.Fatal("no second attempt")
-	}
-	got := remote.Received()
-	first, second := got[0], got[1]
+// signatureCounter is an Observer that counts outgoing signatures.
+type signatureCounter struct {
+	federation.Observer
+	n atomic.Int64
+}
+
+func (c *signatureCounter) Signed(spec, alg string)        { c.n.Add(1) }
+func (c *signatureCounter) Delivery(string, time.Duration) {}
+func (c *signatureCounter) Inbound(typ, outcome string)    {}
+func (c *signatureCounter) SignatureFailure(reason string) {}
+
+// TestDeliveryRetrySignature: a server that rejects the first attempt
+// receives a second one that verifies. A retry within four minutes of the
+// first signature sends it again (same Date, same Signature: nothing
+// signed); a later one is signed again with a later Date (resign.go).
+func TestDeliveryRetrySignature(t *testing.T) {
 	tests := []struct {
-		name string
-		ok   bool
+		name       string
+		after      time.Duration // how far the clocks move before the retry
+		same       bool          // the retry carries the first signature
+		signatures int64
 	}{
-		{"first attempt verified and answered 500", first.Verified && first.Status == http.StatusInternalServerError},
-		{"second attempt verified and answered 202", second.Verified && second.Status == http.StatusAccepted},
-		{"new Date", second.Header.Get("Date") != first.Header.Get("Date")},
-		{"new Signature", second.Header.Get("Signature") != first.Header.Get("Signature")},
-		{"same activity", string(second.Body) == string(first.Body)},
+		{"retry 5 s later sends the same signature", 5 * time.Second, true, 1},
+		{"retry 3 min 50 s later sends the same signature", 3*time.Minute + 50*time.Second, true, 1},
+		{"retry 4 min later is signed again", 4*time.Minute + time.Second, false, 2},
 	}
-	for _, tc := range tests {
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if !tc.ok {
-				t.Errorf("first: %s %q verified=%v (%v); second: %s %q verified=%v (%v)",
-					first.Header.Get("Date"), first.Header.Get("Signature"), first.Verified, first.Err,
-					second.Header.Get("Date"), second.Header.Get("Signature"), second.Verified, second.Err)
+			sigs := &signatureCounter{}
+			b := startObservedBridge(t, sigs)
+			var skew atomic.Int64 // the bridge's and the remote's clock run ahead by this
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			b.svc.SetClock(now)
+			remote := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{FailFirst: 1, Now: now})
+			ctx := context.Background()
+			ref := fmt.Sprintf("status:%d", i+1)
+			err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
+				Account: "news", Activity: createActivity(t, b, i+1), Inboxes: []string{remote.SharedInboxURL()}, Ref: ref,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runDeliverer(t, b.svc, 4)
+			if !remote.WaitFor(1, 10*time.Second) {
+				t.Fatal("no first attempt")
+			}
+			// The retry is due a quarter of a second later; moving the
+			// clocks on makes it go at once (Dates have a one-second
+			// resolution: a new signature would have a new Date).
+			skew.Store(int64(tc.after))
+			if !remote.WaitFor(2, 10*time.Second) {
+				t.Fatal("no second attempt")
+			}
+			waitStats(t, b, ref, storage.RefStats{Done: 1})
+			got := remote.Received()
+			first, second := got[0], got[1]
+			checks := []struct {
+				name string
+				ok   bool
+			}{
+				{"first attempt verified and answered 500", first.Verified && first.Status == http.StatusInternalServerError},
+				{"second attempt verified and answered 202", second.Verified && second.Status == http.StatusAccepted},
+				{"Date", (second.Header.Get("Date") == first.Header.Get("Date")) == tc.same},
+				{"Signature", (second.Header.Get("Signature") == first.Header.Get("Signature")) == tc.same},
+				{"same activity", string(second.Body) == string(first.Body)},
+				{"signatures made", sigs.n.Load() == tc.signatures},
+			}
+			for _, c := range checks {
+				if !c.ok {
+					t.Errorf("%s: first: %s %q verified=%v (%v); second: %s %q verified=%v (%v); %d signatures made, want %d",
+						c.name, first.Header.Get("Date"), first.Header.Get("Signature"), first.Verified, first.Err,
+						second.Header.Get("Date"), second.Header.Get("Signature"), second.Verified, second.Err, sigs.n.Load(), tc.signatures)
+				}
 			}
 		})
 	}
-	waitStats(t, b, "status:1", storage.RefStats{Done: 1})
 }
 
 // waitStats waits until the deliveries of ref are as want.
@@ -244,4 +273,50 @@ func deadLocalOwner(t *testing.T) string {
 		t.Skip("cannot run true:", err)
 	}
 	return fmt.Sprintf("%s-%d-1", host, cmd.Process.Pid)
+}
+
+// TestUnavailableHostsAdoptedAtStart: a host marked unavailable in storage
+// (by an earlier run, or another replica) is not signed for nor contacted
+// by a new deliverer before its pause ends: its delivery waits, due at the
+// end of the pause, and nothing was signed for it.
+func TestUnavailableHostsAdoptedAtStart(t *testing.T) {
+	sigs := &signatureCounter{}
+	b := startObservedBridge(t, sigs)
+	paused := fedtest.StartWith(t, "127.0.0.2:0", 1, fedtest.Options{})
+	ctx := context.Background()
+	host := strings.TrimPrefix(paused.URL(), "http://")
+	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	for range 5 {
+		if _, err := b.store.RecordHostFailure(ctx, host, time.Now(), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.svc.Enqueue(ctx, b.store, federation.Outgoing{
+		Account: "news", Activity: createActivity(t, b, 1), Inboxes: []string{paused.SharedInboxURL()}, Ref: "status:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliverer(t, b.svc, 4)
+	// The delivery is put back, due when the host's pause ends.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		jobs, err := b.store.ListJobsByRef(ctx, federation.JobDeliver, "status:1", storage.JobPending, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 1 && jobs[0].Attempts == 1 && !jobs[0].RunAt.Before(until) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery jobs %+v, want one put back until %v", jobs, until)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := paused.Count(); n != 0 {
+		t.Errorf("the paused host received %d requests", n)
+	}
+	if n := sigs.n.Load(); n != 0 {
+		t.Errorf("%d signatures made for a paused host", n)
+	}
 }

@@ -24,6 +24,9 @@ const (
 var actorContext = []any{
 	"https://www.w3.org/ns/activitystreams",
 	"https://w3id.org/security/v1",
+	// FEP-521a: assertionMethod (DID v1) and Multikey, as Fedify writes them.
+	"https://www.w3.org/ns/did/v1",
+	"https://w3id.org/security/multikey/v1",
 	map[string]any{
 		"manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
 		"sensitive":                 "as:sensitive",
@@ -58,16 +61,23 @@ type ActorDoc struct {
 	IconURL, IconMediaType     string
 	ImageURL, ImageMediaType   string
 	KeyID, PublicKeyPEM        string
-	Published                  time.Time
-	ManuallyApprovesFollowers  bool
-	Discoverable               bool
-	Fields                     []FieldHTML
-	AttributionDomains         []string
+	// Multikeys are the actor's other keys (FEP-521a assertionMethod):
+	// its Ed25519 key.
+	Multikeys                 []Multikey
+	Published                 time.Time
+	ManuallyApprovesFollowers bool
+	Discoverable              bool
+	Fields                    []FieldHTML
+	AttributionDomains        []string
 	// AlsoKnownAs lists the actor's former accounts; MovedTo is the
 	// account it moved to (moves.go).
 	AlsoKnownAs []string
 	MovedTo     string
 }
+
+// Multikey is a FEP-521a key: its id and publicKeyMultibase (its
+// controller is the actor).
+type Multikey struct{ ID, PublicKeyMultibase string }
 
 // FieldHTML is a profile field whose value is already HTML.
 type FieldHTML struct{ Name, ValueHTML string }
@@ -96,6 +106,7 @@ type actorJSON struct {
 	Indexable                 bool           `json:"indexable"`
 	ManuallyApprovesFollowers bool           `json:"manuallyApprovesFollowers"`
 	PublicKey                 publicKeyJSON  `json:"publicKey"`
+	AssertionMethod           []multikeyJSON `json:"assertionMethod,omitempty"`
 	Endpoints                 *endpointsJSON `json:"endpoints,omitempty"`
 	Attachment                []propertyJSON `json:"attachment,omitempty"`
 	AttributionDomains        []string       `json:"attributionDomains,omitempty"`
@@ -113,6 +124,13 @@ type publicKeyJSON struct {
 	ID           string `json:"id"`
 	Owner        string `json:"owner"`
 	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+type multikeyJSON struct {
+	ID                 string `json:"id"`
+	Type               string `json:"type"`
+	Controller         string `json:"controller"`
+	PublicKeyMultibase string `json:"publicKeyMultibase"`
 }
 
 type endpointsJSON struct {
@@ -162,7 +180,26 @@ func EncodeActor(d ActorDoc) ([]byte, error) {
 	for _, f := range d.Fields {
 		a.Attachment = append(a.Attachment, propertyJSON{Type: "PropertyValue", Name: f.Name, Value: f.ValueHTML})
 	}
+	for _, k := range d.Multikeys {
+		a.AssertionMethod = append(a.AssertionMethod, multikeyJSON{ID: k.ID, Type: "Multikey", Controller: d.ID, PublicKeyMultibase: k.PublicKeyMultibase})
+	}
 	return marshalJSON(a)
+}
+
+// keyJSON is a key served at its own id (our Ed25519 keys: federation.go).
+type keyJSON struct {
+	Context      any    `json:"@context"`
+	ID           string `json:"id"`
+	Type         string `json:"type"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// EncodeKey serialises a public key document: a CryptographicKey
+// (security/v1) with its owner and SPKI PEM, what verifiers that fetch a
+// key id find at it.
+func EncodeKey(id, owner, publicKeyPEM string) ([]byte, error) {
+	return marshalJSON(keyJSON{Context: "https://w3id.org/security/v1", ID: id, Type: "CryptographicKey", Owner: owner, PublicKeyPem: publicKeyPEM})
 }
 
 // marshalJSON encodes without escaping <, > and & (HTML content and URLs

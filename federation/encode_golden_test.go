@@ -52,6 +52,8 @@ func goldenDocs(t *testing.T) map[string][]byte {
 		SharedInbox: "https://social.city.example/inbox", Followers: actor + "/followers", Following: actor + "/following",
 		Featured: actor + "/collections/featured", IconURL: "https://cdn.example/a.png", IconMediaType: "image/png",
 		ImageURL: "https://cdn.example/h.jpg", KeyID: actor + "#main-key", PublicKeyPEM: "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n",
+		// FEP-521a's test vector (an Ed25519 key).
+		Multikeys: []Multikey{{ID: actor + "/ed25519-key", PublicKeyMultibase: "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}},
 		Published: at, ManuallyApprovesFollowers: true, Discoverable: true,
 		Fields:             []FieldHTML{{Name: "Site", ValueHTML: "<a href=\"https://city.example\">city.example</a>"}},
 		AttributionDomains: []string{"city.example"}, AlsoKnownAs: []string{"https://old.example/users/news"},
@@ -61,6 +63,8 @@ func goldenDocs(t *testing.T) map[string][]byte {
 	b, err = EncodeActor(ActorDoc{ID: "https://social.city.example/actor", Type: "Application", PreferredUsername: "social.city.example",
 		Inbox: "https://social.city.example/actor/inbox", KeyID: "https://social.city.example/actor#main-key", PublicKeyPEM: "PEM"})
 	add("actor-minimal", b, err)
+	b, err = EncodeKey(actor+"/ed25519-key", actor, "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEALm/M42cB3HkUiODQsXRcweM6TByfzEHGO9ND274JcOY=\n-----END PUBLIC KEY-----\n")
+	add("key-ed25519", b, err)
 	b, err = EncodeNote(note)
 	add("note", b, err)
 	b, err = EncodeNote(bare)
@@ -96,6 +100,24 @@ func goldenDocs(t *testing.T) map[string][]byte {
 		b, err = EncodeFeaturedChange(typ, actor, actor+"/collections/featured", note.ID)
 		add("featured-"+typ, b, err)
 	}
+	boost := ReactionDoc{ID: actor + "#announces/9", Type: "Announce", Actor: actor, Object: "https://remote.example/notes/1",
+		Author: "https://remote.example/users/ann", Followers: actor + "/followers", Published: at}
+	like := ReactionDoc{ID: actor + "#likes/10", Type: "Like", Actor: actor, Object: "https://remote.example/notes/1",
+		Author: "https://remote.example/users/ann", Followers: actor + "/followers", Published: at}
+	b, err = EncodeReaction(boost)
+	add("announce", b, err)
+	b, err = EncodeReaction(like)
+	add("like", b, err)
+	b, err = EncodeUndoReaction(boost.ID+"/undo", boost)
+	add("undo-announce", b, err)
+	b, err = EncodeUndoReaction(like.ID+"/undo", like)
+	add("undo-like", b, err)
+	direct := bare
+	direct.ID, direct.InReplyTo = actor+"/statuses/9", "https://remote.example/notes/1"
+	direct.To, direct.Cc = []string{"https://remote.example/users/ann"}, nil
+	direct.Mentions = []storage.StatusMention{{Handle: "ann@remote.example", ActorID: "https://remote.example/users/ann"}}
+	b, err = EncodeNoteActivity("Create", direct)
+	add("create-direct-reply", b, err)
 	return docs
 }
 

@@ -86,13 +86,18 @@ func (d *Deliverer) fanout(ctx context.Context, j *jobs.Job) error {
 	}
 	prefix := "f" + strconv.FormatInt(j.ID, 10) + ":"
 	enqueue := func(inboxes []string) error {
-		return d.s.store.InTx(ctx, func(q storage.Queries) error {
-			for _, inbox := range inboxes {
-				if err := d.s.enqueueFanoutDelivery(ctx, q, p.Signer, inbox, p.ActivityID, prefix+inbox, p.Ref); err != nil {
-					return err
-				}
+		js := make([]storage.NewJob, 0, len(inboxes))
+		for _, inbox := range inboxes {
+			j, err := fanoutDelivery(p.Signer, inbox, p.ActivityID, prefix+inbox, p.Ref)
+			if err != nil {
+				return err
 			}
-			return nil
+			js = append(js, j)
+		}
+		// One page, one transaction, a few multi-row INSERTs.
+		return d.s.store.InTx(ctx, func(q storage.Queries) error {
+			_, err := q.EnqueueJobs(ctx, js)
+			return err
 		})
 	}
 	total := 0
@@ -119,14 +124,14 @@ func (d *Deliverer) fanout(ctx context.Context, j *jobs.Job) error {
 	return nil
 }
 
-// enqueueFanoutDelivery queues the delivery to inbox of the stored
-// outgoing activity id.
-func (s *Service) enqueueFanoutDelivery(ctx context.Context, q storage.Queries, signer, inbox string, id int64, key, ref string) error {
+// fanoutDelivery is the delivery job to inbox of the stored outgoing
+// activity id.
+func fanoutDelivery(signer, inbox string, id int64, key, ref string) (storage.NewJob, error) {
 	payload, err := json.Marshal(deliverPayload{Signer: signer, Inbox: inbox, ActivityID: id})
 	if err != nil {
-		return fmt.Errorf("federation: encode delivery: %w", err)
+		return storage.NewJob{}, fmt.Errorf("federation: encode delivery: %w", err)
 	}
-	return s.queueDelivery(ctx, q, payload, inbox, key, ref, id)
+	return storage.NewJob{Kind: JobDeliver, Payload: payload, Key: key, Host: inboxHost(inbox), Ref: ref, ActivityID: id}, nil
 }
 
 // activityCache holds the outgoing activities being delivered, by id:

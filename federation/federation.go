@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
@@ -75,6 +76,7 @@ type Service struct {
 	links            links.Site // our own URLs
 	specOnce         sync.Once
 	specHosts        *ratelimit.Cache[httpsig.Spec] // host -> signature spec it accepts, when not draft-cavage (knock.go)
+	edHosts          sync.Map                       // host -> bool: verifies our Ed25519 signatures, when known (knock.go)
 }
 
 // localActor is one of our actors with its prebuilt documents.
@@ -82,7 +84,10 @@ type localActor struct {
 	cfg       config.Account // zero for the instance actor
 	name      string         // username (instance: the handle domain's host)
 	id        string         // actor IRI
-	signer    httpsig.Signer
+	signer    httpsig.Signer // RSA: draft-cavage, and RFC 9421 to hosts that refuse Ed25519
+	edSigner  httpsig.Signer // Ed25519 (FEP-521a assertionMethod): RFC 9421 to hosts known to verify it (knock.go)
+	multikey  string         // edSigner's public key as publicKeyMultibase
+	edKeyDoc  []byte         // edSigner's key as a CryptographicKey document, served at its id
 	publicPEM string
 	doc       []byte // AS2 actor document
 	jrd       []byte // WebFinger answer
@@ -127,6 +132,9 @@ func New(ctx context.Context, set Settings, store storage.Store, client *http.Cl
 	s.guard.policy = set.Moderation
 	s.observer = set.Observer
 	s.notifier = set.Notifier
+	if err := s.loadEd25519Hosts(ctx); err != nil { // knock.go
+		return nil, err
+	}
 	for _, acc := range set.Accounts {
 		la, err := s.buildAccountActor(ctx, acc)
 		if err != nil {
@@ -178,6 +186,58 @@ func (s *Service) keyPair(ctx context.Context, owner string) (*rsa.PrivateKey, s
 	return rk, kp.PublicKey, nil
 }
 
+// ed25519Key returns owner's Ed25519 key, creating it on first start (or
+// on the first start of a version that has them), stored as a key pair of
+// its own ("ed25519:" + owner); like RSA keys, never replaced. It returns
+// the signer and the public key as a FEP-521a publicKeyMultibase and as a
+// key document.
+//
+// The key id is a URL of its own, ACTOR/ed25519-key, not a fragment of
+// the actor: verifiers of HTTP signatures look a key up among the actor's
+// publicKey (Fedify's fetchKey does), and publicKey stays the one RSA key
+// (Lemmy and others read it as a single object). At its id the key is
+// served as a CryptographicKey with its owner and publicKeyPem, which
+// they read; in the actor it is listed under the same id as a Multikey
+// (assertionMethod, FEP-521a), as Fedify lists its own keys.
+func (s *Service) ed25519Key(ctx context.Context, owner, actorID string) (httpsig.Signer, string, []byte, error) {
+	name := "ed25519:" + owner
+	kp, err := s.store.GetKeyPair(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		priv, pub, gerr := httpsig.GenerateEd25519KeyPair()
+		if gerr != nil {
+			return httpsig.Signer{}, "", nil, fmt.Errorf("federation: generate Ed25519 key for %s: %w", owner, gerr)
+		}
+		kp = storage.KeyPair{Owner: name, PrivateKey: priv, PublicKey: pub, CreatedAt: s.now()}
+		err = s.store.InsertKeyPair(ctx, kp)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			kp, err = s.store.GetKeyPair(ctx, name)
+		} else if err == nil {
+			s.log.Info().Str("owner", owner).Msg("generated Ed25519 key pair")
+		}
+	}
+	if err != nil {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	key, err := httpsig.ParsePrivateKeyPEM(kp.PrivateKey)
+	if err != nil {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	ek, ok := key.(ed25519.PrivateKey)
+	if !ok {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %T is not an Ed25519 key", owner, key)
+	}
+	mk, err := httpsig.Multikey(ek.Public())
+	if err != nil {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	keyID := actorID + "/ed25519-key"
+	doc, err := EncodeKey(keyID, actorID, kp.PublicKey)
+	if err != nil {
+		return httpsig.Signer{}, "", nil, fmt.Errorf("federation: Ed25519 key of %s: %w", owner, err)
+	}
+	return httpsig.Signer{KeyID: keyID, Key: ek}, mk, doc, nil
+}
+
 const instanceKeyOwner = "@instance"
 
 func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
@@ -191,6 +251,9 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 	}
 	id := s.set.BaseURL + "/actor"
 	la := &localActor{name: host, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}}
+	if la.edSigner, la.multikey, la.edKeyDoc, err = s.ed25519Key(ctx, instanceKeyOwner, id); err != nil {
+		return nil, err
+	}
 	la.doc, err = EncodeActor(ActorDoc{
 		ID:                        id,
 		Type:                      "Application",
@@ -202,6 +265,7 @@ func (s *Service) buildInstanceActor(ctx context.Context) (*localActor, error) {
 		SharedInbox:               s.set.BaseURL + "/inbox",
 		KeyID:                     la.signer.KeyID,
 		PublicKeyPEM:              pub,
+		Multikeys:                 []Multikey{{ID: la.edSigner.KeyID, PublicKeyMultibase: la.multikey}},
 		ManuallyApprovesFollowers: true,
 	})
 	if err != nil {
@@ -219,6 +283,9 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 	}
 	id := s.links.Actor(name)
 	la := &localActor{cfg: acc, name: name, id: id, publicPEM: pub, signer: httpsig.Signer{KeyID: id + "#main-key", Key: key}, assets: map[string]asset{}}
+	if la.edSigner, la.multikey, la.edKeyDoc, err = s.ed25519Key(ctx, name, id); err != nil {
+		return nil, err
+	}
 	doc := ActorDoc{
 		ID:                        id,
 		Type:                      acc.Type,
@@ -234,6 +301,7 @@ func (s *Service) buildAccountActor(ctx context.Context, acc config.Account) (*l
 		Featured:                  id + "/collections/featured",
 		KeyID:                     la.signer.KeyID,
 		PublicKeyPEM:              pub,
+		Multikeys:                 []Multikey{{ID: la.edSigner.KeyID, PublicKeyMultibase: la.multikey}},
 		ManuallyApprovesFollowers: acc.ManuallyApprovesFollowers,
 		Discoverable:              true,
 		AttributionDomains:        []string{hostport.Host(s.handleDomain)},

@@ -33,7 +33,7 @@ func visibilityOf(n *InboundNote, actor string) string {
 	case slices.Contains(n.To, actor+"/followers") || slices.Contains(n.Cc, actor+"/followers"):
 		return storage.VisibilityPrivate
 	}
-	return "direct"
+	return storage.VisibilityDirect
 }
 
 // sanitizedStatus is remoteStatusFrom, logging what the sanitiser removed
@@ -60,7 +60,7 @@ func remoteStatusFrom(n *InboundNote, actor string, now time.Time) storage.Remot
 	if len(lang) > 16 {
 		lang = ""
 	}
-	return storage.RemoteStatus{
+	rs := storage.RemoteStatus{
 		ID: remoteID(now), NoteID: n.ID, ActorID: actor, URL: u,
 		ContentHTML: sanitize.HTML(n.ContentHTML),
 		SpoilerText: sanitize.Name(n.Summary, maxSpoilerGraphemes),
@@ -69,6 +69,10 @@ func remoteStatusFrom(n *InboundNote, actor string, now time.Time) storage.Remot
 		Visibility:  visibilityOf(n, actor),
 		CreatedAt:   created,
 	}
+	if checkIRI(n.InReplyTo) == nil {
+		rs.InReplyToURI = n.InReplyTo
+	}
+	return rs
 }
 
 // checkNote requires an inbound post to be the actor's own, on its host.

@@ -43,6 +43,15 @@ func startBridgeOn(t *testing.T, store storage.Store) *bridge {
 	return serveBridge(t, store, true, []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}})
 }
 
+// startObservedBridge is startBridge (private networks allowed) with an
+// observer, as cmd/bridge gives it the metrics.
+func startObservedBridge(t *testing.T, obs federation.Observer) *bridge {
+	t.Helper()
+	accounts := []config.Account{{Username: "news", DisplayName: "Ville de Test", Type: "Organization"}}
+	b := bridgetest.New(t, bridgetest.Options{Accounts: accounts, Observer: obs})
+	return &bridge{svc: b.Fed, store: b.Store, url: b.URL, actor: b.URL + "/users/news"}
+}
+
 // serveBridge serves accounts from store (nil: a new SQLite store).
 func serveBridge(t *testing.T, store storage.Store, allowPrivate bool, accounts []config.Account) *bridge {
 	t.Helper()

@@ -305,3 +305,16 @@ func (s *Service) LookupRemote(ctx context.Context, acct string) (storage.Remote
 func (s *Service) Profile(ctx context.Context, actorID string) (storage.RemoteProfile, error) {
 	return s.profile(ctx, actorID)
 }
+
+// Blocks reports whether one of our accounts blocked actorID, or its
+// domain (the instance's blocks or the account's own).
+func (s *Service) Blocks(ctx context.Context, q storage.Queries, account, actorID string) (bool, error) {
+	la := s.accounts[strings.ToLower(account)]
+	if la == nil {
+		return false, ErrNotOurAccount
+	}
+	if s.hostBlocked(hostport.FromURL(actorID)) {
+		return true, nil
+	}
+	return s.blocks(ctx, q, la, actorID)
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -34,13 +35,13 @@ type rfcPeer struct {
 	edKey  ed25519.PrivateKey
 
 	mu      sync.Mutex
-	accepts map[string]bool // "rfc9421", "draft-cavage"
+	accepts map[string]bool // "rfc9421" (RSA), "ed25519" (RFC 9421), "draft-cavage"
 	got     []rfcDelivery
 	fetchTo func(keyID string) (crypto.PublicKey, error)
 }
 
 type rfcDelivery struct {
-	spec     string
+	spec     string // draft-cavage, rfc9421 (RSA) or ed25519 (RFC 9421, alg ed25519)
 	status   int
 	activity map[string]any
 }
@@ -94,15 +95,19 @@ func (p *rfcPeer) serveActor(w http.ResponseWriter, r *http.Request) {
 func (p *rfcPeer) serveInbox(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	d := rfcDelivery{spec: "draft-cavage", status: http.StatusUnauthorized}
+	params, perr := httpsig.ParseRFC9421(r)
 	if httpsig.IsRFC9421(r) {
 		d.spec = "rfc9421"
+		if perr == nil && params.Alg == httpsig.AlgEd25519 {
+			d.spec = "ed25519"
+		}
 	}
 	_ = json.Unmarshal(body, &d.activity)
 	p.mu.Lock()
 	ok, fetch := p.accepts[d.spec], p.fetchTo
 	p.mu.Unlock()
-	if ok && d.spec == "rfc9421" && fetch != nil {
-		if params, err := httpsig.ParseRFC9421(r); err == nil {
+	if ok && d.spec != "draft-cavage" && fetch != nil {
+		if perr == nil {
 			if pub, err := fetch(params.KeyID); err == nil && (httpsig.Verifier{Window: time.Hour}).VerifyRFC9421(r, body, params, pub, time.Now()) == nil {
 				d.status = http.StatusAccepted
 			}
@@ -195,7 +200,10 @@ func TestInboxVerifiesRFC9421(t *testing.T) {
 // TestDoubleKnock: deliveries are signed draft-cavage by default; a host
 // that refuses it (401) gets the same delivery signed RFC 9421, and is
 // then sent RFC 9421 first; a host that signed RFC 9421 to us is sent
-// RFC 9421 at once.
+// RFC 9421 at once. A host that speaks RFC 9421 is probed once with our
+// Ed25519 key: one that verifies it gets Ed25519 from then on, one that
+// refuses it gets the same delivery signed RSA at once; both answers are
+// stored.
 func TestDoubleKnock(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -204,25 +212,62 @@ func TestDoubleKnock(t *testing.T) {
 	tests := []struct {
 		name      string
 		accepts   []string
-		introduce bool     // the peer signs to us first (RFC 9421)
-		want      []string // specs of the requests received, in order, for two deliveries
+		introduce bool            // the peer signs to us first (RFC 9421)
+		want      []string        // specs of the requests received, in order, for two deliveries
+		ed        map[string]bool // what the bridge stored of the peer's answers to Ed25519 (hosts.ed25519)
 	}{
-		{"draft-cavage host", []string{"draft-cavage"}, false, []string{"draft-cavage", "draft-cavage"}},
-		{"RFC 9421 only, learnt by knocking", []string{"rfc9421"}, false, []string{"draft-cavage", "rfc9421", "rfc9421"}},
-		{"RFC 9421 signer, known at once", []string{"rfc9421", "draft-cavage"}, true, []string{"rfc9421", "rfc9421"}},
+		{"draft-cavage host", []string{"draft-cavage"}, false, []string{"draft-cavage", "draft-cavage"}, map[string]bool{}},
+		// Once it speaks RFC 9421, it is probed with Ed25519, once.
+		{"RFC 9421 only, learnt by knocking", []string{"rfc9421"}, false,
+			[]string{"draft-cavage", "rfc9421", "ed25519", "rfc9421"}, map[string]bool{"peer": false}},
+		{"RFC 9421 signer without Ed25519 (Mastodon 4.5)", []string{"rfc9421", "draft-cavage"}, true,
+			[]string{"ed25519", "rfc9421", "rfc9421"}, map[string]bool{"peer": false}},
+		{"Ed25519 verifier (Fedify)", []string{"ed25519", "rfc9421", "draft-cavage"}, true,
+			[]string{"ed25519", "ed25519"}, map[string]bool{"peer": true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := startBridge(t, true)
 			peer := startRFCPeer(t, "127.0.0.2:0", key, tc.accepts...)
 			peer.fetchTo = func(keyID string) (crypto.PublicKey, error) {
+				// As Fedify does: the key of that id, in publicKey or
+				// among the FEP-521a keys of assertionMethod.
 				var doc struct {
-					PublicKey struct{ PublicKeyPem string } `json:"publicKey"`
+					PublicKey       struct{ ID, PublicKeyPem string } `json:"publicKey"`
+					AssertionMethod []struct {
+						ID, Type, Controller, PublicKeyMultibase string
+					} `json:"assertionMethod"`
 				}
 				if err := getJSON(b.actor, &doc); err != nil {
 					return nil, err
 				}
-				return httpsig.ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
+				if keyID == doc.PublicKey.ID {
+					return httpsig.ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
+				}
+				// Fedify looks for keys among publicKey only: a key id
+				// that is not there is fetched, and must be a
+				// CryptographicKey owned by the actor (the same key is
+				// listed as a Multikey in assertionMethod, FEP-521a).
+				var key struct{ ID, Type, Owner, PublicKeyPem string }
+				if err := getJSON(keyID, &key); err != nil {
+					return nil, err
+				}
+				if key.ID != keyID || key.Type != "CryptographicKey" || key.Owner != b.actor {
+					return nil, fmt.Errorf("key document %+v", key)
+				}
+				pub, err := httpsig.ParsePublicKeyPEM(key.PublicKeyPem)
+				if err != nil {
+					return nil, err
+				}
+				for _, k := range doc.AssertionMethod {
+					if k.ID == keyID && k.Type == "Multikey" && k.Controller == b.actor {
+						if mk, err := httpsig.ParseMultikey(k.PublicKeyMultibase); err != nil || !pub.(interface{ Equal(crypto.PublicKey) bool }).Equal(mk) {
+							return nil, fmt.Errorf("assertionMethod's %s is not the key served at its id (%v)", keyID, err)
+						}
+						return pub, nil
+					}
+				}
+				return nil, fmt.Errorf("no key %s in %s's assertionMethod", keyID, b.actor)
 			}
 			if tc.introduce {
 				r := peer.signed(t, b.url+"/inbox", map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
@@ -257,6 +302,20 @@ func TestDoubleKnock(t *testing.T) {
 			}
 			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 				t.Errorf("specs received %v, want %v", got, tc.want)
+			}
+			stored, err := b.store.ListHostsEd25519(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{}
+			for h, v := range tc.ed {
+				if h == "peer" {
+					h = strings.TrimPrefix(peer.url, "http://")
+				}
+				want[h] = v
+			}
+			if fmt.Sprint(stored) != fmt.Sprint(want) {
+				t.Errorf("hosts' answers to Ed25519 stored: %v, want %v", stored, want)
 			}
 		})
 	}

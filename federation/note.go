@@ -59,7 +59,10 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 	if la := s.accounts[st.Account]; la != nil {
 		n.Replies, n.Quotes = la.cfg.Replies, la.cfg.Quotes
 	}
-	if st.InReplyToID != 0 {
+	switch {
+	case st.InReplyToURI != "":
+		n.InReplyTo = st.InReplyToURI // a remote post
+	case st.InReplyToID != 0:
 		n.InReplyTo = s.links.Note(st.Account, st.InReplyToID)
 	}
 	n.Tags, n.Mentions = st.Tags, st.Mentions
@@ -79,6 +82,8 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 		n.To, n.Cc = []string{followers}, append([]string{asPublic}, mentioned...)
 	case storage.VisibilityPrivate:
 		n.To, n.Cc = []string{followers}, mentioned
+	case storage.VisibilityDirect:
+		n.To, n.Cc = mentioned, nil // the mentioned alone
 	default:
 		n.To, n.Cc = []string{asPublic}, append([]string{followers}, mentioned...)
 	}

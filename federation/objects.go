@@ -3,6 +3,7 @@ package federation
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/passerelle/passerelle/storage"
@@ -26,7 +27,7 @@ func (s *Service) publicStatus(w http.ResponseWriter, r *http.Request) (*localAc
 		return nil, storage.Status{}, false
 	}
 	st, err := s.store.GetStatus(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != la.name || st.Visibility == storage.VisibilityPrivate)) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (st.Account != la.name || !slices.Contains(publicVisibilities, st.Visibility))) {
 		writeError(w, http.StatusNotFound, "no such status")
 		return nil, storage.Status{}, false
 	}
@@ -108,7 +109,7 @@ func (s *Service) noteOf(r *http.Request, st storage.Status) (Note, error) {
 }
 
 // outbox serves the public and unlisted statuses as Create activities,
-// newest first, paged by max_id.
+// and the account's boosts as Announces, newest first, paged by max_id.
 func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 	la := s.account(w, r)
 	if la == nil {
@@ -121,6 +122,12 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	boosts, err := s.store.CountOwnReblogs(ctx, la.name)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	total += boosts
 	q := r.URL.Query()
 	if _, ok := q["page"]; !ok {
 		body, err := EncodeOrderedCollection(id, total, id+"?page=true")
@@ -132,21 +139,44 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	maxID, _ := strconv.ParseInt(q.Get("max_id"), 10, 64)
-	rows, err := s.store.ListStatuses(ctx, storage.StatusPage{Account: la.name, MaxID: maxID, Limit: outboxPageSize, Visibilities: publicVisibilities})
+	page := storage.StatusPage{Account: la.name, MaxID: maxID, Limit: outboxPageSize, Visibilities: publicVisibilities}
+	rows, err := s.store.ListStatuses(ctx, page)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	items := make([]any, 0, len(rows))
-	for _, st := range rows {
-		n, err := s.noteOf(r, st)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-		items = append(items, noteActivity("Create", n))
+	reblogs, err := s.store.ListOwnReblogs(ctx, page)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
 	}
-	page := map[string]any{
+	items := make([]any, 0, outboxPageSize)
+	var last int64
+	for len(items) < outboxPageSize && (len(rows) > 0 || len(reblogs) > 0) {
+		if len(reblogs) == 0 || (len(rows) > 0 && rows[0].ID > reblogs[0].ID) {
+			n, err := s.noteOf(r, rows[0])
+			if err != nil {
+				s.internalError(w, r, err)
+				return
+			}
+			items = append(items, noteActivity("Create", n))
+			last, rows = rows[0].ID, rows[1:]
+			continue
+		}
+		rb := reblogs[0]
+		author := la.id
+		if rb.RemoteStatusID != 0 {
+			rs, err := s.store.GetRemoteStatus(ctx, rb.RemoteStatusID)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				s.internalError(w, r, err)
+				return
+			}
+			author = rs.ActorID
+		}
+		items = append(items, reactionJSON(s.reactionDoc(Reaction{OwnReaction: rb, Author: author})))
+		last, reblogs = rb.ID, reblogs[1:]
+	}
+	out := map[string]any{
 		"@context":     noteContext,
 		"id":           id + "?" + r.URL.RawQuery,
 		"type":         "OrderedCollectionPage",
@@ -154,10 +184,10 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 		"totalItems":   total,
 		"orderedItems": items,
 	}
-	if len(rows) == outboxPageSize {
-		page["next"] = id + "?page=true&max_id=" + strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	if len(items) == outboxPageSize {
+		out["next"] = id + "?page=true&max_id=" + strconv.FormatInt(last, 10)
 	}
-	body, err := marshalJSON(page)
+	body, err := marshalJSON(out)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -178,7 +208,7 @@ func (s *Service) featured(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]any, 0, len(rows))
 	for _, st := range rows {
-		if st.Visibility == storage.VisibilityPrivate {
+		if !slices.Contains(publicVisibilities, st.Visibility) {
 			continue
 		}
 		n, err := s.noteOf(r, st)

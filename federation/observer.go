@@ -24,6 +24,12 @@ type Observer interface {
 	// Delivery is called after each delivery attempt with its outcome
 	// ("delivered", "gone", "failed", "retry") and how long it took.
 	Delivery(outcome string, took time.Duration)
+	// Signed is called for every signature this process makes on an
+	// outgoing request (deliveries and signed GETs), with its spec
+	// ("draft-cavage", "rfc9421") and algorithm ("rsa", "ed25519"): the
+	// costliest step of a delivery, counted so that its share can be
+	// measured (bench/fanout reads it as signatures per server).
+	Signed(spec, alg string)
 }
 
 type nopObserver struct{}
@@ -31,6 +37,7 @@ type nopObserver struct{}
 func (nopObserver) Inbound(string, string)         {}
 func (nopObserver) SignatureFailure(string)        {}
 func (nopObserver) Delivery(string, time.Duration) {}
+func (nopObserver) Signed(string, string)          {}
 
 func (s *Service) observe() Observer {
 	if s.observer == nil {

@@ -273,7 +273,7 @@ func (s *Service) getSigned(ctx context.Context, target string, spec httpsig.Spe
 	if spec == "" {
 		return s.client.Do(req)
 	}
-	if err := s.instance.signer.Sign(spec, req, nil, s.now()); err != nil {
+	if err := s.sign(s.instance.signer, spec, req, nil, s.now()); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	client := *s.client
@@ -283,7 +283,7 @@ func (s *Service) getSigned(ctx context.Context, target string, spec httpsig.Spe
 				return err
 			}
 		}
-		return s.instance.signer.Sign(spec, next, nil, s.now())
+		return s.sign(s.instance.signer, spec, next, nil, s.now())
 	}
 	return client.Do(req)
 }

@@ -68,7 +68,9 @@ func (s *Service) QueueStatus(ctx context.Context, q storage.Queries, change str
 			inboxes = append(inboxes, m.Inbox)
 		}
 	}
-	return s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: true, Inboxes: inboxes, Ref: ref})
+	// A direct status goes to the mentioned alone.
+	followers := st.Visibility != storage.VisibilityDirect
+	return s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: followers, Inboxes: inboxes, Ref: ref})
 }
 
 // QueuePin queues, in q, the Add (pinned) or Remove of our status st to

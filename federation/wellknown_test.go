@@ -201,7 +201,8 @@ func TestActorDocument(t *testing.T) {
 		t.Errorf("attachment %v", att)
 	}
 	ctx, _ := doc["@context"].([]any)
-	if len(ctx) != 3 || ctx[0] != "https://www.w3.org/ns/activitystreams" || ctx[1] != "https://w3id.org/security/v1" {
+	if len(ctx) != 5 || ctx[0] != "https://www.w3.org/ns/activitystreams" || ctx[1] != "https://w3id.org/security/v1" ||
+		ctx[2] != "https://www.w3.org/ns/did/v1" || ctx[3] != "https://w3id.org/security/multikey/v1" {
 		t.Errorf("@context %v", ctx)
 	}
 }

@@ -13,8 +13,9 @@
 //     Verifier.Verify, Signer.Sign;
 //   - keys: ParsePublicKeyPEM (SPKI and PKCS#1 PEM, RSA or Ed25519, as in
 //     publicKeyPem), ParseMultikey (FEP-521a, as in assertionMethod's
-//     publicKeyMultibase), PublicKeyPEM, ParsePrivateKeyPEM and
-//     GenerateKeyPair (RSA-2048: PKCS#8 and SPKI PEM).
+//     publicKeyMultibase) and Multikey (its inverse), PublicKeyPEM,
+//     ParsePrivateKeyPEM, GenerateKeyPair (RSA-2048) and
+//     GenerateEd25519KeyPair (PKCS#8 and SPKI PEM).
 //
 // Every refusal is a *SignatureError of one of the Err* kinds, the same
 // for both specs, with a client-safe Reason and the HTTP status to answer.

@@ -95,6 +95,71 @@ func TestParseMultikey(t *testing.T) {
 	}
 }
 
+// TestMultikey: encoding a key gives back the published vectors (FEP-521a,
+// Fedify's), and what it encodes parses back to the same key.
+func TestMultikey(t *testing.T) {
+	fepRSA, err := x509.ParsePKCS1PublicKey(mustHex(t, fepRSAHex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		key  crypto.PublicKey
+		want string // "" for an error
+	}{
+		{"FEP-521a Ed25519", ed25519.PublicKey(mustHex(t, fepEd25519Hex)), fepEd25519Multibase},
+		{"FEP-521a RSA", fepRSA, fepRSAMultibase},
+		{"Fedify Ed25519", publicKeyFile(t, "keys/fedify-ed25519.pem"), "z6MksHj1MJnidCtDiyYW9ugNFftoX9fLK4bornTxmMZ6X7vq"},
+		{"Fedify RSA", publicKeyFile(t, "keys/fedify-rsa.pem"), strings.TrimSpace(readFile(t, "keys/fedify-rsa.multibase"))},
+		{"Ed25519 one byte short", ed25519.PublicKey(make([]byte, 31)), ""},
+		{"nil RSA key", (*rsa.PublicKey)(nil), ""},
+		{"a private key", ed25519.PrivateKey(make([]byte, 64)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Multikey(tt.key)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("no error; got %q", got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Multikey = %q, %v; want %q", got, err, tt.want)
+			}
+			back, err := ParseMultikey(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eq, ok := back.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(tt.key) {
+				t.Errorf("ParseMultikey(Multikey(k)) = %T, not k", back)
+			}
+		})
+	}
+}
+
+func TestGenerateEd25519KeyPair(t *testing.T) {
+	privPEM, pubPEM, err := GenerateEd25519KeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ParsePrivateKeyPEM(privPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ParsePublicKeyPEM(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, ok := priv.(ed25519.PrivateKey)
+	if !ok {
+		t.Fatalf("private key is a %T, want an Ed25519 key", priv)
+	}
+	if !ek.Public().(ed25519.PublicKey).Equal(pub) {
+		t.Fatal("the public key does not match the private key")
+	}
+}
+
 func readFile(tb testing.TB, name string) string {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))

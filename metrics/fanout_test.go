@@ -147,6 +147,16 @@ func TestMetricsMoveDuringFanOut(t *testing.T) {
 		t.Errorf("every delivery under 0.5 s (%v): latency not measured", slow)
 	}
 	waitFor(t, m, `passerelle_queue_jobs{state="pending"}`, 0)
+	// Every delivery went at the first attempt, each signed once
+	// (draft-cavage: fedtest's servers never sent us RFC 9421), and the
+	// followers' keys were fetched unsigned.
+	got = scrape(t, m)
+	if n := got[`passerelle_signatures_total{alg="rsa",spec="draft-cavage"}`]; n != followers+servers {
+		t.Errorf("draft-cavage signatures: %v, want %v (one per delivery)", n, followers+servers)
+	}
+	if n := sumPrefix(got, "passerelle_signatures_total{"); n != followers+servers {
+		t.Errorf("signatures in all: %v, want %v", n, followers+servers)
+	}
 }
 
 func sumPrefix(got map[string]float64, prefix string) float64 {

@@ -20,6 +20,7 @@ type Metrics struct {
 	sigFailures   *prometheus.CounterVec
 	deliveries    *prometheus.CounterVec
 	deliveryTime  *prometheus.HistogramVec
+	signatures    *prometheus.CounterVec
 	blueskyMirror *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
 	httpDuration  *prometheus.HistogramVec
@@ -49,6 +50,10 @@ func New(version, commit string) *Metrics {
 			Help:    "Duration of outgoing delivery attempts (sign and POST), by outcome.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30},
 		}, []string{"outcome"}),
+		signatures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "signatures_total",
+			Help: "HTTP signatures made on outgoing requests (deliveries and signed GETs), by spec (draft-cavage, rfc9421) and algorithm (rsa, ed25519).",
+		}, []string{"spec", "alg"}),
 		blueskyMirror: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "bluesky_mirror_total",
 			Help: "Posts mirrored to Bluesky by outcome (mirrored, retry, failed, skipped).",
@@ -69,7 +74,7 @@ func New(version, commit string) *Metrics {
 	}, []string{"version", "commit"})
 	buildInfo.WithLabelValues(version, commit).Set(1)
 	reg.MustRegister(
-		m.inbound, m.sigFailures, m.deliveries, m.deliveryTime, m.blueskyMirror,
+		m.inbound, m.sigFailures, m.deliveries, m.deliveryTime, m.signatures, m.blueskyMirror,
 		m.httpRequests, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -79,6 +84,9 @@ func New(version, commit string) *Metrics {
 	// them before the first event.
 	for _, o := range []string{"delivered", "gone", "failed", "retry"} {
 		m.deliveries.WithLabelValues(o)
+	}
+	for _, sa := range [][2]string{{"draft-cavage", "rsa"}, {"rfc9421", "rsa"}, {"rfc9421", "ed25519"}} {
+		m.signatures.WithLabelValues(sa[0], sa[1])
 	}
 	for _, o := range BlueskyOutcomes {
 		m.blueskyMirror.WithLabelValues(o)
@@ -140,6 +148,12 @@ func (m *Metrics) Delivery(outcome string, took time.Duration) {
 	outcome = boundedLabel(outcome)
 	m.deliveries.WithLabelValues(outcome).Inc()
 	m.deliveryTime.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// Signed counts one signature made on an outgoing request
+// (federation.Observer).
+func (m *Metrics) Signed(spec, alg string) {
+	m.signatures.WithLabelValues(boundedLabel(spec), boundedLabel(alg)).Inc()
 }
 
 // BlueskyOutcomes are the outcomes of mirroring one post to Bluesky.

@@ -57,6 +57,9 @@ func TestObserverCounters(t *testing.T) {
 	m.Delivery("delivered", 120*time.Millisecond)
 	m.Delivery("retry", 3*time.Second)
 	m.BlueskyMirror("mirrored")
+	m.Signed("draft-cavage", "rsa")
+	m.Signed("rfc9421", "ed25519")
+	m.Signed("rfc9421", "ed25519")
 
 	got := scrape(t, m)
 	want := map[string]float64{
@@ -71,6 +74,9 @@ func TestObserverCounters(t *testing.T) {
 		`passerelle_delivery_duration_seconds_bucket{outcome="delivered",le="0.25"}`: 1,
 		`passerelle_delivery_duration_seconds_bucket{outcome="delivered",le="0.1"}`:  0,
 		`passerelle_bluesky_mirror_total{outcome="mirrored"}`:                        1,
+		`passerelle_signatures_total{alg="rsa",spec="draft-cavage"}`:                 1,
+		`passerelle_signatures_total{alg="ed25519",spec="rfc9421"}`:                  2,
+		`passerelle_signatures_total{alg="rsa",spec="rfc9421"}`:                      0,
 		`passerelle_bluesky_mirror_total{outcome="failed"}`:                          0,
 		`passerelle_build_info{commit="abc",version="1.2.3"}`:                        1,
 	}

@@ -58,6 +58,12 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 	if err := s.validate(ctx, s.store, account, &d, 0); err != nil {
 		return ImportResult{}, err
 	}
+	if d.InReplyToID != 0 {
+		// An imported thread is the account's own posts.
+		if parent, err := s.store.GetStatus(ctx, d.InReplyToID); err != nil || parent.Account != account {
+			return ImportResult{}, invalid("Validation failed: in_reply_to_id must be one of this account's posts")
+		}
+	}
 	res := render.Text(ctx, d.Text, render.Options{TagURLPrefix: s.links.TagPrefix(), LocalDomain: s.set.HandleDomain})
 	var tags []storage.StatusTag
 	for _, t := range res.Tags {
@@ -96,6 +102,7 @@ func (s *Service) Import(ctx context.Context, account string, p ImportedPost) (I
 	if mirrored {
 		s.mirror.Nudge()
 	}
+	s.notifyChange(account)
 	stored, err := s.store.GetStatus(ctx, st.ID)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("publish: import: %w", err)

@@ -160,9 +160,10 @@ func (s *Service) Media(ctx context.Context, account string, id int64) (storage.
 
 // OpenMedia opens a media file for serving to anyone: media of public and
 // unlisted posts are public, as on Mastodon, and so are media not yet
-// attached (the uploading client previews them; deleting a post detaches
-// its media for delete-and-redraft). Media of followers-only posts are not
-// served: ids are sequential and could be enumerated.
+// attached (the uploading client previews them). Deleting a post detaches
+// its media (a delete-and-redraft may attach them again) and they answer
+// ErrGone until then, as the post answers 410. Media of followers-only
+// posts are not served: ids are sequential and could be enumerated.
 func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.ReadSeekCloser, error) {
 	m, err := s.store.GetMedia(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -170,6 +171,9 @@ func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.Re
 	}
 	if err != nil {
 		return storage.Media{}, nil, err
+	}
+	if m.StatusID == 0 && !m.RemovedAt.IsZero() {
+		return storage.Media{}, nil, ErrGone // its post was deleted
 	}
 	if m.StatusID != 0 {
 		st, err := s.store.GetStatus(ctx, m.StatusID)

@@ -36,6 +36,11 @@ type Settings struct {
 	Languages map[string]string
 	// Mirror copies posts to Bluesky; nil mirrors nothing.
 	Mirror Mirror
+	// OnChange, when set, is called with the account after each change
+	// this service commits (a post created, edited, deleted, pinned or
+	// unpinned, imported), so that what shows the account's posts (the
+	// pages) can drop what it keeps. It must not block.
+	OnChange func(account string)
 }
 
 // Defaults for Settings.
@@ -47,6 +52,8 @@ const (
 // Errors returned to clients.
 var (
 	ErrNotFound = errors.New("publish: not found")
+	// ErrGone: a media file of a deleted post (its URL answers 410).
+	ErrGone = errors.New("publish: gone")
 )
 
 // ValidationError is a request that cannot be published as is (422).
@@ -67,6 +74,15 @@ type Service struct {
 	mirror Mirror
 	log    zerolog.Logger
 	now    func() time.Time
+	// changed is told the account of every committed change (the pages'
+	// cache); nil: nobody.
+	changed func(account string)
+}
+
+func (s *Service) notifyChange(account string) {
+	if s.changed != nil {
+		s.changed(account)
+	}
 }
 
 // Mirror is a second destination for an account's posts (the Bluesky
@@ -89,7 +105,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
-	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, log: logger, now: time.Now}
+	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, changed: set.OnChange, log: logger, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
@@ -128,11 +144,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 	switch d.Visibility {
 	case "":
 		d.Visibility = storage.VisibilityPublic
-	case storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate:
-	case "direct":
-		return invalid("Validation failed: direct messages are not supported by this server")
+	case storage.VisibilityPublic, storage.VisibilityUnlisted, storage.VisibilityPrivate, storage.VisibilityDirect:
 	default:
-		return invalid("Validation failed: visibility must be public, unlisted or private")
+		return invalid("Validation failed: visibility must be public, unlisted, private or direct")
 	}
 	if d.Language == "" {
 		d.Language = s.set.Languages[strings.ToLower(account)]
@@ -168,11 +182,7 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		}
 	}
 	if d.InReplyToID != 0 {
-		parent, err := q.GetStatus(ctx, d.InReplyToID)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && (parent.Account != account || !parent.DeletedAt.IsZero())) {
-			return invalid("Validation failed: in_reply_to_id must be one of this account's posts")
-		}
-		if err != nil {
+		if _, err := s.replyParent(ctx, q, account, d.InReplyToID); err != nil { // presence.go
 			return err
 		}
 	}
@@ -236,6 +246,12 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		InReplyToID: d.InReplyToID, Mentions: r.mentions, Tags: r.tags, MediaIDs: d.MediaIDs,
 		IdempotencyKey: d.IdempotencyKey, CreatedAt: s.now().UTC(),
 	}
+	if err := s.setReplyTarget(ctx, &st); err != nil {
+		return storage.Status{}, err
+	}
+	if st.Visibility == storage.VisibilityDirect && len(st.Mentions) == 0 {
+		return storage.Status{}, errNoMention
+	}
 	err = s.store.InTx(ctx, func(q storage.Queries) error {
 		if err := s.validate(ctx, q, account, &d, 0); err != nil {
 			return err
@@ -266,6 +282,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		return storage.Status{}, fmt.Errorf("publish: create: %w", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("status", st.ID).Str("visibility", st.Visibility).Msg("status published")
 	return s.store.GetStatus(ctx, st.ID)
 }
@@ -304,9 +321,24 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		if err := s.validate(ctx, q, account, &d, id); err != nil {
 			return err
 		}
+		version := st.EditedAt
+		if version.IsZero() {
+			version = st.CreatedAt
+		}
+		if err := q.InsertStatusEdit(ctx, storage.StatusEdit{StatusID: st.ID, Text: st.Text, ContentHTML: st.ContentHTML,
+			SpoilerText: st.SpoilerText, Sensitive: st.Sensitive, MediaIDs: st.MediaIDs, CreatedAt: version}); err != nil {
+			return err
+		}
 		st.Text, st.ContentHTML, st.SpoilerText = d.Text, r.html, d.SpoilerText
 		st.Sensitive = d.Sensitive || d.SpoilerText != ""
-		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, r.mentions, r.tags, d.MediaIDs
+		mentions, err := s.withReplyMention(ctx, q, r.mentions, st) // presence.go
+		if err != nil {
+			return err
+		}
+		st.Language, st.Mentions, st.Tags, st.MediaIDs = d.Language, mentions, r.tags, d.MediaIDs
+		if st.Visibility == storage.VisibilityDirect && len(st.Mentions) == 0 {
+			return errNoMention
+		}
 		st.EditedAt = now
 		if err := q.UpdateStatus(ctx, st); err != nil {
 			return err
@@ -323,6 +355,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		return storage.Status{}, s.wrap("edit", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 
@@ -348,6 +381,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		return storage.Status{}, s.wrap("delete", err)
 	}
 	s.nudge()
+	s.notifyChange(account)
 	return st, nil
 }
 
@@ -378,6 +412,7 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		return storage.Status{}, s.wrap("pin", err)
 	}
 	s.fed.Nudge()
+	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
 }
 

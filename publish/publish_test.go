@@ -276,7 +276,7 @@ func TestCreateRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mayorPost, err := e.pub.Create(ctx, "mayor", publish.Draft{Text: "mayor's"})
+	mayorPost, err := e.pub.Create(ctx, "mayor", publish.Draft{Text: "mayor's", Visibility: "private"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,10 +292,10 @@ func TestCreateRejects(t *testing.T) {
 		{"media of another account", publish.Draft{Text: "x", MediaIDs: []int64{other.ID}}},
 		{"media already attached", publish.Draft{Text: "x", MediaIDs: []int64{mine.ID}}},
 		{"five media", publish.Draft{Text: "x", MediaIDs: []int64{1, 2, 3, 4, 5}}},
-		{"direct visibility", publish.Draft{Text: "x", Visibility: "direct"}},
+		{"direct without a mention", publish.Draft{Text: "x", Visibility: "direct"}},
 		{"unknown visibility", publish.Draft{Text: "x", Visibility: "secret"}},
 		{"bad language", publish.Draft{Text: "x", Language: "not a language"}},
-		{"reply to another account's post", publish.Draft{Text: "x", InReplyToID: mayorPost.ID}},
+		{"reply to another account's followers-only post", publish.Draft{Text: "x", InReplyToID: mayorPost.ID}},
 		{"reply to unknown post", publish.Draft{Text: "x", InReplyToID: 424242}},
 	}
 	for _, tc := range tests {
@@ -367,15 +367,17 @@ func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 		name       string
 		visibility string
 		deleted    bool
+		redraft    bool
 		served     bool
 	}{
-		{"public", storage.VisibilityPublic, false, true},
-		{"unlisted", storage.VisibilityUnlisted, false, true},
-		{"followers only", storage.VisibilityPrivate, false, false},
+		{"public", storage.VisibilityPublic, false, false, true},
+		{"unlisted", storage.VisibilityUnlisted, false, false, true},
+		{"followers only", storage.VisibilityPrivate, false, false, false},
 		// Deleting detaches the media so a client can redraft with them (as
-		// Mastodon's delete-and-redraft); they are served like any
-		// unattached upload.
-		{"deleted, kept for redraft", storage.VisibilityPublic, true, true},
+		// Mastodon's delete-and-redraft), but until then they are gone (410)
+		// as the post is.
+		{"deleted: gone", storage.VisibilityPublic, true, false, false},
+		{"deleted then redrafted", storage.VisibilityPublic, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -397,12 +399,20 @@ func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tc.redraft {
+				if _, err := e.pub.Create(ctx, "news", publish.Draft{Text: "redraft", MediaIDs: []int64{m.ID}}); err != nil {
+					t.Fatalf("redraft with the media: %v", err)
+				}
+			}
 			_, f, err := e.pub.OpenMedia(ctx, m.ID)
 			if f != nil {
 				f.Close()
 			}
 			if served := err == nil; served != tc.served {
 				t.Errorf("served=%v (err %v), want %v", served, err, tc.served)
+			}
+			if tc.deleted && !tc.redraft && !errors.Is(err, publish.ErrGone) {
+				t.Errorf("media of a deleted post: err %v, want ErrGone (410)", err)
 			}
 		})
 	}

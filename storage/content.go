@@ -15,6 +15,7 @@ const (
 	VisibilityPublic   = "public"
 	VisibilityUnlisted = "unlisted"
 	VisibilityPrivate  = "private" // followers only
+	VisibilityDirect   = "direct"  // the mentioned accounts only
 )
 
 // Status is one of our accounts' posts.
@@ -27,7 +28,11 @@ type Status struct {
 	Sensitive   bool
 	Language    string // BCP 47, may be empty
 	Visibility  string
-	InReplyToID int64 // 0 when not a reply (threads of our own posts)
+	InReplyToID int64 // our status it replies to, 0: none
+	// InReplyToURI is the IRI of the remote post it replies to, and
+	// InReplyToRemoteID that post's RemoteStatus id ("" and 0: none).
+	InReplyToURI      string
+	InReplyToRemoteID int64
 	// Mentions and Tags are the accounts the status mentions, resolved
 	// when it was written, and its hashtags (stored as JSON).
 	Mentions []StatusMention
@@ -74,6 +79,10 @@ type Media struct {
 	Path      string
 	Data      []byte // only filled by GetMediaData
 	CreatedAt time.Time
+	// RemovedAt is when the status the media was attached to was deleted
+	// (or edited without it); zero otherwise, and again once a status
+	// attaches it.
+	RemovedAt time.Time
 }
 
 // App is an OAuth client registered through POST /api/v1/apps.
@@ -206,4 +215,13 @@ type Content interface {
 	// RecordHostFailure increments the host's failures and sets
 	// UnavailableUntil to until (zero leaves it unchanged); returns the row.
 	RecordHostFailure(ctx context.Context, host string, at, until time.Time) (Host, error)
+	// ListUnavailableHosts returns the hosts marked unavailable beyond now
+	// (their deliveries wait until then).
+	ListUnavailableHosts(ctx context.Context, now time.Time) ([]Host, error)
+	// SetHostEd25519 records whether host verifies RFC 9421 signatures
+	// made with an Ed25519 key (it accepted one, or refused one).
+	SetHostEd25519(ctx context.Context, host string, verifies bool) error
+	// ListHostsEd25519 returns every host whose answer to an Ed25519
+	// signature is known: host to whether it verifies them.
+	ListHostsEd25519(ctx context.Context) (map[string]bool, error)
 }

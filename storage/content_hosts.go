@@ -110,3 +110,58 @@ func (q *queries) RecordHostFailure(ctx context.Context, host string, at, until 
 	}
 	return h, nil
 }
+
+// SetHostEd25519 records whether host verifies Ed25519 RFC 9421
+// signatures; the rest of its row is unchanged (or zero for a new host).
+func (q *queries) SetHostEd25519(ctx context.Context, host string, verifies bool) error {
+	action := fmt.Sprintf("record the Ed25519 signatures of host %q", host)
+	if host == "" {
+		return q.d.wrap(action, errors.New("empty host"))
+	}
+	v := 0
+	if verifies {
+		v = 1
+	}
+	_, err := q.w.exec(ctx,
+		`INSERT INTO hosts (host, failures, ed25519) VALUES (?, 0, ?)
+		 ON CONFLICT (host) DO UPDATE SET ed25519 = excluded.ed25519`, host, v)
+	if err != nil {
+		return q.d.wrap(action, err)
+	}
+	return nil
+}
+
+// ListHostsEd25519 reads the hosts whose answer to Ed25519 signatures is
+// known.
+func (q *queries) ListHostsEd25519(ctx context.Context) (map[string]bool, error) {
+	rows, err := q.r.query(ctx, `SELECT host, ed25519 FROM hosts WHERE ed25519 IS NOT NULL`)
+	if err != nil {
+		return nil, q.d.wrap("list the Ed25519 hosts", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var (
+			host string
+			v    int
+		)
+		if err := rows.Scan(&host, &v); err != nil {
+			return nil, q.d.wrap("list the Ed25519 hosts", err)
+		}
+		out[host] = v == 1
+	}
+	if err := rows.Err(); err != nil {
+		return nil, q.d.wrap("list the Ed25519 hosts", err)
+	}
+	return out, nil
+}
+
+// ListUnavailableHosts reads the hosts whose unavailable_until is after
+// now (a scan of hosts: called once at start).
+func (q *queries) ListUnavailableHosts(ctx context.Context, now time.Time) ([]Host, error) {
+	out, err := collect(scanHost)(q.r.query(ctx, `SELECT `+hostColumns+` FROM hosts WHERE unavailable_until > ? ORDER BY host`, now.UnixMicro()))
+	if err != nil {
+		return nil, q.d.wrap("list unavailable hosts", err)
+	}
+	return out, nil
+}

@@ -10,7 +10,7 @@ import (
 
 // mediaColumns never include data: only GetMediaData reads the bytes.
 const mediaColumns = `id, account, COALESCE(status_id, 0), media_type, width, height, size, blurhash,
-	description, focus_x, focus_y, path, created_at`
+	description, focus_x, focus_y, path, created_at, removed_at`
 
 func scanMedia(s scanner) (Media, error) { return scanMediaWith(s) }
 
@@ -19,11 +19,13 @@ func scanMediaWith(s scanner, extra ...any) (Media, error) {
 	var (
 		m       Media
 		created int64
+		removed sql.NullInt64
 	)
 	dest := append([]any{&m.ID, &m.Account, &m.StatusID, &m.MediaType, &m.Width, &m.Height, &m.Size,
-		&m.Blurhash, &m.Description, &m.FocusX, &m.FocusY, &m.Path, &created}, extra...)
+		&m.Blurhash, &m.Description, &m.FocusX, &m.FocusY, &m.Path, &created, &removed}, extra...)
 	err := s.Scan(dest...)
 	m.CreatedAt = time.UnixMicro(created).UTC()
+	m.RemovedAt = fromMicros(removed)
 	return m, err
 }
 

@@ -120,10 +120,11 @@ func anys(ss []string) []any {
 
 const statusColumns = `id, account, text, content_html, spoiler_text, sensitive, language, visibility,
 	COALESCE(in_reply_to_id, 0), mentions, tags, COALESCE(idempotency_key, ''),
-	created_at, edited_at, deleted_at, pinned_at`
+	created_at, edited_at, deleted_at, pinned_at, in_reply_to_uri, COALESCE(in_reply_to_remote_id, 0)`
 
 const statusInsertColumns = `account, text, content_html, spoiler_text, sensitive, language, visibility,
-	in_reply_to_id, mentions, tags, idempotency_key, created_at, edited_at, deleted_at, pinned_at`
+	in_reply_to_id, mentions, tags, idempotency_key, created_at, edited_at, deleted_at, pinned_at,
+	in_reply_to_uri, in_reply_to_remote_id`
 
 func scanStatus(s scanner) (Status, error) {
 	var (
@@ -134,7 +135,7 @@ func scanStatus(s scanner) (Status, error) {
 	)
 	err := s.Scan(&st.ID, &st.Account, &st.Text, &st.ContentHTML, &st.SpoilerText, &st.Sensitive,
 		&st.Language, &st.Visibility, &st.InReplyToID, &mentions, &tags, &st.IdempotencyKey,
-		&created, &edited, &deleted, &pinned)
+		&created, &edited, &deleted, &pinned, &st.InReplyToURI, &st.InReplyToRemoteID)
 	if err == nil {
 		err = fromJSON(mentions, &st.Mentions)
 	}
@@ -164,7 +165,7 @@ func checkMediaIDs(ids []int64) error {
 func (q *queries) attachMedia(ctx context.Context, account string, statusID int64, ids []int64) error {
 	for i, mid := range ids {
 		n, err := q.w.execN(ctx,
-			`UPDATE media SET status_id = ?, position = ? WHERE id = ? AND account = ? AND status_id IS NULL`,
+			`UPDATE media SET status_id = ?, position = ?, removed_at = NULL WHERE id = ? AND account = ? AND status_id IS NULL`,
 			statusID, i, mid, account)
 		if err != nil {
 			return err
@@ -176,8 +177,10 @@ func (q *queries) attachMedia(ctx context.Context, account string, statusID int6
 	return nil
 }
 
-func (q *queries) detachMedia(ctx context.Context, statusID int64) error {
-	_, err := q.w.exec(ctx, `UPDATE media SET status_id = NULL, position = 0 WHERE status_id = ?`, statusID)
+// detachMedia detaches a status's media and marks them removed at `at`
+// (their URLs answer 410 until a status attaches them again).
+func (q *queries) detachMedia(ctx context.Context, statusID int64, at time.Time) error {
+	_, err := q.w.exec(ctx, `UPDATE media SET status_id = NULL, position = 0, removed_at = ? WHERE status_id = ?`, orNow(at).UnixMicro(), statusID)
 	return err
 }
 
@@ -259,7 +262,7 @@ func (q *queries) InsertStatus(ctx context.Context, s Status) (int64, error) {
 		id, err = tq.insertRow(ctx, "statuses", statusInsertColumns, s.ID,
 			s.Account, s.Text, s.ContentHTML, s.SpoilerText, s.Sensitive, s.Language, s.Visibility,
 			nullID(s.InReplyToID), jsonList(s.Mentions), jsonList(s.Tags), key, orNow(s.CreatedAt).UnixMicro(),
-			micros(s.EditedAt), micros(s.DeletedAt), micros(s.PinnedAt))
+			micros(s.EditedAt), micros(s.DeletedAt), micros(s.PinnedAt), s.InReplyToURI, nullID(s.InReplyToRemoteID))
 		if err != nil {
 			return err
 		}
@@ -293,7 +296,7 @@ func (q *queries) UpdateStatus(ctx context.Context, s Status) error {
 		if n == 0 {
 			return ErrNotFound
 		}
-		if err := tq.detachMedia(ctx, s.ID); err != nil {
+		if err := tq.detachMedia(ctx, s.ID, s.EditedAt); err != nil {
 			return err
 		}
 		return tq.attachMedia(ctx, s.Account, s.ID, s.MediaIDs)
@@ -320,7 +323,7 @@ func (q *queries) DeleteStatus(ctx context.Context, account string, id int64, at
 		if n == 0 {
 			return ErrNotFound
 		}
-		return tq.detachMedia(ctx, id)
+		return tq.detachMedia(ctx, id, at)
 	})
 	if err != nil {
 		return q.d.wrap(fmt.Sprintf("delete status %d of %q", id, account), err)

@@ -25,6 +25,7 @@ const (
 	NotificationFavourite = "favourite" // a Like of one of our posts
 	NotificationReblog    = "reblog"    // an Announce of one of our posts
 	NotificationQuote     = "quote"     // a remote post quotes one of ours
+	NotificationFollow    = "follow"    // a new follower (Bluesky: the fediverse's follows are not notified)
 )
 
 // Account block kinds.
@@ -60,10 +61,13 @@ type RemoteStatus struct {
 	Language    string
 	Visibility  string // public, unlisted, private or direct
 	InReplyToID int64  // our status it replies to, 0: none
-	QuoteOfID   int64  // our status it quotes, 0: none
-	CreatedAt   time.Time
-	EditedAt    time.Time // zero unless edited
-	DeletedAt   time.Time // zero unless deleted
+	// InReplyToURI is the IRI of the post it replies to, whoever's ("":
+	// none).
+	InReplyToURI string
+	QuoteOfID    int64 // our status it quotes, 0: none
+	CreatedAt    time.Time
+	EditedAt     time.Time // zero unless edited
+	DeletedAt    time.Time // zero unless deleted
 }
 
 // Notification is something said to or done to one of our accounts.
@@ -241,7 +245,8 @@ type Interactions interface {
 
 	// StatusCounts counts the live replies, boosts and favourites of our
 	// statuses ids (favourites and boosts by distinct actors, whether
-	// their notifications were dismissed or not; an Undo removes them).
+	// their notifications were dismissed or not; an Undo removes them;
+	// our accounts' own boosts and favourites count too).
 	// Statuses with none are left out of the map.
 	StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error)
 
@@ -329,7 +334,7 @@ func (q *queries) GetRemoteProfileByAcct(ctx context.Context, acct string) (Remo
 }
 
 const remoteStatusColumns = `id, note_id, actor_id, url, content_html, spoiler_text, sensitive, language, visibility,
-	COALESCE(in_reply_to_id, 0), COALESCE(quote_of_id, 0), created_at, edited_at, deleted_at`
+	COALESCE(in_reply_to_id, 0), COALESCE(quote_of_id, 0), created_at, edited_at, deleted_at, in_reply_to_uri`
 
 func scanRemoteStatus(s scanner) (RemoteStatus, error) {
 	var (
@@ -338,7 +343,7 @@ func scanRemoteStatus(s scanner) (RemoteStatus, error) {
 		edited, deletedAt sql.NullInt64
 	)
 	err := s.Scan(&rs.ID, &rs.NoteID, &rs.ActorID, &rs.URL, &rs.ContentHTML, &rs.SpoilerText, &rs.Sensitive,
-		&rs.Language, &rs.Visibility, &rs.InReplyToID, &rs.QuoteOfID, &created, &edited, &deletedAt)
+		&rs.Language, &rs.Visibility, &rs.InReplyToID, &rs.QuoteOfID, &created, &edited, &deletedAt, &rs.InReplyToURI)
 	rs.CreatedAt = time.UnixMicro(created).UTC()
 	rs.EditedAt = fromMicros(edited)
 	rs.DeletedAt = fromMicros(deletedAt)
@@ -352,10 +357,11 @@ func (q *queries) InsertRemoteStatus(ctx context.Context, rs RemoteStatus) (Remo
 	}
 	n, err := q.w.execN(ctx,
 		`INSERT INTO remote_statuses (id, note_id, actor_id, url, content_html, spoiler_text, sensitive, language,
-		   visibility, in_reply_to_id, quote_of_id, created_at, edited_at, deleted_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_id) DO NOTHING`,
+		   visibility, in_reply_to_id, quote_of_id, created_at, edited_at, deleted_at, in_reply_to_uri)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_id) DO NOTHING`,
 		rs.ID, rs.NoteID, rs.ActorID, rs.URL, rs.ContentHTML, rs.SpoilerText, rs.Sensitive, rs.Language, rs.Visibility,
-		nullID(rs.InReplyToID), nullID(rs.QuoteOfID), orNow(rs.CreatedAt).UnixMicro(), micros(rs.EditedAt), micros(rs.DeletedAt))
+		nullID(rs.InReplyToID), nullID(rs.QuoteOfID), orNow(rs.CreatedAt).UnixMicro(), micros(rs.EditedAt), micros(rs.DeletedAt),
+		rs.InReplyToURI)
 	if err != nil {
 		return RemoteStatus{}, false, q.d.wrap(action, err)
 	}
@@ -1029,9 +1035,12 @@ func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]Stat
 		    UNION ALL
 		    SELECT in_reply_to_id FROM statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL) AS r
 		  GROUP BY in_reply_to_id`, append(slices.Clone(idArgs), idArgs...)},
-		{`SELECT status_id, kind, COUNT(DISTINCT actor_id) FROM notifications
-		  WHERE status_id IN ` + in + ` AND kind IN (?, ?) GROUP BY status_id, kind`,
-			append(slices.Clone(idArgs), NotificationReblog, NotificationFavourite)},
+		{`SELECT status_id, kind, COUNT(DISTINCT actor_id) FROM (
+		    SELECT status_id, kind, actor_id FROM notifications WHERE status_id IN ` + in + ` AND kind IN (?, ?)
+		    UNION ALL
+		    SELECT status_id, kind, account FROM own_reactions WHERE status_id IN ` + in + `) AS r
+		  GROUP BY status_id, kind`,
+			append(append(slices.Clone(idArgs), NotificationReblog, NotificationFavourite), idArgs...)},
 	}
 	for _, qu := range queries {
 		err := func() error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -267,6 +268,47 @@ func (q *queries) GetRemoteKey(ctx context.Context, keyID string) (RemoteKey, er
 	}
 	k.FetchedAt = time.UnixMicro(fetched).UTC()
 	return k, nil
+}
+
+// enqueueChunk is how many jobs one INSERT of EnqueueJobs adds (9
+// parameters each: far under SQLite's and PostgreSQL's limits).
+const enqueueChunk = 100
+
+func (q *queries) EnqueueJobs(ctx context.Context, js []NewJob) (int64, error) {
+	now := time.Now().UnixMicro()
+	var added int64
+	for len(js) > 0 {
+		chunk := js[:min(len(js), enqueueChunk)]
+		js = js[len(chunk):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO jobs (kind, payload, job_key, host, ref, status, attempts, run_at, created_at, lease_owner, last_error, activity_id) VALUES `)
+		args := make([]any, 0, 8*len(chunk))
+		for i, j := range chunk {
+			if j.Kind == "" {
+				return added, q.d.wrap("enqueue jobs", fmt.Errorf("empty kind"))
+			}
+			var key any // NULL when empty, so that keyless jobs never collide
+			if j.Key != "" {
+				key = j.Key
+			}
+			payload := j.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`(?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', '', ?)`)
+			args = append(args, j.Kind, payload, key, j.Host, j.Ref, orNow(j.RunAt).UnixMicro(), now, nullID(j.ActivityID))
+		}
+		b.WriteString(` ON CONFLICT (job_key) DO NOTHING`)
+		n, err := q.w.execN(ctx, b.String(), args...)
+		if err != nil {
+			return added, q.d.wrap(fmt.Sprintf("enqueue %d jobs", len(chunk)), err)
+		}
+		added += n
+	}
+	return added, nil
 }
 
 func (q *queries) EnqueueJob(ctx context.Context, j NewJob) (int64, error) {

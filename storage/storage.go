@@ -45,8 +45,9 @@ type Follower struct {
 	AcceptedAt       time.Time // zero while pending
 }
 
-// KeyPair is an RSA key pair in PEM form, owned by one of our actors
-// ("instance" for the instance actor, or an account's username).
+// KeyPair is a key pair in PEM form, owned by one of our actors
+// ("instance" for the instance actor, or an account's username: its RSA
+// key; "ed25519:" and the same name: its Ed25519 key).
 type KeyPair struct {
 	Owner      string
 	PrivateKey string // PKCS#8 PEM
@@ -134,14 +135,16 @@ type RefStats struct {
 // Queries are the operations available both directly on a Store and inside
 // a transaction (Store.InTx).
 type Queries interface {
-	Content      // statuses, media, API credentials, host availability (content.go)
-	Bluesky      // the Bluesky mirror's sessions, states and records (bluesky.go)
-	Sources      // feed and archive import state (sources.go)
-	Interactions // remote posts, notifications, blocks, reports, filters (interactions.go)
+	Content        // statuses, media, API credentials, host availability (content.go)
+	Bluesky        // the Bluesky mirror's sessions, states and records (bluesky.go)
+	BlueskyReading // what the mirror reads back from Bluesky (bluesky_inbox.go)
+	Sources        // feed and archive import state (sources.go)
+	Interactions   // remote posts, notifications, blocks, reports, filters (interactions.go)
 	Moderation
 	Moves             // account moves: moved out, move-in windows, followers moved in (moves.go)
 	Announcements     // what was last announced of our actors (announcements.go)
 	PushSubscriptions // Web Push subscriptions of the client API (push.go)
+	Presence          // our boosts and favourites, edit history, threads (presence.go)
 	Team              // the comms team's console: members, roles, sessions, audit (team.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
@@ -193,6 +196,11 @@ type Queries interface {
 	// EnqueueJob adds a pending job and returns its id. With a non-empty
 	// Key already present, no job is added and the existing id is returned.
 	EnqueueJob(ctx context.Context, j NewJob) (int64, error)
+	// EnqueueJobs adds pending jobs in as few statements as it can (a
+	// fan-out's page of deliveries) and returns how many were added; a
+	// job whose non-empty Key is already present is not added. It
+	// returns no ids.
+	EnqueueJobs(ctx context.Context, js []NewJob) (int64, error)
 }
 
 // Store is the storage layer.

@@ -9,9 +9,11 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/config"
 )
 
 // chromiumFlags start a headless chromium that stays off the network
@@ -181,4 +185,94 @@ func distinctColours(img image.Image, max int) int {
 		}
 	}
 	return len(seen)
+}
+
+// TestBrowserAccessibility renders every kind of page (home, profile,
+// older posts, a post with images, a post behind a content warning, a
+// hashtag page, the accessibility statement, an embed, the notice page,
+// the remote-follow error, and the 404 and 410 pages) in chromium, in
+// French and English at phone and desktop sizes, runs axe-core at WCAG
+// 2.1 AA on each (light and dark), keeps full-page screenshots, and reads
+// the feeds with an npm feed parser (e2e/browser/pages.mjs).
+func TestBrowserAccessibility(t *testing.T) {
+	bin := chromium(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipOrFail(t, "node not found: the accessibility checks need Node.js")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "e2e", "browser"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"playwright-core", "axe-core", "@rowanmanning/feed-parser"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", m)); err != nil {
+			skipOrFail(t, "e2e/browser/node_modules/%s missing: run npm ci in e2e/browser", m)
+		}
+	}
+	s := newSite(t, siteOptions{posts: 22, pages: config.Pages{
+		Links:         config.PageLinks{LegalNotice: "https://city.example/legal", Privacy: "https://city.example/privacy", Contact: "mailto:web@city.example"},
+		Accessibility: config.Accessibility{Status: "partial", AuditedOn: "2026-11-03", NonCompliant: []string{"Some images posted before 2026 have no text alternative."}},
+	}})
+	r := addRich(t, s)
+	type page struct {
+		Name   string `json:"name"`
+		Path   string `json:"path"`
+		Status int    `json:"status"`
+	}
+	type feed struct {
+		Path  string `json:"path"`
+		Type  string `json:"type"`
+		Items int    `json:"items"`
+		Media int    `json:"media"`
+	}
+	plan := struct {
+		Pages []page `json:"pages"`
+		Feeds []feed `json:"feeds"`
+	}{
+		Pages: []page{
+			{"home", "/", 200},
+			{"profile", "/@news", 200},
+			{"older-posts", "/@news?max_id=" + id(s.ids[5]), 200},
+			{"post-images", "/@news/" + id(r.media), 200},
+			{"post-warning", "/@news/" + id(r.cw), 200},
+			{"tag", "/tags/exit", 200},
+			{"statement", "/@news/accessibility", 200},
+			{"embed", "/@news/" + id(r.media) + "/embed", 200},
+			{"notice", "/x/news", 200},
+			{"error-404", "/@nobody", 404},
+			{"error-410", "/@news/" + id(r.deleted), 410},
+			{"error-400", "/@news?max_id=99999999999999999999999", 400},
+		},
+		Feeds: []feed{
+			{"/@news.rss", "rss", 20, 1},
+			{"/@news.atom", "atom", 20, 1},
+			{"/tags/travaux.rss", "rss", 1, 1},
+			{"/tags/exit.atom", "atom", 20, 0},
+		},
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	data, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := artifactsDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "pages.mjs", "--site", s.url, "--out", out, "--plan", planFile)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRIDGE_TEST_CHROMIUM="+bin)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if testing.Verbose() { // the checks as they run: the whole takes minutes
+		cmd.Stdout = io.MultiWriter(&output, os.Stderr)
+	}
+	err = cmd.Run()
+	t.Logf("pages.mjs:\n%s", output.String())
+	if err != nil {
+		t.Fatalf("accessibility checks failed: %v", err)
+	}
+	t.Logf("screenshots: %s/page-*.png", out)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,8 @@ type site struct {
 	host  string
 	store storage.Store
 	fed   *federation.Service
+	pages *web.Pages
+	ids   []int64 // the public posts of news, oldest first
 }
 
 type siteOptions struct {
@@ -40,6 +44,10 @@ type siteOptions struct {
 	home         bool // the notice of news is the home page
 	noBluesky    bool
 	posts        int // public posts of news
+	pages        config.Pages
+	now          func() time.Time
+	follows      int                               // remote-follow submissions per minute and client; 0: the default
+	wrap         func(storage.Store) storage.Store // wraps the store the pages read (counting), or nil
 }
 
 // newSite serves two accounts: news, with a notice, a local avatar and
@@ -49,7 +57,7 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	avatar := filepath.Join(t.TempDir(), "avatar.png")
 	writeAvatar(t, avatar)
 	news := config.Account{
-		Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization", Avatar: avatar,
+		Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization", Avatar: avatar, Pages: opts.pages,
 		Notice: config.Notice{
 			XHandle: "@VilleDeTest", LeftXOn: "2025-01-20", Hashtag: "#eXit",
 			BlueskyHandle: "villedetest.bsky.social", Home: opts.home,
@@ -64,28 +72,54 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	var profiles []web.Profile
 	for _, a := range accounts {
 		profiles = append(profiles, web.Profile{
-			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Links().Handle(a.Username),
+			Username: a.Username, DisplayName: a.DisplayName, Handle: fed.Links().Handle(a.Username), SummaryHTML: template.HTML(fed.SummaryHTML(a.Username)),
 			ActorURL: fed.Links().Actor(a.Username), ProfileURL: fed.Links().Profile(a.Username), AvatarURL: fed.AvatarURL(a.Username),
 		})
 	}
-	pages, err := web.New(profiles, store, fed, zerolog.New(zerolog.NewTestWriter(t)), web.WithNotices(web.NoticeSettings{
-		BaseURL: base, Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate,
-	}))
+	var pagesStore storage.Store = store
+	if opts.wrap != nil {
+		pagesStore = opts.wrap(store)
+	}
+	pages, err := web.New(profiles, pagesStore, fed, zerolog.New(zerolog.NewTestWriter(t)),
+		web.WithPages(web.PageSettings{Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate, Now: opts.now, FollowsPerMinute: opts.follows}),
+		web.WithNotices(web.NoticeSettings{
+			BaseURL: base, Accounts: accounts, Client: b.Client, AllowPrivateNetworks: opts.allowPrivate,
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages.Routes(b.Mux)
+	// The media files, as the client API serves them (publish.OpenMedia).
+	b.Mux.HandleFunc("GET /media/{file}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(strings.TrimSuffix(r.PathValue("file"), ".png"), 10, 64)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		m, f, err := b.Pub.OpenMedia(r.Context(), id)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", m.MediaType)
+		http.ServeContent(w, r, "", m.CreatedAt, f)
+	})
 
 	ctx := context.Background()
 	start := time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)
+	var ids []int64
 	for i := range opts.posts {
 		text := fmt.Sprintf("Public post number %d", i+1)
-		if _, err := store.InsertStatus(ctx, storage.Status{
-			Account: "news", Text: text, ContentHTML: "<p>" + html.EscapeString(text) + "</p>", Language: "fr",
+		id, err := store.InsertStatus(ctx, storage.Status{
+			Account: "news", Text: text + " #exit", ContentHTML: "<p>" + html.EscapeString(text) + ` <a href="` + base + `/tags/exit" class="mention hashtag" rel="tag">#<span>exit</span></a></p>`, Language: "fr",
+			Tags:       []storage.StatusTag{{Name: "exit", URL: base + "/tags/exit"}},
 			Visibility: storage.VisibilityPublic, CreatedAt: start.Add(time.Duration(i) * time.Hour),
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, id)
 	}
 	if _, err := store.InsertStatus(ctx, storage.Status{
 		Account: "news", Text: "Followers only", ContentHTML: "<p>Followers only</p>",
@@ -93,14 +127,17 @@ func newSite(t testing.TB, opts siteOptions) *site {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &site{url: base, host: host, store: store, fed: fed}
+	return &site{url: base, host: host, store: store, fed: fed, pages: pages, ids: ids}
 }
 
-func writeAvatar(t testing.TB, path string) {
+func writeAvatar(t testing.TB, path string) { writeImage(t, path, 128, 128) }
+
+// writeImage writes a w×h PNG gradient.
+func writeImage(t testing.TB, path string, w, h int) {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 128, 128))
-	for y := range 128 {
-		for x := range 128 {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
 			img.Set(x, y, color.RGBA{uint8(40 + x), 90, uint8(120 + y), 255})
 		}
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/passerelle/passerelle/federation"
@@ -10,13 +11,13 @@ import (
 // (docs/history.md#moving-accounts): its profile redirects to the new
 // profile (301), its posts stay with a notice pointing there.
 
-// moved returns where the account moved, or nil. The federation service
+// movedTo returns where the account moved, or nil. The federation service
 // caches the answer for a few seconds.
-func (p *Pages) moved(r *http.Request, username string) *federation.MovedTo {
+func (p *Pages) movedTo(ctx context.Context, username string) *federation.MovedTo {
 	if p.fed == nil {
 		return nil
 	}
-	m, ok := p.fed.Moved(r.Context(), username)
+	m, ok := p.fed.Moved(ctx, username)
 	if !ok {
 		return nil
 	}
@@ -26,7 +27,7 @@ func (p *Pages) moved(r *http.Request, username string) *federation.MovedTo {
 // redirectMoved answers the profile of a moved account with a permanent
 // redirect to its new profile, and reports whether it did.
 func (p *Pages) redirectMoved(w http.ResponseWriter, r *http.Request, username string) bool {
-	m := p.moved(r, username)
+	m := p.movedTo(r.Context(), username)
 	if m == nil {
 		return false
 	}

@@ -47,7 +47,6 @@ func WithNotices(set NoticeSettings) Option {
 		p.baseURL = strings.TrimRight(set.BaseURL, "/")
 		p.allowPrivate = set.AllowPrivateNetworks
 		p.follower = notice.Follower{Client: set.Client, AllowPrivate: set.AllowPrivateNetworks, Timeout: 5 * time.Second}
-		p.lookups = make(chan struct{}, maxLookups)
 		for _, acc := range set.Accounts {
 			if !acc.Notice.Enabled() {
 				continue
@@ -78,14 +77,9 @@ type noticeAccount struct {
 	bluesky    string // Bluesky handle, or ""
 
 	once   sync.Once
-	images map[string]imageFile // by file name: card.png, fediverse.png, fediverse.svg, ...
+	images map[string]*rendered // by file name: card.png, fediverse.png, fediverse.svg, ...
 	qrSize int                  // QR PNG side in pixels
 	err    error
-}
-
-type imageFile struct {
-	body        []byte
-	contentType string
 }
 
 // noticeView is what notice.html shows.
@@ -111,6 +105,9 @@ type noticeView struct {
 	BlueskyQRAlt        string
 	QRSize              int
 	Posts               []Post
+	Footer              footerLinks
+	Skip                string
+	T2                  tr // the pages' texts (dates of the posts)
 }
 
 type langLink struct {
@@ -135,11 +132,23 @@ func (p *Pages) noticePage(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) serveNotice(w http.ResponseWriter, r *http.Request, name string) {
 	pr, na, ok := p.noticeOf(name)
 	if !ok {
-		http.NotFound(w, r)
+		p.notFound(w, r, nil)
 		return
 	}
-	lang := na.texts.Match(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
-	p.renderNotice(w, r, http.StatusOK, pr, na, lang, "", "")
+	explicit := r.URL.Query().Get("lang")
+	if len(explicit) > maxLangParam {
+		explicit = ""
+	}
+	lang := na.texts.Match(explicit, r.Header.Get("Accept-Language"))
+	key := "notice|" + strings.ToLower(pr.Username) + "|" + lang
+	page, err := p.cache.get(key, strings.ToLower(pr.Username), func() (*rendered, error) {
+		return p.buildNotice(r, http.StatusOK, pr, na, lang, "", "")
+	})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	page.write(w, r)
 }
 
 func (p *Pages) noticeURL(username string) string {
@@ -160,9 +169,19 @@ func (p *Pages) vars(pr Profile, na *noticeAccount) notice.Vars {
 }
 
 func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int, pr Profile, na *noticeAccount, lang, input, followErr string) {
-	if err := na.draw(r.Context(), p, pr); err != nil {
+	page, err := p.buildNotice(r, status, pr, na, lang, input, followErr)
+	if err != nil {
 		p.fail(w, r, err)
 		return
+	}
+	page.header.Set("Cache-Control", "no-store")
+	page.write(w, r)
+}
+
+// buildNotice renders an account's notice page.
+func (p *Pages) buildNotice(r *http.Request, status int, pr Profile, na *noticeAccount, lang, input, followErr string) (*rendered, error) {
+	if err := na.draw(r.Context(), p, pr); err != nil {
+		return nil, err
 	}
 	v := p.vars(pr, na)
 	texts := make(map[string]string, len(config.NoticeTextKeys))
@@ -199,16 +218,17 @@ func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int,
 	}
 	posts, err := p.recent(r.Context(), pr.Username, 5)
 	if err != nil {
-		reqlog.Logger(r.Context(), p.log).Error().Err(err).Msg("list posts")
+		return nil, fmt.Errorf("list posts: %w", err)
 	}
 	view.Posts = posts
-	h := w.Header()
+	ap := p.accounts[strings.ToLower(pr.Username)]
+	view.T2 = ap.locale.in(ap.locale.match(lang, ""))
+	view.Footer = p.footer(view.T2, ap)
+	view.Skip = view.T2.T("skip")
+	h := http.Header{}
 	h.Set("Vary", "Accept-Language")
 	h.Set("Content-Language", lang)
-	if status != http.StatusOK {
-		h.Set("Cache-Control", "no-store")
-	}
-	p.renderStatus(w, r, status, "notice.html", view)
+	return p.page(status, "notice.html", view, h)
 }
 
 // follow answers the remote-follow form: a redirect (303) to the visitor's
@@ -216,12 +236,16 @@ func (p *Pages) renderNotice(w http.ResponseWriter, r *http.Request, status int,
 func (p *Pages) follow(w http.ResponseWriter, r *http.Request) {
 	pr, na, ok := p.noticeOf(r.PathValue("username"))
 	if !ok {
-		http.NotFound(w, r)
+		p.notFound(w, r, nil)
+		return
+	}
+	ap := p.accounts[strings.ToLower(pr.Username)]
+	if !p.allow(w, r, ap, p.followLimit) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		p.badRequest(w, r, ap)
 		return
 	}
 	lang := na.texts.Match(r.PostForm.Get("lang"), r.Header.Get("Accept-Language"))
@@ -257,17 +281,6 @@ func (p *Pages) follow(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// lookup runs one remote-follow lookup, waiting for a free slot.
-func (p *Pages) lookup(ctx context.Context, rem notice.Remote, actor string) (string, error) {
-	select {
-	case p.lookups <- struct{}{}:
-		defer func() { <-p.lookups }()
-	case <-ctx.Done():
-		return "", fmt.Errorf("%w: %w", notice.ErrUnreachable, ctx.Err())
-	}
-	return p.follower.FollowURL(ctx, rem, actor)
-}
-
 // draw makes the account's card and QR codes once.
 func (na *noticeAccount) draw(ctx context.Context, p *Pages, pr Profile) error {
 	na.once.Do(func() { na.err = na.drawImages(ctx, p, pr) })
@@ -275,7 +288,7 @@ func (na *noticeAccount) draw(ctx context.Context, p *Pages, pr Profile) error {
 }
 
 func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) error {
-	na.images = map[string]imageFile{}
+	na.images = map[string]*rendered{}
 	targets := map[string]string{"fediverse": pr.ProfileURL}
 	if b := na.bluesky; b != "" {
 		targets["bluesky"] = blueskyURL(b)
@@ -289,8 +302,8 @@ func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) e
 		if err != nil {
 			return err
 		}
-		na.images[name+".png"] = imageFile{png, "image/png"}
-		na.images[name+".svg"] = imageFile{q.SVG(), "image/svg+xml"}
+		na.images[name+".png"] = imageRendered(png, "image/png", p.now())
+		na.images[name+".svg"] = imageRendered(q.SVG(), "image/svg+xml", p.now())
 		na.qrSize = (q.Size() + 2*notice.QuietZone) * qrScale
 	}
 	v := p.vars(pr, na)
@@ -310,7 +323,7 @@ func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) e
 	if err != nil {
 		return err
 	}
-	na.images["card.png"] = imageFile{card, "image/png"}
+	na.images["card.png"] = imageRendered(card, "image/png", p.now())
 	return nil
 }
 
@@ -319,7 +332,7 @@ func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) e
 func (p *Pages) noticeImage(w http.ResponseWriter, r *http.Request) {
 	pr, na, ok := p.noticeOf(r.PathValue("username"))
 	if !ok {
-		http.NotFound(w, r)
+		p.notFound(w, r, nil)
 		return
 	}
 	if err := na.draw(r.Context(), p, pr); err != nil {
@@ -335,13 +348,8 @@ func (p *Pages) noticeImage(w http.ResponseWriter, r *http.Request) {
 	}
 	img, ok := na.images[file]
 	if !ok {
-		http.NotFound(w, r)
+		p.notFound(w, r, p.accounts[strings.ToLower(pr.Username)])
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", img.contentType)
-	h.Set("Cache-Control", "public, max-age=3600")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(img.body)
+	img.write(w, r)
 }

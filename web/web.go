@@ -1,18 +1,22 @@
 package web
 
 import (
-	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/links"
 	"github.com/passerelle/passerelle/notice"
-	"github.com/passerelle/passerelle/reqlog"
+	"github.com/passerelle/passerelle/ratelimit"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -36,17 +40,31 @@ type Profile struct {
 	AvatarURL   string
 	Fields      []Field
 	Followers   int64
+	Posts       int64
+}
+
+// Name is the display name, else the username.
+func (pr Profile) Name() string {
+	if pr.DisplayName != "" {
+		return pr.DisplayName
+	}
+	return pr.Username
 }
 
 // Pages serves the HTML pages.
 type Pages struct {
 	profiles map[string]Profile
 	order    []string
+	accounts map[string]*accountPages // by lower-case username
+	site     *locale                  // pages of no account
 	tmpl     *template.Template
 	store    storage.Store
 	fed      *federation.Service
 	links    links.Site // our own URLs
 	log      zerolog.Logger
+	cache    *pageCache
+	now      func() time.Time
+	started  time.Time
 
 	// The X exit notice pages (notice.go); empty without WithNotices.
 	notices      map[string]*noticeAccount
@@ -55,10 +73,90 @@ type Pages struct {
 	allowPrivate bool
 	follower     notice.Follower
 	lookups      chan struct{} // bounds concurrent remote-follow lookups
+
+	// Per client address: remote-follow submissions, and pages that are
+	// not cached (older posts).
+	followLimit *ratelimit.Buckets
+	pagingLimit *ratelimit.Buckets
+}
+
+// accountPages are an account's page settings.
+type accountPages struct {
+	locale    *locale
+	links     config.PageLinks
+	a11y      config.Accessibility
+	summary   string // plain text, for the card
+	avatar    string // local avatar file, for the card
+	bluesky   string
+	cardOnce  sync.Once
+	card      *rendered
+	cardError error
 }
 
 // Option configures optional parts of the pages.
 type Option func(*Pages) error
+
+// PageSettings configure the accounts' pages.
+type PageSettings struct {
+	// Accounts give each account's languages, footer links and
+	// accessibility statement (accounts[].pages).
+	Accounts []config.Account
+	// Client is the SSRF-safe client, for the remote-follow lookups.
+	Client *http.Client
+	// AllowPrivateNetworks mirrors federation.allow_private_networks.
+	AllowPrivateNetworks bool
+	// CacheTTL is how long a rendered page is served before the database
+	// is read again; zero: DefaultCacheTTL.
+	CacheTTL time.Duration
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+	// FollowsPerMinute and PagesPerMinute limit, per client address, the
+	// remote-follow submissions and the pages that are not cached (older
+	// posts); zero: the defaults.
+	FollowsPerMinute, PagesPerMinute int
+}
+
+// Default limits per client address.
+const (
+	DefaultFollowsPerMinute = 30
+	DefaultPagesPerMinute   = 120
+)
+
+// WithPages configures the accounts' pages.
+func WithPages(set PageSettings) Option {
+	return func(p *Pages) error {
+		for _, acc := range set.Accounts {
+			key := strings.ToLower(acc.Username)
+			ap, ok := p.accounts[key]
+			if !ok {
+				return fmt.Errorf("web: pages of unknown account %q", acc.Username)
+			}
+			ap.locale = newLocale(acc)
+			ap.links = acc.Pages.Links
+			ap.a11y = acc.Pages.Accessibility
+			ap.summary = acc.Summary
+			ap.bluesky = acc.NoticeBlueskyHandle()
+			if acc.Avatar != "" && !strings.Contains(acc.Avatar, "://") {
+				ap.avatar = acc.Avatar
+			}
+		}
+		if set.Client != nil && p.follower.Client == nil {
+			p.follower = notice.Follower{Client: set.Client, AllowPrivate: set.AllowPrivateNetworks, Timeout: 5 * time.Second}
+			p.allowPrivate = set.AllowPrivateNetworks
+		}
+		if set.Now != nil {
+			p.now = set.Now
+		}
+		if set.FollowsPerMinute > 0 {
+			p.followLimit = ratelimit.NewBuckets(set.FollowsPerMinute, time.Minute, 10000)
+		}
+		if set.PagesPerMinute > 0 {
+			p.pagingLimit = ratelimit.NewBuckets(set.PagesPerMinute, time.Minute, 10000)
+		}
+		p.cache = newPageCache(set.CacheTTL, p.now)
+		return nil
+	}
+}
 
 // New parses the templates once.
 func New(profiles []Profile, store storage.Store, fed *federation.Service, logger zerolog.Logger, opts ...Option) (*Pages, error) {
@@ -66,7 +164,13 @@ func New(profiles []Profile, store storage.Store, fed *federation.Service, logge
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{profiles: map[string]Profile{}, tmpl: t, store: store, fed: fed, links: fed.Links(), log: logger}
+	p := &Pages{
+		profiles: map[string]Profile{}, accounts: map[string]*accountPages{}, site: siteLocale(),
+		tmpl: t, store: store, fed: fed, links: fed.Links(), log: logger, now: time.Now,
+		baseURL: fed.Links().Base(), lookups: make(chan struct{}, maxLookups),
+		followLimit: ratelimit.NewBuckets(DefaultFollowsPerMinute, time.Minute, 10000),
+		pagingLimit: ratelimit.NewBuckets(DefaultPagesPerMinute, time.Minute, 10000),
+	}
 	for _, pr := range profiles {
 		key := strings.ToLower(pr.Username)
 		if !sameOrigin(pr.AvatarURL, pr.ActorURL) {
@@ -74,30 +178,59 @@ func New(profiles []Profile, store storage.Store, fed *federation.Service, logge
 		}
 		p.profiles[key] = pr
 		p.order = append(p.order, key)
+		p.accounts[key] = &accountPages{locale: newLocale(config.Account{Username: pr.Username})}
 	}
+	p.follower = notice.Follower{AllowPrivate: false, Timeout: 5 * time.Second}
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
 			return nil, err
 		}
 	}
+	if p.cache == nil {
+		p.cache = newPageCache(0, p.now)
+	}
+	p.started = p.now()
 	return p, nil
 }
 
+// Invalidate marks an account's pages (and the pages spanning accounts)
+// as changed: publishing calls it after each change it commits.
+func (p *Pages) Invalidate(account string) { p.cache.invalidate(account) }
+
 // Routes registers the pages.
 func (p *Pages) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", p.home)
-	// ServeMux wildcards are whole segments: "/@news" is matched as
-	// "/{at}" and checked here.
-	mux.HandleFunc("GET /{at}", p.profile)
-	mux.HandleFunc("GET /{at}/{id}", p.post)
-	mux.HandleFunc("GET /tags/{tag}", p.tag)
+	mux.HandleFunc("GET /{$}", p.langChecked(p.home))
+	// ServeMux wildcards are whole segments: "/@news", "/@news.rss" are
+	// matched as "/{at}" and told apart here.
+	mux.HandleFunc("GET /{at}", p.langChecked(p.account))
+	mux.HandleFunc("GET /{at}/{id}", p.langChecked(p.accountItem))
+	mux.HandleFunc("POST /follow/{username}", p.profileFollow) // the profile and post pages' remote-follow form
+	mux.HandleFunc("GET /tags/{tag}", p.langChecked(p.tag))
+	mux.HandleFunc("GET /api/oembed", p.oembed)
 	mux.HandleFunc("GET /static/site.css", serveStatic)
 	mux.HandleFunc("GET /static/copy.js", serveStatic)
 	if p.notices != nil {
-		mux.HandleFunc("GET /x/{username}", p.noticePage)
+		mux.HandleFunc("GET /x/{username}", p.langChecked(p.noticePage))
 		mux.HandleFunc("POST /x/{username}/follow", p.follow)
 		mux.HandleFunc("GET /x/{username}/card.png", p.noticeImage)
 		mux.HandleFunc("GET /x/{username}/qr/{file}", p.noticeImage)
+	}
+	// Any other GET: the embeds (/@NAME/ID/embed: a pattern would clash
+	// with the client API's), else the styled 404 rather than Go's plain
+	// text.
+	mux.HandleFunc("GET /", p.other)
+}
+
+// langChecked answers the styled 400 to a ?lang= that is not a language
+// tag (a tag of a language the account does not offer is not an error:
+// the page is shown in the best one it has).
+func (p *Pages) langChecked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); q.Has("lang") && !validLangParam(q.Get("lang")) {
+			p.badRequest(w, r, nil)
+			return
+		}
+		h(w, r)
 	}
 }
 
@@ -115,58 +248,147 @@ func (p *Pages) csp() string {
 	return csp
 }
 
-func (p *Pages) render(w http.ResponseWriter, r *http.Request, name string, data any) {
-	p.renderStatus(w, r, http.StatusOK, name, data)
-}
-
-func (p *Pages) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		reqlog.Logger(r.Context(), p.log).Error().Err(err).Str("template", name).Msg("render page")
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+// lookupAccount returns the account of "@name" (case-insensitive).
+func (p *Pages) lookupAccount(at string) (Profile, *accountPages, bool) {
+	name, ok := strings.CutPrefix(at, "@")
+	if !ok {
+		return Profile{}, nil, false
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", p.csp())
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	key := strings.ToLower(name)
+	pr, ok := p.profiles[key]
+	if !ok {
+		return Profile{}, nil, false
+	}
+	return pr, p.accounts[key], true
 }
 
-func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
+// homeAccount is the account whose footer the pages of no account show:
+// the one whose notice is the home page, else the first.
+func (p *Pages) homeAccount() *accountPages {
 	if p.homeNotice != "" {
-		p.serveNotice(w, r, p.homeNotice)
-		return
+		return p.accounts[p.homeNotice]
 	}
-	list := make([]Profile, 0, len(p.order))
-	for _, k := range p.order {
-		list = append(list, p.profiles[k])
+	if len(p.order) > 0 {
+		return p.accounts[p.order[0]]
 	}
-	p.render(w, r, "home.html", map[string]any{"Profiles": list})
+	return nil
 }
 
-func (p *Pages) profile(w http.ResponseWriter, r *http.Request) {
-	name, isProfile := strings.CutPrefix(r.PathValue("at"), "@")
-	pr, ok := p.profiles[strings.ToLower(name)]
-	if !isProfile || !ok {
-		http.NotFound(w, r)
+// langOf picks the visitor's language among loc's.
+func langOf(r *http.Request, loc *locale) string {
+	return loc.match(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
+}
+
+// view is what every page template receives.
+type view struct {
+	tr
+	Title       string
+	Description string
+	Canonical   string
+	Languages   []langLink
+	Alternates  []alternate
+	Creator     string // fediverse:creator, without "@"; "" for none
+	OG          *ogMeta
+	Footer      footerLinks
+	HomeURL     string
+	SiteName    string
+
+	Profile   *Profile
+	Follow    *followForm
+	Pinned    []Post
+	Posts     []Post
+	Post      *Post
+	Older     string // URL of the next page, "" when none
+	Moved     *federation.MovedTo
+	Tag       string
+	Error     *errorView
+	Statement *statementView
+	Profiles  []Profile
+	Feeds     []alternate
+	EmbedOf   string
+}
+
+type alternate struct {
+	Type, Href, Title, Hreflang string
+}
+
+type ogMeta struct {
+	Type, Title, Description, URL, Locale string
+	Image, ImageType, ImageAlt            string
+	ImageWidth, ImageHeight               int
+	Published                             string
+	Card                                  string // twitter:card
+}
+
+type footerLinks struct {
+	Label                            string
+	Accessibility, AccessibilityText string
+	Legal, LegalText                 string
+	Privacy, PrivacyText             string
+	Contact, ContactText             string
+}
+
+type followForm struct {
+	Action, Input, Error string
+}
+
+// baseView fills what every page of an account (or of none, ap nil) has.
+func (p *Pages) baseView(ap *accountPages, lang, page string) view {
+	loc := p.site
+	if ap != nil {
+		loc = ap.locale
+	}
+	t := loc.in(lang)
+	v := view{tr: t, Canonical: page, HomeURL: p.baseURL + "/", SiteName: p.siteName()}
+	if page != "" {
+		v.Languages = loc.languageLinks(page, lang)
+	}
+	if ap == nil {
+		ap = p.homeAccount()
+	}
+	if ap != nil {
+		v.Footer = p.footer(t, ap)
+	}
+	return v
+}
+
+func (p *Pages) siteName() string {
+	u, err := url.Parse(p.baseURL)
+	if err != nil || u.Host == "" {
+		return p.baseURL
+	}
+	return u.Host
+}
+
+// footer is the footer's links: the accessibility statement (the
+// institution's own or the built-in page) with its status, the legal
+// notice, privacy and contact when configured.
+func (p *Pages) footer(t tr, ap *accountPages) footerLinks {
+	f := footerLinks{
+		Label: t.T("footer_label"),
+		Legal: ap.links.LegalNotice, LegalText: t.T("footer_legal"),
+		Privacy: ap.links.Privacy, PrivacyText: t.T("footer_privacy"),
+		Contact: ap.links.Contact, ContactText: t.T("footer_contact"),
+	}
+	f.AccessibilityText = t.T("footer_accessibility", "status", t.T("accessibility_"+ap.a11y.AccessibilityStatus()))
+	f.Accessibility = ap.links.Accessibility
+	if f.Accessibility == "" {
+		for k, a := range p.accounts {
+			if a == ap {
+				f.Accessibility = p.links.Profile(k) + "/accessibility"
+			}
+		}
+	}
+	return f
+}
+
+// other serves the GETs no other route took: /@NAME/ID/embed, else the
+// styled 404.
+func (p *Pages) other(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(parts) == 3 && parts[2] == "embed" && strings.HasPrefix(parts[0], "@") {
+		p.embed(w, r, parts[0], parts[1])
 		return
 	}
-	if p.redirectMoved(w, r, pr.Username) { // moves.go: the account lives elsewhere now
-		return
-	}
-	ctx := r.Context()
-	n, err := p.store.CountFollowers(ctx, strings.ToLower(pr.Username), storage.FollowerAccepted)
-	if err != nil {
-		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("count followers")
-	}
-	pr.Followers = n
-	posts, err := p.recent(ctx, pr.Username, 20)
-	if err != nil {
-		reqlog.Logger(ctx, p.log).Error().Err(err).Msg("list posts")
-	}
-	w.Header().Set("Link", `<`+pr.ActorURL+`>; rel="alternate"; type="application/activity+json"`)
-	p.render(w, r, "profile.html", map[string]any{"Profile": pr, "Posts": posts})
+	p.notFound(w, r, nil)
 }

@@ -1,9 +1,18 @@
 // Package pdstest runs the reference Bluesky PDS (@atproto/pds, from npm,
 // pinned in e2e/pds) and an in-memory PLC directory on loopback, for the
-// Bluesky mirror's end-to-end tests and benchmark. The PLC and the PDS are
-// separate processes (e2e/pds/index.mjs), so that the PDS can be stopped
-// and started again on the same data directory (an outage) while the PLC,
-// which keeps the DIDs in memory, stays up.
+// Bluesky mirror's end-to-end tests and benchmark, and on demand the
+// reference AppView (@atproto/bsky, Options.AppView) on PostgreSQL. The
+// PLC, the PDS and the AppView are separate processes (e2e/pds/index.mjs),
+// so that the PDS can be stopped and started again on the same data
+// directory (an outage) while the PLC, which keeps the DIDs in memory,
+// stays up.
+//
+// With the AppView, clients reach app.bsky.* through the PDS, as in
+// production: the AppView's did:plc (services bsky_appview and
+// bsky_notif) is registered in the PLC before the PDS starts with
+// PDS_BSKY_APP_VIEW_URL and PDS_BSKY_APP_VIEW_DID; the AppView indexes the
+// PDS's firehose from cursor 0, into its own PostgreSQL schema (dropped
+// when it stops).
 //
 // Install the PDS first: (cd e2e/pds && npm_config_nodedir=/usr npm ci).
 package pdstest
@@ -72,6 +81,11 @@ type Options struct {
 	// Log receives the processes' output; nil: a file in the data
 	// directory (LogPath).
 	Log io.Writer
+	// AppView also runs the reference AppView, behind the PDS, on
+	// PostgreSQL at AppViewPostgresURL (required), in a new schema of its
+	// own.
+	AppView            bool
+	AppViewPostgresURL string
 }
 
 // Server is a running PLC and PDS.
@@ -81,14 +95,21 @@ type Server struct {
 	DataDir string
 	LogPath string
 
-	dir     string
-	pdsPort int
-	env     []string
-	log     io.Writer
-	logFile *os.File
-	plc     *proc
-	pds     *proc
-	client  *http.Client
+	// AppViewURL and AppViewDID are the AppView's, when it runs.
+	AppViewURL string
+	AppViewDID string
+
+	dir         string
+	pdsPort     int
+	env         []string
+	log         io.Writer
+	logFile     *os.File
+	plc         *proc
+	pds         *proc
+	appview     *proc
+	appviewPort int
+	appviewEnv  []string
+	client      *http.Client
 }
 
 type proc struct {
@@ -163,12 +184,96 @@ func Start(opts Options) (*Server, error) {
 	if opts.HandleResolver != "" {
 		s.env = append(s.env, "PASSERELLE_HANDLE_RESOLVER="+opts.HandleResolver)
 	}
+	if opts.AppView {
+		if err := s.registerAppView(opts); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.StartPDS(); err != nil {
 		s.Close()
 		return nil, err
 	}
+	if opts.AppView {
+		if err := s.StartAppView(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
+
+// ErrAppViewNotInstalled is returned when e2e/pds has no @atproto/bsky.
+var ErrAppViewNotInstalled = errors.New("pdstest: the AppView is not installed: run (cd e2e/pds && npm_config_nodedir=/usr npm ci)")
+
+// registerAppView chooses the AppView's key and port, registers its
+// did:plc in the PLC and points the PDS's environment at it.
+func (s *Server) registerAppView(opts Options) error {
+	if _, err := os.Stat(filepath.Join(s.dir, "node_modules", "@atproto", "bsky")); err != nil {
+		return ErrAppViewNotInstalled
+	}
+	if opts.AppViewPostgresURL == "" {
+		return errors.New("pdstest: the AppView needs PostgreSQL (Options.AppViewPostgresURL)")
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.appviewPort = port
+	s.AppViewURL = "http://localhost:" + strconv.Itoa(port)
+	key := randomHex(32) // a secp256k1 private key (valid but with negligible odds)
+	cmd := exec.Command("node", "index.mjs", "appview-did", strconv.Itoa(port))
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "PASSERELLE_APPVIEW_KEY_HEX="+key, "PASSERELLE_PLC_URL="+s.PLCURL)
+	cmd.Stderr = s.log
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("pdstest: register the AppView's DID: %w (log: %s)", err, s.LogPath)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if did, ok := strings.CutPrefix(strings.TrimSpace(line), "ready appview-did "); ok {
+			s.AppViewDID = did
+		}
+	}
+	if !strings.HasPrefix(s.AppViewDID, "did:plc:") {
+		return fmt.Errorf("pdstest: register the AppView's DID: no DID in %q", out)
+	}
+	s.env = append(s.env, "PDS_BSKY_APP_VIEW_URL="+s.AppViewURL, "PDS_BSKY_APP_VIEW_DID="+s.AppViewDID)
+	s.appviewEnv = []string{
+		"PASSERELLE_APPVIEW_KEY_HEX=" + key,
+		"PASSERELLE_APPVIEW_DID=" + s.AppViewDID,
+		"PASSERELLE_PLC_URL=" + s.PLCURL,
+		"PASSERELLE_APPVIEW_PDS_URL=" + s.URL,
+		"PASSERELLE_APPVIEW_DB_URL=" + opts.AppViewPostgresURL,
+		"PASSERELLE_APPVIEW_DB_SCHEMA=appview_" + randomLetters(12), // [A-Za-z_] only
+		"PASSERELLE_APPVIEW_DB_DROP=1",
+	}
+	return nil
+}
+
+// StartAppView starts the AppView (again).
+func (s *Server) StartAppView() error {
+	if s.appviewEnv == nil {
+		return errors.New("pdstest: started without the AppView")
+	}
+	if s.appview != nil {
+		select {
+		case <-s.appview.done:
+		default:
+			return errors.New("pdstest: the AppView is running")
+		}
+	}
+	p, err := s.spawn("appview", s.appviewPort, s.appviewEnv)
+	if err != nil {
+		return err
+	}
+	s.appview = p
+	return nil
+}
+
+// StopAppView stops the AppView (an outage of app.bsky.*); its index is
+// dropped, and rebuilt from the firehose when it starts again.
+func (s *Server) StopAppView() { s.appview.stop() }
 
 // spawn runs `node index.mjs role port` and waits for its "ready" line.
 func (s *Server) spawn(role string, port int, env []string) (*proc, error) {
@@ -204,7 +309,7 @@ func (s *Server) spawn(role string, port int, env []string) (*proc, error) {
 	case <-ready:
 		return p, nil
 	case <-p.done:
-		return nil, fmt.Errorf("pdstest: %s exited before it was ready (log: %s)", role, s.LogPath)
+		return nil, fmt.Errorf("pdstest: %s exited before it was ready (log: %s)%s", role, s.LogPath, s.logTail())
 	case <-time.After(90 * time.Second):
 		p.stop()
 		return nil, fmt.Errorf("pdstest: %s not ready after 90 s (log: %s)", role, s.LogPath)
@@ -261,12 +366,25 @@ func (s *Server) StopPDS() { s.pds.stop() }
 
 // Close stops both processes and removes the data directory.
 func (s *Server) Close() {
+	s.appview.stop()
 	s.pds.stop()
 	s.plc.stop()
 	if s.logFile != nil {
 		s.logFile.Close()
 	}
 	os.RemoveAll(s.DataDir)
+}
+
+// logTail is the end of the log, for an error message.
+func (s *Server) logTail() string {
+	log := s.ReadLog()
+	if log == "" {
+		return ""
+	}
+	if len(log) > 4<<10 {
+		log = "[...]" + log[len(log)-4<<10:]
+	}
+	return ":\n" + log
 }
 
 // ReadLog returns the processes' output (when it goes to LogPath).
@@ -414,6 +532,18 @@ func (s *Server) GetRecord(ctx context.Context, repo, collection, rkey string) (
 	return r, err
 }
 
+// CreateRecord writes a record to acc's repository with its session
+// (com.atproto.repo.createRecord) and returns its URI and CID.
+func (s *Server) CreateRecord(ctx context.Context, acc Account, collection string, record any) (Record, error) {
+	var out Record
+	err := s.XRPC(ctx, http.MethodPost, "com.atproto.repo.createRecord", acc.AccessJWT, nil,
+		map[string]any{"repo": acc.DID, "collection": collection, "record": record}, &out)
+	return out, err
+}
+
+// Now is the current time as records' createdAt.
+func Now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
 // GetBlob downloads a blob (com.atproto.sync.getBlob).
 func (s *Server) GetBlob(ctx context.Context, did, cid string) ([]byte, error) {
 	var b []byte
@@ -428,6 +558,15 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomLetters(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return string(b)
 }
 
 func randomHex(n int) string {

@@ -47,6 +47,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the bridge during the load to this file (builds the bridge with -tags pprof)")
 	flag.StringVar(&o.selfprofile, "selfprofile", "", "write a CPU profile of this program (the remote side and the load generator) during the load to this file")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "bridge log level")
+	flag.DurationVar(&o.signFor, "sign-for", 2*time.Second, "duration of the measurement of one RSA-2048 signature's CPU (before the load)")
 	flag.BoolVar(&o.refollow, "refollow", false, "then a second phase: the same actors follow again (keys cached: only the Accept is signed)")
 	flag.Parse()
 	for _, v := range strings.Split(*settle, ",") {
@@ -69,6 +70,7 @@ type options struct {
 	n, concurrency, servers, keys             int
 	rssAt                                     []time.Duration
 	refollow                                  bool
+	signFor                                   time.Duration
 }
 
 func run(o options) error {
@@ -97,7 +99,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel}
+	metricsAddr, err := e2e.FreeAddr()
+	if err != nil {
+		return err
+	}
+	cfg := e2e.Config{Addr: addr, Driver: o.driver, LogLevel: o.logLevel, MetricsListen: metricsAddr}
 	dsn, drop, err := e2e.StorageDSN(o.driver, o.dsn, cmp.Or(o.dsn, filepath.Join(dir, "data", "bridge.db")))
 	if err != nil {
 		return err
@@ -198,8 +204,14 @@ func run(o options) error {
 		defer f.Close()
 	}
 
+	// One RSA-2048 signature with the library the bridge signs with, in
+	// this run: the unit of the CPU per follow (issue 20).
+	_, sigCPU := e2e.SigningRate(o.signFor, false)
+	fmt.Printf("one RSA-2048 signature (crypto/rsa, %d goroutines, %v): %v CPU\n", runtime.GOMAXPROCS(0), o.signFor, sigCPU.Round(time.Microsecond))
+
 	client := e2e.Client(o.concurrency)
-	b := &bench{proc: proc, client: client, servers: servers, concurrency: o.concurrency}
+	b := &bench{proc: proc, client: client, servers: servers, concurrency: o.concurrency,
+		metricsURL: "http://" + metricsAddr + "/metrics", sigCPU: sigCPU}
 	fmt.Printf("\nfollows: n=%d concurrency=%d driver=%s\n", len(follows), o.concurrency, o.driver)
 	res, err := b.phase(reqs)
 	if err != nil {
@@ -283,6 +295,8 @@ type bench struct {
 	client      *http.Client
 	servers     []*fedtest.Server
 	concurrency int
+	metricsURL  string        // the bridge's /metrics (its signature counter)
+	sigCPU      time.Duration // CPU of one RSA-2048 signature, measured in this run
 }
 
 // result is what one phase measured.
@@ -294,6 +308,9 @@ type result struct {
 	firstErr           error
 	accepts, verified  int
 	bridgeCPU, selfCPU time.Duration
+	sigCPU             time.Duration
+	sigs               float64 // signatures the bridge made (its counter)
+	counted            bool    // the bridge counts its signatures
 }
 
 // phase POSTs reqs with the bench's concurrency and waits until every
@@ -313,6 +330,11 @@ func (b *bench) phase(reqs []*http.Request) (result, error) {
 				want[s]++
 			}
 		}
+	}
+	r.sigCPU = b.sigCPU
+	sigs0, counted, err := e2e.MetricSum(b.metricsURL, "passerelle_signatures_total")
+	if err != nil {
+		return r, err
 	}
 	cpu0, err := b.proc.CPUTime()
 	if err != nil {
@@ -358,6 +380,11 @@ func (b *bench) phase(reqs []*http.Request) (result, error) {
 		return r, err
 	}
 	r.bridgeCPU, r.selfCPU = cpu1-cpu0, e2e.SelfCPU()-self0
+	sigs1, _, err := e2e.MetricSum(b.metricsURL, "passerelle_signatures_total")
+	if err != nil {
+		return r, err
+	}
+	r.sigs, r.counted = sigs1-sigs0, counted
 	seen := 0
 	for _, s := range b.servers {
 		for _, d := range s.Received() {
@@ -397,6 +424,13 @@ func (r result) print(title string) {
 	fmt.Printf("    CPU: bridge %v (%.2f ms/follow: at most %.0f follows/s per core), remote side + load generator %v; %d CPUs\n",
 		r.bridgeCPU.Round(10*time.Millisecond), float64(per.Microseconds())/1000, float64(time.Second)/float64(per),
 		r.selfCPU.Round(10*time.Millisecond), runtime.NumCPU())
+	if r.sigCPU > 0 {
+		fmt.Printf("    CPU per follow / one RSA-2048 signature: %.2f (%v / %v) (goal <= 2)\n",
+			float64(per)/float64(r.sigCPU), per.Round(time.Microsecond), r.sigCPU.Round(time.Microsecond))
+	}
+	if r.counted {
+		fmt.Printf("    signatures made by the bridge: %.0f, %.2f per follow (the Accept; the signed fetch of an unknown key)\n", r.sigs, r.sigs/n)
+	}
 }
 
 // parallel runs fn(0..n-1) on at most workers goroutines and returns the

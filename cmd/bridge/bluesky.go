@@ -16,9 +16,10 @@ import (
 	"github.com/passerelle/passerelle/storage"
 )
 
-// newMirror builds the Bluesky mirror when an account has a bluesky
-// section; nil otherwise.
-func newMirror(cfg *config.Config, store storage.Store, noteURL func(account string, id int64) string, log zerolog.Logger) (*atproto.Mirror, error) {
+// newMirror builds the Bluesky mirror of the mirrored accounts (nil when
+// there are none); notifier, when set, is told of the notifications read
+// from Bluesky (Web Push).
+func newMirror(cfg *config.Config, store storage.Store, noteURL func(account string, id int64) string, notifier atproto.Notifier, log zerolog.Logger) (*atproto.Mirror, error) {
 	var accounts []atproto.Account
 	for _, a := range cfg.Accounts {
 		if a.Bluesky.Enabled() {
@@ -48,7 +49,8 @@ func newMirror(cfg *config.Config, store storage.Store, noteURL func(account str
 			Timeout:              10 * time.Second,
 			MaxBodyBytes:         10 << 20,
 		}),
-		NoteURL: noteURL,
+		NoteURL:  noteURL,
+		Notifier: notifier,
 	}, store, log.With().Str("component", "bluesky").Logger())
 	if err != nil {
 		return nil, fmt.Errorf("bluesky mirror: %w", err)
@@ -166,7 +168,7 @@ func blueskyChecks(cfg *config.Config, store storage.Store, openErr error) []blu
 	var out []blueskyCheck
 	var m *atproto.Mirror
 	if openErr == nil && store != nil {
-		m, _ = newMirror(cfg, store, nil, zerolog.Nop())
+		m, _ = newMirror(cfg, store, nil, nil, zerolog.Nop())
 	}
 	for _, a := range cfg.Accounts {
 		if !a.Bluesky.Enabled() {

@@ -6,8 +6,9 @@ import (
 )
 
 // registerJobs puts the work of the durable queue on the process's job
-// runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror (when an
-// account is mirrored) and the feeds' polls (always: the jobs of feeds no
+// runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror and
+// the reading of its notifications (when an account is mirrored) and the
+// feeds' polls (always: the jobs of feeds no
 // longer configured are still looked at).
 func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	if err := d.Register(r); err != nil {
@@ -21,6 +22,9 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	}
 	if a.mirror != nil {
 		if err := a.mirror.Register(r); err != nil {
+			return err
+		}
+		if err := a.mirror.RegisterInbox(r); err != nil {
 			return err
 		}
 	}

@@ -75,7 +75,7 @@ func cmdPost(ctx context.Context, path string, args []string, stdin io.Reader, s
 	fs.Var(altFlag{&images}, "alt", "alt text of the preceding --image")
 	spoiler := fs.String("spoiler", "", "content warning")
 	sensitive := fs.Bool("sensitive", false, "mark the media as sensitive")
-	visibility := fs.String("visibility", "public", "public, unlisted or private (followers only)")
+	visibility := fs.String("visibility", "public", "public, unlisted, private (followers only) or direct (the mentioned only)")
 	language := fs.String("language", "", "language code, e.g. fr")
 	replyTo := fs.Int64("reply-to", 0, "id of one of the account's posts this one continues (thread)")
 	pos, err := parseInterspersed(fs, args)

@@ -93,6 +93,7 @@ type app struct {
 	mirror  *atproto.Mirror // nil when no account is mirrored to Bluesky
 	mod     *moderation.Service
 	push    *push.Service // Web Push of the notifications
+	pages   *web.Pages    // the public pages, kept in memory
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, error) {
@@ -134,7 +135,12 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		return nil, fmt.Errorf("start federation: %w", err)
 	}
 	site := cfg.Links()
-	mirror, err := newMirror(cfg, store, site.NoteURL, log)
+	mirror, err := newMirror(cfg, store, site.NoteURL, pusher, log) // Bluesky's notifications are pushed too
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pages, err := newPages(cfg, store, fed, client, site, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -143,8 +149,37 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 	if mirror != nil { // a nil *Mirror would make a non-nil interface
 		set.Mirror = mirror
 	}
+	set.OnChange = pages.Invalidate // the pages kept in memory follow what is published
 	pub := publish.New(set, store, fed, log.With().Str("component", "publish").Logger())
-	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod, push: pusher}, nil
+	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod, push: pusher, pages: pages}, nil
+}
+
+// newPages builds the public pages (profiles, posts, tags, feeds, the X
+// notice), kept in memory.
+func newPages(cfg *config.Config, store storage.Store, fed *federation.Service, client *http.Client, site links.Site, log zerolog.Logger) (*web.Pages, error) {
+	profiles := make([]web.Profile, 0, len(cfg.Accounts))
+	for _, acc := range cfg.Accounts {
+		p := web.Profile{
+			Username:    acc.Username,
+			DisplayName: acc.DisplayName,
+			SummaryHTML: safeHTML(fed.SummaryHTML(acc.Username)),
+			Handle:      site.Handle(acc.Username),
+			ActorURL:    site.Actor(acc.Username),
+			ProfileURL:  site.Profile(acc.Username),
+			AvatarURL:   fed.AvatarURL(acc.Username),
+		}
+		for _, f := range acc.Fields {
+			p.Fields = append(p.Fields, web.Field{Name: f.Name, ValueHTML: safeHTML(federation.FieldValueHTML(f.Value))})
+		}
+		profiles = append(profiles, p)
+	}
+	pages, err := web.New(profiles, store, fed, log.With().Str("component", "web").Logger(),
+		web.WithPages(web.PageSettings{Accounts: cfg.Accounts, Client: client, AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks}),
+		web.WithNotices(web.NoticeSettings{BaseURL: cfg.Server.BaseURL(), Accounts: cfg.Accounts, Client: client, AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks}))
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	return pages, nil
 }
 
 // publishSettings derives the publishing limits and the media location:
@@ -217,28 +252,7 @@ func (a *app) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	a.fed.Routes(mux)
 	a.blueskyRoutes(mux)
-	profiles := make([]web.Profile, 0, len(a.cfg.Accounts))
-	for _, acc := range a.cfg.Accounts {
-		p := web.Profile{
-			Username:    acc.Username,
-			DisplayName: acc.DisplayName,
-			SummaryHTML: safeHTML(a.fed.SummaryHTML(acc.Username)),
-			Handle:      a.links.Handle(acc.Username),
-			ActorURL:    a.links.Actor(acc.Username),
-			ProfileURL:  a.links.Profile(acc.Username),
-			AvatarURL:   a.fed.AvatarURL(acc.Username),
-		}
-		for _, f := range acc.Fields {
-			p.Fields = append(p.Fields, web.Field{Name: f.Name, ValueHTML: safeHTML(federation.FieldValueHTML(f.Value))})
-		}
-		profiles = append(profiles, p)
-	}
-	pages, err := web.New(profiles, a.store, a.fed, a.log.With().Str("component", "web").Logger(),
-		web.WithNotices(web.NoticeSettings{BaseURL: a.cfg.Server.BaseURL(), Accounts: a.cfg.Accounts, Client: a.client, AllowPrivateNetworks: a.cfg.Federation.AllowPrivateNetworks}))
-	if err != nil {
-		return nil, fmt.Errorf("load templates: %w", err)
-	}
-	pages.Routes(mux)
+	a.pages.Routes(mux)
 	v, _, _ := buildInfo()
 	console := a.console()
 	console.Routes(mux)

@@ -210,7 +210,8 @@ func TestPostAndStatusCommands(t *testing.T) {
 		{"no text", []string{"--account", "news"}, "want a text"},
 		{"two texts", []string{"--account", "news", "a", "b"}, "one argument"},
 		{"unknown account", []string{"--account", "nobody", "x"}, "no account"},
-		{"bad visibility", []string{"--account", "news", "x", "--visibility", "direct"}, "direct messages"},
+		{"bad visibility", []string{"--account", "news", "x", "--visibility", "secret"}, "visibility must be"},
+		{"direct without a mention", []string{"--account", "news", "x", "--visibility", "direct"}, "must mention"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

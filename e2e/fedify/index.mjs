@@ -38,7 +38,7 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 const firstKnock = process.env.FEDIFY_FIRST_KNOCK || "rfc9421";
 const origin = `http://${host}:${port}`;
-const users = ["alice"];
+const users = ["alice", "bob"];
 
 await configure({
   contextLocalStorage: new AsyncLocalStorage(),
@@ -57,6 +57,8 @@ const incoming = [];   // every POST to an inbox, with its signature spec and ou
 const knocks = [];     // every request Fedify sent, with its signature spec and the answer
 const following = new Map(); // actor id → {followId, state}
 const notes = new Map();     // our notes by id, served to whoever fetches them
+const signedOnly = new Set(); // ids of the notes served only to signed GETs (authorized fetch)
+const fetches = [];          // every GET of a note: who signed it, and whether it was served
 let seq = 0;
 
 // The signature spec a request carries.
@@ -132,6 +134,20 @@ federation
 
 federation.setObjectDispatcher(Note, "/users/{identifier}/notes/{id}", (ctx, values) => {
   return notes.get(ctx.getObjectUri(Note, values).href) ?? null;
+}).authorize(async (ctx, values) => {
+  // A note made with signedOnly answers only signed GETs whose signer
+  // Fedify verified (a server in "authorized fetch" mode); every GET is
+  // logged with its verified signer.
+  const id = ctx.getObjectUri(Note, values).href;
+  let owner = null;
+  try {
+    owner = (await ctx.getSignedKeyOwner())?.id?.href ?? null;
+  } catch (e) {
+    owner = null;
+  }
+  const allowed = !signedOnly.has(id) || owner != null;
+  fetches.push({ seq: ++seq, id, signer: owner, allowed, at: new Date().toISOString() });
+  return allowed;
 });
 
 // The JSON-LD of a vocab object or IRI, compacted; null if absent.
@@ -349,6 +365,27 @@ const routes = {
     }
     return { id: await send(ctx, user, author, activity), note: note.id.href };
   },
+  // A public post of the user, served (to signed GETs only with
+  // signedOnly) and sent to nobody: a partner's post the bridge finds by
+  // searching its URL.
+  "POST /_test/post": async (body) => {
+    const ctx = ctxOf();
+    const user = userOf(body);
+    const note = await newNote(ctx, user, { content: body.content ?? "A post." });
+    if (body.signedOnly) signedOnly.add(note.id.href);
+    return { note: note.id.href, actor: ctx.getActorUri(user).href };
+  },
+  // The Undo of a Like or Announce the user sent (type, id, object).
+  "POST /_test/undo": async (body) => {
+    const ctx = ctxOf();
+    const user = userOf(body);
+    const { author } = await authorOf(ctx, body.object);
+    const Type = body.type === "Announce" ? Announce : Like;
+    const inner = new Type({ id: new URL(body.id), actor: ctx.getActorUri(user), object: new URL(body.object) });
+    const undo = new Undo({ id: new URL(body.id + "/undo"), actor: ctx.getActorUri(user), object: inner, to: author.id });
+    return { id: await send(ctx, user, author, undo) };
+  },
+  "GET /_test/fetches": async () => fetches,
   "GET /_test/inbox": async () => received,
   "GET /_test/unverified": async () => unverified,
   "GET /_test/errors": async () => inboxErrors,

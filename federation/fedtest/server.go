@@ -140,6 +140,8 @@ type Server struct {
 	recv   []Delivery
 	gets   []Fetch
 	change chan struct{} // closed and replaced on each new Delivery
+	// objects are the documents served under /objects/ (SetObject).
+	objects map[string][]byte
 }
 
 // actor is one simulated account.
@@ -466,7 +468,52 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /users/{name}/inbox", s.serveInbox)
 	mux.HandleFunc("POST /inbox", s.serveInbox)
 	mux.HandleFunc("GET /.well-known/webfinger", s.serveWebfinger)
+	mux.HandleFunc("GET /objects/{rest...}", s.serveObject)
 	return mux
+}
+
+// ObjectURL is the URL SetObject serves name at.
+func (s *Server) ObjectURL(name string) string { return s.base + "/objects/" + name }
+
+// SetObject serves doc (JSON) at ObjectURL(name), as actor documents are
+// served (to signed GETs only with RequireSignedFetch); GETs are recorded
+// as Fetches.
+func (s *Server) SetObject(name string, doc any) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.objects == nil {
+		s.objects = map[string][]byte{}
+	}
+	s.objects[name] = b
+	return nil
+}
+
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	b, ok := s.objects[r.PathValue("rest")]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	opts := s.options()
+	f := Fetch{Path: r.URL.Path, Status: http.StatusOK}
+	f.KeyID, _, f.Err = s.verifyRequest(r, nil, opts)
+	f.Verified = f.Err == nil
+	if !f.Verified && opts.RequireSignedFetch {
+		f.Status = http.StatusUnauthorized
+	}
+	s.recordFetch(f)
+	if f.Status != http.StatusOK {
+		http.Error(w, "signature required", f.Status)
+		return
+	}
+	w.Header().Set("Content-Type", ContentTypeAS2)
+	w.Write(b)
 }
 
 func (s *Server) serveActor(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,8 @@ func testBluesky(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Records", func(t *testing.T) { testBlueskyRecords(t, open(t)) })
 	t.Run("InTx", func(t *testing.T) { testBlueskyInTx(t, open(t)) })
 	t.Run("RescheduleJobs", func(t *testing.T) { testRescheduleJobs(t, open(t)) })
+	t.Run("Inbox", func(t *testing.T) { testBlueskyInbox(t, open(t)) })
+	t.Run("RecordByURI", func(t *testing.T) { testBlueskyRecordByURI(t, open(t)) })
 }
 
 // testRescheduleJobs: a paused account's jobs (one host) become due at

@@ -25,11 +25,13 @@ func RunContent(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("StatusPagingAndCounts", func(t *testing.T) { testStatusPagingAndCounts(t, open(t)) })
 	t.Run("ContentInTx", func(t *testing.T) { testContentInTx(t, open) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, open(t)) })
+	t.Run("MediaRemovedWithStatus", func(t *testing.T) { testMediaRemoved(t, open(t)) })
 	t.Run("AppsAndTokens", func(t *testing.T) { testAppsAndTokens(t, open(t)) })
 	t.Run("AuthCodes", func(t *testing.T) { testAuthCodes(t, open(t)) })
 	t.Run("FollowerInboxes", func(t *testing.T) { testFollowerInboxes(t, open(t)) })
 	t.Run("DeleteFollowersByInbox", func(t *testing.T) { testDeleteFollowersByInbox(t, open(t)) })
 	t.Run("Hosts", func(t *testing.T) { testHosts(t, open(t)) })
+	t.Run("HostsEd25519", func(t *testing.T) { testHostsEd25519(t, open(t)) })
 }
 
 func newStatus(account, text, visibility string) storage.Status {
@@ -737,6 +739,56 @@ func testMedia(t *testing.T, s storage.Store) {
 	}
 }
 
+// testMediaRemoved: deleting a status marks its media removed (their
+// URLs answer 410), so does editing a status without them; a new status
+// attaching them (delete-and-redraft) clears the mark; an upload never
+// attached is not removed.
+func testMediaRemoved(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	upload := func() int64 {
+		return must(s.InsertMedia(ctx, storage.Media{Account: "news", MediaType: "image/png", Width: 1, Height: 1, Size: 10, Path: "m.png", CreatedAt: base()}))(t)
+	}
+	a, b, fresh := upload(), upload(), upload()
+	st := newStatus("news", "with two images", storage.VisibilityPublic)
+	st.MediaIDs = []int64{a, b}
+	sid := insertStatus(t, s, st)
+	for _, id := range []int64{a, b, fresh} {
+		if m := must(s.GetMedia(ctx, id))(t); !m.RemovedAt.IsZero() {
+			t.Fatalf("media %d removed before any deletion: %v", id, m.RemovedAt)
+		}
+	}
+
+	// An edit keeping only a: b is removed.
+	edited := must(s.GetStatus(ctx, sid))(t)
+	edited.MediaIDs = []int64{a}
+	edited.EditedAt = base().Add(time.Minute)
+	check(t, s.UpdateStatus(ctx, edited))
+	if m := must(s.GetMedia(ctx, b))(t); m.StatusID != 0 || !m.RemovedAt.Equal(edited.EditedAt) {
+		t.Errorf("media dropped by an edit = status %d removed %v, want 0 and %v", m.StatusID, m.RemovedAt, edited.EditedAt)
+	}
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != sid || !m.RemovedAt.IsZero() {
+		t.Errorf("media kept by an edit = status %d removed %v", m.StatusID, m.RemovedAt)
+	}
+
+	// The status deleted: a is removed at the deletion time.
+	deleted := base().Add(2 * time.Minute)
+	check(t, s.DeleteStatus(ctx, "news", sid, deleted))
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != 0 || !m.RemovedAt.Equal(deleted) {
+		t.Errorf("media of a deleted status = status %d removed %v, want 0 and %v", m.StatusID, m.RemovedAt, deleted)
+	}
+	if m := must(s.GetMedia(ctx, fresh))(t); !m.RemovedAt.IsZero() {
+		t.Errorf("unattached upload marked removed: %v", m.RemovedAt)
+	}
+
+	// Redraft: a new status attaches a again.
+	redraft := newStatus("news", "redrafted", storage.VisibilityPublic)
+	redraft.MediaIDs = []int64{a}
+	rid := insertStatus(t, s, redraft)
+	if m := must(s.GetMedia(ctx, a))(t); m.StatusID != rid || !m.RemovedAt.IsZero() {
+		t.Errorf("media attached again = status %d removed %v, want %d and not removed", m.StatusID, m.RemovedAt, rid)
+	}
+}
+
 func sameToken(a, b storage.Token) bool {
 	return a.ID == b.ID && a.Hash == b.Hash && a.Account == b.Account && a.AppID == b.AppID && a.Name == b.Name &&
 		a.Scopes == b.Scopes && a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt) &&
@@ -1037,9 +1089,65 @@ func testHosts(t *testing.T, s storage.Store) {
 		}
 	}
 
+	// Unavailable hosts: the one still paused, not those whose pause ended,
+	// that never had one, or whose success cleared it (remote.example).
+	check(t, s.RecordHostSuccess(ctx, "fine.example", now))
+	must(s.RecordHostFailure(ctx, "paused.example", now, now.Add(2*time.Hour)))(t)
+	must(s.RecordHostFailure(ctx, "resumed.example", now, now.Add(time.Minute)))(t)
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(30*time.Minute)))(t); len(got) != 1 ||
+		got[0].Host != "paused.example" || !got[0].UnavailableUntil.Equal(now.Add(2*time.Hour)) || got[0].Failures != 1 {
+		t.Errorf("ListUnavailableHosts = %+v, want paused.example, paused for two hours", got)
+	}
+	if got := must(s.ListUnavailableHosts(ctx, now.Add(3*time.Hour)))(t); len(got) != 0 {
+		t.Errorf("ListUnavailableHosts after every pause = %+v, want none", got)
+	}
+
 	// A success first records the host too.
 	check(t, s.RecordHostSuccess(ctx, "other.example", now))
 	if got := must(s.GetHost(ctx, "other.example"))(t); !sameHost(got, storage.Host{Host: "other.example", LastSuccess: now}) {
 		t.Errorf("GetHost after a first success = %+v", got)
+	}
+}
+
+// testHostsEd25519: what a host is known to verify is recorded with or
+// without a delivery row, changed when it changes, and leaves the host's
+// failures alone.
+func testHostsEd25519(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	if got := must(s.ListHostsEd25519(ctx))(t); len(got) != 0 {
+		t.Fatalf("ListHostsEd25519 on an empty store = %v", got)
+	}
+	if err := s.SetHostEd25519(ctx, "", true); err == nil {
+		t.Error("SetHostEd25519 with an empty host: no error")
+	}
+	failing := storage.Host{Host: "failing.example", Failures: 1, UnavailableUntil: now.Add(time.Minute), LastFailure: now}
+	must(s.RecordHostFailure(ctx, failing.Host, now, failing.UnavailableUntil))(t)
+	check(t, s.RecordHostSuccess(ctx, "unknown.example", now))
+	steps := []struct {
+		name     string
+		host     string
+		verifies bool
+		want     map[string]bool
+	}{
+		{"a new host that verifies", "fedify.example", true, map[string]bool{"fedify.example": true}},
+		{"a known host that refuses", "failing.example", false, map[string]bool{"fedify.example": true, "failing.example": false}},
+		{"it changed its mind", "failing.example", true, map[string]bool{"fedify.example": true, "failing.example": true}},
+		{"one that stopped", "fedify.example", false, map[string]bool{"fedify.example": false, "failing.example": true}},
+	}
+	for _, st := range steps {
+		check(t, s.SetHostEd25519(ctx, st.host, st.verifies))
+		got := must(s.ListHostsEd25519(ctx))(t)
+		if len(got) != len(st.want) {
+			t.Errorf("%s: ListHostsEd25519 = %v, want %v", st.name, got, st.want)
+		}
+		for h, v := range st.want {
+			if g, ok := got[h]; !ok || g != v {
+				t.Errorf("%s: ListHostsEd25519 = %v, want %v", st.name, got, st.want)
+			}
+		}
+	}
+	if got := must(s.GetHost(ctx, failing.Host))(t); !sameHost(got, failing) {
+		t.Errorf("the failures of a host changed with its Ed25519 answer: %+v, want %+v", got, failing)
 	}
 }

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -124,5 +125,59 @@ func testRenewJobLeases(t *testing.T, s storage.Store) {
 	got := must(s.ClaimJobs(ctx, "w3", nil, 10, time.Minute, now.Add(2*time.Minute)))(t)
 	if !slices.Equal(ids(got), []int64{theirs}) {
 		t.Errorf("after the renewal w3 claimed %v, want only the unrenewed %d", ids(got), theirs)
+	}
+}
+
+// testEnqueueJobs checks EnqueueJobs: jobs added in several statements
+// (more than 100) as EnqueueJob adds them, keyed ones at most once (a key
+// already present, or twice in the batch), keyless ones always, and the
+// count says how many were added.
+func testEnqueueJobs(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	now := base()
+	act := must(s.InsertOutgoingActivity(ctx, "news", []byte(`{"type":"Create"}`), now))(t)
+	must(s.EnqueueJob(ctx, storage.NewJob{Kind: "deliver", Key: "f1:https://b7.example/inbox", Ref: "status:1", RunAt: now}))(t)
+	var js []storage.NewJob
+	for i := range 250 {
+		js = append(js, storage.NewJob{Kind: "deliver", Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)),
+			Key: fmt.Sprintf("f1:https://b%d.example/inbox", i), Host: fmt.Sprintf("b%d.example", i),
+			Ref: "status:1", RunAt: now, ActivityID: act})
+	}
+	js = append(js, js[3])                                                        // twice in the batch
+	js = append(js, storage.NewJob{Kind: "bluesky", Ref: "status:1", RunAt: now}) // keyless, no payload
+	if got := must(s.EnqueueJobs(ctx, js))(t); got != 250 {                       // 251 new ones less the duplicate
+		t.Errorf("EnqueueJobs added %d, want 250", got)
+	}
+	if got := must(s.EnqueueJobs(ctx, nil))(t); got != 0 {
+		t.Errorf("EnqueueJobs of nothing added %d", got)
+	}
+	if _, err := s.EnqueueJobs(ctx, []storage.NewJob{{Ref: "status:1"}}); err == nil {
+		t.Error("EnqueueJobs of a job without kind: no error")
+	}
+	pending := must(s.ListJobsByRef(ctx, "deliver", "status:1", storage.JobPending, 1000))(t)
+	if len(pending) != 250 {
+		t.Fatalf("%d pending deliveries, want 250", len(pending))
+	}
+	byKey := map[string]storage.Job{}
+	for _, j := range pending {
+		byKey[j.Key] = j
+	}
+	j := byKey["f1:https://b42.example/inbox"]
+	if string(j.Payload) != `{"n":42}` || j.Host != "b42.example" || j.Status != storage.JobPending || j.Attempts != 0 || !j.RunAt.Equal(now) {
+		t.Errorf("job b42 = %+v", j)
+	}
+	if j := byKey["f1:https://b7.example/inbox"]; len(j.Payload) != 0 {
+		t.Errorf("the job already present was replaced: %+v", j)
+	}
+	if n := len(must(s.ListJobsByRef(ctx, "bluesky", "status:1", storage.JobPending, 10))(t)); n != 1 {
+		t.Errorf("%d keyless jobs, want 1", n)
+	}
+	// They are claimed as any job, and keep the activity they name.
+	claimed := must(s.ClaimJobs(ctx, "w1", []string{"deliver"}, 300, time.Minute, now))(t)
+	if len(claimed) != 250 {
+		t.Errorf("claimed %d, want 250", len(claimed))
+	}
+	if n := must(s.PruneOutgoingActivities(ctx, now.Add(time.Hour)))(t); n != 0 {
+		t.Errorf("the activity named by the enqueued jobs was pruned (%d)", n)
 	}
 }
