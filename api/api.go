@@ -39,6 +39,9 @@ type Settings struct {
 	// Push is the Web Push service; nil: the subscription calls answer
 	// 404 as if there were none, and creating one answers 503.
 	Push *push.Service
+	// Team is the comms team's console: members authorize apps on
+	// /oauth/authorize with their own login; nil: login codes only.
+	Team TeamLogin
 }
 
 // MastodonVersion is the Mastodon API level we answer as. Clients parse
@@ -65,6 +68,7 @@ type Server struct {
 	apps    *ratelimit.Windows // app registrations, per client address
 	mod     DomainModerator    // domain blocks (safety.go); nil: none
 	push    *push.Service      // Web Push (push.go); nil: none
+	team    TeamLogin          // team logins (team.go); nil: none
 
 	burntMu sync.Mutex
 	burnt   map[string]time.Time // when an account's login codes were last burnt
@@ -87,6 +91,7 @@ func New(set Settings, store storage.Store, pub *publish.Service, fed *federatio
 		links:    fed.Links(),
 		mod:      set.Moderation,
 		push:     set.Push,
+		team:     set.Team,
 		log:      logger,
 		now:      time.Now,
 		accounts: map[string]config.Account{},
@@ -141,12 +146,12 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/{version}/{rest...}", s.unknownRoute)
 
 	// Statuses.
-	handle("POST /api/v1/statuses", s.user("write:statuses", s.createStatus))
+	handle("POST /api/v1/statuses", s.user("write:statuses", s.editorOnly(s.audited("status.create", s.createStatus))))
 	handle("GET /api/v1/statuses/{id}", s.optional("read:statuses", s.getStatus))
-	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.editStatus))
-	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.deleteStatus))
-	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.pinStatus(true)))
-	handle("POST /api/v1/statuses/{id}/unpin", s.user("write:accounts", s.pinStatus(false)))
+	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.edit", s.editStatus))))
+	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.delete", s.deleteStatus))))
+	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.editorOnly(s.audited("status.pin", s.pinStatus(true)))))
+	handle("POST /api/v1/statuses/{id}/unpin", s.user("write:accounts", s.editorOnly(s.audited("status.unpin", s.pinStatus(false)))))
 	handle("GET /api/v1/statuses/{id}/source", s.user("read:statuses", s.statusSource))
 	handle("GET /api/v1/statuses/{id}/context", s.optional("read:statuses", s.statusContext))
 	handle("GET /api/v1/passerelle/statuses/{id}/delivery", s.user("read:statuses", s.delivery))

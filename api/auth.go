@@ -110,6 +110,12 @@ func randomSecret() string {
 // create"; OAuth uses the same function) and returns it in clear: only its
 // hash is stored. For OAuth tokens, name holds the app's client id.
 func CreateToken(ctx context.Context, store storage.Queries, account string, appID int64, name, scopes string, now time.Time) (string, storage.Token, error) {
+	return createToken(ctx, store, account, appID, 0, name, scopes, now)
+}
+
+// createToken is CreateToken for the team member who authorized the app
+// (0: none).
+func createToken(ctx context.Context, store storage.Queries, account string, appID, memberID int64, name, scopes string, now time.Time) (string, storage.Token, error) {
 	list, err := ParseScopes(scopes)
 	if err != nil {
 		return "", storage.Token{}, err
@@ -117,7 +123,7 @@ func CreateToken(ctx context.Context, store storage.Queries, account string, app
 	secret := randomSecret()
 	t := storage.Token{
 		Hash: HashSecret(secret), Account: strings.ToLower(account), AppID: appID, Name: name,
-		Scopes: strings.Join(list, " "), CreatedAt: now.UTC(),
+		Scopes: strings.Join(list, " "), CreatedAt: now.UTC(), MemberID: memberID,
 	}
 	if t.ID, err = store.InsertToken(ctx, t); err != nil {
 		return "", storage.Token{}, fmt.Errorf("api: create token: %w", err)
@@ -131,6 +137,7 @@ type caller struct {
 	scopes  []string
 	account config.Account // zero for app tokens (client_credentials)
 	name    string         // lower-cased username, "" for app tokens
+	role    string         // the member's role on the account; "" when not a member's token
 }
 
 // touchEvery bounds the writes recording token use.
@@ -167,6 +174,22 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			return nil, errInvalidToken
 		}
 		c.account, c.name = acc, strings.ToLower(acc.Username)
+	}
+	// A member's token works while the member is on the account's team,
+	// with the role they have now.
+	if t.MemberID != 0 {
+		roles, err := s.store.TeamRoles(ctx, t.MemberID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range roles {
+			if r.Account == c.name {
+				c.role = r.Role
+			}
+		}
+		if c.role == "" {
+			return nil, errInvalidToken
+		}
 	}
 	// LastUsedAt is read with the token: write at most once a minute.
 	if now.Sub(t.LastUsedAt) >= touchEvery {

@@ -102,7 +102,7 @@ type Status struct {
 	Content            *string           `json:"content,omitempty"` // nil with Text (deleted)
 	Text               *string           `json:"text,omitempty"`
 	Reblog             *Status           `json:"reblog"`
-	Application        *Application      `json:"application"` // null: rows do not record the app
+	Application        *StatusApp        `json:"application"` // null: made without an app (CLI, feeds, imports)
 	Account            Account           `json:"account"`
 	MediaAttachments   []MediaAttachment `json:"media_attachments"`
 	Mentions           []Mention         `json:"mentions"`
@@ -278,6 +278,13 @@ func (s *Server) accountEntity(ctx context.Context, acc config.Account, credenti
 }
 
 // statusView renders statuses of one account for one viewer.
+// StatusApp is the application a status was posted with, as Mastodon
+// shows it on a status: its name and website.
+type StatusApp struct {
+	Name    string  `json:"name"`
+	Website *string `json:"website"`
+}
+
 type statusView struct {
 	s       *Server
 	account Account
@@ -289,6 +296,9 @@ type statusView struct {
 	// favourites of the statuses preloaded, by IRI.
 	viewer  string
 	reacted map[string][]string
+	// apps are the attributions (member, app) of the statuses looked up
+	// so far, preloaded with a page.
+	apps map[int64]storage.StatusAttribution
 }
 
 // preload counts the interactions of a page of statuses in one go.
@@ -307,6 +317,9 @@ func (v *statusView) preload(ctx context.Context, rows []storage.Status) error {
 	for _, id := range ids {
 		v.counts[id] = counts[id]
 	}
+	if err := v.loadApps(ctx, ids); err != nil {
+		return err
+	}
 	if v.viewer == "" {
 		return nil
 	}
@@ -323,6 +336,30 @@ func (v *statusView) preload(ctx context.Context, rows []storage.Status) error {
 	}
 	for _, u := range uris {
 		v.reacted[u] = kinds[u]
+	}
+	return nil
+}
+
+// loadApps reads the attributions of statuses not looked up yet.
+func (v *statusView) loadApps(ctx context.Context, ids []int64) error {
+	if v.apps == nil {
+		v.apps = map[int64]storage.StatusAttribution{}
+	}
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := v.apps[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := v.s.store.StatusAttributions(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, id := range missing {
+		v.apps[id] = found[id] // zero: none
 	}
 	return nil
 }
@@ -388,6 +425,12 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 		RepliesCount: int(counts.Replies), ReblogsCount: int(counts.Reblogs), FavouritesCount: int(counts.Favourites),
 		Account: v.account, MediaAttachments: []MediaAttachment{}, Mentions: []Mention{}, Tags: []Tag{},
 		Emojis: []any{},
+	}
+	if err := v.loadApps(ctx, []int64{st.ID}); err != nil {
+		return Status{}, err
+	}
+	if a := v.apps[st.ID]; a.AppID != 0 && a.AppName != "" {
+		out.Application = &StatusApp{Name: a.AppName, Website: optString(a.AppWebsite)}
 	}
 	if err := v.inReplyTo(ctx, st, &out); err != nil {
 		return Status{}, err

@@ -54,6 +54,8 @@ type envOptions struct {
 	moderation func(storage.Store) api.DomainModerator
 	// push, when set, gives the API a Web Push service (store, base URL).
 	push func(storage.Store, string) *push.Service
+	// team, when set, is the console's team login on /oauth/authorize.
+	team api.TeamLogin
 	// strictNetwork refuses private networks (as in production) instead
 	// of allowing loopback.
 	strictNetwork bool
@@ -102,6 +104,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.push != nil {
 		set.Push = opts.push(b.Store, b.URL)
 	}
+	set.Team = opts.team
 	srv := api.New(set, b.Store, b.Pub, b.Fed, zerolog.New(zerolog.NewTestWriter(t)))
 	// The same routes as the server: federation, web pages and the API.
 	pages, err := web.New([]web.Profile{{Username: "news"}, {Username: "mayor"}}, b.Store, b.Fed, zerolog.Nop())

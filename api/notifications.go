@@ -42,7 +42,7 @@ func (s *Server) notificationRoutes(handle func(string, http.HandlerFunc)) {
 	handle("POST /api/v1/notifications/{id}/dismiss", s.user("write:notifications", s.dismissNotification))
 	handle("GET /api/v2/notifications", s.user("read:notifications", s.groupedNotifications))
 	handle("GET /api/v1/passerelle/raids", s.user("read:notifications", s.listRaids))
-	handle("POST /api/v1/passerelle/raids/{id}/block", s.user("write:blocks", s.blockRaid))
+	handle("POST /api/v1/passerelle/raids/{id}/block", s.user("write:blocks", s.audited("raid.block", s.blockRaid)))
 }
 
 // notificationPage reads paging, types[] and exclude_types[].

@@ -21,8 +21,9 @@ import (
 )
 
 // OAuth 2 authorization-code flow, as Mastodon's. The person authorizing
-// proves they administer the account with a one-time login code printed
-// by `bridge login-code` on the server: there are no passwords.
+// proves they may act for the account with their team login (the console,
+// Settings.Team: team.go), or with a one-time login code printed by
+// `bridge login-code` on the server.
 //
 // Login codes are storage.AuthCode rows with AppID 0 and RedirectURI
 // LoginCodeMarker; authorization codes are rows of their app. Both are
@@ -374,6 +375,16 @@ func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, code int, re
 	for _, name := range s.order {
 		d.Accounts = append(d.Accounts, pageAccount{Name: name, Handle: s.links.Handle(name)})
 	}
+	if s.team != nil {
+		if _, email, accounts, ok := s.teamMember(r); ok {
+			d.TeamEmail = email
+			for _, name := range accounts {
+				d.TeamAccounts = append(d.TeamAccounts, pageAccount{Name: name, Handle: s.links.Handle(name)})
+			}
+		} else {
+			d.TeamLoginURL = s.team.LoginURL(authorizePath(req))
+		}
+	}
 	s.renderPage(w, r, code, d, req.redirectURI)
 }
 
@@ -393,6 +404,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if !csrfValid(r) {
 		s.renderForm(w, r, http.StatusForbidden, req, "", "The form expired or was not sent from this page. Please try again.")
+		return
+	}
+	if r.PostFormValue("login") == "team" {
+		s.authorizeMember(w, r, req)
 		return
 	}
 	name := strings.ToLower(r.PostFormValue("account"))
@@ -433,17 +448,61 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.renderForm(w, r, http.StatusForbidden, req, name, msg+" Run `bridge login-code --account "+name+"` for a new one.")
 		return
 	}
+	s.issueCode(w, r, req, name, 0)
+}
+
+// authorizeMember issues an authorization code for the team member
+// signed in on the console, for one of the accounts they belong to.
+func (s *Server) authorizeMember(w http.ResponseWriter, r *http.Request, req authRequest) {
+	id, email, accounts, ok := s.teamMember(r)
+	if !ok {
+		s.renderForm(w, r, http.StatusForbidden, req, "", "Your team login has expired: please sign in again.")
+		return
+	}
+	name := strings.ToLower(r.PostFormValue("account"))
+	if name == "" && len(accounts) == 1 {
+		name = accounts[0]
+	}
+	if !slices.Contains(accounts, name) {
+		reqlog.Logger(r.Context(), s.log).Warn().Str("member", email).Str("account", name).Msg("team member refused: not a member of the account")
+		s.renderForm(w, r, http.StatusForbidden, req, "", "You are not a member of this account's team.")
+		return
+	}
+	s.issueCode(w, r, req, name, id)
+}
+
+// authorizePath is the path of the authorization request, to come back
+// to after signing in.
+func authorizePath(req authRequest) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {req.app.ClientID}, "redirect_uri": {req.redirectURI},
+		"scope": {strings.Join(req.scopes, " ")}}
+	if req.state != "" {
+		q.Set("state", req.state)
+	}
+	if req.challenge != "" {
+		q.Set("code_challenge", req.challenge)
+		q.Set("code_challenge_method", pkceS256)
+	}
+	return "/oauth/authorize?" + q.Encode()
+}
+
+// issueCode makes the authorization code of account (and of the team
+// member who authorized, 0 for a login code) and hands it to the app.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req authRequest, name string, memberID int64) {
+	ctx := r.Context()
+	now := s.now()
 	authCode := randomSecret()
-	err = s.store.InsertAuthCode(ctx, storage.AuthCode{
+	err := s.store.InsertAuthCode(ctx, storage.AuthCode{
 		Hash: authCodeHash(authCode), AppID: req.app.ID, Account: name, RedirectURI: req.redirectURI,
 		Scopes: strings.Join(req.scopes, " "), ExpiresAt: now.Add(authCodeTTL).UTC(), CodeChallenge: req.challenge,
+		MemberID: memberID,
 	})
 	if err != nil {
 		reqlog.Logger(ctx, s.log).Error().Err(err).Msg("store authorization code")
 		s.renderPage(w, r, http.StatusInternalServerError, pageData{Error: "Internal error, please try again."}, "")
 		return
 	}
-	reqlog.Logger(ctx, s.log).Info().Str("account", name).Str("app", req.app.Name).Str("scopes", strings.Join(req.scopes, " ")).Msg("app authorized")
+	reqlog.Logger(ctx, s.log).Info().Str("account", name).Int64("member", memberID).Str("app", req.app.Name).Str("scopes", strings.Join(req.scopes, " ")).Msg("app authorized")
 	if req.redirectURI == OOBRedirect {
 		s.renderPage(w, r, http.StatusOK, pageData{AppName: req.app.Name, Code: authCode}, "")
 		return
@@ -535,7 +594,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	var account, scopes string
+	var (
+		account, scopes string
+		member          int64 // the team member who authorized (0: a login code)
+	)
 	if grant == "authorization_code" {
 		code, redirect := p.str("code"), p.str("redirect_uri")
 		if code == "" || redirect == "" {
@@ -565,7 +627,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			oauthFail(w, errInvalidGrant)
 			return
 		}
-		account, scopes = c.Account, c.Scopes
+		account, scopes, member = c.Account, c.Scopes, c.MemberID
 	} else {
 		list, err := ParseScopes(p.str("scope"))
 		if err != nil || !subset(list, strings.Fields(app.Scopes)) {
@@ -575,7 +637,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = strings.Join(list, " ")
 	}
-	tok, t, err := CreateToken(ctx, s.store, account, app.ID, app.ClientID, scopes, now)
+	tok, t, err := createToken(ctx, s.store, account, app.ID, member, app.ClientID, scopes, now)
 	if err != nil {
 		s.oauthOrFail(w, r, err)
 		return

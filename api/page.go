@@ -36,6 +36,11 @@ type pageData struct {
 	// CodeChallenge is the PKCE challenge carried through the form (its
 	// method is S256).
 	CodeChallenge string
+	// Team login (the console): the login page's link, or the member
+	// signed in and their accounts.
+	TeamLoginURL string
+	TeamEmail    string
+	TeamAccounts []pageAccount
 }
 
 type pageAccount struct{ Name, Handle string }

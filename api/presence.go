@@ -22,10 +22,10 @@ import (
 
 func (s *Server) presenceRoutes(handle func(string, http.HandlerFunc)) {
 	handle("GET /api/v2/search", s.user("read:search", s.search))
-	handle("POST /api/v1/statuses/{id}/reblog", s.user("write:statuses", s.reaction(storage.NotificationReblog, true)))
-	handle("POST /api/v1/statuses/{id}/unreblog", s.user("write:statuses", s.reaction(storage.NotificationReblog, false)))
-	handle("POST /api/v1/statuses/{id}/favourite", s.user("write:favourites", s.reaction(storage.NotificationFavourite, true)))
-	handle("POST /api/v1/statuses/{id}/unfavourite", s.user("write:favourites", s.reaction(storage.NotificationFavourite, false)))
+	handle("POST /api/v1/statuses/{id}/reblog", s.user("write:statuses", s.editorOnly(s.audited("status.reblog", s.reaction(storage.NotificationReblog, true)))))
+	handle("POST /api/v1/statuses/{id}/unreblog", s.user("write:statuses", s.editorOnly(s.audited("status.unreblog", s.reaction(storage.NotificationReblog, false)))))
+	handle("POST /api/v1/statuses/{id}/favourite", s.user("write:favourites", s.editorOnly(s.audited("status.favourite", s.reaction(storage.NotificationFavourite, true)))))
+	handle("POST /api/v1/statuses/{id}/unfavourite", s.user("write:favourites", s.editorOnly(s.audited("status.unfavourite", s.reaction(storage.NotificationFavourite, false)))))
 	handle("GET /api/v1/statuses/{id}/favourited_by", s.optional("read:accounts", s.reactors(storage.NotificationFavourite)))
 	handle("GET /api/v1/statuses/{id}/reblogged_by", s.optional("read:accounts", s.reactors(storage.NotificationReblog)))
 	handle("GET /api/v1/statuses/{id}/history", s.optional("read:statuses", s.history))

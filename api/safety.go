@@ -64,16 +64,16 @@ type Relationship struct {
 }
 
 func (s *Server) safetyRoutes(handle func(string, http.HandlerFunc)) {
-	handle("POST /api/v1/accounts/{id}/block", s.user("write:blocks", s.accountAction(storage.BlockKindBlock, true)))
-	handle("POST /api/v1/accounts/{id}/unblock", s.user("write:blocks", s.accountAction(storage.BlockKindBlock, false)))
-	handle("POST /api/v1/accounts/{id}/mute", s.user("write:mutes", s.accountAction(storage.BlockKindMute, true)))
-	handle("POST /api/v1/accounts/{id}/unmute", s.user("write:mutes", s.accountAction(storage.BlockKindMute, false)))
+	handle("POST /api/v1/accounts/{id}/block", s.user("write:blocks", s.audited("account.block", s.accountAction(storage.BlockKindBlock, true))))
+	handle("POST /api/v1/accounts/{id}/unblock", s.user("write:blocks", s.audited("account.unblock", s.accountAction(storage.BlockKindBlock, false))))
+	handle("POST /api/v1/accounts/{id}/mute", s.user("write:mutes", s.audited("account.mute", s.accountAction(storage.BlockKindMute, true))))
+	handle("POST /api/v1/accounts/{id}/unmute", s.user("write:mutes", s.audited("account.unmute", s.accountAction(storage.BlockKindMute, false))))
 	handle("GET /api/v1/blocks", s.user("read:blocks", s.listBlocked(storage.BlockKindBlock)))
 	handle("GET /api/v1/mutes", s.user("read:mutes", s.listBlocked(storage.BlockKindMute)))
 	handle("GET /api/v1/accounts/relationships", s.user("read:follows", s.relationships))
 	handle("GET /api/v1/domain_blocks", s.user("read:blocks", s.listDomainBlocks))
-	handle("POST /api/v1/domain_blocks", s.user("write:blocks", s.blockDomain))
-	handle("DELETE /api/v1/domain_blocks", s.user("write:blocks", s.unblockDomain))
+	handle("POST /api/v1/domain_blocks", s.user("write:blocks", s.audited("domain.block", s.blockDomain)))
+	handle("DELETE /api/v1/domain_blocks", s.user("write:blocks", s.audited("domain.unblock", s.unblockDomain)))
 }
 
 // relationship builds the caller's relationship with a remote actor.
@@ -258,6 +258,7 @@ func (s *Server) blockDomain(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, unprocessable("Validation failed: this server's own domain cannot be blocked"))
 		return
 	}
+	auditTarget(r, d)
 	res, err := s.mod.BlockDomainsFor(ctx, c.name, []string{d})
 	if err != nil {
 		s.fail(w, r, blockError(err))
@@ -278,6 +279,7 @@ func (s *Server) unblockDomain(w http.ResponseWriter, r *http.Request, c *caller
 		s.fail(w, r, err)
 		return
 	}
+	auditTarget(r, d)
 	if _, err := s.mod.UnblockDomainFor(r.Context(), c.name, d); err != nil {
 		s.fail(w, r, unprocessable("Validation failed: "+strings.TrimPrefix(err.Error(), "moderation: unblock: ")))
 		return

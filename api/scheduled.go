@@ -19,8 +19,8 @@ import (
 func (s *Server) scheduledRoutes(handle func(pattern string, h http.HandlerFunc)) {
 	handle("GET /api/v1/scheduled_statuses", s.user("read:statuses", s.listScheduled))
 	handle("GET /api/v1/scheduled_statuses/{id}", s.user("read:statuses", s.getScheduled))
-	handle("PUT /api/v1/scheduled_statuses/{id}", s.user("write:statuses", s.updateScheduled))
-	handle("DELETE /api/v1/scheduled_statuses/{id}", s.user("write:statuses", s.cancelScheduled))
+	handle("PUT /api/v1/scheduled_statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("scheduled.edit", s.updateScheduled))))
+	handle("DELETE /api/v1/scheduled_statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("scheduled.cancel", s.cancelScheduled))))
 }
 
 // scheduledEntity is Mastodon's ScheduledStatus for sc.

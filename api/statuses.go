@@ -94,6 +94,8 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, c *caller)
 		s.fail(w, r, err)
 		return
 	}
+	s.attribute(r, c, st.ID)
+	auditTarget(r, idString(st.ID))
 	s.writeStatus(w, r, c, st, nil, false)
 }
 

@@ -109,6 +109,9 @@ type Token struct {
 	LastUsedAt time.Time
 	RevokedAt  time.Time // zero while valid
 	ExpiresAt  time.Time // zero: never
+	// MemberID is the team member who authorized the app (0: a login
+	// code or the CLI).
+	MemberID int64
 }
 
 // AuthCode is a one-time OAuth authorization code, stored hashed.
@@ -122,6 +125,8 @@ type AuthCode struct {
 	// CodeChallenge is the PKCE challenge (RFC 7636, method S256) the
 	// client sent with the authorization request; empty when none.
 	CodeChallenge string
+	// MemberID is the team member who authorized (0: a login code).
+	MemberID int64
 }
 
 // Host is what we know of a remote server's availability.

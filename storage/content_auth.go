@@ -40,7 +40,7 @@ func (q *queries) GetAppByClientID(ctx context.Context, clientID string) (App, e
 	return a, nil
 }
 
-const tokenColumns = `id, hash, account, COALESCE(app_id, 0), name, scopes, created_at, last_used_at, revoked_at, expires_at`
+const tokenColumns = `id, hash, account, COALESCE(app_id, 0), name, scopes, created_at, last_used_at, revoked_at, expires_at, COALESCE(member_id, 0)`
 
 func scanToken(s scanner) (Token, error) {
 	var (
@@ -48,7 +48,7 @@ func scanToken(s scanner) (Token, error) {
 		created                int64
 		used, revoked, expires sql.NullInt64
 	)
-	err := s.Scan(&t.ID, &t.Hash, &t.Account, &t.AppID, &t.Name, &t.Scopes, &created, &used, &revoked, &expires)
+	err := s.Scan(&t.ID, &t.Hash, &t.Account, &t.AppID, &t.Name, &t.Scopes, &created, &used, &revoked, &expires, &t.MemberID)
 	t.CreatedAt = time.UnixMicro(created).UTC()
 	t.LastUsedAt = fromMicros(used)
 	t.RevokedAt = fromMicros(revoked)
@@ -64,9 +64,9 @@ func (q *queries) InsertToken(ctx context.Context, t Token) (int64, error) {
 		return 0, q.d.wrap(action, errors.New("empty hash"))
 	}
 	id, err := q.insertRow(ctx, "tokens",
-		`hash, account, app_id, name, scopes, created_at, last_used_at, revoked_at, expires_at`, t.ID,
+		`hash, account, app_id, name, scopes, created_at, last_used_at, revoked_at, expires_at, member_id`, t.ID,
 		t.Hash, t.Account, nullID(t.AppID), t.Name, t.Scopes, orNow(t.CreatedAt).UnixMicro(),
-		micros(t.LastUsedAt), micros(t.RevokedAt), micros(t.ExpiresAt))
+		micros(t.LastUsedAt), micros(t.RevokedAt), micros(t.ExpiresAt), nullID(t.MemberID))
 	if err != nil {
 		return 0, q.d.wrap(action, err)
 	}
@@ -135,7 +135,7 @@ func (q *queries) TouchToken(ctx context.Context, id int64, at time.Time) error 
 	return nil
 }
 
-const authCodeColumns = `hash, app_id, account, redirect_uri, scopes, expires_at, code_challenge`
+const authCodeColumns = `hash, app_id, account, redirect_uri, scopes, expires_at, code_challenge, member_id`
 
 // InsertAuthCode stores a code; ErrAlreadyExists when its hash is taken.
 func (q *queries) InsertAuthCode(ctx context.Context, c AuthCode) error {
@@ -144,8 +144,8 @@ func (q *queries) InsertAuthCode(ctx context.Context, c AuthCode) error {
 		return q.d.wrap(action, errors.New("empty hash"))
 	}
 	_, err := q.w.exec(ctx,
-		`INSERT INTO auth_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Hash, c.AppID, c.Account, c.RedirectURI, c.Scopes, c.ExpiresAt.UnixMicro(), c.CodeChallenge)
+		`INSERT INTO auth_codes (`+authCodeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.AppID, c.Account, c.RedirectURI, c.Scopes, c.ExpiresAt.UnixMicro(), c.CodeChallenge, c.MemberID)
 	if err != nil {
 		return q.d.wrap(action, err)
 	}
@@ -160,7 +160,7 @@ func (q *queries) TakeAuthCode(ctx context.Context, hash string) (AuthCode, erro
 		expires int64
 	)
 	err := q.w.queryRow(ctx, `DELETE FROM auth_codes WHERE hash = ? RETURNING `+authCodeColumns, hash).
-		Scan(&c.Hash, &c.AppID, &c.Account, &c.RedirectURI, &c.Scopes, &expires, &c.CodeChallenge)
+		Scan(&c.Hash, &c.AppID, &c.Account, &c.RedirectURI, &c.Scopes, &expires, &c.CodeChallenge, &c.MemberID)
 	if err != nil {
 		return AuthCode{}, q.d.wrap("take authorization code", err)
 	}

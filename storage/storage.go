@@ -145,6 +145,7 @@ type Queries interface {
 	Announcements     // what was last announced of our actors (announcements.go)
 	PushSubscriptions // Web Push subscriptions of the client API (push.go)
 	Presence          // our boosts and favourites, edit history, threads (presence.go)
+	Team              // the comms team's console: members, roles, sessions, audit (team.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

@@ -34,7 +34,7 @@ var forbidden = map[string][]string{
 
 // surfaces are what only the command (and the tests' harnesses) wire:
 // no package of the program imports them.
-var surfaces = []string{"api", "archive", "doctor", "feeds", "frontend", "metrics", "tlsauto", "xarchive", "web"}
+var surfaces = []string{"admin", "api", "archive", "doctor", "feeds", "frontend", "metrics", "tlsauto", "xarchive", "web"}
 
 // harnesses may import anything: they drive the program from outside.
 var harnesses = []string{"cmd/bridge", "e2e", "bench/fanout", "bench/follows", "bench/raid", "bench/bluesky"}
@@ -47,6 +47,8 @@ var owners = map[string][]string{
 	"github.com/SherClockHolmes/webpush-go": {"push"},
 	"github.com/jackc/pgx":                  {"storage", "storage/storagetest", "e2e"}, // e2e makes its test schemas
 	"modernc.org/sqlite":                    {"storage"},
+	"github.com/go-webauthn/webauthn":       {"admin"},
+	"github.com/pquerna/otp":                {"admin", "e2e"}, // e2e computes the codes a person would type
 }
 
 func TestLayout(t *testing.T) {

@@ -53,6 +53,8 @@ Commands:
   followers approve     approve a pending follower (--account NAME ACTOR_URL)
   token create|list|revoke   client API tokens (--account NAME [--scopes "read write"] [--name N] | ID)
   login-code            one-time code to authorize an app on /oauth/authorize (--account NAME)
+  team invite           a one-time link inviting EMAIL to the console /admin, with a role
+                        on an account (EMAIL --account NAME --role admin|editor|contributor)
   post                  publish (--account NAME "TEXT"|- [--image F [--alt T]]... [--spoiler T]
                         [--visibility V] [--language L] [--sensitive] [--reply-to ID])
   status                delivery of the last 10 posts, or one (--account NAME [ID])
@@ -119,6 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdFollowers(ctx, *configPath, cmdArgs, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, *configPath, cmdArgs, stdout, stderr)
+	case "team":
+		return cmdTeam(ctx, *configPath, cmdArgs, stdout, stderr) // team.go
 	case "login-code":
 		return cmdLoginCode(ctx, *configPath, cmdArgs, stdout, stderr)
 	case "post":

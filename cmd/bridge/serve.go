@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/passerelle/passerelle/admin"
 	"github.com/passerelle/passerelle/api"
 	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/config"
@@ -236,6 +237,16 @@ func openAccount(ctx context.Context, path, account string, stderr io.Writer) (*
 
 func (a *app) Close() error { return a.store.Close() }
 
+// console builds the comms team's console (/admin).
+func (a *app) console() *admin.Console {
+	names := make([]string, 0, len(a.cfg.Accounts))
+	for _, acc := range a.cfg.Accounts {
+		names = append(names, acc.Username)
+	}
+	return admin.New(admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain()},
+		a.store, a.log.With().Str("component", "admin").Logger())
+}
+
 // handler builds the HTTP surface.
 func (a *app) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -243,13 +254,16 @@ func (a *app) handler() (http.Handler, error) {
 	a.blueskyRoutes(mux)
 	a.pages.Routes(mux)
 	v, _, _ := buildInfo()
+	console := a.console()
+	console.Routes(mux)
 	apiSrv := api.New(api.Settings{
 		BaseURL:      a.cfg.Server.BaseURL(),
 		Accounts:     a.cfg.Accounts,
 		HandleDomain: a.cfg.HandleDomain(),
 		Version:      v,
-		Moderation:   a.mod,  // domain blocks and raid blocks through the client API
-		Push:         a.push, // Web Push subscriptions
+		Moderation:   a.mod,   // domain blocks and raid blocks through the client API
+		Push:         a.push,  // Web Push subscriptions
+		Team:         console, // team logins on /oauth/authorize
 	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).

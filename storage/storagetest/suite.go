@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("AccountDomainBlocks", func(t *testing.T) { RunAccountDomainBlocks(t, open) })
 	t.Run("Moves", func(t *testing.T) { RunMoves(t, open) })
 	t.Run("Push", func(t *testing.T) { RunPush(t, open) })
+	t.Run("Team", func(t *testing.T) { RunTeam(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.
