@@ -146,7 +146,7 @@ func TestAppViewInbox(t *testing.T) {
 	if err := srv.StartAppView(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(4 * time.Minute) // a loaded machine indexes slowly
 	for {
 		res, err := e2.mirror.PollInbox(ctx, "news")
 		if err == nil && res.Read > 0 {
@@ -187,7 +187,7 @@ func listAll(t *testing.T, e *env) []storage.Notification {
 // AppView indexes the firehose in the background).
 func waitNotifications(t *testing.T, e *env, ctx context.Context, n int) []storage.Notification {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(4 * time.Minute) // a loaded machine indexes slowly
 	for {
 		if _, err := e.mirror.PollInbox(ctx, "news"); err != nil {
 			t.Logf("poll: %v", err)

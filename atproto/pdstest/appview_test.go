@@ -17,7 +17,7 @@ import (
 // account's own token, as a Bluesky client does in production.
 func TestAppViewNotificationsThroughPDS(t *testing.T) {
 	srv := pdstest.StartT(t, pdstest.Options{AppView: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a loaded machine indexes slowly
 	defer cancel()
 	city, err := srv.CreateAccount(ctx, "city.test")
 	if err != nil {
