@@ -196,23 +196,30 @@ func TestMastoJS(t *testing.T) {
 // without them (node missing, or npm ci not run), and fails under CI=true.
 func mastoDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs("masto")
+	return nodeSuite(t, "masto", "masto", "masto.js not installed: run npm ci in e2e/masto")
+}
+
+// nodeSuite returns the absolute path of the Node.js suite in folder once
+// module is installed in its node_modules and node is on PATH. Otherwise
+// the test fails in CI and is skipped elsewhere, with missing as the
+// reason.
+func nodeSuite(t *testing.T, folder, module, missing string) string {
+	t.Helper()
+	dir, err := filepath.Abs(folder)
 	if err != nil {
 		t.Fatal(err)
 	}
-	missing := ""
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "masto", "package.json")); err != nil {
-		missing = "masto.js not installed: run npm ci in e2e/masto"
-	} else if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not on PATH: the masto.js suite needs Node.js"
-	}
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(missing)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", module, "package.json")); err == nil {
+		if _, err := exec.LookPath("node"); err == nil {
+			return dir
 		}
-		t.Skip(missing)
+		missing = "node is not on PATH: the " + folder + " suite needs Node.js"
 	}
-	return dir
+	if os.Getenv("CI") == "true" {
+		t.Fatal(missing)
+	}
+	t.Skip(missing)
+	return ""
 }
 
 // checkNoteActivity requires d to be a verified delivery by @news to the

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,23 +20,7 @@ import (
 // failure under CI=true.
 func pushDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs("push")
-	if err != nil {
-		t.Fatal(err)
-	}
-	missing := ""
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "http_ece", "package.json")); err != nil {
-		missing = "the test push service is not installed: run npm ci in e2e/push"
-	} else if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not on PATH: the push suite needs Node.js"
-	}
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(missing)
-		}
-		t.Skip(missing)
-	}
-	return dir
+	return nodeSuite(t, "push", "http_ece", "the test push service is not installed: run npm ci in e2e/push")
 }
 
 // received is one push as the test push service saw it.
