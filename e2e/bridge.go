@@ -377,8 +377,12 @@ func (p *Process) Memory() (Memory, error) {
 
 // CPUTime reads the CPU time (user + system) the process has used so far,
 // from /proc (Linux; assumes the usual 100 clock ticks per second).
-func (p *Process) CPUTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID()))
+func (p *Process) CPUTime() (time.Duration, error) { return PIDCPUTime(p.PID()) }
+
+// PIDCPUTime is the CPU time (user and system) used so far by the process
+// pid, from /proc.
+func PIDCPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

@@ -36,10 +36,21 @@ func StorageDSN(driver, dsn, sqliteFile string) (bridgeDSN string, drop func(), 
 	}
 }
 
+// ApplicationName is the application_name of a PostgreSQL DSN (a
+// postgres:// URL), empty if it has none.
+func ApplicationName(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("application_name")
+}
+
 // PostgresSchema creates a fresh, empty schema (bench_<random hex>) in the
 // PostgreSQL database at base (a postgres:// URL) and returns a DSN whose
-// connections use it as search_path, and a function dropping it (errors
-// are printed to stderr). Its errors name the -dsn flag of the benchmark
+// connections use it as search_path and its name as application_name (see
+// PostgresCPU), and a function dropping it (errors are printed to
+// stderr). Its errors name the -dsn flag of the benchmark
 // programs.
 func PostgresSchema(base string) (dsn string, drop func(), err error) {
 	u, err := url.Parse(base)
@@ -69,6 +80,7 @@ func PostgresSchema(base string) (dsn string, drop func(), err error) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }

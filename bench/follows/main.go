@@ -212,6 +212,9 @@ func run(o options) error {
 	client := e2e.Client(o.concurrency)
 	b := &bench{proc: proc, client: client, servers: servers, concurrency: o.concurrency,
 		metricsURL: "http://" + metricsAddr + "/metrics", sigCPU: sigCPU}
+	if o.driver == "postgres" {
+		b.pgBase, b.pgApp = o.dsn, e2e.ApplicationName(dsn)
+	}
 	fmt.Printf("\nfollows: n=%d concurrency=%d driver=%s\n", len(follows), o.concurrency, o.driver)
 	res, err := b.phase(reqs)
 	if err != nil {
@@ -297,6 +300,9 @@ type bench struct {
 	concurrency int
 	metricsURL  string        // the bridge's /metrics (its signature counter)
 	sigCPU      time.Duration // CPU of one RSA-2048 signature, measured in this run
+	// pgBase and pgApp: with PostgreSQL, the server's URL and the
+	// application_name of the bridge's connections (its CPU is counted).
+	pgBase, pgApp string
 }
 
 // result is what one phase measured.
@@ -308,6 +314,7 @@ type result struct {
 	firstErr           error
 	accepts, verified  int
 	bridgeCPU, selfCPU time.Duration
+	dbCPU              time.Duration // the PostgreSQL server's, for the bridge
 	sigCPU             time.Duration
 	sigs               float64 // signatures the bridge made (its counter)
 	counted            bool    // the bridge counts its signatures
@@ -335,6 +342,12 @@ func (b *bench) phase(reqs []*http.Request) (result, error) {
 	sigs0, counted, err := e2e.MetricSum(b.metricsURL, "passerelle_signatures_total")
 	if err != nil {
 		return r, err
+	}
+	var db *e2e.PostgresCPU
+	if b.pgBase != "" {
+		if db, err = e2e.StartPostgresCPU(b.pgBase, b.pgApp, 200*time.Millisecond); err != nil {
+			return r, err
+		}
 	}
 	cpu0, err := b.proc.CPUTime()
 	if err != nil {
@@ -380,6 +393,11 @@ func (b *bench) phase(reqs []*http.Request) (result, error) {
 		return r, err
 	}
 	r.bridgeCPU, r.selfCPU = cpu1-cpu0, e2e.SelfCPU()-self0
+	if db != nil {
+		if r.dbCPU, err = db.Stop(); err != nil {
+			return r, err
+		}
+	}
 	sigs1, _, err := e2e.MetricSum(b.metricsURL, "passerelle_signatures_total")
 	if err != nil {
 		return r, err
@@ -427,6 +445,12 @@ func (r result) print(title string) {
 	if r.sigCPU > 0 {
 		fmt.Printf("    CPU per follow / one RSA-2048 signature: %.2f (%v / %v) (goal <= 2)\n",
 			float64(per)/float64(r.sigCPU), per.Round(time.Microsecond), r.sigCPU.Round(time.Microsecond))
+	}
+	if r.dbCPU > 0 {
+		withDB := (r.bridgeCPU + r.dbCPU) / time.Duration(r.n)
+		fmt.Printf("    PostgreSQL server CPU: %v (%.2f ms/follow); bridge + PostgreSQL: %.2f ms/follow, %.2f signatures\n",
+			r.dbCPU.Round(10*time.Millisecond), float64((r.dbCPU/time.Duration(r.n)).Microseconds())/1000,
+			float64(withDB.Microseconds())/1000, float64(withDB)/float64(r.sigCPU))
 	}
 	if r.counted {
 		fmt.Printf("    signatures made by the bridge: %.0f, %.2f per follow (the Accept; the signed fetch of an unknown key)\n", r.sigs, r.sigs/n)
