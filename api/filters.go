@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/sanitize"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -261,77 +260,18 @@ func (s *Server) deleteFilter(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 // keywordFilter hides texts matching an account's live filters of one
-// context.
-type keywordFilter struct {
-	keywords []storage.FilterKeyword // lower case
-}
+// context (moderation.KeywordFilter, which push applies too).
+type keywordFilter struct{ *moderation.KeywordFilter }
 
 func (s *Server) keywordFilter(ctx context.Context, account, context string) (*keywordFilter, error) {
 	fs, err := s.store.ListFilters(ctx, account)
 	if err != nil {
 		return nil, err
 	}
-	kf := &keywordFilter{}
-	now := s.now()
-	for _, f := range fs {
-		if !slices.Contains(f.Context, context) || (!f.ExpiresAt.IsZero() && !now.Before(f.ExpiresAt)) {
-			continue
-		}
-		for _, k := range f.Keywords {
-			k.Keyword = strings.ToLower(k.Keyword)
-			kf.keywords = append(kf.keywords, k)
-		}
-	}
-	return kf, nil
+	return &keywordFilter{moderation.NewKeywordFilter(fs, context, s.now())}, nil
 }
 
 // hides reports whether any of texts (plain text) matches a keyword.
 func (kf *keywordFilter) hides(texts ...string) bool {
-	if kf == nil || len(kf.keywords) == 0 {
-		return false
-	}
-	for _, t := range texts {
-		t = strings.ToLower(t)
-		for _, k := range kf.keywords {
-			if matchKeyword(t, k.Keyword, k.WholeWord) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matchKeyword finds kw in text; whole words must not touch a letter or
-// digit on either side.
-func matchKeyword(text, kw string, whole bool) bool {
-	for from := 0; from <= len(text); {
-		i := strings.Index(text[from:], kw)
-		if i < 0 {
-			return false
-		}
-		start, end := from+i, from+i+len(kw)
-		if !whole || (!wordRuneBefore(text, start) && !wordRuneAt(text, end)) {
-			return true
-		}
-		from = start + 1
-	}
-	return false
-}
-
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
-
-func wordRuneBefore(s string, i int) bool {
-	if i == 0 {
-		return false
-	}
-	r, _ := utf8.DecodeLastRuneInString(s[:i])
-	return isWordRune(r)
-}
-
-func wordRuneAt(s string, i int) bool {
-	if i >= len(s) {
-		return false
-	}
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return isWordRune(r)
+	return kf != nil && kf.KeywordFilter.Hides(texts...)
 }

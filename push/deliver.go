@@ -56,6 +56,11 @@ func (s *Service) fanOut(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	// What the account's keyword filters hide from its notifications is
+	// not pushed either.
+	if hidden, err := s.filtered(ctx, n); err != nil || hidden {
+		return err
+	}
 	subs, err := s.store.ListPushSubscriptions(ctx, n.Account, s.now())
 	if err != nil {
 		return err
@@ -221,6 +226,37 @@ var titles = map[string]string{
 	"follow_request":              "Pending follower: %s",
 	"status":                      "%s just posted",
 	"update":                      "%s edited a post",
+}
+
+// filtered reports whether the account's keyword filters of the
+// notifications context hide n, as the client API does: a match in the
+// name or address of its actor, or in the text or content warning of the
+// remote post it is about.
+func (s *Service) filtered(ctx context.Context, n storage.Notification) (bool, error) {
+	fs, err := s.store.ListFilters(ctx, n.Account)
+	if err != nil {
+		return false, err
+	}
+	kf := moderation.NewKeywordFilter(fs, "notifications", s.now())
+	if kf.Empty() {
+		return false, nil
+	}
+	var texts []string
+	switch prof, err := s.store.GetRemoteProfile(ctx, n.ActorID); {
+	case err == nil:
+		texts = append(texts, prof.DisplayName, prof.Acct)
+	case !errors.Is(err, storage.ErrNotFound):
+		return false, err
+	}
+	if n.RemoteStatusID != 0 {
+		switch rs, err := s.store.GetRemoteStatus(ctx, n.RemoteStatusID); {
+		case err == nil:
+			texts = append(texts, sanitize.Plain(rs.ContentHTML), rs.SpoilerText)
+		case !errors.Is(err, storage.ErrNotFound):
+			return false, err
+		}
+	}
+	return kf.Hides(texts...), nil
 }
 
 // payload is the push of one notification.

@@ -238,6 +238,20 @@ func TestFanOut(t *testing.T) {
 			setup: func(t *testing.T) { f.blockDomain(t, "news", "remote.example") },
 		},
 		{
+			name: "what the account's keyword filters hide from notifications is not pushed",
+			n:    storage.Notification{Account: "mayor", Type: storage.NotificationMention, ActivityID: "k1", ActorID: bob, RemoteStatusID: remote(105, bob, "<p>Win the LOTTERY now</p>")},
+			setup: func(t *testing.T) {
+				f.filter(t, "mayor", []string{"notifications"}, "lottery", time.Time{})
+				f.filter(t, "mayor", []string{"home"}, "meeting", time.Time{})
+				f.filter(t, "mayor", []string{"notifications"}, "council", f.now.Add(-time.Minute))
+			},
+		},
+		{
+			name:     "filters of other contexts and expired filters hide nothing",
+			n:        storage.Notification{Account: "mayor", Type: storage.NotificationMention, ActivityID: "k2", ActorID: bob, RemoteStatusID: remote(106, bob, "<p>The council meeting</p>")},
+			wantSubs: []int64{other.ID}, wantTitle: "You were mentioned by bob@other.example",
+		},
+		{
 			name:     "another account's subscriptions only get its own",
 			n:        storage.Notification{Account: "mayor", Type: storage.NotificationMention, ActivityID: "m4", ActorID: bob, RemoteStatusID: remote(104, bob, "<p>hi mayor</p>")},
 			wantSubs: []int64{other.ID}, wantTitle: "You were mentioned by bob@other.example",
@@ -279,6 +293,14 @@ func localeOf(account string) string {
 func (f *fixture) block(t *testing.T, account, actor, kind string) {
 	t.Helper()
 	if _, err := f.store.PutAccountBlock(context.Background(), storage.AccountBlock{Account: account, ActorID: actor, Kind: kind, CreatedAt: f.now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) filter(t *testing.T, account string, contexts []string, keyword string, expires time.Time) {
+	t.Helper()
+	if _, err := f.store.InsertFilter(context.Background(), storage.Filter{Account: account, Title: keyword, Context: contexts,
+		Action: "hide", ExpiresAt: expires, CreatedAt: f.now, Keywords: []storage.FilterKeyword{{Keyword: keyword, WholeWord: true}}}); err != nil {
 		t.Fatal(err)
 	}
 }
