@@ -209,6 +209,8 @@ type Store interface {
 	KV // key/value store and locks (kv.go)
 	// Jobs not yet run: list, move, cancel (jobs_pending.go).
 	PendingJobs
+	// The X exit notice page's funnel (funnel.go).
+	NoticeFunnel
 
 	// InTx runs fn in one transaction: committed when fn returns nil,
 	// rolled back otherwise (fn's error is returned as is).

@@ -140,6 +140,9 @@ func (p *Pages) serveNotice(w http.ResponseWriter, r *http.Request, name string)
 		explicit = ""
 	}
 	lang := na.texts.Match(explicit, r.Header.Get("Accept-Language"))
+	if !prefetch(r) {
+		p.funnel.visit(strings.ToLower(pr.Username), visitSource(r.URL.Query()), p.now())
+	}
 	key := "notice|" + strings.ToLower(pr.Username) + "|" + lang
 	page, err := p.cache.get(key, strings.ToLower(pr.Username), func() (*rendered, error) {
 		return p.buildNotice(r, http.StatusOK, pr, na, lang, "", "")
@@ -276,6 +279,10 @@ func (p *Pages) follow(w http.ResponseWriter, r *http.Request) {
 		p.renderNotice(w, r, http.StatusBadGateway, pr, na, lang, shown, na.texts.Get(lang, "error_unreachable", v, "server", rem.Host))
 		return
 	}
+	if err := p.followStart(ctx, strings.ToLower(pr.Username), target); err != nil {
+		// Counting must not stand between the visitor and their server.
+		reqlog.Logger(ctx, p.log).Warn().Err(err).Msg("notice funnel: follow start not counted")
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, target, http.StatusSeeOther)
@@ -289,7 +296,9 @@ func (na *noticeAccount) draw(ctx context.Context, p *Pages, pr Profile) error {
 
 func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) error {
 	na.images = map[string]*rendered{}
-	targets := map[string]string{"fediverse": pr.ProfileURL}
+	// notice.png and .svg: the notice page itself, for posters and print,
+	// counted as "qr" in the funnel (funnel.go).
+	targets := map[string]string{"fediverse": pr.ProfileURL, "notice": p.noticeURL(pr.Username) + "?src=qr"}
 	if b := na.bluesky; b != "" {
 		targets["bluesky"] = blueskyURL(b)
 	}
@@ -304,7 +313,9 @@ func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) e
 		}
 		na.images[name+".png"] = imageRendered(png, "image/png", p.now())
 		na.images[name+".svg"] = imageRendered(q.SVG(), "image/svg+xml", p.now())
-		na.qrSize = (q.Size() + 2*notice.QuietZone) * qrScale
+		if name != "notice" { // the page shows the other two
+			na.qrSize = max(na.qrSize, (q.Size()+2*notice.QuietZone)*qrScale)
+		}
 	}
 	v := p.vars(pr, na)
 	in := notice.CardInput{
@@ -328,7 +339,8 @@ func (na *noticeAccount) drawImages(ctx context.Context, p *Pages, pr Profile) e
 }
 
 // noticeImage serves the card (/x/NAME/card.png) and the QR codes
-// (/x/NAME/qr/fediverse.png, .svg; bluesky.png, .svg).
+// (/x/NAME/qr/fediverse.png, .svg; bluesky.png, .svg; notice.png, .svg:
+// the notice page, for posters).
 func (p *Pages) noticeImage(w http.ResponseWriter, r *http.Request) {
 	pr, na, ok := p.noticeOf(r.PathValue("username"))
 	if !ok {

@@ -78,6 +78,8 @@ type Pages struct {
 	// not cached (older posts).
 	followLimit *ratelimit.Buckets
 	pagingLimit *ratelimit.Buckets
+
+	funnel *funnel // the notice pages' visits (funnel.go)
 }
 
 // accountPages are an account's page settings.
@@ -170,6 +172,7 @@ func New(profiles []Profile, store storage.Store, fed *federation.Service, logge
 		baseURL: fed.Links().Base(), lookups: make(chan struct{}, maxLookups),
 		followLimit: ratelimit.NewBuckets(DefaultFollowsPerMinute, time.Minute, 10000),
 		pagingLimit: ratelimit.NewBuckets(DefaultPagesPerMinute, time.Minute, 10000),
+		funnel:      newFunnel(),
 	}
 	for _, pr := range profiles {
 		key := strings.ToLower(pr.Username)

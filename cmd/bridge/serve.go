@@ -315,7 +315,8 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 		return nil
 	})
 	work.Go(func() error { runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger()); return nil })
-	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
+	work.Go(func() error { return a.mod.Run(workCtx) })         // block reloads, blocklist subscriptions
+	work.Go(func() error { return a.pages.RunFunnel(workCtx) }) // the notice pages' visits written every minute
 
 	serveErr := ls.fe.Serve()
 	// Certificates are obtained in the background (ACME challenges are

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,14 +13,76 @@ import (
 	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/notice"
 	"github.com/passerelle/passerelle/safehttp"
+	"github.com/passerelle/passerelle/storage"
 )
 
 // cmdX dispatches "bridge x SUBCOMMAND".
 func cmdX(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "notice" {
-		return usageError{"usage: bridge x notice --account NAME [--lang L] [--post]"}
+	switch {
+	case len(args) > 0 && args[0] == "notice":
+		return cmdXNotice(ctx, path, args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "stats":
+		return cmdXStats(ctx, path, args[1:], stdout, stderr)
 	}
-	return cmdXNotice(ctx, path, args[1:], stdout, stderr)
+	return usageError{"usage: bridge x notice --account NAME [--lang L] [--post]\n       bridge x stats --account NAME [--days N]"}
+}
+
+// cmdXStats prints the notice page's funnel of an account, a line per
+// day: visits by source, remote follows started, and the follows they
+// brought (web/funnel.go).
+func cmdXStats(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
+	fs := commandFlags("x stats", &path, stderr)
+	account := fs.String("account", "", "account username")
+	days := fs.Int("days", 30, "the last N days (UTC), today included")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *account == "" || fs.NArg() > 0 || *days < 1 || *days > 3660 {
+		return usageError{"usage: bridge x stats --account NAME [--days N] (N from 1 to 3660)"}
+	}
+	cfg, err := loadConfig(path, stderr)
+	if err != nil {
+		return err
+	}
+	acc, ok := cfg.Account(*account)
+	if !ok {
+		return fmt.Errorf("no account %q in %s", *account, path)
+	}
+	store, err := storage.Open(ctx, storage.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN}, newLogger(cfg.Log, stderr))
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	defer store.Close()
+	since := time.Now().UTC().AddDate(0, 0, -(*days - 1))
+	rows, err := store.NoticeFunnelDays(ctx, strings.ToLower(acc.Username), storage.FunnelDay(since))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%-10s  %7s  %7s  %7s  %7s  %s\n", "day", "visits", "qr", "follows", "started", "other sources")
+	var total storage.NoticeFunnelDay
+	total.Visits = map[string]int64{}
+	for _, d := range rows {
+		var visits int64
+		var others []string
+		for _, src := range slices.Sorted(maps.Keys(d.Visits)) {
+			n := d.Visits[src]
+			visits += n
+			total.Visits[src] += n
+			if src != "qr" && src != "direct" {
+				others = append(others, fmt.Sprintf("%s %d", src, n))
+			}
+		}
+		total.Starts += d.Starts
+		total.Follows += d.Follows
+		fmt.Fprintf(stdout, "%-10s  %7d  %7d  %7d  %7d  %s\n", d.Day, visits, d.Visits["qr"], d.Follows, d.Starts, strings.Join(others, ", "))
+	}
+	var visits int64
+	for _, n := range total.Visits {
+		visits += n
+	}
+	fmt.Fprintf(stdout, "%-10s  %7d  %7d  %7d  %7d\n", "total", visits, total.Visits["qr"], total.Follows, total.Starts)
+	fmt.Fprintln(stderr, "(visits of /x/"+strings.ToLower(acc.Username)+", by ?src= (qr: the notice QR code); started: remote follows sent on to the visitor's server; follows: a new follower from that server within 30 minutes. Today's visits are written every minute, follows 30 minutes after they start.)")
+	return nil
 }
 
 // cmdXNotice prints the last post on X for an account's notice and, with

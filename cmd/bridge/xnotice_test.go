@@ -8,11 +8,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/passerelle/passerelle/notice"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/rs/zerolog"
 )
 
 const xNoticeConfig = `server:
@@ -143,5 +147,65 @@ func TestXNoticePosts(t *testing.T) {
 	err := run(t.Context(), []string{"--config", path, "x", "notice", "--account", "news", "--post"}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401") || !strings.Contains(err.Error(), "accounts[0].notice.x_api") {
 		t.Errorf("wrong key: err = %v", err)
+	}
+}
+
+// TestXStats: bridge x stats prints the notice page's funnel by day, with
+// the totals, and refuses bad flags.
+func TestXStats(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bridge.db")
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(xNoticeConfig+"storage:\n  driver: sqlite\n  dsn: \""+db+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: db}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := storage.FunnelDay(time.Now())
+	old := storage.FunnelDay(time.Now().AddDate(0, 0, -40))
+	for _, v := range []struct {
+		day, source string
+		n           int64
+	}{{today, "direct", 12}, {today, "qr", 5}, {today, "poster", 2}, {old, "direct", 100}} {
+		if err := store.AddNoticeVisits(ctx, "news", v.day, v.source, v.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.AddNoticeFollowStart(ctx, "news", "social.example", time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpsertFollower(ctx, storage.Follower{Account: "news", ActorID: "https://social.example/users/ann",
+		Inbox: "https://social.example/inbox", State: storage.FollowerAccepted, CreatedAt: time.Now().Add(-110 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.RollUpNoticeFollowStarts(ctx, time.Now().Add(-30*time.Minute), 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"--config", path, "x", "stats", "--account", "news"}, &stdout, &stderr); err != nil {
+		t.Fatalf("x stats: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	dayLine := strings.Fields(lines[len(lines)-2])
+	totalLine := strings.Fields(lines[len(lines)-1])
+	started := storage.FunnelDay(time.Now().Add(-2 * time.Hour))
+	if started != today { // just after midnight: the follow is yesterday's
+		t.Skip("the follow start and the visits fall on two days")
+	}
+	if want := []string{today, "19", "5", "1", "1", "poster", "2"}; !slices.Equal(dayLine, want) {
+		t.Errorf("day line = %q, want %q\n%s", dayLine, want, stdout.String())
+	}
+	if want := []string{"total", "19", "5", "1", "1"}; !slices.Equal(totalLine, want) { // the 40-day-old visits are out of the 30 days
+		t.Errorf("total line = %q, want %q", totalLine, want)
+	}
+	for _, args := range [][]string{{"--account", "news", "--days", "0"}, {}, {"--account", "news", "extra"}} {
+		if err := run(ctx, append([]string{"--config", path, "x", "stats"}, args...), &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "usage: bridge x stats") {
+			t.Errorf("x stats %q: err = %v, want the usage", args, err)
+		}
 	}
 }
