@@ -10,6 +10,10 @@ import (
 // This file keeps the polls of our statuses and the votes remote actors
 // send them (issue 19).
 
+// NotificationPoll tells an account that its poll ended (Mastodon's
+// "poll" notification).
+const NotificationPoll = "poll"
+
 // Poll is the poll of one of our statuses, with its tallies.
 type Poll struct {
 	StatusID   int64
@@ -60,6 +64,8 @@ type Polls interface {
 	// (single choice: for any option; multiple: for this option), or the
 	// poll is closed or unknown. Choice is not checked against the options.
 	InsertPollVote(ctx context.Context, v PollVote) (bool, error)
+	// ListPollVoters lists the actors who voted in a poll, by actor id.
+	ListPollVoters(ctx context.Context, statusID int64) ([]string, error)
 	// ClosePoll marks a poll closed at `at` and reports whether this call
 	// closed it (false: already closed, or no such poll).
 	ClosePoll(ctx context.Context, statusID int64, at time.Time) (bool, error)
@@ -138,4 +144,25 @@ func (q *queries) ClosePoll(ctx context.Context, statusID int64, at time.Time) (
 		return false, q.d.wrap(fmt.Sprintf("close poll of status %d", statusID), err)
 	}
 	return n > 0, nil
+}
+
+func (q *queries) ListPollVoters(ctx context.Context, statusID int64) ([]string, error) {
+	action := fmt.Sprintf("list voters of the poll of status %d", statusID)
+	rows, err := q.r.query(ctx, `SELECT DISTINCT actor_id FROM poll_votes WHERE status_id = ? ORDER BY actor_id`, statusID)
+	if err != nil {
+		return nil, q.d.wrap(action, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, q.d.wrap(action, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, q.d.wrap(action, err)
+	}
+	return out, nil
 }

@@ -96,6 +96,9 @@ func testPollVotesMultiple(t *testing.T, s storage.Store) {
 		}
 	}
 	check(t, errOr(s.InsertPollVote(ctx, storage.PollVote{StatusID: p.StatusID, ActorID: "https://b.example/users/2", Choice: 2, ActivityID: "w"})))
+	if voters := must(s.ListPollVoters(ctx, p.StatusID))(t); len(voters) != 2 || voters[0] != actor || voters[1] != "https://b.example/users/2" {
+		t.Fatalf("ListPollVoters = %v", voters)
+	}
 	got := must(s.GetPoll(ctx, p.StatusID))(t)
 	if v := optionVotes(got); v[0] != 1 || v[1] != 0 || v[2] != 2 || got.VotersCount != 2 || got.VotesCount() != 3 {
 		t.Fatalf("tallies = %v, voters %d; want [1 0 2], 2", v, got.VotersCount)
