@@ -68,6 +68,11 @@ func TestPolls(t *testing.T) {
 				t.Errorf("expires_at = %v (%v)", poll["expires_at"], err)
 			}
 			id := st["id"].(string)
+			// Its end is a durable job due at expires_at.
+			jobs, err := e.store.ListJobsByRef(ctx, "poll.close", "poll:"+id, storage.JobPending, 5)
+			if err != nil || len(jobs) != 1 || jobs[0].RunAt.Sub(exp).Abs() > time.Second {
+				t.Errorf("poll.close jobs = %+v (%v), want one due at %v", jobs, err, exp)
+			}
 			got := e.get(t, "/api/v1/polls/"+id, tok)
 			if got.code != 200 || got.json(t)["id"] != id {
 				t.Errorf("GET poll: %d %s", got.code, got.body)

@@ -143,7 +143,7 @@ func (s *Service) pollResultsDelay() time.Duration {
 func (s *Service) QueuePollClose(ctx context.Context, q storage.Queries, id int64, at time.Time) error {
 	payload, _ := json.Marshal(pollJobPayload{Status: id})
 	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobPollClose, Payload: payload, RunAt: at,
-		Key: "poll.close:" + strconv.FormatInt(id, 10), Ref: "status:" + strconv.FormatInt(id, 10)})
+		Key: "poll.close:" + strconv.FormatInt(id, 10), Ref: pollRef(id)})
 	return err
 }
 
@@ -157,9 +157,13 @@ func (s *Service) queuePollResults(ctx context.Context, q storage.Queries, id in
 	_, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobPollResults, Payload: payload,
 		RunAt: time.Unix(0, (window+1)*int64(delay)),
 		Key:   "poll.results:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(window, 10),
-		Ref:   "status:" + strconv.FormatInt(id, 10)})
+		Ref:   pollRef(id)})
 	return err
 }
+
+// pollRef groups the poll jobs of status id (not "status:ID", which
+// counts the status's deliveries: DeliveryStats).
+func pollRef(id int64) string { return "poll:" + strconv.FormatInt(id, 10) }
 
 // RegisterPolls adds the polls' pool to r: the results Updates and the
 // ends of polls, one at a time.

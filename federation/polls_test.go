@@ -121,7 +121,7 @@ func TestPollVotes(t *testing.T) {
 		}
 	}
 	jobsOf := func(id int64, kind string) int {
-		js, err := env.Store.ListJobsByRef(ctx, kind, "status:"+strconv.FormatInt(id, 10), "", 50)
+		js, err := env.Store.ListJobsByRef(ctx, kind, "poll:"+strconv.FormatInt(id, 10), "", 50)
 		if err != nil {
 			t.Fatal(err)
 		}
