@@ -148,6 +148,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// Statuses.
 	handle("POST /api/v1/statuses", s.user("write:statuses", s.editorOnly(s.audited("status.create", s.createStatus))))
 	handle("GET /api/v1/statuses/{id}", s.optional("read:statuses", s.getStatus))
+	handle("GET /api/v1/polls/{id}", s.user("read:statuses", s.getPoll))
+	handle("POST /api/v1/polls/{id}/votes", s.user("write:statuses", s.votePoll))
 	handle("PUT /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.edit", s.editStatus))))
 	handle("DELETE /api/v1/statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("status.delete", s.deleteStatus))))
 	handle("POST /api/v1/statuses/{id}/pin", s.user("write:accounts", s.editorOnly(s.audited("status.pin", s.pinStatus(true)))))

@@ -435,6 +435,13 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 	if err := v.inReplyTo(ctx, st, &out); err != nil {
 		return Status{}, err
 	}
+	poll, err := s.statusPoll(ctx, st.ID) // polls.go
+	if err != nil {
+		return Status{}, err
+	}
+	if poll != nil {
+		out.Poll = poll
+	}
 	kinds, err := v.reactions(ctx, out.URI)
 	if err != nil {
 		return Status{}, err

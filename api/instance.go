@@ -25,12 +25,6 @@ func (s *Server) streamingURL() string {
 	return "ws://" + strings.TrimPrefix(s.set.BaseURL, "http://")
 }
 
-// Polls are not supported: the limits say so as far as they can (no
-// option allowed), and a status with a poll is refused.
-var pollLimits = map[string]any{
-	"max_options": 0, "max_characters_per_option": 0, "min_expiration": 300, "max_expiration": 2629746,
-}
-
 func (s *Server) statusLimits() map[string]any {
 	lim := s.pub.Limits()
 	return map[string]any{
@@ -112,7 +106,7 @@ func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 			"accounts":          map[string]any{"max_featured_tags": 0},
 			"statuses":          s.statusLimits(),
 			"media_attachments": s.mediaLimits(false),
-			"polls":             pollLimits,
+			"polls":             s.pollLimits(), // polls.go
 		},
 		"contact_account": contact,
 		"rules":           []any{},
@@ -141,7 +135,7 @@ func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 			"accounts":          map[string]any{"max_featured_tags": 0, "max_pinned_statuses": 5},
 			"statuses":          s.statusLimits(),
 			"media_attachments": s.mediaLimits(true),
-			"polls":             pollLimits,
+			"polls":             s.pollLimits(), // polls.go
 			"translation":       map[string]any{"enabled": false},
 		},
 		"registrations": map[string]any{"enabled": false, "approval_required": false, "message": nil, "url": nil},

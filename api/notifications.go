@@ -83,8 +83,11 @@ func (s *Server) newNotificationView(ctx context.Context, c *caller) (*notificat
 // entity builds a Notification; ok is false when it is not to be shown
 // (its post is gone, or a keyword filter hides it).
 func (v *notificationView) entity(ctx context.Context, n storage.Notification) (Notification, bool, error) {
-	acc, err := v.ps.account(ctx, n.ActorID)
-	if err != nil {
+	var acc Account
+	var err error
+	if n.Type == storage.NotificationPoll {
+		acc = v.statuses.account // our own poll ended: its author is the account
+	} else if acc, err = v.ps.account(ctx, n.ActorID); err != nil {
 		return Notification{}, false, err
 	}
 	out := Notification{ID: idString(n.ID), Type: n.Type, CreatedAt: timeString(n.CreatedAt), GroupKey: n.GroupKey, Account: acc}

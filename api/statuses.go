@@ -20,9 +20,6 @@ const maxIdempotencyKey = 128
 // draft reads a status draft from p. For an edit, old gives the values of
 // the fields the request leaves out (Mastodon changes only what is sent).
 func draft(p *params, old *storage.Status) (publish.Draft, error) {
-	if p.has("poll") {
-		return publish.Draft{}, unprocessable("Validation failed: polls are not supported by this server")
-	}
 	var d publish.Draft
 	if old != nil {
 		d = publish.Draft{
@@ -43,6 +40,11 @@ func draft(p *params, old *storage.Status) (publish.Draft, error) {
 		d.Language = v
 	}
 	if old == nil {
+		poll, err := pollDraft(p) // polls.go; an edit keeps the poll
+		if err != nil {
+			return publish.Draft{}, err
+		}
+		d.Poll = poll
 		d.Visibility = p.str("visibility")
 		if v := p.str("in_reply_to_id"); v != "" {
 			id, ok := parseID(v)

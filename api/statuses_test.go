@@ -282,7 +282,20 @@ func TestCreateStatusRejects(t *testing.T) {
 		{"unknown visibility", form(tok, url.Values{"status": {"x"}, "visibility": {"secret"}}), 422, "visibility"},
 		{"bad language", form(tok, url.Values{"status": {"x"}, "language": {"not a language"}}), 422, "Language"},
 		{"reply to unknown", form(tok, url.Values{"status": {"x"}, "in_reply_to_id": {"12345"}}), 422, "in_reply_to_id"},
-		{"poll", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"3600"}}), 422, "polls"},
+		{"poll with one option", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a"}, "poll[expires_in]": {"3600"}}), 422, "at least 2 options"},
+		{"poll with too many options", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b", "c", "d", "e"}, "poll[expires_in]": {"3600"}}), 422, "more than 4 options"},
+		{"poll with duplicates", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", " a "}, "poll[expires_in]": {"3600"}}), 422, "duplicate"},
+		{"poll option too long", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", strings.Repeat("é", 51)}, "poll[expires_in]": {"3600"}}), 422, "longer than 50"},
+		{"poll expiring too soon", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"299"}}), 422, "too short"},
+		{"poll expiring too late", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"2629747"}}), 422, "too long"},
+		{"poll without expiry", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b"}}), 422, "expires_in"},
+		{"poll with media", form(tok, url.Values{"status": {"x"}, "poll[options][]": {"a", "b"}, "poll[expires_in]": {"3600"}, "media_ids[]": {theirMedia}}), 422, "both a poll and media"},
+		{"poll in JSON with one option", func() response {
+			return e.jsonBody(t, http.MethodPost, "/api/v1/statuses", tok, map[string]any{"status": "x", "poll": map[string]any{"options": []string{"a"}, "expires_in": 600}})
+		}, 422, "at least 2 options"},
+		{"poll in JSON not an object", func() response {
+			return e.jsonBody(t, http.MethodPost, "/api/v1/statuses", tok, map[string]any{"status": "x", "poll": "yes"})
+		}, 422, "poll"},
 		{"schedule too soon", form(tok, url.Values{"status": {"x"}, "scheduled_at": {time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}}), 422, "5 minutes"},
 		{"schedule unparsable", form(tok, url.Values{"status": {"x"}, "scheduled_at": {"tomorrow"}}), 422, "Scheduled at"},
 		{"malformed JSON", func() response {

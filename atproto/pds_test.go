@@ -521,3 +521,36 @@ func TestPDSOnPostgres(t *testing.T) {
 		t.Errorf("%d posts left", n)
 	}
 }
+
+// TestPDSPoll: a post with a poll is mirrored with its options as text
+// and a link to vote on the fediverse, which the reference PDS accepts.
+func TestPDSPoll(t *testing.T) {
+	pds := sharedPDS(t)
+	e := newEnv(t, pds, envOptions{})
+	st := e.post(publish.Draft{Text: "Quel jour pour le marché ?",
+		Poll: &publish.PollDraft{Options: []string{"Samedi", "Dimanche"}, ExpiresIn: 3600}})
+	e.waitState(st.ID, storage.BlueskyMirrored, 30*time.Second)
+	recs := e.records(collPost)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	p := decodePost(t, recs[0])
+	if !strings.Contains(p.Text, "Quel jour pour le marché ?\n\n☐ Samedi\n☐ Dimanche\nVote: ") {
+		t.Fatalf("text = %q", p.Text)
+	}
+	if n := Graphemes(p.Text); n > MaxGraphemes {
+		t.Errorf("%d graphemes", n)
+	}
+	noteURL := e.fed.Links().NoteURL("news", st.ID)
+	linked := false
+	for _, f := range p.Facets {
+		for _, ft := range f.Features {
+			if ft.Type == "app.bsky.richtext.facet#link" && ft.URI == noteURL && p.Text[f.Index.ByteStart:f.Index.ByteEnd] != "" {
+				linked = true
+			}
+		}
+	}
+	if !linked {
+		t.Errorf("no link facet to %s in %+v", noteURL, p.Facets)
+	}
+}

@@ -37,6 +37,13 @@ func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media, hand
 		nMedia = len(media)
 	}
 	full := Compose(st.Text, st.SpoilerText, ComposeOptions{Handles: handles, LocalDomain: m.set.HandleDomain})
+	pollURL := ""
+	if poll := m.pollOf(st); poll != nil { // poll.go
+		if m.set.NoteURL != nil {
+			pollURL = m.set.NoteURL(st.Account, st.ID)
+		}
+		full = withPoll(full, poll, pollURL)
+	}
 
 	if a.Bluesky.LongPosts == config.LongPostsTruncate {
 		suffix := Text{Text: "…"}
@@ -73,6 +80,7 @@ func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media, hand
 		if !cardDone {
 			if u := firstLink(t); u != "" {
 				rp.card, cardDone = u, true
+				rp.noteCard = u == pollURL && pollURL != "" // the post's own page: described from the status
 			}
 		}
 		p.records = append(p.records, rp)

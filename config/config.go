@@ -96,6 +96,10 @@ type Federation struct {
 	AuthorizedFetch bool `yaml:"authorized_fetch"`
 	// InboxLimits are the inbound rate limits and key-fetch budget (moderation.go).
 	InboxLimits InboxLimits `yaml:"inbox_limits"`
+	// PollResultsDelay is how long the votes received for one of our
+	// polls are gathered before one Update of the poll tells the
+	// followers' servers the new results (0: a minute).
+	PollResultsDelay Duration `yaml:"poll_results_delay"`
 }
 
 // Log configures logging.

@@ -72,7 +72,7 @@ var PageTextKeys = []string{
 	"follow_heading", "follow_label", "follow_help", "follow_button",
 	"error_invalid", "error_private", "error_unreachable",
 	"pinned", "posts_heading", "no_posts", "older_posts", "edited", "published",
-	"content_warning", "image_no_alt", "moved", "language", "feeds", "feed_rss", "feed_atom",
+	"content_warning", "image_no_alt", "poll_ends", "poll_ended", "poll_voters", "poll_hidden", "moved", "language", "feeds", "feed_rss", "feed_atom",
 	"profile_link", "tag_title", "tag_description", "post_title", "view_original",
 	"footer_label", "footer_accessibility", "accessibility_full", "accessibility_partial", "accessibility_none",
 	"footer_legal", "footer_privacy", "footer_contact",

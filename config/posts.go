@@ -12,7 +12,41 @@ type Posts struct {
 	// MediaMaxPixels is the largest image (width × height), checked from
 	// the file's header before decoding (decompression bombs).
 	MediaMaxPixels int64 `yaml:"media_max_pixels"`
+	// Polls limits the polls of posts (Mastodon's defaults); clients read
+	// them from the instance endpoints (configuration.polls).
+	Polls Polls `yaml:"polls"`
 }
+
+// Polls limits the polls of posts. Zero values take the defaults.
+type Polls struct {
+	MaxOptions             int `yaml:"max_options"`               // default 4
+	MaxCharactersPerOption int `yaml:"max_characters_per_option"` // default 50
+	MinExpiration          int `yaml:"min_expiration"`            // seconds, default 300
+	MaxExpiration          int `yaml:"max_expiration"`            // seconds, default 2629746 (a month)
+}
+
+// Poll limits: defaults and ranges.
+const (
+	DefaultPollMaxOptions    = 4
+	DefaultPollMaxCharacters = 50
+	DefaultPollMinExpiration = 300
+	DefaultPollMaxExpiration = 2629746
+	MaxPollMaxOptions        = 20
+	MaxPollMaxCharacters     = 1000
+	MaxPollMaxExpiration     = 31556952 // a year
+)
+
+// Options returns MaxOptions or its default.
+func (p Polls) Options() int { return orDefault(p.MaxOptions, DefaultPollMaxOptions) }
+
+// Characters returns MaxCharactersPerOption or its default.
+func (p Polls) Characters() int { return orDefault(p.MaxCharactersPerOption, DefaultPollMaxCharacters) }
+
+// MinSeconds returns MinExpiration or its default.
+func (p Polls) MinSeconds() int { return orDefault(p.MinExpiration, DefaultPollMinExpiration) }
+
+// MaxSeconds returns MaxExpiration or its default.
+func (p Polls) MaxSeconds() int { return orDefault(p.MaxExpiration, DefaultPollMaxExpiration) }
 
 // Post limits: defaults and ranges.
 const (
@@ -49,5 +83,20 @@ func (v *validator) posts(p Posts) {
 	}
 	if p.MediaMaxPixels != 0 && (p.MediaMaxPixels < 1_000_000 || p.MediaMaxPixels > MaxMediaMaxPixels) {
 		v.addf("posts.media_max_pixels", "must be between 1000000 and %d (0: %d); got %d", MaxMediaMaxPixels, DefaultMediaMaxPixels, p.MediaMaxPixels)
+	}
+	pl := p.Polls
+	if pl.MaxOptions != 0 && (pl.MaxOptions < 2 || pl.MaxOptions > MaxPollMaxOptions) {
+		v.addf("posts.polls.max_options", "must be between 2 and %d (0: %d); got %d", MaxPollMaxOptions, DefaultPollMaxOptions, pl.MaxOptions)
+	}
+	if pl.MaxCharactersPerOption < 0 || pl.MaxCharactersPerOption > MaxPollMaxCharacters {
+		v.addf("posts.polls.max_characters_per_option", "must be between 1 and %d (0: %d); got %d", MaxPollMaxCharacters, DefaultPollMaxCharacters, pl.MaxCharactersPerOption)
+	}
+	if pl.MinExpiration < 0 || (pl.MinExpiration != 0 && pl.MinExpiration < 60) {
+		v.addf("posts.polls.min_expiration", "must be at least 60 seconds (0: %d); got %d", DefaultPollMinExpiration, pl.MinExpiration)
+	}
+	if pl.MaxExpiration < 0 || pl.MaxExpiration > MaxPollMaxExpiration {
+		v.addf("posts.polls.max_expiration", "must be at most %d seconds (0: %d); got %d", MaxPollMaxExpiration, DefaultPollMaxExpiration, pl.MaxExpiration)
+	} else if pl.MinSeconds() > pl.MaxSeconds() {
+		v.addf("posts.polls.max_expiration", "must not be below posts.polls.min_expiration (%d); got %d", pl.MinSeconds(), pl.MaxSeconds())
 	}
 }

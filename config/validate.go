@@ -332,6 +332,9 @@ func (v *validator) storage(s Storage) {
 func (v *validator) federation(f Federation) {
 	v.accountDomain("federation.account_domain", f.AccountDomain)
 	v.intRange("federation.followers_page_size", f.FollowersPageSize, 0, MaxFollowersPageSize)
+	if d := f.PollResultsDelay; d < 0 || d > Duration(time.Hour) {
+		v.addf("federation.poll_results_delay", "must be between 1s and 1h (0: 1m); got %s", d)
+	}
 	if w := f.SignatureWindow; w < MinSignatureWindow || w > MaxSignatureWindow {
 		v.addf("federation.signature_window", "must be between %s and %s; got %s", MinSignatureWindow, MaxSignatureWindow, w)
 	}

@@ -114,6 +114,9 @@ type Config struct {
 	// MetricsListen is server.metrics_listen (127.0.0.1:PORT); empty: no
 	// metrics listener.
 	MetricsListen string
+	// PollResultsDelay is federation.poll_results_delay ("": the
+	// bridge's default).
+	PollResultsDelay string
 }
 
 // BaseURL is the public URL of a bridge configured with c.
@@ -158,6 +161,9 @@ func (c Config) YAML() string {
 	fmt.Fprintf(&b, "federation:\n  allow_private_networks: true\n")
 	if c.DeliveryWorkers > 0 {
 		fmt.Fprintf(&b, "  delivery_workers: %d\n", c.DeliveryWorkers)
+	}
+	if c.PollResultsDelay != "" {
+		fmt.Fprintf(&b, "  poll_results_delay: %q\n", c.PollResultsDelay)
 	}
 	if !c.KeepInboxLimits {
 		b.WriteString("  inbox_limits:\n    per_domain: \"off\"\n    key_fetches: \"off\"\n    key_fetch_concurrency: 64\n")

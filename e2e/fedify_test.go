@@ -44,6 +44,7 @@ func startFedifyEnv(t *testing.T, firstKnock string) *fedifyEnv {
 	h := newHarness(t, "sqlite", "", func(c *Config) {
 		c.PublicURL = front.URL
 		c.TrustedProxies = []string{"127.0.0.1"}
+		c.PollResultsDelay = "2s" // polls_test.go
 	})
 	if err := front.Serve(h.cfg.ListenURL()); err != nil {
 		t.Fatal(err)

@@ -69,6 +69,8 @@ type InboundNote struct {
 	Quote     string
 	Published time.Time
 	To, Cc    []string
+	// Name is the post's name: a poll vote's choice (inbound_vote.go).
+	Name string
 }
 
 // Object is an activity's object.
@@ -478,6 +480,9 @@ func noteFrom(n noteLike) *InboundNote {
 // quote given only as a FEP-e232 Link tag (rel _misskey_quote), as the
 // FEP-044f drafts, Sharkey and Mastodon write it.
 func noteExtras(in *InboundNote, raw map[string]any) {
+	if name, ok := raw["name"].(string); ok && len(name) <= maxVoteName {
+		in.Name = name
+	}
 	if in.Language == "" {
 		if cm, ok := raw["contentMap"].(map[string]any); ok && len(cm) == 1 {
 			for l := range cm {

@@ -69,6 +69,26 @@ func goldenDocs(t *testing.T) map[string][]byte {
 	add("note", b, err)
 	b, err = EncodeNote(bare)
 	add("note-bare", b, err)
+	// Polls (polls.go): an open single-choice Question, a closed
+	// multiple-choice one, and the Update telling results.
+	voters := int64(3)
+	question := bare
+	question.ID, question.URL = actor+"/statuses/9", "https://social.city.example/@news/9"
+	question.Poll = &NotePoll{EndTime: at.Add(24 * time.Hour), VotersCount: &voters,
+		Options: []storage.PollOption{{Title: "Oui", Votes: 2}, {Title: "Non", Votes: 1}}}
+	b, err = EncodeNote(question)
+	add("question", b, err)
+	b, err = EncodeNoteActivity("Create", question)
+	add("create-question", b, err)
+	closed := question
+	closed.Poll = &NotePoll{EndTime: at.Add(time.Hour), Closed: at.Add(time.Hour), Multiple: true, VotersCount: &voters,
+		Options: []storage.PollOption{{Title: "Bus", Votes: 3}, {Title: "Vélo", Votes: 2}, {Title: "Tram"}}}
+	b, err = EncodePollUpdate(closed, at.Add(time.Hour))
+	add("update-question-closed", b, err)
+	hidden := question
+	hidden.Poll = &NotePoll{EndTime: at.Add(24 * time.Hour), Options: []storage.PollOption{{Title: "Oui"}, {Title: "Non"}}}
+	b, err = EncodeNote(hidden)
+	add("question-hidden-totals", b, err)
 	b, err = EncodeNoteActivity("Create", note)
 	add("create", b, err)
 	b, err = EncodeNoteActivity("Update", note)

@@ -37,6 +37,9 @@ type handler func(ctx context.Context, act Activity) (string, error)
 // target is the account whose inbox received act, nil for the shared
 // inbox.
 func (s *Service) handlerFor(target *localActor, act Activity) handler {
+	if s.looksLikeVote(act) {
+		return s.applyVote // inbound_vote.go
+	}
 	switch act.Type {
 	case "Follow":
 		return func(ctx context.Context, act Activity) (string, error) {

@@ -28,6 +28,8 @@ type Note struct {
 	// Replies and Quotes are the post's interaction policy settings
 	// (accounts[].replies and .quotes, or the post's own; package policy).
 	Replies, Quotes string
+	// Poll makes the Note a Question (polls.go); nil: none.
+	Poll *NotePoll
 }
 
 // NoteAttachment is a media attachment.
@@ -123,6 +125,12 @@ type noteJSON struct {
 	Tag               []tagJSON         `json:"tag"`
 	Attachment        []documentJSON    `json:"attachment"`
 	InteractionPolicy map[string]any    `json:"interactionPolicy"`
+	// A Question's (polls.go).
+	OneOf       []pollOptionJSON `json:"oneOf,omitempty"`
+	AnyOf       []pollOptionJSON `json:"anyOf,omitempty"`
+	EndTime     string           `json:"endTime,omitempty"`
+	Closed      string           `json:"closed,omitempty"`
+	VotersCount *int64           `json:"votersCount,omitempty"`
 }
 
 // tagJSON is a Mention or a Hashtag.
@@ -177,6 +185,9 @@ func noteDoc(n Note) noteJSON {
 		}
 		d.Attachment = append(d.Attachment, doc)
 	}
+	if n.Poll != nil {
+		pollFields(&d, n.Poll) // polls.go
+	}
 	return d
 }
 
@@ -190,14 +201,14 @@ func orEmptyStrings(ss []string) []string {
 // EncodeNote serialises a Note as a standalone document.
 func EncodeNote(n Note) ([]byte, error) {
 	d := noteDoc(n)
-	d.Context = noteContext
+	d.Context = contextOf(n)
 	return marshalJSON(d)
 }
 
 // EncodeNoteActivity wraps a Note in a Create or Update by actor.
 func EncodeNoteActivity(typ string, n Note) ([]byte, error) {
 	a := noteActivity(typ, n)
-	a.Context = noteContext
+	a.Context = contextOf(n)
 	return marshalJSON(a)
 }
 

@@ -105,6 +105,9 @@ func (s *Service) noteOf(r *http.Request, st storage.Status) (Note, error) {
 	if err != nil {
 		return Note{}, err
 	}
+	if err := s.applyPoll(r.Context(), s.store, &n, st.ID); err != nil { // polls.go
+		return Note{}, err
+	}
 	return n, s.ApplyStatusPolicy(r.Context(), s.store, &n, st.ID) // interactions.go
 }
 

@@ -42,6 +42,9 @@ func (s *Service) QueueStatus(ctx context.Context, q storage.Queries, change str
 		if err := s.ApplyStatusPolicy(ctx, q, &n, st.ID); err != nil {
 			return err
 		}
+		if err := s.applyPoll(ctx, q, &n, st.ID); err != nil { // polls.go
+			return err
+		}
 		if change == StatusEdited {
 			ref += ":update:" + strconv.FormatInt(st.EditedAt.UnixMicro(), 10)
 		}

@@ -25,6 +25,7 @@ type Settings struct {
 	MaxChars    int          // Mastodon's default: 500
 	MaxMedia    int          // per status: 4
 	MediaLimits media.Limits // upload limits
+	Polls       PollLimits   // poll limits (poll.go)
 	// MediaDir holds uploaded files; with MediaInDB the bytes are stored
 	// in the database instead (PostgreSQL shared by several replicas).
 	MediaDir  string
@@ -105,6 +106,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 	if set.MaxMedia <= 0 {
 		set.MaxMedia = DefaultMaxMedia
 	}
+	set.Polls = set.Polls.withDefaults()
 	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, changed: set.OnChange, log: logger, now: time.Now}
 }
 
@@ -127,6 +129,9 @@ type Draft struct {
 	// Replies and Quotes are the post's own interaction policy (package
 	// policy's values); empty: the account's.
 	Replies, Quotes string
+	// Poll makes the status a poll (poll.go); nil: none. An edit keeps
+	// the poll as it is.
+	Poll *PollDraft `json:",omitempty"`
 }
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
@@ -163,6 +168,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 	}
 	if d.Replies != "" && !policy.ValidReplies(d.Replies) || d.Quotes != "" && !policy.ValidQuotes(d.Quotes) {
 		return invalid("Validation failed: the interaction policy is not valid")
+	}
+	if err := s.validatePoll(d); err != nil { // poll.go
+		return err
 	}
 	if len(d.MediaIDs) > s.set.MaxMedia {
 		return invalid("Validation failed: at most %d media attachments per post", s.set.MaxMedia)
@@ -261,6 +269,9 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 			return err
 		}
 		st.ID = id
+		if err := s.insertPoll(ctx, q, st, d.Poll); err != nil { // poll.go
+			return err
+		}
 		if d.Replies != "" || d.Quotes != "" {
 			if err := q.PutStatusPolicy(ctx, storage.StatusPolicy{StatusID: id, Replies: d.Replies, Quotes: d.Quotes}); err != nil {
 				return err
@@ -304,6 +315,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		return storage.Status{}, err
 	}
 	d.Visibility = old.Visibility // visibility cannot change on edit (as Mastodon)
+	d.Poll = nil                  // nor the poll, here
 	d.InReplyToID = old.InReplyToID
 	if err := s.validate(ctx, s.store, account, &d, id); err != nil {
 		return storage.Status{}, err

@@ -222,6 +222,7 @@ var titles = map[string]string{
 	storage.NotificationQuote:     "%s quoted your post",
 	storage.NotificationFavourite: "%s favorited your post",
 	storage.NotificationReblog:    "%s boosted your post",
+	storage.NotificationPoll:      "Your poll has ended",
 	"follow":                      "%s followed you",
 	"follow_request":              "Pending follower: %s",
 	"status":                      "%s just posted",
@@ -277,7 +278,10 @@ func (s *Service) payload(ctx context.Context, n storage.Notification) (Payload,
 	if !ok {
 		title = "New notification from %s"
 	}
-	p.Title = fmt.Sprintf(title, sanitize.Name(name, 0))
+	p.Title = title
+	if strings.Contains(title, "%s") {
+		p.Title = fmt.Sprintf(title, sanitize.Name(name, 0))
+	}
 	switch {
 	case n.RemoteStatusID != 0: // a mention, a reply, a quote: their post
 		rs, err := s.store.GetRemoteStatus(ctx, n.RemoteStatusID)

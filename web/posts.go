@@ -32,6 +32,52 @@ type Post struct {
 	EditedAt    time.Time
 	Media       []PostMedia
 	Tags        []string
+	Poll        *PostPoll // nil: none
+}
+
+// PostPoll is a post's poll, shown read-only (votes come from the
+// fediverse).
+type PostPoll struct {
+	Options    []PostPollOption
+	EndsAt     time.Time
+	Ended      bool
+	ShowTotals bool // false while a hide_totals poll runs
+	Voters     int64
+}
+
+// PostPollOption is one option and its share of the votes.
+type PostPollOption struct {
+	Title   string
+	Votes   int64
+	Percent int64
+}
+
+// VotersText is the number of voters, for the template.
+func (p PostPoll) VotersText() string { return strconv.FormatInt(p.Voters, 10) }
+
+// toPoll reads the poll of status id; nil when it has none.
+func (p *Pages) toPoll(ctx context.Context, id int64) (*PostPoll, error) {
+	sp, err := p.store.GetPoll(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &PostPoll{EndsAt: sp.ExpiresAt, Ended: !sp.ClosedAt.IsZero() || !time.Now().Before(sp.ExpiresAt), Voters: sp.VotersCount}
+	out.ShowTotals = out.Ended || !sp.HideTotals
+	total := sp.VotesCount()
+	for _, o := range sp.Options {
+		po := PostPollOption{Title: o.Title}
+		if out.ShowTotals {
+			po.Votes = o.Votes
+			if total > 0 {
+				po.Percent = o.Votes * 100 / total
+			}
+		}
+		out.Options = append(out.Options, po)
+	}
+	return out, nil
 }
 
 // PostMedia is an image of a post.
@@ -65,6 +111,11 @@ func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
 	for _, t := range st.Tags {
 		post.Tags = append(post.Tags, t.Name)
 	}
+	poll, err := p.toPoll(ctx, st.ID)
+	if err != nil {
+		return Post{}, err
+	}
+	post.Poll = poll
 	if len(st.MediaIDs) == 0 {
 		return post, nil
 	}

@@ -17,6 +17,9 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	if err := a.pub.RegisterScheduler(r); err != nil {
 		return err
 	}
+	if err := a.fed.RegisterPolls(r); err != nil { // results and ends of polls
+		return err
+	}
 	if err := a.push.Register(r); err != nil { // Web Push (package push)
 		return err
 	}

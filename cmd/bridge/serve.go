@@ -187,8 +187,11 @@ func newPages(cfg *config.Config, store storage.Store, fed *federation.Service, 
 // several replicas share them.
 func publishSettings(cfg *config.Config) publish.Settings {
 	set := publish.Settings{
-		MaxChars:     cfg.Posts.Characters(),
-		MediaLimits:  media.Limits{MaxBytes: cfg.Posts.MediaBytes(), MaxPixels: cfg.Posts.MediaPixels()},
+		MaxChars:    cfg.Posts.Characters(),
+		MediaLimits: media.Limits{MaxBytes: cfg.Posts.MediaBytes(), MaxPixels: cfg.Posts.MediaPixels()},
+		Polls: publish.PollLimits{MaxOptions: cfg.Posts.Polls.Options(), MaxCharacters: cfg.Posts.Polls.Characters(),
+			MinExpiration: time.Duration(cfg.Posts.Polls.MinSeconds()) * time.Second,
+			MaxExpiration: time.Duration(cfg.Posts.Polls.MaxSeconds()) * time.Second},
 		HandleDomain: cfg.HandleDomain(),
 		Languages:    map[string]string{},
 	}

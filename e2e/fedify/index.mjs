@@ -24,7 +24,7 @@ import { Temporal } from "@js-temporal/polyfill";
 import { createFederation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
 import {
   Accept, Activity, Add, Announce, Block, Create, Delete, Endpoints, Flag, Follow, isActor, Like,
-  Mention, Move, Note, Person, PUBLIC_COLLECTION, QuoteRequest, Reject, Remove, Undo, Update,
+  Mention, Move, Note, Person, PUBLIC_COLLECTION, Question, QuoteRequest, Reject, Remove, Undo, Update,
 } from "@fedify/vocab";
 
 // "localhost" may resolve to ::1 first; the test's servers listen on IPv4.
@@ -384,6 +384,29 @@ const routes = {
     const inner = new Type({ id: new URL(body.id), actor: ctx.getActorUri(user), object: new URL(body.object) });
     const undo = new Undo({ id: new URL(body.id + "/undo"), actor: ctx.getActorUri(user), object: inner, to: author.id });
     return { id: await send(ctx, user, author, undo) };
+  },
+  // A vote in a poll, as Mastodon sends it: the Question fetched (it must
+  // parse as one, with the choices among its options), then one Create of
+  // a Note per choice, named after the option, in reply to the Question,
+  // without content, to its author.
+  "POST /_test/vote": async (body) => {
+    const ctx = ctxOf();
+    const user = userOf(body);
+    const { obj, author } = await authorOf(ctx, body.question);
+    if (!(obj instanceof Question)) throw new HttpError(400, `${body.question} is not a Question`);
+    const options = [];
+    for await (const o of obj.getExclusiveOptions()) options.push(o.name?.toString());
+    for await (const o of obj.getInclusiveOptions()) options.push(o.name?.toString());
+    const ids = [];
+    for (const choice of body.choices ?? []) {
+      if (!options.includes(choice)) throw new HttpError(400, `no option ${choice} in ${options}`);
+      const id = ctx.getObjectUri(Note, { identifier: user, id: randomUUID() });
+      const note = new Note({ id, attribution: ctx.getActorUri(user), name: choice, replyTarget: obj.id, to: author.id });
+      notes.set(id.href, note);
+      const create = new Create({ id: new URL(id.href + "/activity"), actor: ctx.getActorUri(user), object: note, to: author.id });
+      ids.push(await send(ctx, user, author, create));
+    }
+    return { ids: ids.join(" "), options: options.join("\n") };
   },
   "GET /_test/fetches": async () => fetches,
   "GET /_test/inbox": async () => received,
