@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Moves", func(t *testing.T) { RunMoves(t, open) })
 	t.Run("Push", func(t *testing.T) { RunPush(t, open) })
 	t.Run("Team", func(t *testing.T) { RunTeam(t, open) })
+	t.Run("Follows", func(t *testing.T) { RunFollows(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.
