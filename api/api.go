@@ -185,15 +185,15 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// they do not error out: this server has no timelines, notifications
 	// or social graph of its own.
 	for path, scope := range map[string]string{
-		"/api/v1/conversations":   "read:statuses",
-		"/api/v1/filters":         "read:filters",
-		"/api/v1/lists":           "read:lists",
-		"/api/v1/followed_tags":   "read:follows",
-		"/api/v1/bookmarks":       "read:bookmarks",
-		"/api/v1/favourites":      "read:favourites",
-		"/api/v1/featured_tags":   "read:accounts",
-		"/api/v1/endorsements":    "read:accounts",
-		"/api/v2/suggestions":     "read",
+		"/api/v1/conversations": "read:statuses",
+		"/api/v1/filters":       "read:filters",
+		"/api/v1/lists":         "read:lists",
+		"/api/v1/followed_tags": "read:follows",
+		"/api/v1/bookmarks":     "read:bookmarks",
+		"/api/v1/favourites":    "read:favourites",
+		"/api/v1/featured_tags": "read:accounts",
+		"/api/v1/endorsements":  "read:accounts",
+		"/api/v2/suggestions":   "read",
 	} {
 		handle("GET "+path, s.user(scope, s.emptyList))
 	}

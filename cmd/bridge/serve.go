@@ -323,7 +323,10 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 		}
 		return nil
 	})
-	work.Go(func() error { runPruning(workCtx, a.store, cfg.Federation.HomeRetention.Duration(), log.With().Str("component", "prune").Logger()); return nil })
+	work.Go(func() error {
+		runPruning(workCtx, a.store, cfg.Federation.HomeRetention.Duration(), log.With().Str("component", "prune").Logger())
+		return nil
+	})
 	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
 
 	serveErr := ls.fe.Serve()
