@@ -160,6 +160,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.interactionRoutes(handle) // notifications, raids, blocks, mutes, domain blocks, filters (notifications.go)
 	s.scheduledRoutes(handle)   // scheduled.go
 	s.presenceRoutes(handle)    // search, boosts, favourites, who reacted, history (presence.go)
+	s.followRoutes(handle)      // follow, followers, following, follow requests (follows.go)
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))
@@ -186,16 +187,15 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// they do not error out: this server has no timelines, notifications
 	// or social graph of its own.
 	for path, scope := range map[string]string{
-		"/api/v1/conversations":   "read:statuses",
-		"/api/v1/filters":         "read:filters",
-		"/api/v1/lists":           "read:lists",
-		"/api/v1/followed_tags":   "read:follows",
-		"/api/v1/follow_requests": "read:follows",
-		"/api/v1/bookmarks":       "read:bookmarks",
-		"/api/v1/favourites":      "read:favourites",
-		"/api/v1/featured_tags":   "read:accounts",
-		"/api/v1/endorsements":    "read:accounts",
-		"/api/v2/suggestions":     "read",
+		"/api/v1/conversations": "read:statuses",
+		"/api/v1/filters":       "read:filters",
+		"/api/v1/lists":         "read:lists",
+		"/api/v1/followed_tags": "read:follows",
+		"/api/v1/bookmarks":     "read:bookmarks",
+		"/api/v1/favourites":    "read:favourites",
+		"/api/v1/featured_tags": "read:accounts",
+		"/api/v1/endorsements":  "read:accounts",
+		"/api/v2/suggestions":   "read",
 	} {
 		handle("GET "+path, s.user(scope, s.emptyList))
 	}
@@ -203,8 +203,6 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	for path, scope := range map[string]string{
 		"/api/v1/timelines/public":            "read:statuses",
 		"/api/v1/timelines/tag/{tag}":         "read:statuses",
-		"/api/v1/accounts/{id}/followers":     "read:accounts",
-		"/api/v1/accounts/{id}/following":     "read:accounts",
 		"/api/v1/accounts/{id}/featured_tags": "read:accounts",
 		"/api/v1/announcements":               "read",
 		"/api/v1/suggestions":                 "read",

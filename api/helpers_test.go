@@ -72,7 +72,7 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.base.RoundTrip(r)
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	accounts := []config.Account{
 		{Username: "news", DisplayName: "Ville de Test", Summary: "News from the city hall.", Type: "Organization",
@@ -117,7 +117,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 }
 
 // token makes a CLI token of account with scopes.
-func (e *env) token(t *testing.T, account, scopes string) string {
+func (e *env) token(t testing.TB, account, scopes string) string {
 	t.Helper()
 	tok, _, err := api.CreateToken(context.Background(), e.store, account, 0, "test", scopes, time.Now())
 	if err != nil {
@@ -127,7 +127,7 @@ func (e *env) token(t *testing.T, account, scopes string) string {
 }
 
 // tokenRow makes a CLI token and returns its row too.
-func (e *env) tokenRow(t *testing.T, account, scopes string) (string, storage.Token) {
+func (e *env) tokenRow(t testing.TB, account, scopes string) (string, storage.Token) {
 	t.Helper()
 	tok, row, err := api.CreateToken(context.Background(), e.store, account, 0, "test", scopes, time.Now())
 	if err != nil {

@@ -111,7 +111,7 @@ func (v *notificationView) entity(ctx context.Context, n storage.Notification) (
 			return Notification{}, false, err
 		}
 		out.Status = &st
-	case storage.NotificationFollow: // no status
+	case storage.NotificationFollow, storage.NotificationFollowRequest: // no status
 	default:
 		st, media, err := v.s.loadStatus(ctx, idString(n.StatusID), v.c)
 		if errors.Is(err, errNotFound) || errors.Is(err, storage.ErrNotFound) {

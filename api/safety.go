@@ -94,6 +94,9 @@ func (s *Server) relationship(ctx context.Context, c *caller, p storage.RemotePr
 		return Relationship{}, err
 	}
 	rel.DomainBlocking = s.domainBlocked(c.name, p.Domain)
+	if err := s.followRelationship(ctx, c, p.ActorID, &rel); err != nil { // follows.go
+		return Relationship{}, err
+	}
 	return rel, nil
 }
 

@@ -437,13 +437,17 @@ func (s *Server) accountStatuses(w http.ResponseWriter, r *http.Request, c *call
 	s.listStatuses(w, r, c, strings.ToLower(acc.Username))
 }
 
-// homeTimeline is the caller's own statuses: this server follows no one,
-// and Mastodon's home timeline includes one's own posts.
+// homeTimeline is the caller's own statuses and boosts, and the posts
+// and boosts of the accounts it follows (follows.go).
 func (s *Server) homeTimeline(w http.ResponseWriter, r *http.Request, c *caller) {
-	s.listStatuses(w, r, c, c.name)
+	s.listStatusesHome(w, r, c, c.name, true)
 }
 
 func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller, name string) {
+	s.listStatusesHome(w, r, c, name, false)
+}
+
+func (s *Server) listStatusesHome(w http.ResponseWriter, r *http.Request, c *caller, name string, home bool) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	page := pageParams(r)
@@ -506,6 +510,14 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, c *caller,
 			return
 		}
 		out = append(out, e)
+	}
+	if home {
+		theirs, err := s.homeEntries(ctx, c, page) // follows.go
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = mergeByID(out, theirs, page)
 	}
 	if !boolParam(q.Get("pinned")) {
 		s.setLink(w, r, out)

@@ -90,6 +90,9 @@ type Federation struct {
 	// SignatureWindow is how old (or how far in the future) a signed
 	// request's Date may be, e.g. "1h".
 	SignatureWindow Duration `yaml:"signature_window"`
+	// HomeRetention is how long the posts and boosts of the accounts ours
+	// follow stay in their home timelines, e.g. "720h".
+	HomeRetention Duration `yaml:"home_retention"`
 	// DeliveryWorkers is the number of concurrent outgoing deliveries.
 	DeliveryWorkers int `yaml:"delivery_workers"`
 	// AuthorizedFetch requires signed GETs for AS2 documents (moderation.go).

@@ -15,6 +15,7 @@ const (
 	DefaultLogFormat         = "json"
 	DefaultFollowersPageSize = 50
 	DefaultSignatureWindow   = Duration(time.Hour) // Mastodon accepts an hour of clock skew
+	DefaultHomeRetention     = Duration(30 * 24 * time.Hour)
 	DefaultDeliveryWorkers   = 64
 	DefaultAccountType       = "Organization"
 	// DefaultACMEDirectory is Let's Encrypt's production directory, used by
@@ -47,6 +48,7 @@ func Default() *Config {
 		Federation: Federation{
 			FollowersPageSize: DefaultFollowersPageSize,
 			SignatureWindow:   DefaultSignatureWindow,
+			HomeRetention:     DefaultHomeRetention,
 			DeliveryWorkers:   DefaultDeliveryWorkers,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},

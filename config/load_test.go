@@ -45,6 +45,7 @@ func TestLoadMinimalGetsDefaults(t *testing.T) {
 		Federation: Federation{
 			FollowersPageSize: 50,
 			SignatureWindow:   Duration(time.Hour),
+			HomeRetention:     Duration(30 * 24 * time.Hour),
 			DeliveryWorkers:   64,
 		},
 		Log:      Log{Level: "info", Format: "json"},

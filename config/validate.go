@@ -25,6 +25,8 @@ const (
 	MaxFollowersPageSize = 1000
 	MinSignatureWindow   = Duration(time.Minute)
 	MaxSignatureWindow   = Duration(12 * time.Hour)
+	MinHomeRetention     = Duration(time.Hour)
+	MaxHomeRetention     = Duration(366 * 24 * time.Hour)
 	MinDeliveryWorkers   = 1
 	MaxDeliveryWorkers   = 1024
 )
@@ -334,6 +336,9 @@ func (v *validator) federation(f Federation) {
 	v.intRange("federation.followers_page_size", f.FollowersPageSize, 0, MaxFollowersPageSize)
 	if d := f.PollResultsDelay; d < 0 || d > Duration(time.Hour) {
 		v.addf("federation.poll_results_delay", "must be between 1s and 1h (0: 1m); got %s", d)
+	}
+	if h := f.HomeRetention; h != 0 && (h < MinHomeRetention || h > MaxHomeRetention) {
+		v.addf("federation.home_retention", "must be 0 (kept) or between %s and %s; got %s", MinHomeRetention, MaxHomeRetention, h)
 	}
 	if w := f.SignatureWindow; w < MinSignatureWindow || w > MaxSignatureWindow {
 		v.addf("federation.signature_window", "must be between %s and %s; got %s", MinSignatureWindow, MaxSignatureWindow, w)

@@ -167,6 +167,8 @@ func TestValidate(t *testing.T) {
 			want: []string{"federation.followers_page_size: must be between 0 and 1000; got -1"}},
 		{name: "followers page size too big", mutate: func(c *Config) { c.Federation.FollowersPageSize = 1001 },
 			want: []string{"federation.followers_page_size: must be between 0 and 1000; got 1001"}},
+		{name: "home retention too short", mutate: func(c *Config) { c.Federation.HomeRetention = Duration(time.Minute) },
+			want: []string{"federation.home_retention: must be 0 (kept) or between 1h and 8784h; got 1m"}},
 		{name: "signature window too short", mutate: func(c *Config) { c.Federation.SignatureWindow = Duration(30 * time.Second) },
 			want: []string{"federation.signature_window: must be between 1m and 12h; got 30s"}},
 		{name: "signature window too long", mutate: func(c *Config) { c.Federation.SignatureWindow = Duration(13 * time.Hour) },

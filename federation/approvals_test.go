@@ -167,7 +167,7 @@ func TestInteractionRequests(t *testing.T) {
 	for _, n := range b.notifications(t, "news") {
 		types = append(types, n.Type+" "+n.ActorID)
 	}
-	if want := []string{"favourite " + follower, "mention " + follower}; !slices.Equal(types, want) {
+	if want := []string{"favourite " + follower, "mention " + follower, "follow " + follower}; !slices.Equal(types, want) {
 		t.Errorf("notifications = %v, want %v", types, want)
 	}
 	replyNote := follower + "/statuses/01KFGBRPFJJCP0FM4039H4VDVQ"
@@ -293,8 +293,9 @@ func TestImpoliteReplyApproval(t *testing.T) {
 	if code, body := b.deliver(t, remote, 1, open); code != http.StatusAccepted {
 		t.Fatalf("reply to open: %d %s", code, body)
 	}
-	if ns := b.notifications(t, "news"); len(ns) != 1 || ns[0].Type != storage.NotificationMention {
-		t.Errorf("news's notifications = %+v, want the reply's", ns)
+	// (The other one is the follow's.)
+	if ns := b.notifications(t, "news"); len(ns) != 2 || ns[0].Type != storage.NotificationMention || ns[1].Type != storage.NotificationFollow {
+		t.Errorf("news's notifications = %+v, want the reply's and the follow's", ns)
 	}
 
 	// Accept of the Follow; the reply's Accept to the replier's inbox and

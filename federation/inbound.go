@@ -73,6 +73,8 @@ func (s *Service) handlerFor(target *localActor, act Activity) handler {
 		return s.applyBlock // inbound_block.go
 	case "Move":
 		return s.applyMove // inbound_move.go
+	case "Accept", "Reject":
+		return s.applyFollowAnswer // follows.go: of our Follows
 	case "Undo":
 		switch act.Object.Type {
 		case "Follow":

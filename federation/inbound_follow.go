@@ -42,6 +42,10 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 	if movedFrom != "" {
 		state = storage.FollowerAccepted // followers moving in are not asked again
 	}
+	prof, err := s.senderProfile(ctx, act.Actor)
+	if err != nil {
+		return "", fmt.Errorf("federation: profile of %s: %w", act.Actor, err)
+	}
 	outcome := "followed"
 	// The Accept is encoded before the transaction: go-fed serialisation
 	// is slow, and on SQLite the transaction holds the only writer.
@@ -65,8 +69,23 @@ func (s *Service) applyFollow(ctx context.Context, target *localActor, act Activ
 		} else {
 			outcome = "pending approval"
 		}
-		if _, err := q.UpsertFollower(ctx, f); err != nil {
+		created, err := q.UpsertFollower(ctx, f)
+		if err != nil {
 			return err
+		}
+		if created {
+			// Mastodon's "follow" or "follow_request" notification (and
+			// its Web Push, through the Notifier).
+			kind := storage.NotificationFollow
+			if state != storage.FollowerAccepted {
+				kind = storage.NotificationFollowRequest
+			}
+			if err := q.UpsertRemoteProfile(ctx, prof); err != nil {
+				return err
+			}
+			if err := s.notify(ctx, q, la, kind, act.ID, act.Actor, 0, 0, now); err != nil {
+				return err
+			}
 		}
 		if movedFrom != "" {
 			if err := q.SetFollowerMovedFrom(ctx, la.name, act.Actor, movedFrom); err != nil {

@@ -239,6 +239,11 @@ func (s *Service) planNote(ctx context.Context, act Activity) (*notePlan, string
 // interaction controls (approvals.go).
 func (s *Service) applyCreateNote(ctx context.Context, act Activity) (string, error) {
 	p, outcome, err := s.planNote(ctx, act)
+	if err == nil && p == nil && act.Note != nil {
+		if out, ok, err := s.applyHomeCreate(ctx, act); ok || err != nil { // follows.go
+			return out, err
+		}
+	}
 	if err != nil || p == nil {
 		return outcome, err
 	}

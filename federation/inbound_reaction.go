@@ -68,6 +68,11 @@ func (s *Service) applyReaction(ctx context.Context, act Activity) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if p == nil && refusedReason == "" && act.Type == "Announce" {
+		if out, ok, err := s.applyHomeAnnounce(ctx, act); ok || err != nil { // follows.go
+			return out, err
+		}
+	}
 	if p == nil {
 		return ignored(ignoredReason + refusedReason), nil
 	}
@@ -113,6 +118,13 @@ func (s *Service) applyUndoReaction(ctx context.Context, act Activity) (string, 
 	n, err := s.store.DeleteNotificationsByActivity(ctx, act.Actor, act.Object.ID)
 	if err != nil {
 		return "", fmt.Errorf("federation: undo %s: %w", act.Object.ID, err)
+	}
+	if act.Object.Type != "Like" {
+		h, err := s.store.DeleteHomeEntriesByActivity(ctx, act.Actor, act.Object.ID) // a boost in home timelines
+		if err != nil {
+			return "", fmt.Errorf("federation: undo %s: %w", act.Object.ID, err)
+		}
+		n += h
 	}
 	if n == 0 {
 		return ignored("undo of an activity we did not record"), nil

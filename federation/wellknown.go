@@ -22,7 +22,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /users/{name}", s.actor)
 	mux.HandleFunc("GET /users/{name}/ed25519-key", s.accountKey)
 	mux.HandleFunc("GET /users/{name}/followers", s.followers)
-	mux.HandleFunc("GET /users/{name}/following", s.emptyCollection)
+	mux.HandleFunc("GET /users/{name}/following", s.following) // follows.go
 	mux.HandleFunc("GET /users/{name}/outbox", s.outbox)
 	mux.HandleFunc("GET /users/{name}/collections/featured", s.featured)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}", s.note)

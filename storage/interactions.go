@@ -25,7 +25,9 @@ const (
 	NotificationFavourite = "favourite" // a Like of one of our posts
 	NotificationReblog    = "reblog"    // an Announce of one of our posts
 	NotificationQuote     = "quote"     // a remote post quotes one of ours
-	NotificationFollow    = "follow"    // a new follower (Bluesky: the fediverse's follows are not notified)
+	NotificationFollow    = "follow"    // a new follower
+	// NotificationFollowRequest is a follower waiting for approval.
+	NotificationFollowRequest = "follow_request"
 )
 
 // Account block kinds.

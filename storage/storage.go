@@ -147,6 +147,7 @@ type Queries interface {
 	Presence          // our boosts and favourites, edit history, threads (presence.go)
 	Team              // the comms team's console: members, roles, sessions, audit (team.go)
 	Polls             // polls of our statuses and their votes (polls.go)
+	Follows           // whom our accounts follow, their home timelines (follows.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

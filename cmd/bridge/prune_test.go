@@ -52,7 +52,7 @@ func TestPruneOnce(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := pruneOnce(ctx, st, tc.at)
+			got, err := pruneOnce(ctx, st, tc.at, 30*24*time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -116,7 +117,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		store.Close()
 		return nil, fmt.Errorf("start moderation: %w", err)
 	}
-	pusher, err := push.New(ctx, pushSettings(cfg), store, client, log.With().Str("component", "push").Logger())
+	pusher, err := push.New(ctx, pushSettings(cfg, store), store, client, log.With().Str("component", "push").Logger())
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -208,11 +209,19 @@ func publishSettings(cfg *config.Config) publish.Settings {
 
 // pushSettings derives the Web Push settings: each account's language
 // as the payloads' preferred_locale.
-func pushSettings(cfg *config.Config) push.Settings {
+func pushSettings(cfg *config.Config, store storage.Store) push.Settings {
 	set := push.Settings{
 		BaseURL:              cfg.Server.BaseURL(),
 		AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
 		Languages:            map[string]string{},
+		// The "followed" policy: whom the account follows (accepted).
+		Follows: func(ctx context.Context, account, actorID string) (bool, error) {
+			f, err := store.GetFollow(ctx, account, actorID)
+			if errors.Is(err, storage.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil && f.State == storage.FollowAccepted, err
+		},
 	}
 	for _, acc := range cfg.Accounts {
 		set.Languages[strings.ToLower(acc.Username)] = acc.PostLanguage()
@@ -317,8 +326,11 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 		}
 		return nil
 	})
-	work.Go(func() error { runPruning(workCtx, a.store, log.With().Str("component", "prune").Logger()); return nil })
-	work.Go(func() error { return a.mod.Run(workCtx) })         // block reloads, blocklist subscriptions
+	work.Go(func() error {
+		runPruning(workCtx, a.store, cfg.Federation.HomeRetention.Duration(), log.With().Str("component", "prune").Logger())
+		return nil
+	})
+	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
 	work.Go(func() error { return a.pages.RunFunnel(workCtx) }) // the notice pages' visits written every minute
 
 	serveErr := ls.fe.Serve()

@@ -179,6 +179,19 @@ async function record(ctx, activity) {
     entry.error = String(e);
   }
   received.push(entry);
+  // A Follow of one of our users is accepted at once (as an unlocked
+  // Mastodon account does), embedding it.
+  if (activity instanceof Follow && ctx.recipient != null) {
+    try {
+      const follower = await activity.getActor();
+      await ctx.sendActivity({ identifier: ctx.recipient }, follower, new Accept({
+        id: newId(ctx, ctx.recipient, "accepts"), actor: ctx.getActorUri(ctx.recipient), object: activity, to: follower.id,
+      }));
+      entry.accepted = true;
+    } catch (e) {
+      inboxErrors.push({ error: "accept: " + String(e), at: new Date().toISOString() });
+    }
+  }
   if (activity instanceof Accept || activity instanceof Reject) {
     for (const f of following.values()) {
       if (f.followId === entry.objectId || f.followId === entry.object?.id) {
@@ -407,6 +420,17 @@ const routes = {
       ids.push(await send(ctx, user, author, create));
     }
     return { ids: ids.join(" "), options: options.join("\n") };
+  },
+  // A public post sent to one actor (a follower: its server keeps it for
+  // its home timelines).
+  "POST /_test/broadcast": async (body) => {
+    const ctx = ctxOf();
+    const user = userOf(body);
+    const actor = await lookupActor(ctx, body.handle);
+    const note = await newNote(ctx, user, { content: body.content ?? "A post." });
+    const create = new Create({ id: new URL(note.id.href + "/activity"), actor: ctx.getActorUri(user), object: note, to: PUBLIC_COLLECTION });
+    await send(ctx, user, actor, create);
+    return { id: create.id.href, note: note.id.href };
   },
   "GET /_test/fetches": async () => fetches,
   "GET /_test/inbox": async () => received,

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Team", func(t *testing.T) { RunTeam(t, open) })
 	t.Run("NoticeFunnel", func(t *testing.T) { RunNoticeFunnel(t, open) })
 	t.Run("Polls", func(t *testing.T) { RunPolls(t, open) })
+	t.Run("Follows", func(t *testing.T) { RunFollows(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.

@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFedifyFollow (issue 15, "Follow"): from masto.js
+// (e2e/masto/follow.mjs), the comms team follows a partner on a real
+// Fedify server; Fedify verifies the Follow and accepts it; the partner's
+// post reaches the home timeline read by masto.js; the partner follows us
+// and masto.js sees the follow notification and a truthful relationship;
+// the unfollow reaches Fedify as a verified Undo of our Follow.
+func TestFedifyFollow(t *testing.T) {
+	dir := mastoDir(t)
+	e := startFedifyEnv(t, FirstKnockRFC9421)
+	h, peer := e.h, e.peer
+	handle := peer.Handle("alice")
+	ctx := e.ctx(3 * time.Minute)
+	run := func(phase string, env ...string) map[string]any {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, "node", "follow.mjs")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PHASE="+phase, "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
+			"NODE_EXTRA_CA_CERTS="+e.front.CAFile, "PEER_HANDLE="+handle)
+		cmd.Env = append(cmd.Env, env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("node follow.mjs (%s): %v\nstdout: %s\nstderr: %s", phase, err, out.String(), errb.String())
+		}
+		var sum map[string]any
+		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &sum); err != nil {
+			t.Fatalf("follow.mjs (%s): summary is not JSON: %v\n%s", phase, err, out.String())
+		}
+		t.Logf("masto.js %s: %s", phase, strings.TrimSpace(out.String()))
+		return sum
+	}
+
+	run("follow")
+	follow, err := peer.WaitActivity(e.ctx(30*time.Second), "our Follow", func(a FedifyActivity) bool {
+		return a.Type == "Follow" && a.Actor == h.actorID()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !follow.Verified || follow.ObjectID != peer.ActorID("alice") {
+		t.Fatalf("Follow: verified %v, object %q", follow.Verified, follow.ObjectID)
+	}
+	// Fedify accepted it (its Accept is checked by the relationship the
+	// "check" phase reads).
+	text := "Partner update " + time.Now().Format("150405.000")
+	if _, err := peer.Act(ctx, "broadcast", map[string]any{"handle": "@" + e.handle, "content": text}); err != nil {
+		t.Fatalf("the peer's post: %v", err)
+	}
+	e.follow(t) // alice follows @news (fedify_test.go)
+	run("check", "WANT_TEXT="+text)
+
+	run("unfollow")
+	undo, err := peer.WaitActivity(e.ctx(30*time.Second), "Undo of our Follow", func(a FedifyActivity) bool {
+		return a.Type == "Undo" && a.Actor == h.actorID()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !undo.Verified || idOf(undo.Object) != follow.ID {
+		t.Errorf("Undo: verified %v, object %v; want our Follow %s", undo.Verified, undo.Object, follow.ID)
+	}
+}

@@ -1,0 +1,70 @@
+// Drives Passerelle's client API with masto.js (issue 15, "Follow"): the
+// comms team follows a partner on a real Fedify server, reads the
+// relationship, its home timeline and its notifications, and unfollows.
+//
+// Run by e2e/follow_fedify_test.go between the peer's steps (PHASE):
+//   "follow"   find PEER_HANDLE, follow it
+//   "check"    relationships says following; the home timeline holds the
+//              post whose text is WANT_TEXT; a follow notification from
+//              the partner
+//   "unfollow" unfollow it
+// Environment: BRIDGE_URL, BRIDGE_TOKEN, PEER_HANDLE, WANT_TEXT.
+// Prints one JSON summary on stdout and exits 0; on a mismatch, what
+// differed on stderr and exits 1.
+import { createRestAPIClient } from "masto";
+import { Mismatch, need, check } from "./common.mjs";
+
+async function partnerOf(client) {
+  const handle = need("PEER_HANDLE");
+  const found = await client.v2.search.list({ q: "@" + handle, resolve: true, type: "accounts" });
+  check(found.accounts.length === 1, `search @${handle}: one account`, found.accounts);
+  return found.accounts[0];
+}
+
+async function relationshipOf(client, id) {
+  const rels = await client.v1.accounts.relationships.fetch({ id: [id] });
+  check(rels.length === 1, "one relationship", rels);
+  return rels[0];
+}
+
+const phases = {
+  async follow(client) {
+    const partner = await partnerOf(client);
+    const rel = await client.v1.accounts.$select(partner.id).follow();
+    check(rel.requested === true || rel.following === true, "follow: requested or following", rel);
+    return { partner: partner.id, requested: rel.requested, following: rel.following };
+  },
+  async check(client) {
+    const partner = await partnerOf(client);
+    let rel = await relationshipOf(client, partner.id);
+    for (let i = 0; i < 60 && !(rel.following && rel.followedBy); i++) {
+      await new Promise((r) => setTimeout(r, 500)); // the Accept and the Follow are delivered by the bridge's workers
+      rel = await relationshipOf(client, partner.id);
+    }
+    check(rel.following === true && rel.requested === false, "relationship after the Accept: following", rel);
+    check(rel.followedBy === true, "relationship: followed_by (the partner follows us)", rel);
+    const want = need("WANT_TEXT");
+    const home = await client.v1.timelines.home.list({ limit: 40 });
+    const post = home.find((s) => s.account.id === partner.id && s.content.includes(want));
+    check(post != null, `the home timeline holds the partner's post "${want}"`, home.map((s) => [s.account.acct, s.content]));
+    const notes = await client.v1.notifications.list({ types: ["follow"] });
+    check(notes.some((n) => n.type === "follow" && n.account.id === partner.id), "a follow notification from the partner", notes);
+    const following = await client.v1.accounts.$select((await client.v1.accounts.verifyCredentials()).id).following.list();
+    check(following.some((a) => a.id === partner.id), "our following list holds the partner", following.map((a) => a.acct));
+    return { relationship: rel, post: post.id };
+  },
+  async unfollow(client) {
+    const partner = await partnerOf(client);
+    const rel = await client.v1.accounts.$select(partner.id).unfollow();
+    check(rel.following === false && rel.requested === false, "unfollow: neither following nor requested", rel);
+    return { unfollowed: partner.id };
+  },
+};
+
+const client = createRestAPIClient({ url: need("BRIDGE_URL"), accessToken: need("BRIDGE_TOKEN") });
+try {
+  console.log(JSON.stringify(await phases[need("PHASE")](client)));
+} catch (e) {
+  console.error(e instanceof Mismatch ? e.message : e);
+  process.exit(1);
+}
