@@ -330,7 +330,7 @@ func cmdServe(ctx context.Context, path string, args []string, stderr io.Writer)
 		runPruning(workCtx, a.store, cfg.Federation.HomeRetention.Duration(), log.With().Str("component", "prune").Logger())
 		return nil
 	})
-	work.Go(func() error { return a.mod.Run(workCtx) }) // block reloads, blocklist subscriptions
+	work.Go(func() error { return a.mod.Run(workCtx) })         // block reloads, blocklist subscriptions
 	work.Go(func() error { return a.pages.RunFunnel(workCtx) }) // the notice pages' visits written every minute
 
 	serveErr := ls.fe.Serve()
