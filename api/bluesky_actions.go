@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -21,8 +20,9 @@ import (
 // posts go through package publish like every other.
 
 // BlueskyActions is what the API asks of the Bluesky mirror
-// (*atproto.Mirror). Its errors of kind *atproto.ActionError are answered
-// 502 with their message.
+// (*atproto.Mirror; the API does not import atproto, whose tests drive
+// the API). Its errors with a BlueskyMessage (atproto.ActionError) are
+// answered 502 with that message.
 type BlueskyActions interface {
 	Mirrors(account string) bool
 	BlockActor(ctx context.Context, username, did string, on bool) error
@@ -30,16 +30,14 @@ type BlueskyActions interface {
 	Report(ctx context.Context, username, did string, postURIs []string, reasonType, comment string) (int, error)
 }
 
-var _ BlueskyActions = (*atproto.Mirror)(nil)
-
 var errNoBluesky = unprocessable("Validation failed: this account is not mirrored to Bluesky, so it cannot act on Bluesky accounts")
 
 // blueskyError is the answer to an action Bluesky refused or could not
 // take: 502 with the reason.
 func blueskyError(err error) error {
-	var ae *atproto.ActionError
+	var ae interface{ BlueskyMessage() string }
 	if errors.As(err, &ae) {
-		return &apiError{http.StatusBadGateway, ae.Msg}
+		return &apiError{http.StatusBadGateway, ae.BlueskyMessage()}
 	}
 	return err
 }
@@ -81,6 +79,18 @@ type Report struct {
 	StatusIDs     []string `json:"status_ids"`
 	RuleIDs       []string `json:"rule_ids"`
 	TargetAccount Account  `json:"target_account"`
+}
+
+// reasonFor maps a Mastodon report category to a Bluesky reason type
+// (com.atproto.moderation.defs).
+func reasonFor(category string) string {
+	switch category {
+	case "spam":
+		return "com.atproto.moderation.defs#reasonSpam"
+	case "violation", "legal":
+		return "com.atproto.moderation.defs#reasonViolation"
+	}
+	return "com.atproto.moderation.defs#reasonOther"
 }
 
 // maxReportComment bounds a report's comment (Mastodon's limit).
@@ -148,7 +158,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, errNoBluesky)
 		return
 	}
-	if _, err := b.Report(ctx, c.name, prof.ActorID, uris, atproto.ReasonFor(category), comment); err != nil {
+	if _, err := b.Report(ctx, c.name, prof.ActorID, uris, reasonFor(category), comment); err != nil {
 		s.fail(w, r, blueskyError(err))
 		return
 	}
@@ -176,8 +186,8 @@ func (s *Server) blueskyOnly(ctx context.Context, st storage.Status, out *Status
 	for _, r := range recs {
 		if r.Kind == storage.BlueskyKindPost && r.Position == 0 && r.URI != "" {
 			out.URI = r.URI
-			if u := atproto.PostURL(r.URI); u != "" {
-				out.URL = u
+			if did, rkey, ok := strings.Cut(strings.TrimPrefix(r.URI, "at://"), "/app.bsky.feed.post/"); ok {
+				out.URL = "https://bsky.app/profile/" + did + "/post/" + rkey
 			}
 		}
 	}

@@ -239,6 +239,9 @@ type ActionError struct {
 func (e *ActionError) Error() string { return e.Msg + ": " + e.Err.Error() }
 func (e *ActionError) Unwrap() error { return e.Err }
 
+// BlueskyMessage is what the app is told (package api).
+func (e *ActionError) BlueskyMessage() string { return e.Msg }
+
 func actionError(what string, err error) error {
 	if err == nil {
 		return nil
@@ -320,48 +323,81 @@ func (m *Mirror) RefreshProfiles(ctx context.Context, username string, dids []st
 }
 
 // BlockActor blocks (on) or unblocks a Bluesky account for one of our
-// accounts: an app.bsky.graph.block record is written, or the one the
-// AppView names (viewer.blocking) deleted. Doing it twice changes
-// nothing.
+// accounts: an app.bsky.graph.block record is written, or the account's
+// block records of it deleted. The records are read from the account's
+// own repository (com.atproto.repo.listRecords), not from the AppView,
+// which indexes them late. Doing it twice changes nothing.
 func (m *Mirror) BlockActor(ctx context.Context, username, did string, on bool) error {
 	a := m.accounts[lower(username)]
 	if a == nil {
 		return &ActionError{Msg: "this account is not mirrored to Bluesky", Err: errors.New("not mirrored")}
 	}
-	views, err := m.fetchProfiles(ctx, a, []string{did})
+	rkeys, err := m.blockRecords(ctx, a, did)
 	if err != nil {
 		return actionError("block", err)
 	}
-	v := views[did]
-	switch {
-	case on && v.Blocking == "":
+	if on {
+		if len(rkeys) > 0 {
+			return nil
+		}
 		block := &bsky.GraphBlock{LexiconTypeID: collBlock, Subject: did, CreatedAt: datetime(m.now())}
 		return actionError("block", m.putRecord(ctx, a, collBlock, m.tids.Next().String(), block))
-	case !on && v.Blocking != "":
-		uri, err := syntax.ParseATURI(v.Blocking)
-		if err != nil || uri.Collection().String() != collBlock {
-			return actionError("unblock", fmt.Errorf("unexpected block record %q", v.Blocking))
-		}
-		return actionError("unblock", m.call(ctx, a, func(c *atclient.APIClient) error {
+	}
+	for _, rkey := range rkeys {
+		err := m.call(ctx, a, func(c *atclient.APIClient) error {
 			_, err := comatproto.RepoDeleteRecord(ctx, c, &comatproto.RepoDeleteRecord_Input{
-				Repo: c.AccountDID.String(), Collection: collBlock, Rkey: uri.RecordKey().String(),
+				Repo: c.AccountDID.String(), Collection: collBlock, Rkey: rkey,
 			})
 			return err
-		}))
+		})
+		if err != nil {
+			return actionError("unblock", err)
+		}
 	}
 	return nil
 }
 
-// Blocking returns the URI of the account's block record of a Bluesky
-// account ("" when it does not block it), as the AppView says (tests and
-// the admin).
-func (m *Mirror) Blocking(ctx context.Context, username, did string) (string, error) {
-	a := m.accounts[lower(username)]
-	if a == nil {
-		return "", fmt.Errorf("atproto: account %s is not mirrored to Bluesky", username)
+// maxBlockPages bounds the reading of an account's blocks (100 a page).
+const maxBlockPages = 100
+
+// blockRecords returns the record keys of the account's blocks of did.
+func (m *Mirror) blockRecords(ctx context.Context, a *account, did string) ([]string, error) {
+	var rkeys []string
+	cursor := ""
+	for range maxBlockPages {
+		var out struct {
+			Cursor  string `json:"cursor"`
+			Records []struct {
+				URI   string `json:"uri"`
+				Value struct {
+					Subject string `json:"subject"`
+				} `json:"value"`
+			} `json:"records"`
+		}
+		err := m.call(ctx, a, func(c *atclient.APIClient) error {
+			params := map[string]any{"repo": c.AccountDID.String(), "collection": collBlock, "limit": 100}
+			if cursor != "" {
+				params["cursor"] = cursor
+			}
+			return getJSON(ctx, c, "com.atproto.repo.listRecords", params, &out)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("atproto: listRecords %s: %w", collBlock, err)
+		}
+		for _, r := range out.Records {
+			if r.Value.Subject != did {
+				continue
+			}
+			if uri, err := syntax.ParseATURI(r.URI); err == nil {
+				rkeys = append(rkeys, uri.RecordKey().String())
+			}
+		}
+		if out.Cursor == "" || len(out.Records) == 0 {
+			break
+		}
+		cursor = out.Cursor
 	}
-	views, err := m.fetchProfiles(ctx, a, []string{did})
-	return views[did].Blocking, err
+	return rkeys, nil
 }
 
 // MuteActor mutes (on) or unmutes a Bluesky account for one of our
@@ -379,26 +415,6 @@ func (m *Mirror) MuteActor(ctx context.Context, username, did string, on bool) e
 	return actionError("mute", m.call(ctx, a, func(c *atclient.APIClient) error {
 		return c.Post(ctx, syntax.NSID(nsid), map[string]string{"actor": did}, nil)
 	}))
-}
-
-// Report reasons (com.atproto.moderation.defs), from Mastodon's report
-// categories.
-const (
-	ReasonSpam      = "com.atproto.moderation.defs#reasonSpam"
-	ReasonViolation = "com.atproto.moderation.defs#reasonViolation"
-	ReasonOther     = "com.atproto.moderation.defs#reasonOther"
-)
-
-// ReasonFor maps a Mastodon report category (spam, legal, violation,
-// other) to a Bluesky reason type.
-func ReasonFor(category string) string {
-	switch category {
-	case "spam":
-		return ReasonSpam
-	case "violation", "legal":
-		return ReasonViolation
-	}
-	return ReasonOther
 }
 
 // Report sends com.atproto.moderation.createReport through the account's

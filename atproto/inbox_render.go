@@ -95,10 +95,6 @@ func (p feedPost) quotedURI() string {
 // profileURL is a Bluesky profile's page in Bluesky's web app.
 func profileURL(actor string) string { return "https://bsky.app/profile/" + url.PathEscape(actor) }
 
-// PostURL is a post's page in Bluesky's web app ("" for a URI that is
-// not a post's).
-func PostURL(uri string) string { return postURL(uri) }
-
 // postURL is a post's page in Bluesky's web app, from its at:// URI
 // (at://DID/app.bsky.feed.post/RKEY); "" for another URI.
 func postURL(uri string) string {
