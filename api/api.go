@@ -42,6 +42,10 @@ type Settings struct {
 	// Team is the comms team's console: members authorize apps on
 	// /oauth/authorize with their own login; nil: login codes only.
 	Team TeamLogin
+	// Bluesky acts on Bluesky accounts (blocks, mutes, reports:
+	// bluesky_actions.go); nil: Bluesky accounts are blocked and muted
+	// here only, and cannot be reported.
+	Bluesky BlueskyActions
 }
 
 // MastodonVersion is the Mastodon API level we answer as. Clients parse
@@ -161,6 +165,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.scheduledRoutes(handle)   // scheduled.go
 	s.presenceRoutes(handle)    // search, boosts, favourites, who reacted, history (presence.go)
 	s.followRoutes(handle)      // follow, followers, following, follow requests (follows.go)
+	s.blueskyRoutes(handle)     // reports of Bluesky accounts (bluesky_actions.go)
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))

@@ -448,6 +448,11 @@ func (v *statusView) status(ctx context.Context, st storage.Status, media []stor
 	}
 	out.Favourited = slices.Contains(kinds, storage.NotificationFavourite)
 	out.Reblogged = slices.Contains(kinds, storage.NotificationReblog)
+	if st.Visibility == storage.VisibilityBluesky {
+		if err := v.s.blueskyOnly(ctx, st, &out); err != nil { // bluesky_actions.go
+			return Status{}, err
+		}
+	}
 	if v.owner && st.Visibility != storage.VisibilityPrivate {
 		pinned := !st.PinnedAt.IsZero()
 		out.Pinned = &pinned

@@ -56,6 +56,8 @@ type envOptions struct {
 	push func(storage.Store, string) *push.Service
 	// team, when set, is the console's team login on /oauth/authorize.
 	team api.TeamLogin
+	// bluesky, when set, acts on Bluesky accounts.
+	bluesky api.BlueskyActions
 	// strictNetwork refuses private networks (as in production) instead
 	// of allowing loopback.
 	strictNetwork bool
@@ -105,6 +107,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		set.Push = opts.push(b.Store, b.URL)
 	}
 	set.Team = opts.team
+	set.Bluesky = opts.bluesky
 	srv := api.New(set, b.Store, b.Pub, b.Fed, zerolog.New(zerolog.NewTestWriter(t)))
 	// The same routes as the server: federation, web pages and the API.
 	pages, err := web.New([]web.Profile{{Username: "news"}, {Username: "mayor"}}, b.Store, b.Fed, zerolog.Nop())

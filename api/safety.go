@@ -129,14 +129,8 @@ func (s *Server) accountAction(kind string, on bool) handler {
 			return
 		}
 		switch {
-		case kind == storage.BlockKindBlock && isBlueskyActor(p.ActorID):
-			// Recorded here only (its notifications are dropped): the
-			// block is not written on Bluesky yet.
-			if on {
-				_, err = s.store.PutAccountBlock(ctx, storage.AccountBlock{Account: c.name, ActorID: p.ActorID, Kind: storage.BlockKindBlock, CreatedAt: s.now()})
-			} else {
-				_, err = s.store.DeleteAccountBlock(ctx, c.name, p.ActorID, storage.BlockKindBlock)
-			}
+		case isBlueskyActor(p.ActorID):
+			err = s.blueskyAccountAction(ctx, c, p, kind, on) // bluesky_actions.go
 		case kind == storage.BlockKindBlock && on:
 			err = s.fed.BlockActor(ctx, c.name, p.ActorID)
 		case kind == storage.BlockKindBlock:
@@ -192,7 +186,7 @@ func (s *Server) relationships(w http.ResponseWriter, r *http.Request, c *caller
 	ids := append(q["id[]"], q["id"]...)
 	out := []Relationship{}
 	for _, id := range ids[:min(len(ids), maxPage)] {
-		if _, ours := s.account(id); ours || !strings.Contains(id, "@") {
+		if _, ours := s.account(id); ours || !strings.Contains(id, "@") && !strings.Contains(id, ".") { // user@domain, or a Bluesky handle
 			continue
 		}
 		p, err := s.store.GetRemoteProfileByAcct(ctx, id)

@@ -334,6 +334,16 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 			high = t
 		}
 	}
+	// The authors' profiles (avatar, name, bio) as getProfiles has them,
+	// read again after profileTTL (act.go); a failure leaves those the
+	// notifications carried.
+	authors := make([]string, 0, len(items))
+	for _, n := range items {
+		authors = append(authors, n.Author.DID)
+	}
+	if err := m.RefreshProfiles(ctx, a.Username, authors); err != nil {
+		m.log.Info().Err(err).Str("account", a.Username).Msg("bluesky: reading profiles failed; read again at the next poll")
+	}
 	if !high.IsZero() {
 		in.Newest = high.UTC().Format(time.RFC3339Nano)
 	}

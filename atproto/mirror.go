@@ -77,6 +77,9 @@ type Mirror struct {
 
 	fits      fitCache
 	prefitSem chan struct{} // one background fit at a time
+
+	profMu      sync.Mutex
+	profFetched map[string]time.Time // DID -> last getProfiles (act.go)
 }
 
 type cachedDID struct {
@@ -128,6 +131,8 @@ func New(set Settings, store storage.Store, logger zerolog.Logger) (*Mirror, err
 		wake:      jobs.NewWake(),
 		didSeen:   map[string]cachedDID{},
 		prefitSem: make(chan struct{}, 1),
+
+		profFetched: map[string]time.Time{},
 	}
 	m.resolveHandle = m.resolveHandleLive
 	for _, a := range set.Accounts {
@@ -187,6 +192,13 @@ type jobPayload struct {
 	Account  string   `json:"account"`
 	Version  int64    `json:"version"`
 	TIDs     []string `json:"tids,omitempty"`
+	// Likes and reposts (act.go): the post's at:// URI (or StatusID, one
+	// of ours), the record key, the reaction it is made for, and whether
+	// it is undone.
+	Subject    string `json:"subject,omitempty"`
+	RKey       string `json:"rkey,omitempty"`
+	ReactionID int64  `json:"reaction_id,omitempty"`
+	Undo       bool   `json:"undo,omitempty"`
 }
 
 // jobHost is the Host of an account's jobs: they can be found and resumed
@@ -270,9 +282,12 @@ func (m *Mirror) enqueue(ctx context.Context, q storage.Queries, st storage.Stat
 
 // notMirrored says why a status is never mirrored ("" when it is):
 // Bluesky has no followers-only or direct posts, and a reply to a
-// fediverse post would stand there without the post it answers.
+// fediverse post would stand there without the post it answers. A
+// Bluesky-only status (a reply to a Bluesky post) always is.
 func notMirrored(st storage.Status) string {
 	switch {
+	case st.Visibility == storage.VisibilityBluesky:
+		return ""
 	case st.Visibility == storage.VisibilityPrivate:
 		return "followers-only posts are not mirrored to Bluesky"
 	case st.Visibility == storage.VisibilityDirect:

@@ -132,7 +132,12 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 		return err
 	}
 
-	root, parent, err := m.replyRefs(ctx, st)
+	var root, parent *comatproto.RepoStrongRef
+	if st.Visibility == storage.VisibilityBluesky {
+		root, parent, err = m.blueskyReplyRefs(ctx, a, st) // act.go
+	} else {
+		root, parent, err = m.replyRefs(ctx, st)
+	}
 	if err != nil {
 		return err
 	}

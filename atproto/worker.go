@@ -104,6 +104,9 @@ func (m *Mirror) handle(ctx context.Context, j *jobs.Job) error {
 	log := m.log.With().Int64("job", j.ID).Int64("status", p.StatusID).Str("account", p.Account).
 		Str("action", p.Action).Int("attempt", j.Attempts).Logger()
 	a := m.accounts[lower(p.Account)]
+	if p.Action == actionLike || p.Action == actionRepost {
+		return m.handleReaction(ctx, a, p, j)
+	}
 	if a == nil {
 		msg := fmt.Sprintf("account %s is no longer mirrored to Bluesky", p.Account)
 		m.postState(ctx, p, storage.BlueskyFailed, msg)
@@ -236,5 +239,52 @@ func (m *Mirror) probeUnreachable(ctx context.Context) {
 		}
 		m.log.Info().Str("account", a.Username).Int64("jobs", n).Msg("bluesky: PDS reachable again; resuming")
 		m.accountState(ctx, a, StateActive, "", time.Time{})
+	}
+}
+
+// handleReaction runs a like's or a repost's job (act.go): the same
+// retries as a post's, its outcome only logged (the reaction's row is the
+// app's truth; a like Bluesky refused stays favourited in the app).
+func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j *jobs.Job) error {
+	log := m.log.With().Int64("job", j.ID).Str("account", p.Account).Str("action", p.Action).
+		Bool("undo", p.Undo).Str("rkey", p.RKey).Int("attempt", j.Attempts).Logger()
+	if a == nil {
+		return jobs.Permanent(fmt.Errorf("account %s is no longer mirrored to Bluesky", p.Account))
+	}
+	now := m.now()
+	if s, err := m.store.GetBlueskySession(ctx, a.Username); err == nil && s.PausedUntil.After(now) {
+		return jobs.RetryAt(s.PausedUntil, errors.New(s.State+": "+s.LastError))
+	}
+	err := m.runReaction(ctx, a, p)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return jobs.ErrStopping
+	}
+	switch kind := classify(err); {
+	case err == nil:
+		log.Info().Msg("bluesky: reaction written")
+		m.accountState(ctx, a, StateActive, "", time.Time{})
+		return nil
+	case errors.Is(err, errSuperseded):
+		log.Debug().Msg("bluesky: reaction: nothing to do")
+		return nil
+	case errors.Is(err, errParentPending) && now.Sub(j.CreatedAt) < parentTimeout:
+		return jobs.RetryAt(now.Add(parentWait), err)
+	case kind == kindRateLimited:
+		until := a.lim.blocked()
+		var rl *RateLimitedError
+		if errors.As(err, &rl) && rl.Until.After(until) {
+			until = rl.Until
+		}
+		if !until.After(now) {
+			until = now.Add(fallbackRetry)
+		}
+		return jobs.RetryAt(until, err)
+	case kind == kindLogin:
+		return jobs.RetryAt(now.Add(loginPause), err)
+	case kind == kindPermanent:
+		log.Warn().Err(err).Msg("bluesky: reaction refused")
+		return jobs.Permanent(err)
+	default:
+		return err
 	}
 }

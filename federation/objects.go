@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -153,6 +154,8 @@ func (s *Service) outbox(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	// Reposts of Bluesky posts (at:// objects) were made on Bluesky only.
+	reblogs = slices.DeleteFunc(reblogs, func(rb storage.OwnReaction) bool { return strings.HasPrefix(rb.ObjectURI, "at://") })
 	items := make([]any, 0, outboxPageSize)
 	var last int64
 	for len(items) < outboxPageSize && (len(rows) > 0 || len(reblogs) > 0) {

@@ -41,6 +41,10 @@ func (m *countingMirror) MirrorUpdate(context.Context, storage.Queries, storage.
 func (m *countingMirror) MirrorDelete(context.Context, storage.Queries, storage.Status) error {
 	return nil
 }
+func (m *countingMirror) MirrorReaction(context.Context, storage.Queries, storage.OwnReaction, bool) error {
+	return nil
+}
+func (m *countingMirror) Mirrors(string) bool { return true }
 func (m *countingMirror) Nudge() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/hostport"
@@ -23,7 +24,18 @@ var (
 	errBoostPrivate  = &ValidationError{Msg: "Validation failed: followers-only and direct posts cannot be boosted"}
 	errNoMention     = &ValidationError{Msg: "Validation failed: a direct post must mention someone"}
 	errReplyNotFound = &ValidationError{Msg: "Validation failed: in_reply_to_id is not a post this account can see"}
+	errNotOnBluesky  = &ValidationError{Msg: "Validation failed: this account is not mirrored to Bluesky, so it cannot answer, like or repost Bluesky posts"}
+	errBlueskyPublic = &ValidationError{Msg: "Validation failed: a reply to a Bluesky post is public on Bluesky: followers-only and direct visibility are not possible"}
 )
+
+// isBluesky reports whether a remote post is a Bluesky one (its author's
+// id is a DID: package atproto's notification reader).
+func isBluesky(rs *storage.RemoteStatus) bool {
+	return rs != nil && strings.HasPrefix(rs.ActorID, "did:") && strings.HasPrefix(rs.NoteID, "at://")
+}
+
+// mirrors reports whether account is mirrored to Bluesky.
+func (s *Service) mirrors(account string) bool { return s.mirror != nil && s.mirror.Mirrors(account) }
 
 // ErrUnreachable is a remote author whose server could not be reached
 // to find where to deliver (nothing was written: try again later).
@@ -183,11 +195,20 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 	if kind == storage.NotificationReblog && on && t.Visibility() != storage.VisibilityPublic && t.Visibility() != storage.VisibilityUnlisted {
 		return Target{}, errBoostPrivate
 	}
+	bluesky := isBluesky(t.Remote)
+	if bluesky && !s.mirrors(account) {
+		return Target{}, errNotOnBluesky
+	}
 	r := federation.Reaction{OwnReaction: storage.OwnReaction{Account: account, Kind: kind, ObjectURI: t.URI(s)}}
-	if t.Status != nil {
+	switch {
+	case bluesky:
+		// A like or a repost on Bluesky (the mirror's job), never an
+		// activity on the fediverse.
+		r.RemoteStatusID, r.Author = t.Remote.ID, t.Remote.ActorID
+	case t.Status != nil:
 		r.StatusID = t.Status.ID
 		r.Author = s.links.Actor(t.Status.Account)
-	} else {
+	default:
 		r.RemoteStatusID, r.Author = t.Remote.ID, t.Remote.ActorID
 		inbox, err := s.fed.DeliveryInbox(ctx, t.Remote.ActorID)
 		if err != nil && on {
@@ -208,7 +229,7 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 				return err
 			}
 			r.OwnReaction, changed = stored, true
-			return s.fed.QueueReaction(ctx, q, r, false)
+			return s.queueReaction(ctx, q, r, bluesky, false)
 		}
 		stored, err := q.DeleteOwnReaction(ctx, account, kind, r.ObjectURI)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -218,7 +239,7 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 			return err
 		}
 		r.OwnReaction, changed = stored, true
-		return s.fed.QueueReaction(ctx, q, r, true)
+		return s.queueReaction(ctx, q, r, bluesky, true)
 	})
 	if err != nil {
 		return Target{}, s.wrap(kind, err)
@@ -227,10 +248,25 @@ func (s *Service) react(ctx context.Context, account, kind string, id int64, on 
 		t.Reaction = r.OwnReaction
 	}
 	if changed {
-		s.fed.Nudge()
+		s.nudge()
 		reqlog.Logger(ctx, s.log).Info().Str("account", account).Str("kind", kind).Bool("on", on).Str("object", r.ObjectURI).Msg("reaction sent")
 	}
 	return t, nil
+}
+
+// queueReaction queues what tells others of a reaction: the fediverse's
+// Like or Announce (not for a Bluesky post), and Bluesky's like or repost
+// (a Bluesky post, or a boost of one of our statuses mirrored there).
+func (s *Service) queueReaction(ctx context.Context, q storage.Queries, r federation.Reaction, bluesky, undo bool) error {
+	if !bluesky {
+		if err := s.fed.QueueReaction(ctx, q, r, undo); err != nil {
+			return err
+		}
+	}
+	if s.mirror != nil {
+		return s.mirror.MirrorReaction(ctx, q, r.OwnReaction, undo)
+	}
+	return nil
 }
 
 // setReplyTarget completes a new status's reply fields: a reply to a
@@ -245,6 +281,17 @@ func (s *Service) setReplyTarget(ctx context.Context, st *storage.Status) error 
 		return err
 	}
 	switch {
+	case isBluesky(parent.Remote):
+		// Answered on Bluesky only (docs/bluesky.md): mirrored as a reply
+		// there, never delivered to the fediverse nor shown on our pages.
+		if !s.mirrors(st.Account) {
+			return errNotOnBluesky
+		}
+		if st.Visibility != storage.VisibilityPublic && st.Visibility != storage.VisibilityUnlisted {
+			return errBlueskyPublic
+		}
+		st.Visibility = storage.VisibilityBluesky
+		st.InReplyToID, st.InReplyToURI, st.InReplyToRemoteID = 0, parent.Remote.NoteID, parent.Remote.ID
 	case parent.Remote != nil:
 		m, err := s.authorMention(ctx, *parent.Remote)
 		if err != nil {

@@ -94,6 +94,13 @@ type Mirror interface {
 	MirrorCreate(ctx context.Context, q storage.Queries, st storage.Status) error
 	MirrorUpdate(ctx context.Context, q storage.Queries, st storage.Status) error
 	MirrorDelete(ctx context.Context, q storage.Queries, st storage.Status) error
+	// MirrorReaction queues the like or repost (undo: its deletion) of a
+	// reaction on Bluesky, when there is one to make (a Bluesky post, or
+	// a boost of one of our mirrored statuses).
+	MirrorReaction(ctx context.Context, q storage.Queries, r storage.OwnReaction, undo bool) error
+	// Mirrors reports whether the account is mirrored to Bluesky (it can
+	// answer Bluesky posts).
+	Mirrors(account string) bool
 	// Nudge wakes the mirror's workers once the transaction committed.
 	Nudge()
 }
@@ -277,7 +284,7 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 				return err
 			}
 		}
-		if err := s.fed.QueueStatus(ctx, q, federation.StatusCreated, st); err != nil {
+		if err := s.queueStatus(ctx, q, federation.StatusCreated, st); err != nil {
 			return err
 		}
 		if s.mirror != nil {
@@ -355,7 +362,7 @@ func (s *Service) Edit(ctx context.Context, account string, id int64, d Draft) (
 		if err := q.UpdateStatus(ctx, st); err != nil {
 			return err
 		}
-		if err := s.fed.QueueStatus(ctx, q, federation.StatusEdited, st); err != nil {
+		if err := s.queueStatus(ctx, q, federation.StatusEdited, st); err != nil {
 			return err
 		}
 		if s.mirror != nil {
@@ -383,7 +390,7 @@ func (s *Service) Delete(ctx context.Context, account string, id int64) (storage
 		if err := q.DeleteStatus(ctx, account, id, s.now().UTC()); err != nil {
 			return err
 		}
-		err = s.fed.QueueStatus(ctx, q, federation.StatusDeleted, st)
+		err = s.queueStatus(ctx, q, federation.StatusDeleted, st)
 		if err == nil && s.mirror != nil {
 			err = s.mirror.MirrorDelete(ctx, q, st)
 		}
@@ -405,7 +412,7 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 		if err != nil {
 			return err
 		}
-		if st.Visibility == storage.VisibilityPrivate {
+		if st.Visibility == storage.VisibilityPrivate || st.Visibility == storage.VisibilityBluesky {
 			return invalid("Validation failed: only public and unlisted posts can be pinned")
 		}
 		if pinned == !st.PinnedAt.IsZero() {
@@ -426,6 +433,16 @@ func (s *Service) SetPinned(ctx context.Context, account string, id int64, pinne
 	s.fed.Nudge()
 	s.notifyChange(account)
 	return s.store.GetStatus(ctx, id)
+}
+
+// queueStatus hands a change of a status to federation, unless the status
+// is Bluesky-only (a reply to a Bluesky post): the fediverse never hears
+// of it.
+func (s *Service) queueStatus(ctx context.Context, q storage.Queries, kind string, st storage.Status) error {
+	if st.Visibility == storage.VisibilityBluesky {
+		return nil
+	}
+	return s.fed.QueueStatus(ctx, q, kind, st)
 }
 
 // nudge wakes the workers of the jobs a committed transaction queued:

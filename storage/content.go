@@ -16,6 +16,10 @@ const (
 	VisibilityUnlisted = "unlisted"
 	VisibilityPrivate  = "private" // followers only
 	VisibilityDirect   = "direct"  // the mentioned accounts only
+	// VisibilityBluesky is a reply to a Bluesky post, written from the
+	// client API: public on Bluesky (mirrored there), never delivered to
+	// the fediverse nor shown on our pages (docs/bluesky.md).
+	VisibilityBluesky = "bluesky"
 )
 
 // Status is one of our accounts' posts.

@@ -268,7 +268,7 @@ func (a *app) handler() (http.Handler, error) {
 	v, _, _ := buildInfo()
 	console := a.console()
 	console.Routes(mux)
-	apiSrv := api.New(api.Settings{
+	apiSet := api.Settings{
 		BaseURL:      a.cfg.Server.BaseURL(),
 		Accounts:     a.cfg.Accounts,
 		HandleDomain: a.cfg.HandleDomain(),
@@ -276,7 +276,11 @@ func (a *app) handler() (http.Handler, error) {
 		Moderation:   a.mod,   // domain blocks and raid blocks through the client API
 		Push:         a.push,  // Web Push subscriptions
 		Team:         console, // team logins on /oauth/authorize
-	}, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
+	}
+	if a.mirror != nil { // a nil *Mirror would make a non-nil interface
+		apiSet.Bluesky = a.mirror // blocks, mutes and reports of Bluesky accounts
+	}
+	apiSrv := api.New(apiSet, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil
