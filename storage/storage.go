@@ -146,6 +146,7 @@ type Queries interface {
 	PushSubscriptions // Web Push subscriptions of the client API (push.go)
 	Presence          // our boosts and favourites, edit history, threads (presence.go)
 	Team              // the comms team's console: members, roles, sessions, audit (team.go)
+	TeamDrafts        // contributors' drafts waiting for approval (team_drafts.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)
