@@ -25,7 +25,7 @@ const (
 type TeamDraft struct {
 	ID       int64
 	Account  string
-	MemberID int64 // the contributor
+	MemberID int64  // the contributor
 	Email    string // the contributor's email, filled by reads ("" once removed)
 	AppID    int64  // the app it came from (0: the console)
 	TokenID  int64
