@@ -116,16 +116,6 @@ func (s *Server) audit(r *http.Request, c *caller, action, target string) {
 	}
 }
 
-// attribute records who made a status: the token's member and app.
-func (s *Server) attribute(r *http.Request, c *caller, statusID int64) {
-	ctx := context.WithoutCancel(r.Context())
-	err := s.store.PutStatusAttribution(ctx, storage.StatusAttribution{StatusID: statusID, MemberID: c.token.MemberID,
-		AppID: c.token.AppID, TokenID: c.token.ID, CreatedAt: s.now().UTC()})
-	if err != nil {
-		reqlog.Logger(ctx, s.log).Error().Err(err).Int64("status", statusID).Msg("record who made the status")
-	}
-}
-
 // teamAccounts is the signed-in member's accounts that are ours.
 func (s *Server) teamMember(r *http.Request) (id int64, email string, accounts []string, ok bool) {
 	if s.team == nil {

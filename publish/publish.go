@@ -127,6 +127,11 @@ type Draft struct {
 	// Replies and Quotes are the post's own interaction policy (package
 	// policy's values); empty: the account's.
 	Replies, Quotes string
+	// By is who made the post (the team member and app, package admin's
+	// attribution), recorded in the status's transaction; nil: nobody
+	// recorded. Kept with a scheduled status, so that it is attributed
+	// when published.
+	By *storage.StatusAttribution `json:",omitempty"`
 }
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
@@ -261,6 +266,13 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 			return err
 		}
 		st.ID = id
+		if d.By != nil {
+			a := *d.By
+			a.StatusID, a.CreatedAt = id, st.CreatedAt
+			if err := q.PutStatusAttribution(ctx, a); err != nil {
+				return err
+			}
+		}
 		if d.Replies != "" || d.Quotes != "" {
 			if err := q.PutStatusPolicy(ctx, storage.StatusPolicy{StatusID: id, Replies: d.Replies, Quotes: d.Quotes}); err != nil {
 				return err
