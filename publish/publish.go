@@ -132,6 +132,9 @@ type Draft struct {
 	// recorded. Kept with a scheduled status, so that it is attributed
 	// when published.
 	By *storage.StatusAttribution `json:",omitempty"`
+	// approves is the team draft this status publishes (drafts.go),
+	// marked approved in the status's transaction.
+	approves *storage.DraftDecision
 }
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
@@ -270,6 +273,13 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 			a := *d.By
 			a.StatusID, a.CreatedAt = id, st.CreatedAt
 			if err := q.PutStatusAttribution(ctx, a); err != nil {
+				return err
+			}
+		}
+		if d.approves != nil {
+			dec := *d.approves
+			dec.StatusID = id
+			if err := q.DecideTeamDraft(ctx, dec); err != nil {
 				return err
 			}
 		}
