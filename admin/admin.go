@@ -142,6 +142,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/audit.csv", c.member(c.auditCSV))
 	mux.HandleFunc("GET /admin/team", c.member(c.team))
 	mux.HandleFunc("POST /admin/team/invite", c.member(c.teamInvite))
+	mux.HandleFunc("POST /admin/team/remove", c.member(c.teamRemove))
+	mux.HandleFunc("POST /admin/team/passkeys/remove", c.member(c.teamPasskeyRemove))
 }
 
 // hashSecret is how invitations and sessions are stored.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -544,6 +545,83 @@ func TestPasskeysNeedADomain(t *testing.T) {
 	} {
 		if got := newWebAuthn(c.base, "x") != nil; got != c.on {
 			t.Errorf("%s: passkeys on = %v, want %v", c.name, got, c.on)
+		}
+	}
+}
+
+// TestTeamRemove: an admin takes a member off the team (their sessions
+// end at once) and removes a member's passkey; an editor cannot, nor an
+// admin of another account; all of it is in the audit.
+func TestTeamRemove(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	admin, editor, other := h.browser(), h.browser(), h.browser()
+	h.join(admin, h.invite("admin@x.example", "news", "admin"))
+	h.join(editor, h.invite("editor@x.example", "news", "editor"))
+	h.join(other, h.invite("other@x.example", "events", "admin"))
+	ed, err := h.store.GetTeamMemberByEmail(ctx, "editor@x.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := h.store.InsertTeamPasskey(ctx, storage.TeamPasskey{MemberID: ed.ID, CredentialID: "cred", Credential: "{}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberID := strconv.FormatInt(ed.ID, 10)
+	_, page := h.do(other, "GET", "/admin/team", nil)
+	otherCSRF := match(t, csrfRE, page)
+	_, page = h.do(editor, "GET", "/admin", nil)
+	editorCSRF := match(t, csrfRE, page)
+	_, page = h.do(admin, "GET", "/admin/team", nil)
+	csrf := match(t, csrfRE, page)
+	if !strings.Contains(page, `action="/admin/team/remove"`) || !strings.Contains(page, `name="passkey" value="`+strconv.FormatInt(key, 10)+`"`) {
+		t.Fatalf("team page lacks the remove forms:\n%s", page)
+	}
+
+	for _, c := range []struct {
+		name string
+		b    *http.Client
+		path string
+		form url.Values
+		want int
+	}{
+		{"editor removes", editor, "/admin/team/remove", url.Values{"csrf": {editorCSRF}, "account": {"news"}, "member": {memberID}}, http.StatusForbidden},
+		{"another account's admin", other, "/admin/team/remove", url.Values{"csrf": {otherCSRF}, "account": {"news"}, "member": {memberID}}, http.StatusForbidden},
+		{"not a member of the admin's account", other, "/admin/team/remove", url.Values{"csrf": {otherCSRF}, "account": {"events"}, "member": {memberID}}, http.StatusNotFound},
+		{"without CSRF token", admin, "/admin/team/remove", url.Values{"account": {"news"}, "member": {memberID}}, http.StatusForbidden},
+		{"another account's admin, passkey", other, "/admin/team/passkeys/remove", url.Values{"csrf": {otherCSRF}, "account": {"news"}, "member": {memberID}, "passkey": {strconv.FormatInt(key, 10)}}, http.StatusForbidden},
+		{"admin removes a passkey", admin, "/admin/team/passkeys/remove", url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}, "passkey": {strconv.FormatInt(key, 10)}}, http.StatusOK},
+		{"the same passkey again", admin, "/admin/team/passkeys/remove", url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}, "passkey": {strconv.FormatInt(key, 10)}}, http.StatusNotFound},
+	} {
+		if resp, page := h.do(c.b, "POST", c.path, c.form); resp.StatusCode != c.want {
+			t.Errorf("%s: %d, want %d\n%s", c.name, resp.StatusCode, c.want, page)
+		}
+	}
+	if keys, _ := h.store.TeamPasskeys(ctx, ed.ID); len(keys) != 0 {
+		t.Fatalf("passkeys left: %+v", keys)
+	}
+	// Still a member and signed in after the refusals.
+	if resp, _ := h.do(editor, "GET", "/admin", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("editor's session before removal: %d", resp.StatusCode)
+	}
+	if resp, page := h.do(admin, "POST", "/admin/team/remove", url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("remove: %d\n%s", resp.StatusCode, page)
+	}
+	if rs, _ := h.store.TeamRoles(ctx, ed.ID); len(rs) != 0 {
+		t.Fatalf("roles left: %+v", rs)
+	}
+	if resp, _ := h.do(editor, "GET", "/admin", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("removed member's session: %d, want a redirect to the login", resp.StatusCode)
+	}
+	// An admin does not remove themselves.
+	ad, _ := h.store.GetTeamMemberByEmail(ctx, "admin@x.example")
+	if resp, _ := h.do(admin, "POST", "/admin/team/remove", url.Values{"csrf": {csrf}, "account": {"news"}, "member": {strconv.FormatInt(ad.ID, 10)}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("self removal: %d, want 422", resp.StatusCode)
+	}
+	_, page = h.do(admin, "GET", "/admin/audit", nil)
+	for _, want := range []string{"team.remove", "passkey.removed", "team.remove.refused"} {
+		if !strings.Contains(page, "<td>"+want+"</td>") {
+			t.Errorf("audit lacks %s", want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,8 +102,16 @@ func (c *Console) auditCSV(w http.ResponseWriter, r *http.Request, s *session) {
 	cw.Flush()
 }
 
+// teamRow is a member's role on an account, with their passkeys.
+type teamRow struct {
+	storage.TeamRole
+	Self     bool
+	Passkeys []storage.TeamPasskey
+}
+
 type teamBody struct {
-	Roles    []storage.TeamRole
+	Rows     []teamRow
+	Done     string   // what was just done
 	Accounts []string // the accounts the member administers
 	AllRoles []string
 	Link     string
@@ -121,7 +130,15 @@ func (c *Console) teamPage(w http.ResponseWriter, r *http.Request, s *session, c
 		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
 		return
 	}
-	b.Roles, b.Accounts, b.AllRoles = list, admin, roles
+	for _, role := range list {
+		keys, err := c.store.TeamPasskeys(r.Context(), role.MemberID)
+		if err != nil {
+			c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+			return
+		}
+		b.Rows = append(b.Rows, teamRow{role, role.MemberID == s.member.ID, keys})
+	}
+	b.Accounts, b.AllRoles = admin, roles
 	c.render(w, r, code, "team.html", pageData{Title: "team", Session: s, Error: msg, Body: b})
 }
 
@@ -152,4 +169,80 @@ func (c *Console) teamInvite(w http.ResponseWriter, r *http.Request, s *session)
 	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: account, Action: "team.invite",
 		Target: strings.ToLower(strings.TrimSpace(email)), Detail: "role " + role})
 	c.teamPage(w, r, s, http.StatusOK, teamBody{Link: link, Invitee: email, Until: until.UTC().Format("2006-01-02 15:04 UTC")}, "")
+}
+
+// teamMemberOf reads the form's member and account: the signed-in member
+// must be an admin of the account, and the member must have a role there.
+func (c *Console) teamMemberOf(w http.ResponseWriter, r *http.Request, s *session, action string) (storage.TeamRole, bool) {
+	account := strings.ToLower(r.PostFormValue("account"))
+	id, _ := strconv.ParseInt(r.PostFormValue("member"), 10, 64)
+	refuse := func(code int, why string) (storage.TeamRole, bool) {
+		c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: account, Action: action + ".refused",
+			Target: "member " + strconv.FormatInt(id, 10), Detail: why})
+		c.teamPage(w, r, s, code, teamBody{}, tr(language(r), "err.forbidden"))
+		return storage.TeamRole{}, false
+	}
+	if s.role(account) != storage.RoleAdmin {
+		return refuse(http.StatusForbidden, "not an admin of the account")
+	}
+	rs, err := c.store.TeamRoles(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return storage.TeamRole{}, false
+	}
+	for _, role := range rs {
+		if role.Account == account {
+			return role, true
+		}
+	}
+	return refuse(http.StatusNotFound, "not a member of the account")
+}
+
+// teamRemove: an admin takes a member off one of their accounts' team;
+// the member's console sessions end at once (and their tokens for the
+// account stop working: api checks the role of the moment).
+func (c *Console) teamRemove(w http.ResponseWriter, r *http.Request, s *session) {
+	role, ok := c.teamMemberOf(w, r, s, "team.remove")
+	if !ok {
+		return
+	}
+	if role.MemberID == s.member.ID {
+		c.teamPage(w, r, s, http.StatusUnprocessableEntity, teamBody{}, tr(language(r), "err.removeself"))
+		return
+	}
+	ctx := r.Context()
+	if _, err := c.store.DeleteTeamRole(ctx, role.MemberID, role.Account); err != nil {
+		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	n, err := c.store.DeleteTeamSessions(ctx, role.MemberID)
+	if err != nil {
+		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: role.Account, Action: "team.remove",
+		Target: role.Email, Detail: "role " + role.Role + "; " + strconv.Itoa(n) + " session(s) ended"})
+	c.teamPage(w, r, s, http.StatusOK, teamBody{Done: tr(language(r), "team.removed", role.Email)}, "")
+}
+
+// teamPasskeyRemove: an admin removes a passkey of a member of one of
+// their accounts (a lost phone or key).
+func (c *Console) teamPasskeyRemove(w http.ResponseWriter, r *http.Request, s *session) {
+	role, ok := c.teamMemberOf(w, r, s, "passkey.remove")
+	if !ok {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PostFormValue("passkey"), 10, 64)
+	err := c.store.DeleteTeamPasskey(r.Context(), role.MemberID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		c.teamPage(w, r, s, http.StatusNotFound, teamBody{}, tr(language(r), "err.notfound"))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+		return
+	}
+	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: role.Account, Action: "passkey.removed",
+		Target: role.Email, Detail: "passkey " + strconv.FormatInt(id, 10)})
+	c.teamPage(w, r, s, http.StatusOK, teamBody{Done: tr(language(r), "passkey.removed", role.Email)}, "")
 }

@@ -150,7 +150,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/{version}/{rest...}", s.unknownRoute)
 
 	// Statuses.
-	handle("POST /api/v1/statuses", s.user("write:statuses", s.editorOnly(s.audited("status.create", s.createStatus))))
+	handle("POST /api/v1/statuses", s.user("write:statuses", s.contributorDrafts(s.audited("status.create", s.createStatus), s.audited("draft.create", s.createStatus))))
 	handle("GET /api/v1/statuses/{id}", s.optional("read:statuses", s.getStatus))
 	handle("GET /api/v1/polls/{id}", s.user("read:statuses", s.getPoll))
 	handle("POST /api/v1/polls/{id}/votes", s.user("write:statuses", s.votePoll))

@@ -87,6 +87,13 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, c *caller)
 		}
 		d.IdempotencyKey = key
 	}
+	// Who made it, recorded with the status (and kept with a scheduled
+	// one until it is published).
+	d.By = &storage.StatusAttribution{MemberID: c.token.MemberID, AppID: c.token.AppID, TokenID: c.token.ID}
+	if c.role == storage.RoleContributor {
+		s.submitDraft(w, r, c, d, p.str("scheduled_at")) // team.go
+		return
+	}
 	if at := p.str("scheduled_at"); at != "" {
 		s.scheduleStatus(w, r, c, d, at)
 		return
@@ -96,7 +103,6 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, c *caller)
 		s.fail(w, r, err)
 		return
 	}
-	s.attribute(r, c, st.ID)
 	auditTarget(r, idString(st.ID))
 	s.writeStatus(w, r, c, st, nil, false)
 }

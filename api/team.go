@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/passerelle/passerelle/publish"
 
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -20,11 +23,61 @@ type TeamLogin interface {
 	LoginURL(next string) string
 }
 
-// errContributor refuses what a contributor's token may not do yet: a
-// contributor's posts are to wait for an editor's approval, which this
-// server does not have yet (docs/console.md).
+// errContributor refuses what a contributor's token may not do: edit,
+// delete, pin, boost, favourite (their posts wait for approval instead:
+// submitDraft).
 var errContributor = &apiError{http.StatusForbidden,
-	"Your role on this account is contributor: your posts need an editor's approval, which this server does not support yet. Ask an editor."}
+	"Your role on this account is contributor: you may post drafts for an editor to approve, but not edit, delete, pin, boost or favourite. Ask an editor."}
+
+// contributorDrafts sends contributors' tokens to drafts (the same
+// handler, audited as draft.create), the others to h.
+func (s *Server) contributorDrafts(h, drafts handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		if c.role == storage.RoleContributor {
+			drafts(w, r, c)
+			return
+		}
+		h(w, r, c)
+	}
+}
+
+// PendingDraft is the answer to a contributor's post (202 Accepted): it
+// waits for an editor's approval, and is not a status yet.
+type PendingDraft struct {
+	ID          string  `json:"id"`
+	State       string  `json:"state"` // "pending_approval"
+	Text        string  `json:"text"`
+	ScheduledAt *string `json:"scheduled_at"`
+	CreatedAt   string  `json:"created_at"`
+	Message     string  `json:"message"`
+}
+
+// submitDraft stores a contributor's post as a draft waiting for approval
+// and answers 202 with a PendingDraft.
+func (s *Server) submitDraft(w http.ResponseWriter, r *http.Request, c *caller, d publish.Draft, at string) {
+	var when time.Time
+	if at != "" {
+		var err error
+		if when, err = parseScheduledAt(at); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	td, err := s.pub.SubmitDraft(r.Context(), c.name, d, when)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	auditTarget(r, "draft "+idString(td.ID))
+	out := PendingDraft{ID: idString(td.ID), State: "pending_approval", Text: td.Text,
+		CreatedAt: td.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
+		Message:   "Your post waits for an editor's approval; it is published once approved."}
+	if !td.ScheduledAt.IsZero() {
+		v := td.ScheduledAt.UTC().Format("2006-01-02T15:04:05.000Z")
+		out.ScheduledAt = &v
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
 
 // editorOnly refuses contributors' tokens, and records the attempt
 // (CLI tokens and login codes are the operator's and pass).
@@ -113,16 +166,6 @@ func (s *Server) audit(r *http.Request, c *caller, action, target string) {
 	e.Detail = "token " + idString(c.token.ID)
 	if _, err := s.store.InsertAudit(ctx, e); err != nil {
 		reqlog.Logger(ctx, s.log).Error().Err(err).Str("action", action).Msg("write audit log")
-	}
-}
-
-// attribute records who made a status: the token's member and app.
-func (s *Server) attribute(r *http.Request, c *caller, statusID int64) {
-	ctx := context.WithoutCancel(r.Context())
-	err := s.store.PutStatusAttribution(ctx, storage.StatusAttribution{StatusID: statusID, MemberID: c.token.MemberID,
-		AppID: c.token.AppID, TokenID: c.token.ID, CreatedAt: s.now().UTC()})
-	if err != nil {
-		reqlog.Logger(ctx, s.log).Error().Err(err).Int64("status", statusID).Msg("record who made the status")
 	}
 }
 

@@ -177,7 +177,7 @@ func TestMemberTokenRoles(t *testing.T) {
 		want        int
 	}{
 		{"editor posts", editor, http.StatusOK},
-		{"contributor refused", contributor, http.StatusForbidden},
+		{"contributor drafts", contributor, http.StatusAccepted},
 		{"member without a role on the account", outsider, http.StatusUnauthorized},
 	} {
 		r := e.form(t, http.MethodPost, "/api/v1/statuses", c.token, url.Values{"status": {c.name}})
@@ -193,8 +193,27 @@ func TestMemberTokenRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 2 || list[0].Action != "refused.contributor" || list[0].Actor != "contributor@x.example" ||
+	if len(list) != 2 || list[0].Action != "draft.create" || list[0].Actor != "contributor@x.example" ||
 		list[1].Action != "status.create" || list[1].Actor != "editor@x.example" {
 		t.Fatalf("audit = %+v", list)
+	}
+	// The contributor's post is a draft waiting for approval, not a status.
+	drafts, err := e.store.ListTeamDrafts(ctx, storage.TeamDraftQuery{Accounts: []string{"news"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drafts) != 1 || drafts[0].Text != "contributor drafts" || drafts[0].State != storage.DraftPending || drafts[0].Email != "contributor@x.example" {
+		t.Fatalf("drafts = %+v", drafts)
+	}
+	if n, _ := e.store.CountStatuses(ctx, "news", nil); n != 1 {
+		t.Fatalf("%d statuses, want the editor's only", n)
+	}
+	// A bad draft is refused as a post would be; a contributor still
+	// cannot edit or delete.
+	if r := e.form(t, http.MethodPost, "/api/v1/statuses", contributor, url.Values{"status": {""}}); r.code != http.StatusUnprocessableEntity {
+		t.Errorf("empty draft: %d %s", r.code, r.body)
+	}
+	if r := e.form(t, http.MethodDelete, "/api/v1/statuses/1", contributor, nil); r.code != http.StatusForbidden {
+		t.Errorf("contributor delete: %d %s", r.code, r.body)
 	}
 }

@@ -139,6 +139,14 @@ type Draft struct {
 	// Poll makes the status a poll (poll.go); nil: none. An edit keeps
 	// the poll as it is.
 	Poll *PollDraft `json:",omitempty"`
+	// By is who made the post (the team member and app, package admin's
+	// attribution), recorded in the status's transaction; nil: nobody
+	// recorded. Kept with a scheduled status, so that it is attributed
+	// when published.
+	By *storage.StatusAttribution `json:",omitempty"`
+	// approves is the team draft this status publishes (drafts.go),
+	// marked approved in the status's transaction.
+	approves *storage.DraftDecision
 }
 
 var languageRE = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
@@ -278,6 +286,20 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 		st.ID = id
 		if err := s.insertPoll(ctx, q, st, d.Poll); err != nil { // poll.go
 			return err
+		}
+		if d.By != nil {
+			a := *d.By
+			a.StatusID, a.CreatedAt = id, st.CreatedAt
+			if err := q.PutStatusAttribution(ctx, a); err != nil {
+				return err
+			}
+		}
+		if d.approves != nil {
+			dec := *d.approves
+			dec.StatusID = id
+			if err := q.DecideTeamDraft(ctx, dec); err != nil {
+				return err
+			}
 		}
 		if d.Replies != "" || d.Quotes != "" {
 			if err := q.PutStatusPolicy(ctx, storage.StatusPolicy{StatusID: id, Replies: d.Replies, Quotes: d.Quotes}); err != nil {

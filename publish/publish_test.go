@@ -417,3 +417,45 @@ func TestOpenMediaHidesPrivatePosts(t *testing.T) {
 		})
 	}
 }
+
+// TestAttributionInTransaction: who made a status is written with it; a
+// refused post writes no attribution; a scheduled status keeps its
+// author until published.
+func TestAttributionInTransaction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	by := &storage.StatusAttribution{MemberID: 7, AppID: 0, TokenID: 9}
+	st, err := e.pub.Create(ctx, "news", publish.Draft{Text: "by a member", By: by})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.StatusAttributions(ctx, []int64{st.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got[st.ID]; a.MemberID != 7 || a.TokenID != 9 || !a.CreatedAt.Equal(st.CreatedAt) {
+		t.Fatalf("attribution = %+v", a)
+	}
+	if by.StatusID != 0 {
+		t.Error("the caller's attribution was changed")
+	}
+	// The draft replying to a status of nobody's fails validation in the
+	// transaction: no status, no attribution.
+	if _, err := e.pub.Create(ctx, "news", publish.Draft{Text: "bad", InReplyToID: st.ID + 1_000_000, By: by}); err == nil {
+		t.Fatal("a reply to an unknown status was published")
+	}
+	if n, _ := e.store.CountStatuses(ctx, "news", nil); n != 1 {
+		t.Fatalf("%d statuses", n)
+	}
+	sc, err := e.pub.Schedule(ctx, "news", publish.Draft{Text: "later", By: by}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := e.pub.GetScheduled(ctx, "news", sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Draft.By == nil || back.Draft.By.MemberID != 7 || back.Draft.By.TokenID != 9 {
+		t.Fatalf("scheduled draft's author = %+v", back.Draft.By)
+	}
+}

@@ -148,6 +148,7 @@ type Queries interface {
 	Team              // the comms team's console: members, roles, sessions, audit (team.go)
 	Polls             // polls of our statuses and their votes (polls.go)
 	Follows           // whom our accounts follow, their home timelines (follows.go)
+	TeamDrafts        // contributors' drafts waiting for approval (team_drafts.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

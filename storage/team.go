@@ -122,6 +122,9 @@ type Team interface {
 	// ListTeamRoles lists the roles on the accounts (all when nil), by
 	// account then email.
 	ListTeamRoles(ctx context.Context, accounts []string) ([]TeamRole, error)
+	// DeleteTeamRole takes the member off the account's team; false when
+	// they had no role there.
+	DeleteTeamRole(ctx context.Context, memberID int64, account string) (bool, error)
 
 	// InsertTeamInvite stores an invitation; ErrAlreadyExists when its
 	// hash is taken.
@@ -142,6 +145,9 @@ type Team interface {
 	// DeleteTeamSession removes a session (logging out); no error when
 	// there was none.
 	DeleteTeamSession(ctx context.Context, hash string) error
+	// DeleteTeamSessions ends every session of the member and returns how
+	// many there were.
+	DeleteTeamSessions(ctx context.Context, memberID int64) (int, error)
 
 	// InsertTeamPasskey stores a passkey; ErrAlreadyExists when its
 	// credential id is taken.
@@ -153,6 +159,9 @@ type Team interface {
 	// UpdateTeamPasskey replaces a passkey's credential JSON (its sign
 	// count after a login); ErrNotFound when there is none.
 	UpdateTeamPasskey(ctx context.Context, credentialID, credential string) error
+	// DeleteTeamPasskey removes passkey id of the member; ErrNotFound when
+	// the member has no such passkey.
+	DeleteTeamPasskey(ctx context.Context, memberID, id int64) error
 
 	// PutStatusAttribution records who made a status (once: a second
 	// call for the same status changes nothing).
@@ -494,4 +503,31 @@ func (q *queries) UpdateTeamPasskey(ctx context.Context, credentialID, credentia
 		return q.d.wrap("update passkey", err)
 	}
 	return nil
+}
+
+func (q *queries) DeleteTeamPasskey(ctx context.Context, memberID, id int64) error {
+	n, err := q.w.execN(ctx, `DELETE FROM team_passkeys WHERE id = ? AND member_id = ?`, id, memberID)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return q.d.wrap(fmt.Sprintf("delete passkey %d of member %d", id, memberID), err)
+	}
+	return nil
+}
+
+func (q *queries) DeleteTeamRole(ctx context.Context, memberID int64, account string) (bool, error) {
+	n, err := q.w.execN(ctx, `DELETE FROM team_roles WHERE member_id = ? AND account = ?`, memberID, strings.ToLower(account))
+	if err != nil {
+		return false, q.d.wrap(fmt.Sprintf("delete role of member %d on %q", memberID, account), err)
+	}
+	return n > 0, nil
+}
+
+func (q *queries) DeleteTeamSessions(ctx context.Context, memberID int64) (int, error) {
+	n, err := q.w.execN(ctx, `DELETE FROM team_sessions WHERE member_id = ?`, memberID)
+	if err != nil {
+		return 0, q.d.wrap(fmt.Sprintf("delete sessions of member %d", memberID), err)
+	}
+	return int(n), nil
 }

@@ -19,12 +19,22 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		var ue usageError
-		if !errors.As(err, &ue) && !errors.Is(err, errReported) {
-			fmt.Fprintln(os.Stderr, "bridge:", err)
-		}
-		os.Exit(exitCode(err))
+		os.Exit(report(err, os.Stderr))
 	}
+}
+
+// report prints what went wrong to stderr and returns the exit status: a
+// usage error (2) gets its message and the usage, other errors (1) their
+// message, unless already printed.
+func report(err error, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "bridge: %s\n\n%s", ue.msg, usage)
+	case !errors.Is(err, errReported):
+		fmt.Fprintln(stderr, "bridge:", err)
+	}
+	return exitCode(err)
 }
 
 // usageError is a command-line mistake (exit status 2).
@@ -94,18 +104,17 @@ Options:
 // command name.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	global := flag.NewFlagSet("bridge", flag.ContinueOnError)
-	global.SetOutput(stderr)
-	global.Usage = func() { fmt.Fprint(stderr, usage) }
+	global.SetOutput(io.Discard) // report prints the error and the usage
 	configPath := global.String("config", "./config.yaml", "configuration file")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
 			return nil
 		}
 		return usageError{err.Error()}
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
 	}
 	cmd, cmdArgs := rest[0], rest[1:]
@@ -155,24 +164,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
 
 // commandFlags makes a flag set for a command that also accepts --config.
 func commandFlags(name string, configPath *string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("bridge "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stderr) // where -h prints the options (parseFlags)
+	fs.Usage = func() {}
 	fs.StringVar(configPath, "config", *configPath, "configuration file")
 	return fs
 }
 
+// parseFlags parses a command's flags: -h prints its options; a bad flag
+// is a usage error naming the command (printed by report, not by the
+// flag package).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "Options of %s:\n", fs.Name())
+			fs.PrintDefaults()
 			return errReported
 		}
-		return usageError{err.Error()}
+		return usageError{fs.Name() + ": " + err.Error()}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ func RunTeam(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("StatusAttributions", func(t *testing.T) { testStatusAttributions(t, open(t)) })
 	t.Run("AuditLog", func(t *testing.T) { testAuditLog(t, open(t)) })
 	t.Run("TeamPasskeys", func(t *testing.T) { testTeamPasskeys(t, open(t)) })
+	t.Run("TeamRemovals", func(t *testing.T) { testTeamRemovals(t, open(t)) })
+	t.Run("TeamDrafts", func(t *testing.T) { testTeamDrafts(t, open(t)) })
+	t.Run("TeamDraftDecidedOnce", func(t *testing.T) { testTeamDraftDecidedOnce(t, open(t)) })
+	t.Run("EditorPushSubscriptions", func(t *testing.T) { testEditorPushSubscriptions(t, open(t)) })
 }
 
 func testTeamMembersAndRoles(t *testing.T, s storage.Store) {

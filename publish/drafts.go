@@ -1,0 +1,128 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/passerelle/passerelle/reqlog"
+	"github.com/passerelle/passerelle/storage"
+)
+
+// Contributors' drafts (issue 17): a contributor's post is validated and
+// stored as a team draft; an editor or admin of the account approves it
+// (published through Create, the draft marked approved in the status's
+// own transaction) or rejects it. Who may decide is the callers' check
+// (package admin, package api): here, a draft is only ever decided
+// through its own account.
+
+// ErrDraftDecided: the draft was already rejected (approving it) or
+// approved (rejecting it).
+var ErrDraftDecided = errors.New("publish: the draft was already decided")
+
+// draftPayload is a team draft's storage.TeamDraft.Payload.
+type draftPayload struct {
+	Draft Draft `json:"draft"`
+}
+
+// SubmitDraft validates a contributor's draft (d.By names them) and
+// stores it to wait for approval; nothing is published. at, when not
+// zero, is when it is to be published once approved.
+func (s *Service) SubmitDraft(ctx context.Context, account string, d Draft, at time.Time) (storage.TeamDraft, error) {
+	if d.By == nil || d.By.MemberID == 0 {
+		return storage.TeamDraft{}, fmt.Errorf("publish: submit draft: no contributor")
+	}
+	if !at.IsZero() && at.Before(s.now().Add(MinScheduleDelay)) {
+		return storage.TeamDraft{}, invalid("Validation failed: Scheduled at must be at least 5 minutes in the future")
+	}
+	if err := s.validate(ctx, s.store, account, &d, 0); err != nil {
+		return storage.TeamDraft{}, err
+	}
+	d.IdempotencyKey = "" // an approval publishes it once (the draft's state)
+	payload, err := json.Marshal(draftPayload{Draft: d})
+	if err != nil {
+		return storage.TeamDraft{}, err
+	}
+	td := storage.TeamDraft{Account: account, MemberID: d.By.MemberID, AppID: d.By.AppID, TokenID: d.By.TokenID,
+		Payload: string(payload), Text: d.Text, ScheduledAt: at.UTC(), State: storage.DraftPending, CreatedAt: s.now().UTC()}
+	if td.ID, err = s.store.InsertTeamDraft(ctx, td); err != nil {
+		return storage.TeamDraft{}, fmt.Errorf("publish: submit draft: %w", err)
+	}
+	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("draft", td.ID).Int64("member", td.MemberID).Msg("draft waits for approval")
+	return td, nil
+}
+
+// DraftOf decodes what a team draft would publish.
+func DraftOf(td storage.TeamDraft) (Draft, error) {
+	var p draftPayload
+	if err := json.Unmarshal([]byte(td.Payload), &p); err != nil {
+		return Draft{}, fmt.Errorf("publish: draft %d: undecodable payload: %w", td.ID, err)
+	}
+	return p.Draft, nil
+}
+
+// teamDraft loads a draft of account.
+func (s *Service) teamDraft(ctx context.Context, account string, id int64) (storage.TeamDraft, error) {
+	td, err := s.store.GetTeamDraft(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && td.Account != account) {
+		return storage.TeamDraft{}, ErrNotFound
+	}
+	return td, err
+}
+
+// ApproveDraft publishes a pending draft of account, approved by the
+// member approver: the status, its attribution (the contributor and
+// their app) and the draft's approval are one transaction. Approving an
+// approved draft returns its status and publishes nothing; approving a
+// rejected one is ErrDraftDecided. A draft whose time is still ahead is
+// published at once (the scheduler is not used for drafts yet).
+func (s *Service) ApproveDraft(ctx context.Context, account string, id, approver int64) (storage.Status, error) {
+	td, err := s.teamDraft(ctx, account, id)
+	if err != nil {
+		return storage.Status{}, err
+	}
+	switch td.State {
+	case storage.DraftApproved:
+		return s.store.GetStatus(ctx, td.StatusID)
+	case storage.DraftRejected:
+		return storage.Status{}, ErrDraftDecided
+	}
+	d, err := DraftOf(td)
+	if err != nil {
+		return storage.Status{}, err
+	}
+	d.IdempotencyKey = ""
+	d.approves = &storage.DraftDecision{DraftID: td.ID, Account: account, State: storage.DraftApproved, By: approver, At: s.now().UTC()}
+	st, err := s.Create(ctx, account, d)
+	if errors.Is(err, storage.ErrNotFound) {
+		// Decided meanwhile by someone else: nothing was published here.
+		if td, err2 := s.teamDraft(ctx, account, id); err2 == nil && td.State == storage.DraftApproved {
+			return s.store.GetStatus(ctx, td.StatusID)
+		}
+		return storage.Status{}, ErrDraftDecided
+	}
+	return st, err
+}
+
+// RejectDraft rejects a pending draft of account, with an optional reason
+// shown to the contributor. Rejecting a rejected draft changes nothing;
+// rejecting an approved one is ErrDraftDecided.
+func (s *Service) RejectDraft(ctx context.Context, account string, id, by int64, reason string) error {
+	if _, err := s.teamDraft(ctx, account, id); err != nil {
+		return err
+	}
+	err := s.store.DecideTeamDraft(ctx, storage.DraftDecision{DraftID: id, Account: account, State: storage.DraftRejected,
+		By: by, Reason: reason, At: s.now().UTC()})
+	if errors.Is(err, storage.ErrNotFound) {
+		if td, err2 := s.teamDraft(ctx, account, id); err2 == nil && td.State == storage.DraftRejected {
+			return nil
+		}
+		return ErrDraftDecided
+	}
+	if err != nil {
+		return fmt.Errorf("publish: reject draft: %w", err)
+	}
+	return nil
+}
