@@ -46,7 +46,7 @@ type received struct {
 }
 
 // TestWebPush: masto.js subscribes two tokens to Web Push; remote actors
-// mention @news, reply to, like and boost its post through signed
+// mention @news, reply to, like and boost its post, and follow it, through signed
 // deliveries to the real binary; the test push service on loopback
 // receives one push for each, decrypts it with http_ece (an independent
 // RFC 8291 implementation) and verifies its VAPID JWT; the subscription
@@ -156,6 +156,7 @@ func TestWebPush(t *testing.T) {
 		{2, map[string]any{"id": remote.ActorID(2) + "/likes/1", "type": "Like", "object": noteID}},
 		{3, map[string]any{"id": remote.ActorID(3) + "/announces/1", "type": "Announce", "object": noteID,
 			"to": []any{"https://www.w3.org/ns/activitystreams#Public"}}},
+		{2, map[string]any{"id": remote.ActorID(2) + "/follows/1", "type": "Follow", "object": h.actorID()}},
 	}
 	for _, a := range activities {
 		req, err := remote.SignedActivity(a.actor, h.cfg.BaseURL()+"/inbox", a.activity, time.Now())
@@ -167,13 +168,14 @@ func TestWebPush(t *testing.T) {
 		}
 	}
 
-	// Five pushes: four to the app's endpoint, the first mention to the
+	// Six pushes: five to the app's endpoint, the first mention to the
 	// gone one too (which answers 410).
 	want := map[string]string{ // title → body prefix, for the app's endpoint (fedtest's display names)
 		"You were mentioned by Test user 0": "@news Is the library open on Sunday?",
 		"You were mentioned by Test user 1": "Will it be streamed?",
 		"Test user 2 favorited your post":   "The council meets tonight",
 		"Test user 3 boosted your post":     "The council meets tonight",
+		"Test user 2 followed you":          "",
 	}
 	var got []received
 	gone := 0
@@ -222,8 +224,8 @@ func TestWebPush(t *testing.T) {
 			t.Errorf("headers %v, %d bytes", r.Headers, r.Length)
 		}
 	}
-	if types["mention"] != 2 || types["favourite"] != 1 || types["reblog"] != 1 {
-		t.Errorf("notification types pushed: %v, want 2 mentions (a mention, a reply), a favourite, a boost", types)
+	if types["mention"] != 2 || types["favourite"] != 1 || types["reblog"] != 1 || types["follow"] != 1 {
+		t.Errorf("notification types pushed: %v, want 2 mentions (a mention, a reply), a favourite, a boost, a follow", types)
 	}
 
 	// The push service said the second subscription is gone: removed.
