@@ -207,18 +207,20 @@ func (s *Service) applyHomeCreate(ctx context.Context, act Activity) (outcome st
 }
 
 // applyHomeAnnounce records, for the home timelines of the accounts that
-// follow the booster, a boost of a post we hold already (a boost of a
-// post we do not hold is not fetched on the inbox's path: it is
-// ignored). ok is false when nobody follows the booster.
+// follow the booster, a boost of a post we hold already; a boost of a
+// post we do not hold is fetched by a job (home_boosts.go), never on the
+// inbox's path. ok is false when nobody follows the booster.
 func (s *Service) applyHomeAnnounce(ctx context.Context, act Activity) (outcome string, ok bool, err error) {
 	accounts, err := s.store.FollowingAccounts(ctx, act.Actor)
 	if err != nil || len(accounts) == 0 {
 		return "", false, err
 	}
 	rs, err := s.store.GetRemoteStatusByNoteID(ctx, act.Object.ID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!rs.DeletedAt.IsZero() ||
-		(rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted))) {
-		return ignored("boost of a post we do not hold"), true, nil
+	if errors.Is(err, storage.ErrNotFound) {
+		return s.queueHomeBoost(ctx, act)
+	}
+	if err == nil && (!rs.DeletedAt.IsZero() || (rs.Visibility != storage.VisibilityPublic && rs.Visibility != storage.VisibilityUnlisted)) {
+		return ignored("boost of a post that is gone or not public"), true, nil
 	}
 	if err != nil {
 		return "", true, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/bridgetest"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/storage"
 )
@@ -83,6 +84,39 @@ func TestFollowLifecycle(t *testing.T) {
 	}
 	if len(home) != 2 || !home[0].Reblog || home[1].Reblog || home[1].RemoteStatusID != rs.ID {
 		t.Errorf("home = %+v, want the boost then the post", home)
+	}
+
+	// A boost of a post we do not hold: queued by the inbox, the post
+	// fetched by the home.boost job, then in the home timeline; a boost of
+	// a post that is not there is given up.
+	third := remote.ObjectURL("third")
+	if err := remote.SetObject("third", map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+		"id": third, "type": "Note", "attributedTo": remote.ActorID(1), "content": "<p>A third party's alert</p>",
+		"to": []any{"https://www.w3.org/ns/activitystreams#Public"}, "published": time.Now().UTC().Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	b.signedPost(t, remote, 0, map[string]any{"type": "Announce", "id": partner + "/announces/2", "object": third,
+		"to": []any{"https://www.w3.org/ns/activitystreams#Public"}})
+	b.signedPost(t, remote, 0, map[string]any{"type": "Announce", "id": partner + "/announces/3", "object": remote.ObjectURL("missing"),
+		"to": []any{"https://www.w3.org/ns/activitystreams#Public"}})
+	if _, err := b.store.GetRemoteStatusByNoteID(ctx, third); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the inbox fetched the boosted post itself: %v", err)
+	}
+	stopJobs := bridgetest.RunJobs(t, b.store, time.Second, b.svc.RegisterHome)
+	var fetched storage.RemoteStatus
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if fetched, err = b.store.GetRemoteStatusByNoteID(ctx, third); err == nil {
+			if home, _ = b.store.ListHome(ctx, storage.StatusPage{Account: "news", Limit: 10}); len(home) == 3 {
+				break
+			}
+		}
+	}
+	stopJobs()
+	if len(home) != 3 || !home[0].Reblog || home[0].RemoteStatusID != fetched.ID || home[0].ActorID != partner {
+		t.Errorf("home = %+v, want the fetched post's boost first", home)
+	}
+	if st, err := b.store.JobStats(ctx, time.Now()); err != nil || st.Failed != 1 {
+		t.Errorf("jobs after the boosts: %+v, %v; want the missing post's fetch given up", st, err)
 	}
 
 	// The following collection.

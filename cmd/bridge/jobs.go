@@ -17,6 +17,9 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	if err := a.pub.RegisterScheduler(r); err != nil {
 		return err
 	}
+	if err := a.fed.RegisterHome(r); err != nil { // boosted posts fetched for the home timelines
+		return err
+	}
 	if err := a.fed.RegisterPolls(r); err != nil { // results and ends of polls
 		return err
 	}
