@@ -140,31 +140,6 @@ func (s *Service) followers(w http.ResponseWriter, r *http.Request) {
 	writeAS2(w, body)
 }
 
-// emptyCollection serves following, outbox and featured, which are empty
-// until posts exist.
-func (s *Service) emptyCollection(w http.ResponseWriter, r *http.Request) {
-	la := s.account(w, r)
-	if la == nil {
-		return
-	}
-	id := la.id + strings.TrimPrefix(r.URL.Path, "/users/"+r.PathValue("name"))
-	if _, ok := r.URL.Query()["page"]; ok {
-		body, err := EncodeOrderedCollectionPage(id+"?page=true", id, "", 0, nil)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-		writeAS2(w, body)
-		return
-	}
-	body, err := EncodeOrderedCollection(id, 0, id+"?page=true")
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	writeAS2(w, body)
-}
-
 // profileAssetFile serves an avatar or header configured as a local file.
 func (s *Service) profileAssetFile(w http.ResponseWriter, r *http.Request) {
 	la := s.account(w, r)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/bridgetest"
+	"github.com/passerelle/passerelle/config"
 	"github.com/passerelle/passerelle/federation/fedtest"
 	"github.com/passerelle/passerelle/storage"
 )

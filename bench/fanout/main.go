@@ -111,7 +111,6 @@ type result struct {
 	replicas, live   int
 	bridgeCPU, dbCPU time.Duration
 	elapsed, sigCPU  time.Duration
-	signatures       float64
 }
 
 // perCPUSecond is the live servers reached per second of CPU spent by the
