@@ -114,6 +114,8 @@ type Config struct {
 	// MetricsListen is server.metrics_listen (127.0.0.1:PORT); empty: no
 	// metrics listener.
 	MetricsListen string
+	// ManualApproval is news' manually_approves_followers.
+	ManualApproval bool
 	// PollResultsDelay is federation.poll_results_delay ("": the
 	// bridge's default).
 	PollResultsDelay string
@@ -174,6 +176,9 @@ func (c Config) YAML() string {
 		name = "Ville de Test"
 	}
 	fmt.Fprintf(&b, "accounts:\n  - username: news\n    display_name: %q\n    summary: \"End-to-end test account.\"\n", name)
+	if c.ManualApproval {
+		b.WriteString("    manually_approves_followers: true\n")
+	}
 	return b.String()
 }
 

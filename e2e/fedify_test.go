@@ -27,7 +27,7 @@ type fedifyEnv struct {
 // startFedifyEnv starts a bridge and a Fedify peer whose first knock is
 // firstKnock. Without the peer installed the test is skipped, except under
 // CI=true, where it fails: CI must never silently skip the real peer.
-func startFedifyEnv(t *testing.T, firstKnock string) *fedifyEnv {
+func startFedifyEnv(t *testing.T, firstKnock string, configure ...func(*Config)) *fedifyEnv {
 	t.Helper()
 	if _, err := FedifyDir(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -45,6 +45,9 @@ func startFedifyEnv(t *testing.T, firstKnock string) *fedifyEnv {
 		c.PublicURL = front.URL
 		c.TrustedProxies = []string{"127.0.0.1"}
 		c.PollResultsDelay = "2s" // polls_test.go
+		for _, f := range configure {
+			f(c)
+		}
 	})
 	if err := front.Serve(h.cfg.ListenURL()); err != nil {
 		t.Fatal(err)

@@ -72,3 +72,40 @@ func TestFedifyFollow(t *testing.T) {
 		t.Errorf("Undo: verified %v, object %v; want our Follow %s", undo.Verified, undo.Object, follow.ID)
 	}
 }
+
+// TestFedifyFollowRequests: with manual approval, a Fedify user's Follow
+// waits; masto.js lists it in follow_requests (with its follow_request
+// notification), authorizes it twice, and the peer receives one verified
+// Accept of its Follow.
+func TestFedifyFollowRequests(t *testing.T) {
+	dir := mastoDir(t)
+	e := startFedifyEnv(t, FirstKnockRFC9421, func(c *Config) { c.ManualApproval = true })
+	h, peer := e.h, e.peer
+	ctx := e.ctx(3 * time.Minute)
+	out, err := peer.Act(ctx, "follow", map[string]any{"handle": "@" + e.handle})
+	if err != nil {
+		t.Fatalf("the peer's Follow: %v", err)
+	}
+	followID := out["id"]
+	cmd := exec.CommandContext(ctx, "node", "follow.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PHASE=requests", "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
+		"NODE_EXTRA_CA_CERTS="+e.front.CAFile, "PEER_HANDLE="+peer.Handle("alice"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node follow.mjs (requests): %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	accept, err := peer.WaitActivity(e.ctx(30*time.Second), "Accept of the Follow", func(a FedifyActivity) bool {
+		return a.Type == "Accept" && (a.ObjectID == followID || idOf(a.Object) == followID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !accept.Verified || accept.Actor != h.actorID() {
+		t.Fatalf("Accept: verified %v, actor %q", accept.Verified, accept.Actor)
+	}
+	if state := e.followers(t)[peer.ActorID("alice")]; state != "accepted" {
+		t.Errorf("follower state after authorize: %q, want accepted", state)
+	}
+}

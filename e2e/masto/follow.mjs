@@ -8,6 +8,8 @@
 //              post whose text is WANT_TEXT; a follow notification from
 //              the partner
 //   "unfollow" unfollow it
+//   "requests" (a manual-approval account) the partner's follow request
+//              listed, authorized twice, gone from the list
 // Environment: BRIDGE_URL, BRIDGE_TOKEN, PEER_HANDLE, WANT_TEXT.
 // Prints one JSON summary on stdout and exits 0; on a mismatch, what
 // differed on stderr and exits 1.
@@ -52,6 +54,28 @@ const phases = {
     const following = await client.v1.accounts.$select((await client.v1.accounts.verifyCredentials()).id).following.list();
     check(following.some((a) => a.id === partner.id), "our following list holds the partner", following.map((a) => a.acct));
     return { relationship: rel, post: post.id };
+  },
+  // A manual-approval account: the partner's follow request is listed,
+  // authorized (twice: the same answer), and the list is empty after.
+  async requests(client) {
+    const partner = await partnerOf(client);
+    let reqs = await client.v1.followRequests.list();
+    for (let i = 0; i < 60 && !reqs.some((a) => a.id === partner.id); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      reqs = await client.v1.followRequests.list();
+    }
+    check(reqs.some((a) => a.id === partner.id), "the partner's follow request is listed", reqs.map((a) => a.acct));
+    let rel = await relationshipOf(client, partner.id);
+    check(rel.requestedBy === true && rel.followedBy === false, "relationship: requested_by, not yet followed_by", rel);
+    const notes = await client.v1.notifications.list({ types: ["follow_request"] });
+    check(notes.some((n) => n.type === "follow_request" && n.account.id === partner.id), "a follow_request notification", notes);
+    rel = await client.v1.followRequests.$select(partner.id).authorize();
+    check(rel.followedBy === true && rel.requestedBy === false, "authorize: followed_by", rel);
+    const again = await client.v1.followRequests.$select(partner.id).authorize();
+    check(again.followedBy === true, "authorizing twice: the same answer", again);
+    reqs = await client.v1.followRequests.list();
+    check(!reqs.some((a) => a.id === partner.id), "no request left", reqs.map((a) => a.acct));
+    return { authorized: partner.id };
   },
   async unfollow(client) {
     const partner = await partnerOf(client);
