@@ -36,6 +36,9 @@ type Settings struct {
 	// Issuer names the TOTP key in authenticator apps (default
 	// "Passerelle").
 	Issuer string
+	// Drafts approves and rejects contributors' drafts (package publish);
+	// nil: the drafts are listed, not decided.
+	Drafts Drafts
 }
 
 // Lifetimes and limits.
@@ -142,6 +145,9 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/audit.csv", c.member(c.auditCSV))
 	mux.HandleFunc("GET /admin/team", c.member(c.team))
 	mux.HandleFunc("POST /admin/team/invite", c.member(c.teamInvite))
+	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))
+	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
+	mux.HandleFunc("POST /admin/drafts/reject", c.member(c.draftReject))
 	mux.HandleFunc("POST /admin/team/remove", c.member(c.teamRemove))
 	mux.HandleFunc("POST /admin/team/passkeys/remove", c.member(c.teamPasskeyRemove))
 }

@@ -17,6 +17,9 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/rs/zerolog"
 
+	"github.com/passerelle/passerelle/bridgetest"
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -623,5 +626,117 @@ func TestTeamRemove(t *testing.T) {
 		if !strings.Contains(page, "<td>"+want+"</td>") {
 			t.Errorf("audit lacks %s", want)
 		}
+	}
+}
+
+// TestDrafts: a contributor's draft waits in the console; an editor of
+// another account can neither see nor decide it; the account's editor
+// rejects one with a reason (shown to the contributor) and approves the
+// other, which publishes it (through package publish) once, however
+// often it is approved; a contributor cannot decide; every decision is
+// audited.
+func TestDrafts(t *testing.T) {
+	ctx := context.Background()
+	store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "b.db")}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	env := bridgetest.New(t, bridgetest.Options{Store: store, Accounts: []config.Account{{Username: "news"}, {Username: "events"}}})
+	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Drafts: env.Pub}, store, zerolog.Nop())
+	mux := http.NewServeMux()
+	c.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, store: store, c: c, srv: srv}
+
+	contributor, editor, other := h.browser(), h.browser(), h.browser()
+	h.join(contributor, h.invite("writer@x.example", "news", "contributor"))
+	h.join(editor, h.invite("editor@x.example", "news", "editor"))
+	h.join(other, h.invite("other@x.example", "events", "editor"))
+	writer, err := store.GetTeamMemberByEmail(ctx, "writer@x.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit := func(text string) int64 {
+		t.Helper()
+		td, err := env.Pub.SubmitDraft(ctx, "news", publish.Draft{Text: text, Visibility: storage.VisibilityPublic,
+			By: &storage.StatusAttribution{MemberID: writer.ID}}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return td.ID
+	}
+	keep, drop := submit("The pool reopens on Monday."), submit("Draft with a typo")
+	form := func(csrf string, id int64, extra ...string) url.Values {
+		v := url.Values{"csrf": {csrf}, "account": {"news"}, "draft": {strconv.FormatInt(id, 10)}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return v
+	}
+
+	_, page := h.do(other, "GET", "/admin/drafts", nil)
+	otherCSRF := match(t, csrfRE, page)
+	if strings.Contains(page, "The pool reopens") {
+		t.Errorf("another account's editor sees news' drafts:\n%s", page)
+	}
+	_, page = h.do(contributor, "GET", "/admin/drafts", nil)
+	contribCSRF := match(t, csrfRE, page)
+	if !strings.Contains(page, "The pool reopens") || strings.Contains(page, `action="/admin/drafts/approve"`) {
+		t.Errorf("the contributor's page: their drafts, no approval forms:\n%s", page)
+	}
+	resp, page := h.do(editor, "GET", "/admin/drafts", nil)
+	csrf := match(t, csrfRE, page)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "The pool reopens") || !strings.Contains(page, `action="/admin/drafts/approve"`) {
+		t.Fatalf("the editor's page: %d\n%s", resp.StatusCode, page)
+	}
+
+	for _, tc := range []struct {
+		name string
+		b    *http.Client
+		path string
+		form url.Values
+		want int
+	}{
+		{"another account's editor approves", other, "/admin/drafts/approve", form(otherCSRF, keep), http.StatusForbidden},
+		{"the contributor approves", contributor, "/admin/drafts/approve", form(contribCSRF, keep), http.StatusForbidden},
+		{"without CSRF token", editor, "/admin/drafts/approve", form("", keep), http.StatusForbidden},
+		{"no such draft", editor, "/admin/drafts/approve", form(csrf, 999999), http.StatusNotFound},
+		{"a reason too long", editor, "/admin/drafts/reject", form(csrf, drop, "reason", strings.Repeat("é", 501)), http.StatusUnprocessableEntity},
+		{"reject with a reason", editor, "/admin/drafts/reject", form(csrf, drop, "reason", "Fix the typo, please."), http.StatusOK},
+		{"approve the rejected one", editor, "/admin/drafts/approve", form(csrf, drop), http.StatusConflict},
+		{"approve", editor, "/admin/drafts/approve", form(csrf, keep), http.StatusOK},
+		{"approve again", editor, "/admin/drafts/approve", form(csrf, keep), http.StatusOK},
+	} {
+		if resp, page := h.do(tc.b, "POST", tc.path, tc.form); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d\n%s", tc.name, resp.StatusCode, tc.want, page)
+		}
+	}
+
+	statuses, err := store.ListStatuses(ctx, storage.StatusPage{Account: "news", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(statuses) != 1 || statuses[0].Text != "The pool reopens on Monday." {
+		t.Fatalf("published: %+v, want the approved draft once", statuses)
+	}
+	if as, err := store.StatusAttributions(ctx, []int64{statuses[0].ID}); err != nil || as[statuses[0].ID].MemberID != writer.ID {
+		t.Errorf("attribution: %+v, %v; want the contributor", as, err)
+	}
+	_, page = h.do(contributor, "GET", "/admin/drafts", nil)
+	if !strings.Contains(page, "Fix the typo, please.") {
+		t.Errorf("the contributor does not see the reason:\n%s", page)
+	}
+	entries, err := store.ListAudit(ctx, storage.AuditQuery{Accounts: []string{"news"}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range entries {
+		seen[e.Action]++
+	}
+	if seen["draft.approve"] != 2 || seen["draft.reject"] != 1 || seen["draft.approve.refused"] != 2 {
+		t.Errorf("audit actions: %v", seen)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/storage"
 )
 
 // TestConsoleBrowser drives the console of the real binary in Chromium
@@ -70,6 +72,26 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// A contributor's draft waits, so that the drafts page shows its
+	// approval forms (written to the database as the contributor's app
+	// would have it stored).
+	pub, err := NewPublisher(ctx, h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := pub.Store.InsertTeamMember(ctx, storage.TeamMember{Email: "writer@city.example", CreatedAt: time.Now()})
+	if err == nil {
+		err = pub.Store.SetTeamRole(ctx, writer, "news", storage.RoleContributor)
+	}
+	if err == nil {
+		_, err = pub.Store.InsertTeamDraft(ctx, storage.TeamDraft{Account: "news", MemberID: writer,
+			Payload: `{"draft":{"Text":"The pool reopens on Monday.","Visibility":"public"}}`, Text: "The pool reopens on Monday.",
+			State: storage.DraftPending, CreatedAt: time.Now()})
+	}
+	pub.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, node, "console.mjs", "--site", h.cfg.BaseURL(), "--invite", links[0], "--invite", links[1], "--out", out)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BRIDGE_TEST_CHROMIUM="+chromiumBin)

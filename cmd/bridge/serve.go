@@ -255,7 +255,7 @@ func (a *app) console() *admin.Console {
 	for _, acc := range a.cfg.Accounts {
 		names = append(names, acc.Username)
 	}
-	return admin.New(admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain()},
+	return admin.New(admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub},
 		a.store, a.log.With().Str("component", "admin").Logger())
 }
 

@@ -104,6 +104,9 @@ try {
     await visit("home", "/admin");
     await visit("audit", "/admin/audit");
     await visit("team", "/admin/team");
+    await visit("drafts", "/admin/drafts");
+    check(`${size.name} drafts: the contributor's draft waits with its forms`,
+      (await page.textContent("main")).includes("The pool reopens on Monday.") && (await page.$("form[action='/admin/drafts/approve']")) !== null);
     // Tab reaches the first link of the navigation, with a visible focus.
     await page.keyboard.press("Tab");
     const focus = await page.evaluate(() => { const e = document.activeElement; return e && e.tagName + " " + getComputedStyle(e).outlineStyle; });
