@@ -145,6 +145,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/audit.csv", c.member(c.auditCSV))
 	mux.HandleFunc("GET /admin/team", c.member(c.team))
 	mux.HandleFunc("POST /admin/team/invite", c.member(c.teamInvite))
+	mux.HandleFunc("GET /admin/reach", c.member(c.reach))
 	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))
 	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
 	mux.HandleFunc("POST /admin/drafts/reject", c.member(c.draftReject))

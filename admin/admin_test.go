@@ -740,3 +740,38 @@ func TestDrafts(t *testing.T) {
 		t.Errorf("audit actions: %v", seen)
 	}
 }
+
+// TestReach: the reach page shows the notice funnel of the member's
+// accounts, day by day with the totals, and nothing of other accounts.
+func TestReach(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	day := storage.FunnelDay(now)
+	for _, v := range []struct {
+		account, day, source string
+		n                    int64
+	}{{"news", day, "direct", 40}, {"news", day, "qr", 12}, {"news", storage.FunnelDay(now.AddDate(0, 0, -1)), "direct", 8},
+		{"news", storage.FunnelDay(now.AddDate(0, 0, -45)), "direct", 1000}, {"events", day, "direct", 777}} {
+		if err := h.store.AddNoticeVisits(ctx, v.account, v.day, v.source, v.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := h.browser()
+	h.join(b, h.invite("writer@x.example", "news", "contributor"))
+	resp, page := h.do(b, "GET", "/admin/reach", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reach: %d\n%s", resp.StatusCode, page)
+	}
+	rowRE := regexp.MustCompile(`<tr><th scope="row">` + regexp.QuoteMeta(day) + `</th><td>(\d+)</td><td>(\d+)</td>`)
+	totalRE := regexp.MustCompile(`<tr><th scope="row">Total</th><td>(\d+)</td><td>(\d+)</td>`)
+	if m := rowRE.FindStringSubmatch(page); m == nil || m[1] != "52" || m[2] != "12" {
+		t.Errorf("today's row: %v, want 52 visits, 12 through the QR code\n%s", m, page)
+	}
+	if m := totalRE.FindStringSubmatch(page); m == nil || m[1] != "60" {
+		t.Errorf("total: %v, want 60 (the 45-day-old visits are out of the 30 days)", m)
+	}
+	if strings.Contains(page, "777") || strings.Contains(page, "@events") {
+		t.Errorf("another account's funnel is shown:\n%s", page)
+	}
+}

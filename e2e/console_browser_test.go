@@ -88,6 +88,9 @@ func TestConsoleBrowser(t *testing.T) {
 			Payload: `{"draft":{"Text":"The pool reopens on Monday.","Visibility":"public"}}`, Text: "The pool reopens on Monday.",
 			State: storage.DraftPending, CreatedAt: time.Now()})
 	}
+	if err == nil { // and the notice page was visited: the reach page has a table
+		err = pub.Store.AddNoticeVisits(ctx, "news", storage.FunnelDay(time.Now()), "qr", 12)
+	}
 	pub.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -104,6 +104,7 @@ try {
     await visit("home", "/admin");
     await visit("audit", "/admin/audit");
     await visit("team", "/admin/team");
+    await visit("reach", "/admin/reach");
     await visit("drafts", "/admin/drafts");
     check(`${size.name} drafts: the contributor's draft waits with its forms`,
       (await page.textContent("main")).includes("The pool reopens on Monday.") && (await page.$("form[action='/admin/drafts/approve']")) !== null);
