@@ -389,6 +389,7 @@ type pageData struct {
 	Error       string
 	Notice      string
 	Passkeys    bool // passkeys are available (a domain name in the public URL)
+	Pending     int  // drafts waiting for the member's approval (the navigation's badge)
 	Body        any
 }
 
@@ -403,6 +404,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 		d.Email = d.Session.member.Email
 		if d.CSRF == "" {
 			d.CSRF = d.Session.csrf()
+		}
+		if deciders := d.Session.accountsWith(storage.RoleAdmin, storage.RoleEditor); len(deciders) > 0 {
+			n, err := c.store.CountPendingTeamDrafts(r.Context(), deciders)
+			if err != nil { // the page shows without its badge
+				reqlog.Logger(r.Context(), c.log).Warn().Err(err).Msg("count the pending drafts")
+			}
+			d.Pending = n
 		}
 	}
 	if l := r.URL.Query().Get("lang"); messages[l] != nil {

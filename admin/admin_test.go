@@ -691,6 +691,9 @@ func TestDrafts(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "The pool reopens") || !strings.Contains(page, `action="/admin/drafts/approve"`) {
 		t.Fatalf("the editor's page: %d\n%s", resp.StatusCode, page)
 	}
+	if !strings.Contains(page, `<span class="badge">(2 waiting)</span>`) {
+		t.Errorf("the navigation's badge does not count the 2 drafts:\n%s", page)
+	}
 
 	for _, tc := range []struct {
 		name string
