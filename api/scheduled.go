@@ -23,6 +23,15 @@ func (s *Server) scheduledRoutes(handle func(pattern string, h http.HandlerFunc)
 	handle("DELETE /api/v1/scheduled_statuses/{id}", s.user("write:statuses", s.editorOnly(s.audited("scheduled.cancel", s.cancelScheduled))))
 }
 
+// ScheduledPoll is the poll of a scheduled status's params, as Mastodon
+// keeps it.
+type ScheduledPoll struct {
+	Options    []string `json:"options"`
+	ExpiresIn  int      `json:"expires_in"`
+	Multiple   bool     `json:"multiple"`
+	HideTotals bool     `json:"hide_totals"`
+}
+
 // scheduledEntity is Mastodon's ScheduledStatus for sc.
 func (s *Server) scheduledEntity(ctx context.Context, c *caller, sc publish.Scheduled) ScheduledStatus {
 	d := sc.Draft
@@ -36,6 +45,9 @@ func (s *Server) scheduledEntity(ctx context.Context, c *caller, sc publish.Sche
 	}
 	if d.InReplyToID != 0 {
 		out.Params.InReplyToID = optString(idString(d.InReplyToID))
+	}
+	if p := d.Poll; p != nil {
+		out.Params.Poll = ScheduledPoll{Options: p.Options, ExpiresIn: p.ExpiresIn, Multiple: p.Multiple, HideTotals: p.HideTotals}
 	}
 	for _, id := range d.MediaIDs {
 		out.Params.MediaIDs = append(out.Params.MediaIDs, idString(id))

@@ -46,6 +46,19 @@ func TestScheduledStatusesAPI(t *testing.T) {
 	if params["text"] != "first" || params["in_reply_to_id"] != parent || len(list[1]["media_attachments"].([]any)) != 1 {
 		t.Errorf("first scheduled status: %v", list[1])
 	}
+	if params["poll"] != nil {
+		t.Errorf("a scheduled status without poll: params.poll = %v, want null", params["poll"])
+	}
+	// A scheduled poll keeps its parameters in params.poll.
+	polled := schedule("which day?", at2.Add(time.Hour), url.Values{"poll[options][]": {"Saturday", "Sunday"},
+		"poll[expires_in]": {"86400"}, "poll[multiple]": {"true"}})
+	pp, _ := e.get(t, path+polled, tok).json(t)["params"].(map[string]any)["poll"].(map[string]any)
+	if opts, _ := pp["options"].([]any); len(opts) != 2 || opts[0] != "Saturday" || pp["expires_in"] != float64(86400) || pp["multiple"] != true || pp["hide_totals"] != false {
+		t.Errorf("scheduled poll params: %v", pp)
+	}
+	if r := e.do(t, request{method: http.MethodDelete, path: path + polled, token: tok}); r.code != http.StatusOK {
+		t.Fatalf("cancel the scheduled poll: %d %s", r.code, r.body)
+	}
 	// Paging: one per page, the Link header leads to the next.
 	r = e.get(t, "/api/v1/scheduled_statuses?limit=1", tok)
 	if l := r.list(t); len(l) != 1 || l[0]["id"] != second || !strings.Contains(r.header.Get("Link"), "max_id="+second) {
