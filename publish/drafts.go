@@ -47,7 +47,17 @@ func (s *Service) SubmitDraft(ctx context.Context, account string, d Draft, at t
 	}
 	td := storage.TeamDraft{Account: account, MemberID: d.By.MemberID, AppID: d.By.AppID, TokenID: d.By.TokenID,
 		Payload: string(payload), Text: d.Text, ScheduledAt: at.UTC(), State: storage.DraftPending, CreatedAt: s.now().UTC()}
-	if td.ID, err = s.store.InsertTeamDraft(ctx, td); err != nil {
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		var err error
+		if td.ID, err = q.InsertTeamDraft(ctx, td); err != nil {
+			return err
+		}
+		if s.set.Drafts != nil {
+			return s.set.Drafts.DraftSubmitted(ctx, q, td) // the editors' pushes, with the draft or not at all
+		}
+		return nil
+	})
+	if err != nil {
 		return storage.TeamDraft{}, fmt.Errorf("publish: submit draft: %w", err)
 	}
 	reqlog.Logger(ctx, s.log).Info().Str("account", account).Int64("draft", td.ID).Int64("member", td.MemberID).Msg("draft waits for approval")

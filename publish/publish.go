@@ -42,6 +42,14 @@ type Settings struct {
 	// unpinned, imported), so that what shows the account's posts (the
 	// pages) can drop what it keeps. It must not block.
 	OnChange func(account string)
+	// Drafts, when set, is told of each contributor's draft in the
+	// transaction that stores it (package push: its editors' pushes).
+	Drafts DraftNotifier
+}
+
+// DraftNotifier is told of a contributor's draft waiting for approval.
+type DraftNotifier interface {
+	DraftSubmitted(ctx context.Context, q storage.Queries, td storage.TeamDraft) error
 }
 
 // Defaults for Settings.

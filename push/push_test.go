@@ -711,3 +711,69 @@ func TestVAPIDKeyRace(t *testing.T) {
 		t.Error("the replica that lost the race uses another key")
 	}
 }
+
+// TestDraftSubmitted: a contributor's draft is pushed, in its
+// transaction, to the subscriptions of the account's editors and admins
+// only (not to the contributor, another account's editor or a token of no
+// member), with the draft's text.
+func TestDraftSubmitted(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	member := func(email, account, role string) int64 {
+		t.Helper()
+		id, err := f.store.InsertTeamMember(ctx, storage.TeamMember{Email: email})
+		if err == nil {
+			err = f.store.SetTeamRole(ctx, id, account, role)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	sub := func(member int64, account, endpoint string) int64 {
+		t.Helper()
+		tok, err := f.store.InsertToken(ctx, storage.Token{Hash: endpoint, Account: account, Scopes: "push", MemberID: member})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, a := receiverKeys(t)
+		s, err := f.store.PutPushSubscription(ctx, storage.PushSubscription{TokenID: tok, Account: account,
+			Endpoint: endpoint, P256dh: p, Auth: a, Alerts: []string{"mention"}, Policy: storage.PushPolicyAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	editor := sub(member("editor@x.example", "news", storage.RoleEditor), "news", "https://push.example/editor")
+	admin := sub(member("admin@x.example", "news", storage.RoleAdmin), "news", "https://push.example/admin")
+	writer := member("writer@x.example", "news", storage.RoleContributor)
+	sub(writer, "news", "https://push.example/writer")
+	sub(member("other@x.example", "mayor", storage.RoleEditor), "mayor", "https://push.example/other")
+	sub(0, "news", "https://push.example/cli")
+
+	var draftID int64
+	err := f.store.InTx(ctx, func(q storage.Queries) error {
+		td := storage.TeamDraft{Account: "news", MemberID: writer, Payload: "{}", Text: "The pool   reopens\non Monday.",
+			State: storage.DraftPending, CreatedAt: f.now}
+		var err error
+		if td.ID, err = q.InsertTeamDraft(ctx, td); err != nil {
+			return err
+		}
+		draftID = td.ID
+		return f.s.DraftSubmitted(ctx, q, td)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := f.runFanOuts(t)
+	if got := subsOf(sends); !slices.Equal(got, []int64{editor, admin}) {
+		t.Fatalf("pushed to %v, want the editor's %d and the admin's %d", got, editor, admin)
+	}
+	for _, s := range sends {
+		p := s.payload
+		if p.NotificationType != NotificationDraft || p.NotificationID != draftID || p.Title != "Un brouillon pour @news attend votre approbation" ||
+			p.Body != "The pool reopens on Monday." || p.PreferredLocale != "fr" {
+			t.Errorf("payload = %+v", p)
+		}
+	}
+}

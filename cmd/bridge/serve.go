@@ -151,6 +151,7 @@ func newApp(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*app, 
 		set.Mirror = mirror
 	}
 	set.OnChange = pages.Invalidate // the pages kept in memory follow what is published
+	set.Drafts = pusher             // a contributor's draft is pushed to the account's editors
 	pub := publish.New(set, store, fed, log.With().Str("component", "publish").Logger())
 	return &app{cfg: cfg, log: log, store: store, client: client, metrics: m, fed: fed, links: site, pub: pub, mirror: mirror, mod: mod, push: pusher, pages: pages}, nil
 }
