@@ -115,15 +115,14 @@ func (s *Server) listFollowers(w http.ResponseWriter, r *http.Request, account, 
 		s.fail(w, r, err)
 		return
 	}
-	ps := s.newProfiles()
-	out := make([]Account, 0, len(rows))
-	for _, f := range rows {
-		a, err := ps.account(ctx, f.ActorID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out = append(out, a)
+	ids := make([]string, len(rows))
+	for i, f := range rows {
+		ids[i] = f.ActorID
+	}
+	out, err := s.accountsOf(ctx, ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if len(rows) == page.Limit {
 		q := r.URL.Query()
@@ -151,15 +150,14 @@ func (s *Server) accountFollowing(w http.ResponseWriter, r *http.Request, c *cal
 		s.fail(w, r, err)
 		return
 	}
-	ps := s.newProfiles()
-	out := make([]Account, 0, len(rows))
-	for _, f := range rows {
-		a, err := ps.account(ctx, f.ActorID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out = append(out, a)
+	ids := make([]string, len(rows))
+	for i, f := range rows {
+		ids[i] = f.ActorID
+	}
+	out, err := s.accountsOf(ctx, ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if len(rows) > 0 {
 		s.setPageLink(w, r, rows[0].ID, rows[len(rows)-1].ID)
@@ -270,4 +268,18 @@ func mergeByID(a, b []Status, page storage.StatusPage) []Status {
 		return out[:page.Limit]
 	}
 	return out
+}
+
+// accountsOf renders the accounts of actorIDs, in order.
+func (s *Server) accountsOf(ctx context.Context, actorIDs []string) ([]Account, error) {
+	ps := s.newProfiles()
+	out := make([]Account, 0, len(actorIDs))
+	for _, id := range actorIDs {
+		a, err := ps.account(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
