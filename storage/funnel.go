@@ -89,13 +89,24 @@ func (s *store) RollUpNoticeFollowStarts(ctx context.Context, before time.Time, 
 			return err
 		}
 		for _, st := range starts {
+			// Claimed by deleting it: a replica rolling up at the same
+			// time finds it gone (PostgreSQL waits for its delete) and
+			// counts it no second time.
+			n, err := q.w.execN(ctx, `DELETE FROM notice_follow_starts WHERE id = ?`, st.id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			done++
 			// A new follower whose actor id is on the host: the Follow
 			// the visitor's server sent after the form sent them there;
 			// each follower counts for one start only.
 			h := likeEscape(st.host)
 			var actor string
 			var followedAt int64
-			err := q.w.queryRow(ctx, `SELECT actor_id, created_at FROM followers f WHERE account = ?
+			err = q.w.queryRow(ctx, `SELECT actor_id, created_at FROM followers f WHERE account = ?
 				AND (actor_id LIKE ? ESCAPE '\' OR actor_id LIKE ? ESCAPE '\')
 				AND created_at >= ? AND created_at <= ?
 				AND NOT EXISTS (SELECT 1 FROM notice_follow_matches m WHERE m.account = f.account AND m.actor_id = f.actor_id)
@@ -119,11 +130,7 @@ func (s *store) RollUpNoticeFollowStarts(ctx context.Context, before time.Time, 
 				st.account, FunnelDay(time.UnixMicro(st.at)), follows); err != nil {
 				return err
 			}
-			if _, err := q.w.exec(ctx, `DELETE FROM notice_follow_starts WHERE id = ?`, st.id); err != nil {
-				return err
-			}
 		}
-		done = int64(len(starts))
 		// A match is kept while a start that could claim its follower
 		// remains: one made at most the window before it followed.
 		if done > 0 {
