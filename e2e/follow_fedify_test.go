@@ -52,8 +52,8 @@ func TestFedifyFollow(t *testing.T) {
 	if !follow.Verified || follow.ObjectID != peer.ActorID("alice") {
 		t.Fatalf("Follow: verified %v, object %q", follow.Verified, follow.ObjectID)
 	}
-	// Fedify accepted it (its Accept is checked by the relationship the
-	// "check" phase reads).
+	// Fedify accepts it; only then are its posts ours to take.
+	run("accepted")
 	text := "Partner update " + time.Now().Format("150405.000")
 	if _, err := peer.Act(ctx, "broadcast", map[string]any{"handle": "@" + e.handle, "content": text}); err != nil {
 		t.Fatalf("the peer's post: %v", err)

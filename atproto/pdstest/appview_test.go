@@ -34,6 +34,25 @@ func TestAppViewNotificationsThroughPDS(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := map[string]string{"uri": post.URI, "cid": post.CID}
+	// The AppView indexes each repository's events in its own queue: a
+	// reply indexed before its parent notifies nobody, as in production
+	// for a reply to a post the AppView has not seen. A citizen answers a
+	// post they saw, so wait until the AppView shows it.
+	for {
+		var out struct {
+			Posts []struct {
+				URI string `json:"uri"`
+			} `json:"posts"`
+		}
+		err := srv.XRPC(ctx, http.MethodGet, "app.bsky.feed.getPosts", city.AccessJWT, url.Values{"uris": {post.URI}}, nil, &out)
+		if err != nil {
+			t.Fatalf("getPosts through the PDS: %v", err)
+		}
+		if len(out.Posts) == 1 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	reply, err := srv.CreateRecord(ctx, alice, "app.bsky.feed.post", map[string]any{
 		"$type": "app.bsky.feed.post", "text": "How long will it last?", "createdAt": pdstest.Now(),
 		"reply": map[string]any{"root": ref, "parent": ref},

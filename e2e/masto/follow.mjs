@@ -4,6 +4,7 @@
 //
 // Run by e2e/follow_fedify_test.go between the peer's steps (PHASE):
 //   "follow"   find PEER_HANDLE, follow it
+//   "accepted" relationships says following (the partner's Accept came)
 //   "check"    relationships says following; the home timeline holds the
 //              post whose text is WANT_TEXT; a follow notification from
 //              the partner
@@ -36,6 +37,18 @@ const phases = {
     check(rel.requested === true || rel.following === true, "follow: requested or following", rel);
     return { partner: partner.id, requested: rel.requested, following: rel.following };
   },
+  // Our Follow accepted: the partner's posts are taken from now on (a
+  // post from an account we only requested to follow is dropped).
+  async accepted(client) {
+    const partner = await partnerOf(client);
+    let rel = await relationshipOf(client, partner.id);
+    for (let i = 0; i < 60 && !rel.following; i++) {
+      await new Promise((r) => setTimeout(r, 500)); // Fedify's Accept is delivered by its queue
+      rel = await relationshipOf(client, partner.id);
+    }
+    check(rel.following === true && rel.requested === false, "relationship after the Accept: following", rel);
+    return { relationship: rel };
+  },
   async check(client) {
     const partner = await partnerOf(client);
     let rel = await relationshipOf(client, partner.id);
@@ -46,8 +59,15 @@ const phases = {
     check(rel.following === true && rel.requested === false, "relationship after the Accept: following", rel);
     check(rel.followedBy === true, "relationship: followed_by (the partner follows us)", rel);
     const want = need("WANT_TEXT");
-    const home = await client.v1.timelines.home.list({ limit: 40 });
-    const post = home.find((s) => s.account.id === partner.id && s.content.includes(want));
+    const inHome = async () => {
+      const home = await client.v1.timelines.home.list({ limit: 40 });
+      return [home, home.find((s) => s.account.id === partner.id && s.content.includes(want))];
+    };
+    let [home, post] = await inHome();
+    for (let i = 0; i < 60 && post == null; i++) {
+      await new Promise((r) => setTimeout(r, 500)); // Fedify delivers the post from its queue
+      [home, post] = await inHome();
+    }
     check(post != null, `the home timeline holds the partner's post "${want}"`, home.map((s) => [s.account.acct, s.content]));
     const notes = await client.v1.notifications.list({ types: ["follow"] });
     check(notes.some((n) => n.type === "follow" && n.account.id === partner.id), "a follow notification from the partner", notes);
