@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -170,4 +171,29 @@ func (a API) WaitBluesky(ctx context.Context, id, state string, poll time.Durati
 		case <-time.After(poll):
 		}
 	}
+}
+
+// Notification is the part of a Mastodon notification the benchmarks read.
+type Notification struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Account struct {
+		Acct string `json:"acct"`
+	} `json:"account"`
+	Status *struct {
+		ID      string `json:"id"`
+		Content string `json:"content"`
+	} `json:"status"`
+}
+
+// Notifications lists the newest notifications (GET
+// /api/v1/notifications), of the given types when there are any.
+func (a API) Notifications(ctx context.Context, types ...string) ([]Notification, error) {
+	q := url.Values{"limit": {"40"}}
+	for _, t := range types {
+		q.Add("types[]", t)
+	}
+	var out []Notification
+	err := a.do(ctx, http.MethodGet, "/api/v1/notifications?"+q.Encode(), "", nil, &out)
+	return out, err
 }

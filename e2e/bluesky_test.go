@@ -31,45 +31,7 @@ func TestBlueskyMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	addr, err := FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := BlueskyConfig{
-		Config:     Config{Addr: addr, DSN: filepath.Join(dir, "data", "bridge.db")},
-		PDSURL:     pds.URL,
-		Identifier: acct.Handle,
-		Handle:     "city.example",
-		Replies:    "followers",
-	}
-	cfgPath, logPath := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "bridge.log")
-	if err := os.WriteFile(cfgPath, []byte(cfg.YAML()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"BSKY_APP_PASSWORD=" + acct.AppPassword}
-	proc, err := StartEnv(bridgeBin, cfgPath, logPath, cfg.BaseURL(), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		proc.Kill()
-		if t.Failed() || os.Getenv("E2E_BRIDGE_LOG") != "" {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 48<<10 {
-				b = b[len(b)-48<<10:]
-			}
-			t.Logf("bridge log:\n%s", b)
-		}
-	})
-	if err := proc.WaitHealthy(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	token, err := CreateToken(bridgeBin, cfgPath, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := API{BaseURL: cfg.BaseURL(), Token: token, Client: Client(4)}
+	api, cfgPath := startBlueskyBridge(t, pds, acct, BlueskyConfig{Handle: "city.example", Replies: "followers"})
 	wait := func(t *testing.T, id, state string, d time.Duration) BlueskyDelivery {
 		t.Helper()
 		wctx, cancel := context.WithTimeout(ctx, d)
@@ -263,7 +225,7 @@ func TestBlueskyMirror(t *testing.T) {
 	})
 
 	t.Run("/.well-known/atproto-did answers for the account's domain", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", cfg.BaseURL()+"/.well-known/atproto-did", nil)
+		req, _ := http.NewRequest("GET", api.BaseURL+"/.well-known/atproto-did", nil)
 		req.Host = "city.example"
 		resp, err := api.Client.Do(req)
 		if err != nil {
@@ -350,6 +312,48 @@ func TestBlueskyMirror(t *testing.T) {
 }
 
 // facetCount and facetIndex read facets' byte ranges from a record.
+// startBlueskyBridge starts the bridge binary with news mirrored to acct
+// on pds (cfg's Config, PDSURL and Identifier are filled in), stopped when
+// the test ends (its log shown if the test failed), and returns a client
+// API with a "read write" token and the configuration's path.
+func startBlueskyBridge(t *testing.T, pds *pdstest.Server, acct pdstest.Account, cfg BlueskyConfig) (API, string) {
+	t.Helper()
+	dir := t.TempDir()
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Config = Config{Addr: addr, DSN: filepath.Join(dir, "data", "bridge.db")}
+	cfg.PDSURL, cfg.Identifier = pds.URL, acct.Handle
+	cfgPath, logPath := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "bridge.log")
+	if err := os.WriteFile(cfgPath, []byte(cfg.YAML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"BSKY_APP_PASSWORD=" + acct.AppPassword}
+	proc, err := StartEnv(bridgeBin, cfgPath, logPath, cfg.BaseURL(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proc.Kill()
+		if t.Failed() || os.Getenv("E2E_BRIDGE_LOG") != "" {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 48<<10 {
+				b = b[len(b)-48<<10:]
+			}
+			t.Logf("bridge log:\n%s", b)
+		}
+	})
+	if err := proc.WaitHealthy(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	token, err := CreateToken(bridgeBin, cfgPath, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return API{BaseURL: cfg.BaseURL(), Token: token, Client: Client(4)}, cfgPath
+}
+
 func facetCount(rec json.RawMessage) int {
 	var p struct{ Facets []json.RawMessage }
 	_ = json.Unmarshal(rec, &p)

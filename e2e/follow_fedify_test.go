@@ -1,11 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 )
@@ -24,22 +19,8 @@ func TestFedifyFollow(t *testing.T) {
 	ctx := e.ctx(3 * time.Minute)
 	run := func(phase string, env ...string) map[string]any {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, "node", "follow.mjs")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PHASE="+phase, "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
-			"NODE_EXTRA_CA_CERTS="+e.front.CAFile, "PEER_HANDLE="+handle)
-		cmd.Env = append(cmd.Env, env...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("node follow.mjs (%s): %v\nstdout: %s\nstderr: %s", phase, err, out.String(), errb.String())
-		}
-		var sum map[string]any
-		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &sum); err != nil {
-			t.Fatalf("follow.mjs (%s): summary is not JSON: %v\n%s", phase, err, out.String())
-		}
-		t.Logf("masto.js %s: %s", phase, strings.TrimSpace(out.String()))
-		return sum
+		return runScript(t, ctx, dir, "follow.mjs", append([]string{"PHASE=" + phase, "BRIDGE_URL=" + e.api.BaseURL, "BRIDGE_TOKEN=" + e.api.Token,
+			"NODE_EXTRA_CA_CERTS=" + e.front.CAFile, "PEER_HANDLE=" + handle}, env...)...)
 	}
 
 	run("follow")
@@ -87,15 +68,8 @@ func TestFedifyFollowRequests(t *testing.T) {
 		t.Fatalf("the peer's Follow: %v", err)
 	}
 	followID := out["id"]
-	cmd := exec.CommandContext(ctx, "node", "follow.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PHASE=requests", "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
+	runScript(t, ctx, dir, "follow.mjs", "PHASE=requests", "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
 		"NODE_EXTRA_CA_CERTS="+e.front.CAFile, "PEER_HANDLE="+peer.Handle("alice"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node follow.mjs (requests): %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
 	accept, err := peer.WaitActivity(e.ctx(30*time.Second), "Accept of the Follow", func(a FedifyActivity) bool {
 		return a.Type == "Accept" && (a.ObjectID == followID || idOf(a.Object) == followID)
 	})

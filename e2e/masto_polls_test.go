@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -33,19 +29,7 @@ func TestMastoJSPoll(t *testing.T) {
 
 	run := func(step string, env ...string) map[string]any {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, "node", "polls.mjs")
-		cmd.Dir = dir
-		cmd.Env = append(append(os.Environ(), "BRIDGE_URL="+h.cfg.BaseURL(), "BRIDGE_TOKEN="+token, "POLL_STEP="+step), env...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("node polls.mjs (%s): %v\nstdout: %s\nstderr: %s", step, err, out.String(), errb.String())
-		}
-		var m map[string]any
-		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &m); err != nil {
-			t.Fatalf("summary is not JSON: %v\n%s", err, out.String())
-		}
-		return m
+		return runScript(t, ctx, dir, "polls.mjs", append([]string{"BRIDGE_URL=" + h.cfg.BaseURL(), "BRIDGE_TOKEN=" + token, "POLL_STEP=" + step}, env...)...)
 	}
 	created := run("create")
 	id, _ := created["id"].(string)

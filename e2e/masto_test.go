@@ -199,6 +199,28 @@ func mastoDir(t *testing.T) string {
 	return nodeSuite(t, "masto", "masto", "masto.js not installed: run npm ci in e2e/masto")
 }
 
+// runScript runs `node script` in dir with the environment plus env
+// ("NAME=value"), and returns the JSON summary it prints on stdout; the
+// test fails, with both outputs, when it exits non-zero or prints
+// something else.
+func runScript(t *testing.T, ctx context.Context, dir, script string, env ...string) map[string]any {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("node %s %v: %v\nstdout: %s\nstderr: %s", script, env, err, out.String(), errb.String())
+	}
+	var sum map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &sum); err != nil {
+		t.Fatalf("node %s: the summary is not JSON: %v\n%s", script, err, out.String())
+	}
+	t.Logf("node %s: %s", script, strings.TrimSpace(out.String()))
+	return sum
+}
+
 // nodeSuite returns the absolute path of the Node.js suite in folder once
 // module is installed in its node_modules and node is on PATH. Otherwise
 // the test fails in CI and is skipped elsewhere, with missing as the

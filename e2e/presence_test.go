@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -38,22 +34,8 @@ func TestFedifyPresence(t *testing.T) {
 
 	run := func(phase string, env ...string) map[string]any {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, "node", "presence.mjs")
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PHASE="+phase, "BRIDGE_URL="+e.api.BaseURL, "BRIDGE_TOKEN="+e.api.Token,
-			"NODE_EXTRA_CA_CERTS="+e.front.CAFile, "PEER_NOTE="+noteURL, "PEER_HANDLE="+handle)
-		cmd.Env = append(cmd.Env, env...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("node presence.mjs (%s): %v\nstdout: %s\nstderr: %s", phase, err, out.String(), errb.String())
-		}
-		var sum map[string]any
-		if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &sum); err != nil {
-			t.Fatalf("presence.mjs (%s): summary is not JSON: %v\n%s", phase, err, out.String())
-		}
-		t.Logf("masto.js %s: %s", phase, strings.TrimSpace(out.String()))
-		return sum
+		return runScript(t, ctx, dir, "presence.mjs", append([]string{"PHASE=" + phase, "BRIDGE_URL=" + e.api.BaseURL, "BRIDGE_TOKEN=" + e.api.Token,
+			"NODE_EXTRA_CA_CERTS=" + e.front.CAFile, "PEER_NOTE=" + noteURL, "PEER_HANDLE=" + handle}, env...)...)
 	}
 	sum := run("act")
 	field := func(k, f string) string {
