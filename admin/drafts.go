@@ -19,7 +19,7 @@ import (
 
 // Drafts decides contributors' drafts: package publish.
 type Drafts interface {
-	ApproveDraft(ctx context.Context, account string, id, approver int64) (storage.Status, error)
+	ApproveDraft(ctx context.Context, account string, id, approver int64) (publish.Approval, error)
 	RejectDraft(ctx context.Context, account string, id, by int64, reason string) error
 }
 
@@ -108,14 +108,19 @@ func (c *Console) draftApprove(w http.ResponseWriter, r *http.Request, s *sessio
 	if !ok {
 		return
 	}
-	st, err := c.set.Drafts.ApproveDraft(r.Context(), account, id, s.member.ID)
+	ap, err := c.set.Drafts.ApproveDraft(r.Context(), account, id, s.member.ID)
 	if err != nil {
 		c.draftError(w, r, s, err)
 		return
 	}
+	detail, msg := "status "+strconv.FormatInt(ap.Status.ID, 10), tr(language(r), "draft.approved", ap.Status.ID)
+	if ap.Status.ID == 0 {
+		at := ap.ScheduledAt.UTC().Format("2006-01-02 15:04 UTC")
+		detail, msg = "scheduled for "+at, tr(language(r), "draft.approvedlater", at)
+	}
 	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: account, Action: "draft.approve",
-		Target: "draft " + strconv.FormatInt(id, 10), Detail: "status " + strconv.FormatInt(st.ID, 10)})
-	c.draftsPage(w, r, s, http.StatusOK, tr(language(r), "draft.approved", st.ID), "")
+		Target: "draft " + strconv.FormatInt(id, 10), Detail: detail})
+	c.draftsPage(w, r, s, http.StatusOK, msg, "")
 }
 
 // draftReject rejects a pending draft with an optional reason.

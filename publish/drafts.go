@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/passerelle/passerelle/reqlog"
@@ -82,38 +83,89 @@ func (s *Service) teamDraft(ctx context.Context, account string, id int64) (stor
 	return td, err
 }
 
+// Approval is what approving a draft did: published Status, or, for a
+// draft whose time is still ahead, scheduled it for ScheduledAt (Scheduled
+// is the scheduled status's id, as GET /api/v1/scheduled_statuses lists
+// it; 0 when approving an approved draft again).
+type Approval struct {
+	Status      storage.Status
+	Scheduled   int64
+	ScheduledAt time.Time
+}
+
 // ApproveDraft publishes a pending draft of account, approved by the
 // member approver: the status, its attribution (the contributor and
-// their app) and the draft's approval are one transaction. Approving an
-// approved draft returns its status and publishes nothing; approving a
-// rejected one is ErrDraftDecided. A draft whose time is still ahead is
-// published at once (the scheduler is not used for drafts yet).
-func (s *Service) ApproveDraft(ctx context.Context, account string, id, approver int64) (storage.Status, error) {
+// their app) and the draft's approval are one transaction. A draft whose
+// time (scheduled_at) is at least MinScheduleDelay ahead is scheduled
+// instead, the approval and the scheduled status in one transaction, and
+// is published at its time by the scheduler, attributed to the
+// contributor; one whose time has come or is too close is published at
+// once. Approving an approved draft returns what its approval did and
+// changes nothing; approving a rejected one is ErrDraftDecided.
+func (s *Service) ApproveDraft(ctx context.Context, account string, id, approver int64) (Approval, error) {
 	td, err := s.teamDraft(ctx, account, id)
 	if err != nil {
-		return storage.Status{}, err
+		return Approval{}, err
 	}
 	switch td.State {
 	case storage.DraftApproved:
-		return s.store.GetStatus(ctx, td.StatusID)
+		return s.approval(ctx, td)
 	case storage.DraftRejected:
-		return storage.Status{}, ErrDraftDecided
+		return Approval{}, ErrDraftDecided
 	}
 	d, err := DraftOf(td)
 	if err != nil {
-		return storage.Status{}, err
+		return Approval{}, err
 	}
 	d.IdempotencyKey = ""
-	d.approves = &storage.DraftDecision{DraftID: td.ID, Account: account, State: storage.DraftApproved, By: approver, At: s.now().UTC()}
+	dec := storage.DraftDecision{DraftID: td.ID, Account: account, State: storage.DraftApproved, By: approver, At: s.now().UTC()}
+	if !td.ScheduledAt.IsZero() && !td.ScheduledAt.Before(s.now().Add(MinScheduleDelay)) {
+		var sc Scheduled
+		err := s.store.InTx(ctx, func(q storage.Queries) error {
+			if err := q.DecideTeamDraft(ctx, dec); err != nil {
+				return err
+			}
+			var err error
+			sc, err = s.schedule(ctx, q, account, d, td.ScheduledAt, draftJobKey(td))
+			return err
+		})
+		if errors.Is(err, storage.ErrNotFound) {
+			return s.decidedMeanwhile(ctx, account, id)
+		}
+		if err != nil {
+			return Approval{}, err
+		}
+		return Approval{Scheduled: sc.ID, ScheduledAt: sc.ScheduledAt}, nil
+	}
+	d.approves = &dec
 	st, err := s.Create(ctx, account, d)
 	if errors.Is(err, storage.ErrNotFound) {
-		// Decided meanwhile by someone else: nothing was published here.
-		if td, err2 := s.teamDraft(ctx, account, id); err2 == nil && td.State == storage.DraftApproved {
-			return s.store.GetStatus(ctx, td.StatusID)
-		}
-		return storage.Status{}, ErrDraftDecided
+		return s.decidedMeanwhile(ctx, account, id)
 	}
-	return st, err
+	return Approval{Status: st}, err
+}
+
+// decidedMeanwhile is the answer to approving a draft someone else
+// decided meanwhile: nothing was published here.
+func (s *Service) decidedMeanwhile(ctx context.Context, account string, id int64) (Approval, error) {
+	if td, err := s.teamDraft(ctx, account, id); err == nil && td.State == storage.DraftApproved {
+		return s.approval(ctx, td)
+	}
+	return Approval{}, ErrDraftDecided
+}
+
+// approval is what the approval of an approved draft did.
+func (s *Service) approval(ctx context.Context, td storage.TeamDraft) (Approval, error) {
+	if td.StatusID != 0 {
+		st, err := s.store.GetStatus(ctx, td.StatusID)
+		return Approval{Status: st}, err
+	}
+	return Approval{ScheduledAt: td.ScheduledAt}, nil
+}
+
+// draftJobKey is the key of an approved draft's scheduled status.
+func draftJobKey(td storage.TeamDraft) string {
+	return "draft:" + td.Account + ":" + strconv.FormatInt(td.ID, 10)
 }
 
 // RejectDraft rejects a pending draft of account, with an optional reason

@@ -47,14 +47,14 @@ func TestDraftApproval(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := e.pub.ApproveDraft(ctx, "news", td.ID, 9)
+			ap, err := e.pub.ApproveDraft(ctx, "news", td.ID, 9)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				t.Errorf("approve: %v", err)
 				return
 			}
-			ids[st.ID] = true
+			ids[ap.Status.ID] = true
 		}()
 	}
 	wg.Wait()

@@ -38,18 +38,24 @@ func (s *Service) Schedule(ctx context.Context, account string, d Draft, at time
 	if at.Before(s.now().Add(MinScheduleDelay)) {
 		return Scheduled{}, invalid("Validation failed: Scheduled at must be at least 5 minutes in the future")
 	}
-	if err := s.validate(ctx, s.store, account, &d, 0); err != nil {
+	key := ""
+	if d.IdempotencyKey != "" {
+		key = "schedule:" + account + ":" + d.IdempotencyKey
+	}
+	return s.schedule(ctx, s.store, account, d, at, key)
+}
+
+// schedule validates d with q and stores it as a job of q, keyed by key
+// when not empty.
+func (s *Service) schedule(ctx context.Context, q storage.Queries, account string, d Draft, at time.Time, key string) (Scheduled, error) {
+	if err := s.validate(ctx, q, account, &d, 0); err != nil {
 		return Scheduled{}, err
 	}
 	payload, err := json.Marshal(scheduledPayload{Account: account, Draft: d})
 	if err != nil {
 		return Scheduled{}, err
 	}
-	key := ""
-	if d.IdempotencyKey != "" {
-		key = "schedule:" + account + ":" + d.IdempotencyKey
-	}
-	id, err := s.store.EnqueueJob(ctx, storage.NewJob{Kind: JobPublish, Payload: payload, RunAt: at.UTC(), Key: key, Ref: "scheduled:" + account})
+	id, err := q.EnqueueJob(ctx, storage.NewJob{Kind: JobPublish, Payload: payload, RunAt: at.UTC(), Key: key, Ref: "scheduled:" + account})
 	if err != nil {
 		return Scheduled{}, fmt.Errorf("publish: schedule: %w", err)
 	}

@@ -160,6 +160,58 @@ func TestSchedule(t *testing.T) {
 	})
 }
 
+// TestScheduledDraftApproval: a contributor's draft with a time ahead is
+// scheduled when approved (approval and scheduled status in one
+// transaction; approving again, or from a second editor, schedules
+// nothing more) and published at its time, once, attributed to the
+// contributor; a draft whose time is too close is published at once.
+func TestScheduledDraftApproval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store, pub := openService(t, filepath.Join(t.TempDir(), "bridge.db"), nil)
+		ctx := context.Background()
+		by := &storage.StatusAttribution{MemberID: 3, TokenID: 5}
+		td, err := pub.SubmitDraft(ctx, "news", publish.Draft{Text: "opening hours", By: by}, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap, err := pub.ApproveDraft(ctx, "news", td.ID, 9)
+		if err != nil || ap.Status.ID != 0 || ap.Scheduled == 0 || !ap.ScheduledAt.Equal(time.Now().Add(time.Hour)) {
+			t.Fatalf("approval %+v, %v; want scheduled in an hour", ap, err)
+		}
+		if again, err := pub.ApproveDraft(ctx, "news", td.ID, 10); err != nil || again.Status.ID != 0 || !again.ScheduledAt.Equal(ap.ScheduledAt) {
+			t.Fatalf("approving again: %+v, %v", again, err)
+		}
+		if got, _ := store.GetTeamDraft(ctx, td.ID); got.State != storage.DraftApproved || got.DecidedBy != 9 {
+			t.Fatalf("draft %+v", got)
+		}
+		if n, _ := store.CountStatuses(ctx, "news", nil); n != 0 {
+			t.Fatalf("%d statuses before its time", n)
+		}
+		stop := runScheduler(t, store, pub)
+		time.Sleep(time.Hour + time.Minute)
+		synctest.Wait()
+		stop()
+		sts, err := store.ListStatuses(ctx, storage.StatusPage{Account: "news", Limit: 10})
+		if err != nil || len(sts) != 1 || sts[0].Text != "opening hours" {
+			t.Fatalf("published %+v, %v; want the draft once", sts, err)
+		}
+		attr, _ := store.StatusAttributions(ctx, []int64{sts[0].ID})
+		if a := attr[sts[0].ID]; a.MemberID != 3 || a.TokenID != 5 {
+			t.Errorf("attribution = %+v", a)
+		}
+
+		soon, err := pub.SubmitDraft(ctx, "news", publish.Draft{Text: "too close", By: by}, time.Now().Add(6*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute) // an editor approves late
+		ap, err = pub.ApproveDraft(ctx, "news", soon.ID, 9)
+		if err != nil || ap.Status.ID == 0 {
+			t.Fatalf("late approval %+v, %v; want published at once", ap, err)
+		}
+	})
+}
+
 // parentDeletingStore deletes a status just before the next transaction:
 // the scheduled reply's parent goes between the scheduler's check and its
 // transaction, whose own check then refuses the reply.
