@@ -247,17 +247,8 @@ func nodeSuite(t *testing.T, folder, module, missing string) string {
 // checkNoteActivity requires d to be a verified delivery by @news to the
 // follower's shared inbox of activity typ about the note noteID.
 func checkNoteActivity(h *harness, d fedtest.Delivery, typ, noteID string) error {
-	switch {
-	case !d.Verified || d.Err != nil:
-		return fmt.Errorf("signature not verified by the follower: %v", d.Err)
-	case d.Signer != h.actorID():
-		return fmt.Errorf("signed by %q, want %q", d.Signer, h.actorID())
-	case d.Status != http.StatusAccepted:
-		return fmt.Errorf("follower answered %d", d.Status)
-	case idOf(d.Activity["actor"]) != h.actorID():
-		return fmt.Errorf("actor %v, want %s", d.Activity["actor"], h.actorID())
-	case idOf(d.Activity["object"]) != noteID:
-		return fmt.Errorf("object %v, want the note %s", d.Activity["object"], noteID)
+	if err := checkSignedActivity(h, d, noteID); err != nil {
+		return err
 	}
 	obj, _ := d.Activity["object"].(map[string]any)
 	switch typ {
@@ -282,6 +273,24 @@ func checkNoteActivity(h *harness, d fedtest.Delivery, typ, noteID string) error
 	case "Delete":
 	default:
 		return fmt.Errorf("unexpected activity type %q", typ)
+	}
+	return nil
+}
+
+// checkSignedActivity requires d to be an activity by @news about
+// objectID, delivered with a signature the follower verified.
+func checkSignedActivity(h *harness, d fedtest.Delivery, objectID string) error {
+	switch {
+	case !d.Verified || d.Err != nil:
+		return fmt.Errorf("signature not verified by the follower: %v", d.Err)
+	case d.Signer != h.actorID():
+		return fmt.Errorf("signed by %q, want %q", d.Signer, h.actorID())
+	case d.Status != http.StatusAccepted:
+		return fmt.Errorf("follower answered %d", d.Status)
+	case idOf(d.Activity["actor"]) != h.actorID():
+		return fmt.Errorf("actor %v, want %s", d.Activity["actor"], h.actorID())
+	case idOf(d.Activity["object"]) != objectID:
+		return fmt.Errorf("object %v, want %s", d.Activity["object"], objectID)
 	}
 	return nil
 }
