@@ -150,6 +150,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
 	mux.HandleFunc("POST /admin/drafts/reject", c.member(c.draftReject))
 	mux.HandleFunc("POST /admin/team/remove", c.member(c.teamRemove))
+	mux.HandleFunc("POST /admin/team/role", c.member(c.teamSetRole))
 	mux.HandleFunc("POST /admin/team/passkeys/remove", c.member(c.teamPasskeyRemove))
 }
 

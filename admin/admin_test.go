@@ -629,6 +629,68 @@ func TestTeamRemove(t *testing.T) {
 	}
 }
 
+// TestTeamSetRole: an admin changes a member's role (an editor becomes a
+// contributor and can no longer decide drafts at once); an editor cannot,
+// nor another account's admin, nor an admin their own role, nor to an
+// unknown role; the changes and refusals are in the audit.
+func TestTeamSetRole(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	admin, editor, other := h.browser(), h.browser(), h.browser()
+	h.join(admin, h.invite("admin@x.example", "news", "admin"))
+	h.join(editor, h.invite("editor@x.example", "news", "editor"))
+	h.join(other, h.invite("other@x.example", "events", "admin"))
+	ed, _ := h.store.GetTeamMemberByEmail(ctx, "editor@x.example")
+	ad, _ := h.store.GetTeamMemberByEmail(ctx, "admin@x.example")
+	memberID := strconv.FormatInt(ed.ID, 10)
+	_, page := h.do(other, "GET", "/admin/team", nil)
+	otherCSRF := match(t, csrfRE, page)
+	_, page = h.do(editor, "GET", "/admin", nil)
+	editorCSRF := match(t, csrfRE, page)
+	_, page = h.do(admin, "GET", "/admin/team", nil)
+	csrf := match(t, csrfRE, page)
+	if !strings.Contains(page, `action="/admin/team/role"`) || !strings.Contains(page, `<option value="editor" selected>`) {
+		t.Fatalf("team page lacks the role form:\n%s", page)
+	}
+	for _, c := range []struct {
+		name string
+		b    *http.Client
+		form url.Values
+		want int
+	}{
+		{"editor changes a role", editor, url.Values{"csrf": {editorCSRF}, "account": {"news"}, "member": {memberID}, "role": {"admin"}}, http.StatusForbidden},
+		{"another account's admin", other, url.Values{"csrf": {otherCSRF}, "account": {"news"}, "member": {memberID}, "role": {"contributor"}}, http.StatusForbidden},
+		{"without CSRF token", admin, url.Values{"account": {"news"}, "member": {memberID}, "role": {"contributor"}}, http.StatusForbidden},
+		{"unknown role", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}, "role": {"owner"}}, http.StatusUnprocessableEntity},
+		{"own role", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "member": {strconv.FormatInt(ad.ID, 10)}, "role": {"editor"}}, http.StatusUnprocessableEntity},
+		{"admin makes the editor a contributor", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}, "role": {"contributor"}}, http.StatusOK},
+		{"the same again", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "member": {memberID}, "role": {"contributor"}}, http.StatusOK},
+	} {
+		if resp, page := h.do(c.b, "POST", "/admin/team/role", c.form); resp.StatusCode != c.want {
+			t.Errorf("%s: %d, want %d\n%s", c.name, resp.StatusCode, c.want, page)
+		}
+	}
+	rs, _ := h.store.TeamRoles(ctx, ed.ID)
+	if len(rs) != 1 || rs[0].Role != storage.RoleContributor {
+		t.Fatalf("roles %+v, want contributor", rs)
+	}
+	if rs, _ := h.store.TeamRoles(ctx, ad.ID); len(rs) != 1 || rs[0].Role != storage.RoleAdmin {
+		t.Fatalf("admin's roles %+v", rs)
+	}
+	// The former editor's session acts as a contributor at once.
+	if resp, page := h.do(editor, "POST", "/admin/drafts/approve", url.Values{"csrf": {editorCSRF}, "account": {"news"}, "draft": {"1"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a contributor approving: %d, want 403\n%s", resp.StatusCode, page)
+	}
+	entries, _ := h.store.ListAudit(ctx, storage.AuditQuery{Accounts: []string{"news"}, Limit: 100})
+	count := map[string]int{}
+	for _, e := range entries {
+		count[e.Action]++
+	}
+	if count["team.role"] != 1 || count["team.role.refused"] != 2 {
+		t.Errorf("audit: %d team.role, %d team.role.refused; want 1 and 2 (%v)", count["team.role"], count["team.role.refused"], count)
+	}
+}
+
 // TestDrafts: a contributor's draft waits in the console; an editor of
 // another account can neither see nor decide it; the account's editor
 // rejects one with a reason (shown to the contributor) and approves the

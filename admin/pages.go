@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,6 +224,36 @@ func (c *Console) teamRemove(w http.ResponseWriter, r *http.Request, s *session)
 	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: role.Account, Action: "team.remove",
 		Target: role.Email, Detail: "role " + role.Role + "; " + strconv.Itoa(n) + " session(s) ended"})
 	c.teamPage(w, r, s, http.StatusOK, teamBody{Done: tr(language(r), "team.removed", role.Email)}, "")
+}
+
+// teamSetRole: an admin changes the role of a member of one of their
+// accounts (never their own: another admin does that, so that an account
+// always keeps one). The member's tokens and sessions act with the new
+// role at once (roles are read on every request).
+func (c *Console) teamSetRole(w http.ResponseWriter, r *http.Request, s *session) {
+	role, ok := c.teamMemberOf(w, r, s, "team.role")
+	if !ok {
+		return
+	}
+	lang := language(r)
+	next := r.PostFormValue("role")
+	switch {
+	case role.MemberID == s.member.ID:
+		c.teamPage(w, r, s, http.StatusUnprocessableEntity, teamBody{}, tr(lang, "err.roleself"))
+		return
+	case !slices.Contains(roles, next):
+		c.teamPage(w, r, s, http.StatusUnprocessableEntity, teamBody{}, tr(lang, "err.badrole"))
+		return
+	}
+	if next != role.Role {
+		if err := c.store.SetTeamRole(r.Context(), role.MemberID, role.Account, next); err != nil {
+			c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+			return
+		}
+		c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: role.Account, Action: "team.role",
+			Target: role.Email, Detail: role.Role + " -> " + next})
+	}
+	c.teamPage(w, r, s, http.StatusOK, teamBody{Done: tr(lang, "team.roleset", role.Email, tr(lang, "role."+next), role.Account)}, "")
 }
 
 // teamPasskeyRemove: an admin removes a passkey of a member of one of
