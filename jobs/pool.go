@@ -41,6 +41,7 @@ type pool struct {
 	parked   chan struct{}    // one per parked job
 	ready    chan storage.Job // claimed, waiting for a worker
 	room     chan struct{}    // the claimer may have room to claim
+	rearm    chan struct{}    // a job was put back: the claimer's wake-up time may be earlier
 	stopping <-chan struct{}  // closed when Run is asked to stop
 
 	idle        atomic.Int32 // job goroutines waiting for a job
@@ -69,6 +70,7 @@ func newPool(r *Runner, p Pool) *pool {
 		parked:  make(chan struct{}, p.Parked),
 		ready:   make(chan storage.Job, size),
 		room:    make(chan struct{}, 1),
+		rearm:   make(chan struct{}, 1),
 	}
 }
 
@@ -191,22 +193,39 @@ func (p *pool) claim(ctx context.Context) {
 			if len(jobs) == 0 && err == nil && p.Idle != nil {
 				p.Idle(ctx)
 			}
-			var dueC <-chan time.Time
-			if at, ok := p.due.next(now); ok && err == nil {
-				due.Reset(max(at.Sub(p.now()), 0))
-				dueC = due.C
-			}
+			p.sleep(ctx, now, err == nil, tick.C, due)
+		}
+	}
+}
+
+// sleep waits, after a claim at now that left room, until the next idle
+// poll (tick), a nudge (Wake), or the earliest time a job this process put
+// back comes due (when useDue). A job put back meanwhile (rearm) sets the
+// wake-up time again without a claim: a poll job that runs again in 10 s
+// must not wait for a 1-minute idle poll.
+func (p *pool) sleep(ctx context.Context, now time.Time, useDue bool, tick <-chan time.Time, due *time.Timer) {
+	for {
+		var dueC <-chan time.Time
+		if at, ok := p.due.next(now); ok && useDue {
+			due.Reset(max(at.Sub(p.now()), 0))
+			dueC = due.C
+		}
+		rearmed := false
+		select {
+		case <-ctx.Done():
+		case <-p.Wake.ch():
 			select {
 			case <-ctx.Done():
-			case <-p.Wake.ch():
-				select {
-				case <-ctx.Done():
-				case <-time.After(claimGather):
-				}
-			case <-tick.C:
-			case <-dueC:
+			case <-time.After(claimGather):
 			}
-			due.Stop()
+		case <-tick:
+		case <-dueC:
+		case <-p.rearm:
+			rearmed = true
+		}
+		due.Stop()
+		if !rearmed {
+			return
 		}
 	}
 }
@@ -305,6 +324,10 @@ func (p *pool) finish(ctx context.Context, j *Job, err error) {
 	}
 	if !at.IsZero() {
 		p.due.add(at, now, p.horizon)
+		select {
+		case p.rearm <- struct{}{}:
+		default:
+		}
 		if e != nil {
 			e = e.Time("run_at", at)
 		}

@@ -220,6 +220,38 @@ func TestRetryComesDue(t *testing.T) {
 	})
 }
 
+// TestAgainWithRoom: a pool with room left (two workers, one job)
+// sleeps while its job runs; the job put back for 10 s later runs 10 s
+// later, not at the pool's next idle poll a minute on (the Bluesky
+// notifications' poll job is such a job).
+func TestAgainWithRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := storagetest.OpenSQLite(t)
+		enqueue(t, st, storage.NewJob{Kind: "k"})
+		r := newRunner(t, st)
+		var runs []time.Time
+		register(t, r, Pool{Kinds: []string{"k"}, Workers: 2, PollEvery: time.Minute,
+			Handle: func(ctx context.Context, j *Job) error {
+				runs = append(runs, time.Now())
+				if len(runs) < 3 {
+					return Again(time.Now().Add(10 * time.Second))
+				}
+				return nil
+			}})
+		start(t, r, time.Second)
+		time.Sleep(25 * time.Second)
+		synctest.Wait()
+		if len(runs) != 3 {
+			t.Fatalf("%d runs in 25 s, want 3 (again after 10 s, twice)", len(runs))
+		}
+		for i := range 2 {
+			if d := runs[i+1].Sub(runs[i]); d < 10*time.Second || d > 10*time.Second+time.Second {
+				t.Errorf("run %d after %v, want 10 s", i+2, d)
+			}
+		}
+	})
+}
+
 // TestWake: a nudged pool claims a new job at once; without the nudge it
 // waits for its poll.
 func TestWake(t *testing.T) {
