@@ -81,7 +81,9 @@ type ComposeOptions struct {
 //   - hashtags keep their text and get a tag facet (without '#') unless
 //     longer than Bluesky's tag limit;
 //   - a mention of an account in opts.Handles becomes "@bluesky.handle"
-//     with a mention facet; other mentions stay text, written in full
+//     with a mention facet, and so does a Bluesky handle written as one
+//     ("@alice.bsky.social": a name with a dot and no domain, which none
+//     of our usernames is); other mentions stay text, written in full
 //     ("@user@domain").
 //
 // URLs, hashtags and mentions are found by package render's extractor, so
@@ -120,6 +122,13 @@ func Compose(text, warning string, opts ComposeOptions) Text {
 				start := b.Len()
 				b.WriteString("@" + h)
 				facets = append(facets, Facet{Kind: FacetMention, Start: start, End: b.Len(), Value: h})
+			} else if e.Domain == "" && strings.Contains(e.Name, ".") {
+				// Our usernames have no dot: "@alice.bsky.social" is a
+				// Bluesky handle (what a Mastodon app writes when
+				// answering a Bluesky account, whose acct it is).
+				start := b.Len()
+				b.WriteString(s[e.Start:e.End])
+				facets = append(facets, Facet{Kind: FacetMention, Start: start, End: b.Len(), Value: strings.ToLower(e.Name)})
 			} else if e.Domain == "" && opts.LocalDomain != "" {
 				b.WriteString("@" + e.Name + "@" + opts.LocalDomain)
 			} else {

@@ -110,6 +110,15 @@ func TestCompose(t *testing.T) {
 			},
 		},
 		{
+			name: "a Bluesky handle written as a mention (a Mastodon app answering a Bluesky account)",
+			text: "@Alice.Test merci ! Voir aussi @carol.bsky.social.",
+			want: "@Alice.Test merci ! Voir aussi @carol.bsky.social.",
+			facets: []span{
+				{FacetMention, "@Alice.Test", "alice.test"},
+				{FacetMention, "@carol.bsky.social", "carol.bsky.social"},
+			},
+		},
+		{
 			name:    "content warning leads the post",
 			text:    "Details #flood",
 			warning: "Flood alert",

@@ -15,8 +15,9 @@ import (
 // reference PDS and AppView, a Bluesky user's reply to a post the comms
 // team made from masto.js (e2e/masto/bluesky.mjs) arrives in masto.js's
 // notifications and in the post's context; the team answers it from
-// masto.js, and the AppView shows the answer threaded under the reply, as
-// Bluesky users see it.
+// masto.js, beginning with the author's handle as Mastodon apps write it,
+// and the AppView shows the answer threaded under the reply, the handle a
+// mention of its author, as Bluesky users see it.
 func TestMastoJSBlueskyConversation(t *testing.T) {
 	dir := mastoDir(t)
 	pds := pdstest.StartT(t, pdstest.Options{AppView: true})
@@ -52,7 +53,8 @@ func TestMastoJSBlueskyConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	answer := "Réouverture mardi à 9 h."
+	// As a Mastodon app writes it: the author's acct (their handle) first.
+	answer := "@" + alice.Handle + " Réouverture mardi à 9 h."
 	sum := run("answer", "BRIDGE_STATUS="+id, "BSKY_HANDLE="+alice.Handle, "WANT_TEXT="+question, "ANSWER_TEXT="+answer)
 	if sum["visibility"] == "direct" {
 		t.Errorf("the answer is %v", sum["visibility"])
@@ -61,6 +63,11 @@ func TestMastoJSBlueskyConversation(t *testing.T) {
 	waitThread(t, ctx, pds, alice, reply.URI, func(tv threadView) bool {
 		for _, r := range tv.Replies {
 			if r.Post.Author.DID == city.DID && r.Post.Record.Text == answer {
+				// The handle is a mention of alice.
+				f := r.Post.Record.Facets
+				if len(f) != 1 || len(f[0].Features) != 1 || f[0].Features[0].DID != alice.DID || f[0].Index.ByteEnd != len("@"+alice.Handle) {
+					t.Errorf("the answer's facets %+v; want a mention of %s", f, alice.DID)
+				}
 				return true
 			}
 		}
@@ -78,7 +85,17 @@ type threadView struct {
 			DID string `json:"did"`
 		} `json:"author"`
 		Record struct {
-			Text string `json:"text"`
+			Text   string `json:"text"`
+			Facets []struct {
+				Index struct {
+					ByteStart int `json:"byteStart"`
+					ByteEnd   int `json:"byteEnd"`
+				} `json:"index"`
+				Features []struct {
+					Type string `json:"$type"`
+					DID  string `json:"did"`
+				} `json:"features"`
+			} `json:"facets"`
 		} `json:"record"`
 	} `json:"post"`
 	Replies []threadView `json:"replies"`
