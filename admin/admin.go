@@ -39,6 +39,12 @@ type Settings struct {
 	// Drafts approves and rejects contributors' drafts (package publish);
 	// nil: the drafts are listed, not decided.
 	Drafts Drafts
+	// Compose publishes what the compose page writes (package publish);
+	// nil: no compose page.
+	Compose Composer
+	// Preview shows a post as Bluesky will get it (package atproto); nil:
+	// no Bluesky preview.
+	Preview Previewer
 }
 
 // Lifetimes and limits.
@@ -146,6 +152,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/team", c.member(c.team))
 	mux.HandleFunc("POST /admin/team/invite", c.member(c.teamInvite))
 	mux.HandleFunc("GET /admin/reach", c.member(c.reach))
+	mux.HandleFunc("GET /admin/compose", c.member(c.compose))
+	mux.HandleFunc("POST /admin/compose", c.member(c.composePost))
 	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))
 	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
 	mux.HandleFunc("POST /admin/drafts/reject", c.member(c.draftReject))
@@ -300,10 +308,18 @@ func (c *Console) member(h memberHandler) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			multi := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") && r.URL.Path == "/admin/compose"
+			limit := int64(64 << 10)
+			if multi { // the compose form's images
+				limit = composeMaxBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			tok := r.Header.Get("X-CSRF-Token") // the passkey script's requests (JSON bodies)
 			err := error(nil)
-			if tok == "" {
+			if tok == "" && multi {
+				err = r.ParseMultipartForm(8 << 20) // larger files go to temporary files
+				tok = r.PostFormValue("csrf")
+			} else if tok == "" {
 				err = r.ParseForm()
 				tok = r.PostFormValue("csrf")
 			}

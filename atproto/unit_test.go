@@ -286,6 +286,28 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// TestPreview: the compose page's preview is the mirror's plan: a long
+// post is the same thread of records, with its images and counts; an
+// account that is not mirrored has none.
+func TestPreview(t *testing.T) {
+	acc := &account{Account: Account{Username: "news", Bluesky: config.Bluesky{LongPosts: config.LongPostsThread, ImageMaxBytes: 1_000_000}}}
+	m := &Mirror{accounts: map[string]*account{"news": acc}, handles: map[string]string{}}
+	st := storage.Status{Text: strings.Repeat("Une phrase du fil. ", 40), MediaIDs: []int64{7, 8, 9, 10, 11}}
+	p, ok := m.Preview("News", st, nil)
+	plan := m.plan(acc, st, nil, m.handles)
+	if !ok || len(p.Records) != len(plan.records) || len(p.Records) != 3 || p.ImageMaxBytes != 1_000_000 {
+		t.Fatalf("preview %+v, %v; want the plan's 3 records", p, ok)
+	}
+	for i, r := range p.Records {
+		if r.Text != plan.records[i].text.Text || r.Graphemes != Graphemes(r.Text) || r.Graphemes > MaxGraphemes || !slices.Equal(r.Images, plan.records[i].images) {
+			t.Errorf("record %d = %+v, plan %+v", i, r, plan.records[i])
+		}
+	}
+	if _, ok := m.Preview("events", st, nil); ok {
+		t.Error("a preview for an account that is not mirrored")
+	}
+}
+
 func TestImageFitting(t *testing.T) {
 	store := storagetest.OpenSQLite(t)
 	m, err := New(Settings{HTTPClient: http.DefaultClient}, store, zerolog.Nop())

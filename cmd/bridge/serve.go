@@ -256,8 +256,23 @@ func (a *app) console() *admin.Console {
 	for _, acc := range a.cfg.Accounts {
 		names = append(names, acc.Username)
 	}
-	return admin.New(admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub},
-		a.store, a.log.With().Str("component", "admin").Logger())
+	set := admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub, Compose: a.pub}
+	if a.mirror != nil {
+		set.Preview = blueskyPreview(a.mirror)
+	}
+	return admin.New(set, a.store, a.log.With().Str("component", "admin").Logger())
+}
+
+// blueskyPreview gives the console the mirror's preview of a post.
+func blueskyPreview(m *atproto.Mirror) admin.Previewer {
+	return func(account string, st storage.Status, media []storage.Media) (admin.BlueskyPreview, bool) {
+		p, ok := m.Preview(account, st, media)
+		out := admin.BlueskyPreview{Truncated: p.Truncated, ImageMaxBytes: p.ImageMaxBytes}
+		for _, r := range p.Records {
+			out.Records = append(out.Records, admin.BlueskyRecord{Text: r.Text, Graphemes: r.Graphemes, Bytes: r.Bytes, Images: r.Images, Card: r.Card})
+		}
+		return out, ok
+	}
 }
 
 // handler builds the HTTP surface.
