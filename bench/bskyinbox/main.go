@@ -43,14 +43,15 @@ func main() {
 	interval := flag.Duration("interval", time.Duration(config.DefaultBlueskyPollInterval), "accounts[].bluesky.poll_interval")
 	pg := flag.String("postgres", os.Getenv(pdstest.PostgresEnv), "PostgreSQL URL for the AppView (default $"+pdstest.PostgresEnv+")")
 	bridge := flag.String("bridge", "", "bridge binary (empty: build ./cmd/bridge)")
+	logLevel := flag.String("log", "info", "the bridge's log level (its log's end is printed if a reply is never notified)")
 	flag.Parse()
-	if err := run(*n, *interval, *pg, *bridge); err != nil {
+	if err := run(*n, *interval, *pg, *bridge, *logLevel); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/bskyinbox:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, interval time.Duration, pg, bin string) error {
+func run(n int, interval time.Duration, pg, bin, logLevel string) error {
 	if pg == "" {
 		return fmt.Errorf("the AppView needs PostgreSQL: set -postgres or $%s", pdstest.PostgresEnv)
 	}
@@ -84,7 +85,7 @@ func run(n int, interval time.Duration, pg, bin string) error {
 		return err
 	}
 	cfg := e2e.BlueskyConfig{
-		Config:     e2e.Config{Addr: addr, DSN: filepath.Join(dir, "data", "bridge.db"), LogLevel: "warn"},
+		Config:     e2e.Config{Addr: addr, DSN: filepath.Join(dir, "data", "bridge.db"), LogLevel: logLevel},
 		PDSURL:     pds.URL,
 		Identifier: city.Handle,
 		Handle:     "city.example",
@@ -141,6 +142,9 @@ func run(n int, interval time.Duration, pg, bin string) error {
 		}
 		a, b, err := waitReply(ctx, api, pds, city, text, start, 10*interval+2*time.Minute)
 		if err != nil {
+			if log, rerr := os.ReadFile(filepath.Join(dir, "bridge.log")); rerr == nil {
+				fmt.Fprintf(os.Stderr, "bridge log (end):\n%s\n", log[max(0, len(log)-16<<10):])
+			}
 			return err
 		}
 		appview, ours = append(appview, a), append(ours, b)
