@@ -50,9 +50,10 @@ func (m *Mirror) MirrorGates(ctx context.Context, q storage.Queries, st storage.
 }
 
 // syncGates writes the gates of a status's posts that are on Bluesky
-// from the policy the status has now (gateRecords): each gate it needs is
-// put (created or replaced), each it no longer needs deleted. Both are
-// idempotent, so a retry after a partial run finishes the work.
+// from the policy the status has now (gateRecords): for each post, in one
+// applyWrites (all or nothing), each gate it needs is created or
+// updated, each it no longer needs deleted. What exists is asked of the
+// PDS first, so that a retry after a partial run finishes the work.
 func (m *Mirror) syncGates(ctx context.Context, a *account, p jobPayload) error {
 	st, err := m.store.GetStatus(ctx, p.StatusID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -75,13 +76,9 @@ func (m *Mirror) syncGates(ctx context.Context, a *account, p jobPayload) error 
 	// The thread's root carries the threadgate: the first post of a
 	// status that replies to nothing (it always got one).
 	topLevel := st.InReplyToID == 0 && st.Visibility != storage.VisibilityBluesky
-	gates := map[recordKey]storage.BlueskyRecord{}
 	for _, r := range recs {
-		if r.Kind != storage.BlueskyKindPost {
-			gates[recordKey{r.Kind, r.Position}] = r
-			if r.Kind == storage.BlueskyKindThreadgate && r.Position == 0 {
-				topLevel = true
-			}
+		if r.Kind == storage.BlueskyKindThreadgate && r.Position == 0 {
+			topLevel = true
 		}
 	}
 	for _, post := range recs {
@@ -89,45 +86,85 @@ func (m *Mirror) syncGates(ctx context.Context, a *account, p jobPayload) error 
 			continue // not written yet: its job writes it with the policy it then has
 		}
 		created := st.CreatedAt.Add(time.Duration(post.Position) * time.Millisecond)
-		want := map[string]bool{}
-		for _, g := range gateRecords(pol, post.Position == 0 && topLevel, post.URI, created) {
-			want[g.kind] = true
-			if err := m.putGate(ctx, a, st.ID, post, g); err != nil {
-				return err
-			}
-		}
-		for _, kind := range []string{storage.BlueskyKindThreadgate, storage.BlueskyKindPostgate} {
-			r, ok := gates[recordKey{kind, post.Position}]
-			if want[kind] || !ok {
-				continue
-			}
-			if err := m.deleteRecords(ctx, a, []storage.BlueskyRecord{r}); err != nil {
-				return err
-			}
+		if err := m.writeGates(ctx, a, st.ID, post, gateRecords(pol, post.Position == 0 && topLevel, post.URI, created)); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// putGate creates or replaces one gate record of a post (its record key
-// is the post's) and saves it.
-func (m *Mirror) putGate(ctx context.Context, a *account, statusID int64, post storage.BlueskyRecord, g gateRecord) error {
-	var uri, cid string
-	err := m.call(ctx, a, func(c *atclient.APIClient) error {
-		out, err := comatproto.RepoPutRecord(ctx, c, &comatproto.RepoPutRecord_Input{
-			Repo: c.AccountDID.String(), Collection: collectionOf(g.kind), Rkey: post.RKey,
-			Record: &lexutil.LexiconTypeDecoder{Val: g.record},
-		})
+// writeGates makes a post's gates on the PDS exactly want, in one
+// applyWrites, and saves them.
+func (m *Mirror) writeGates(ctx context.Context, a *account, statusID int64, post storage.BlueskyRecord, want []gateRecord) error {
+	var (
+		writes  []*comatproto.RepoApplyWrites_Input_Writes_Elem
+		kinds   []string
+		deleted []string
+	)
+	wanted := map[string]gateRecord{}
+	for _, g := range want {
+		wanted[g.kind] = g
+	}
+	for _, kind := range []string{storage.BlueskyKindThreadgate, storage.BlueskyKindPostgate} {
+		coll := collectionOf(kind)
+		uri, _, err := m.getRecord(ctx, a, coll, post.RKey)
 		if err != nil {
 			return err
 		}
-		uri, cid = out.Uri, out.Cid
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("atproto: put %s %s: %w", g.kind, post.RKey, err)
+		g, ok := wanted[kind]
+		switch {
+		case ok && uri != "":
+			writes = append(writes, &comatproto.RepoApplyWrites_Input_Writes_Elem{RepoApplyWrites_Update: &comatproto.RepoApplyWrites_Update{
+				Collection: coll, Rkey: post.RKey, Value: &lexutil.LexiconTypeDecoder{Val: g.record},
+			}})
+			kinds = append(kinds, kind)
+		case ok:
+			writes = append(writes, createOp(coll, post.RKey, g.record))
+			kinds = append(kinds, kind)
+		case uri != "":
+			writes = append(writes, &comatproto.RepoApplyWrites_Input_Writes_Elem{RepoApplyWrites_Delete: &comatproto.RepoApplyWrites_Delete{
+				Collection: coll, Rkey: post.RKey,
+			}})
+			kinds = append(kinds, kind)
+			deleted = append(deleted, kind)
+		default:
+			deleted = append(deleted, kind) // gone already: forget it
+		}
 	}
-	return m.store.PutBlueskyRecord(ctx, storage.BlueskyRecord{
-		StatusID: statusID, Kind: g.kind, Position: post.Position, Account: a.Username, RKey: post.RKey, URI: uri, CID: cid, CreatedAt: m.now(),
-	})
+	if len(writes) > 0 {
+		var out *comatproto.RepoApplyWrites_Output
+		err := m.call(ctx, a, func(c *atclient.APIClient) error {
+			var err error
+			out, err = comatproto.RepoApplyWrites(ctx, c, &comatproto.RepoApplyWrites_Input{Repo: c.AccountDID.String(), Writes: writes})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("atproto: write the gates of post %d of status %d: %w", post.Position, statusID, err)
+		}
+		for k, res := range out.Results {
+			if k >= len(kinds) {
+				break
+			}
+			var uri, cid string
+			switch {
+			case res.RepoApplyWrites_CreateResult != nil:
+				uri, cid = res.RepoApplyWrites_CreateResult.Uri, res.RepoApplyWrites_CreateResult.Cid
+			case res.RepoApplyWrites_UpdateResult != nil:
+				uri, cid = res.RepoApplyWrites_UpdateResult.Uri, res.RepoApplyWrites_UpdateResult.Cid
+			default:
+				continue
+			}
+			if err := m.store.PutBlueskyRecord(ctx, storage.BlueskyRecord{
+				StatusID: statusID, Kind: kinds[k], Position: post.Position, Account: a.Username, RKey: post.RKey, URI: uri, CID: cid, CreatedAt: m.now(),
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, kind := range deleted {
+		if err := m.store.DeleteBlueskyRecord(ctx, statusID, kind, post.Position); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
