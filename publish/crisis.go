@@ -52,36 +52,40 @@ func (s *Service) CrisisOn(ctx context.Context, account string, n int) (CrisisRe
 	}
 	res := CrisisResult{On: true}
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
-		res.Changed = 0
 		created, err := q.StartCrisis(ctx, storage.Crisis{Account: account, Posts: n, StartedAt: s.now().UTC()})
 		if err != nil {
 			return err
 		}
 		res.Already = !created
-		if res.Crisis, err = q.GetCrisis(ctx, account); err != nil {
+		if _, err := q.LockCrisis(ctx, account); err != nil {
 			return err
 		}
-		sts, err := q.ListStatuses(ctx, storage.StatusPage{Account: account, Limit: n, Visibilities: crisisVisibilities})
+		res.Changed, err = s.tightenRecent(ctx, q, account, n)
+		return err
+	})
+	if err != nil {
+		return CrisisResult{}, s.wrap("crisis on", err)
+	}
+	// Again, in a transaction of its own: a post published while the
+	// first one ran did not see the crisis (PostgreSQL, several
+	// replicas) and is among the last n now.
+	err = s.store.InTx(ctx, func(q storage.Queries) error {
+		var err error
+		if res.Crisis, err = q.LockCrisis(ctx, account); err != nil {
+			return err // ErrNotFound: turned off meanwhile, and reverted
+		}
+		more, err := s.tightenRecent(ctx, q, account, n)
 		if err != nil {
 			return err
 		}
-		for _, st := range sts {
-			prev, had, err := ownPolicy(ctx, q, st.ID)
-			if err != nil {
-				return err
-			}
-			changed, err := s.tighten(ctx, q, st, prev, had)
-			if err != nil {
-				return err
-			}
-			if changed {
-				res.Changed++
-			}
-		}
+		res.Changed += more
 		posts, err := q.ListCrisisPosts(ctx, account)
 		res.Posts = len(posts)
 		return err
 	})
+	if errors.Is(err, storage.ErrNotFound) {
+		res.On, err = false, nil // turned off meanwhile: what it closed is reverted already
+	}
 	if err != nil {
 		return CrisisResult{}, s.wrap("crisis on", err)
 	}
@@ -92,6 +96,30 @@ func (s *Service) CrisisOn(ctx context.Context, account string, n int) (CrisisRe
 	return res, nil
 }
 
+// tightenRecent tightens the account's last n posts (direct ones left
+// out) that the crisis does not hold yet, and returns how many changed.
+func (s *Service) tightenRecent(ctx context.Context, q storage.Queries, account string, n int) (int, error) {
+	sts, err := q.ListStatuses(ctx, storage.StatusPage{Account: account, Limit: n, Visibilities: crisisVisibilities})
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for _, st := range sts {
+		prev, had, err := ownPolicy(ctx, q, st.ID)
+		if err != nil {
+			return 0, err
+		}
+		ok, err := s.tighten(ctx, q, st, prev, had)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			changed++
+		}
+	}
+	return changed, nil
+}
+
 // CrisisOff turns the account's crisis mode off: each post it tightened
 // gets back its own policy from before (or none), and its Note's Update
 // and Bluesky gates follow. Off already, it does nothing (Already).
@@ -99,7 +127,7 @@ func (s *Service) CrisisOff(ctx context.Context, account string) (CrisisResult, 
 	var res CrisisResult
 	err := s.store.InTx(ctx, func(q storage.Queries) error {
 		res = CrisisResult{}
-		c, err := q.GetCrisis(ctx, account)
+		c, err := q.LockCrisis(ctx, account)
 		if errors.Is(err, storage.ErrNotFound) {
 			res.Already = true
 			return nil
@@ -231,7 +259,7 @@ func (s *Service) crisisCreate(ctx context.Context, q storage.Queries, st storag
 	if st.Visibility == storage.VisibilityDirect {
 		return nil
 	}
-	if _, err := q.GetCrisis(ctx, st.Account); errors.Is(err, storage.ErrNotFound) {
+	if _, err := q.LockCrisis(ctx, st.Account); errors.Is(err, storage.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err

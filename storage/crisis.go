@@ -36,6 +36,11 @@ type Crises interface {
 	StartCrisis(ctx context.Context, c Crisis) (created bool, err error)
 	// GetCrisis returns the account's crisis mode, ErrNotFound when off.
 	GetCrisis(ctx context.Context, account string) (Crisis, error)
+	// LockCrisis returns the account's crisis mode as GetCrisis does and,
+	// in a transaction, holds it until the transaction ends, so that
+	// turning it off waits for what is being added to it (and the other
+	// way round); ErrNotFound when off.
+	LockCrisis(ctx context.Context, account string) (Crisis, error)
 	// EndCrisis turns it off and forgets its posts; false when it was off.
 	EndCrisis(ctx context.Context, account string) (bool, error)
 	// AddCrisisPost records a post crisis mode tightened; created is
@@ -69,6 +74,17 @@ func (q *queries) GetCrisis(ctx context.Context, account string) (Crisis, error)
 	}
 	c.StartedAt = time.UnixMicro(started).UTC()
 	return c, nil
+}
+
+func (q *queries) LockCrisis(ctx context.Context, account string) (Crisis, error) {
+	n, err := q.w.execN(ctx, `UPDATE crisis_modes SET posts = posts WHERE account = ?`, account)
+	if err != nil {
+		return Crisis{}, q.d.wrap(fmt.Sprintf("lock crisis mode of %q", account), err)
+	}
+	if n == 0 {
+		return Crisis{}, fmt.Errorf("lock crisis mode of %q: %w", account, ErrNotFound)
+	}
+	return q.GetCrisis(ctx, account)
 }
 
 func (q *queries) EndCrisis(ctx context.Context, account string) (bool, error) {

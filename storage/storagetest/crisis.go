@@ -30,6 +30,11 @@ func RunCrisis(t *testing.T, open func(t *testing.T) storage.Store) {
 			t.Errorf("GetCrisis = %+v, want the first one", got)
 		}
 		check(t, ignore(s.StartCrisis(ctx, storage.Crisis{Account: "events", Posts: 5, StartedAt: at})))
+		if got := must(s.LockCrisis(ctx, "news"))(t); got != (storage.Crisis{Account: "news", Posts: 20, StartedAt: at}) {
+			t.Errorf("LockCrisis = %+v, want the first one", got)
+		}
+		_, err = s.LockCrisis(ctx, "nobody")
+		wantErr(t, err, storage.ErrNotFound)
 		if ended := must(s.EndCrisis(ctx, "news"))(t); !ended {
 			t.Error("EndCrisis: not ended")
 		}
@@ -37,6 +42,8 @@ func RunCrisis(t *testing.T, open func(t *testing.T) storage.Store) {
 			t.Error("EndCrisis when off: ended")
 		}
 		_, err = s.GetCrisis(ctx, "news")
+		wantErr(t, err, storage.ErrNotFound)
+		_, err = s.LockCrisis(ctx, "news")
 		wantErr(t, err, storage.ErrNotFound)
 		if _, err := s.GetCrisis(ctx, "events"); err != nil {
 			t.Errorf("another account's crisis: %v", err)
@@ -91,6 +98,33 @@ func RunCrisis(t *testing.T, open func(t *testing.T) storage.Store) {
 		}
 		if got := must(s.ListCrisisPosts(ctx, "news"))(t); len(got) != 0 {
 			t.Errorf("a rolled back AddCrisisPost left %+v", got)
+		}
+	})
+	// What a transaction adds to a crisis it locked is never left behind
+	// by an EndCrisis that ran meanwhile: the end waits for it.
+	t.Run("LockHoldsEnd", func(t *testing.T) {
+		s := open(t)
+		ctx := context.Background()
+		check(t, ignore(s.StartCrisis(ctx, storage.Crisis{Account: "news", Posts: 1})))
+		locked, ended := make(chan struct{}), make(chan error, 1)
+		go func() {
+			<-locked
+			_, err := s.EndCrisis(ctx, "news")
+			ended <- err
+		}()
+		err := s.InTx(ctx, func(q storage.Queries) error {
+			if _, err := q.LockCrisis(ctx, "news"); err != nil {
+				return err
+			}
+			close(locked)
+			time.Sleep(100 * time.Millisecond) // the end is under way
+			_, err := q.AddCrisisPost(ctx, storage.CrisisPost{StatusID: 1, Account: "news"})
+			return err
+		})
+		check(t, err)
+		check(t, <-ended)
+		if got := must(s.ListCrisisPosts(ctx, "news"))(t); len(got) != 0 {
+			t.Errorf("a post added under the lock outlived the crisis: %+v", got)
 		}
 	})
 	t.Run("DeleteStatusPolicy", func(t *testing.T) {
