@@ -291,6 +291,9 @@ func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j
 		return jobs.RetryAt(until, err)
 	case kind == kindLogin:
 		return jobs.RetryAt(now.Add(loginPause), err)
+	case kind == kindPermanent && p.Action == actionGates:
+		log.Warn().Err(err).Int64("status", p.StatusID).Msg("bluesky: gates refused")
+		return jobs.Permanent(err)
 	case kind == kindPermanent:
 		log.Warn().Err(err).Msg("bluesky: reaction refused")
 		return jobs.Permanent(err)
