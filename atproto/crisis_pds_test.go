@@ -3,6 +3,7 @@ package atproto
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,7 +25,9 @@ type threadView struct {
 	Replies           []string        // the replies it shows
 }
 
-func getThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer pdstest.Account, uri string) threadView {
+// getThread reads the thread; found is false while the AppView has not
+// indexed the post yet.
+func getThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer pdstest.Account, uri string) (v threadView, found bool) {
 	t.Helper()
 	var out struct {
 		Thread struct {
@@ -46,18 +49,22 @@ func getThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer pd
 			} `json:"replies"`
 		} `json:"thread"`
 	}
-	if err := srv.XRPC(ctx, http.MethodGet, "app.bsky.feed.getPostThread", viewer.AccessJWT, url.Values{"uri": {uri}}, nil, &out); err != nil {
+	err := srv.XRPC(ctx, http.MethodGet, "app.bsky.feed.getPostThread", viewer.AccessJWT, url.Values{"uri": {uri}}, nil, &out)
+	if xe := (*pdstest.XRPCError)(nil); errors.As(err, &xe) && xe.Name == "NotFound" {
+		return threadView{}, false
+	}
+	if err != nil {
 		t.Fatalf("getPostThread through the PDS: %v", err)
 	}
 	p := out.Thread.Post
-	v := threadView{ReplyDisabled: p.Viewer.ReplyDisabled, EmbeddingDisabled: p.Viewer.EmbeddingDisabled, Threadgate: p.Threadgate != nil}
+	v = threadView{ReplyDisabled: p.Viewer.ReplyDisabled, EmbeddingDisabled: p.Viewer.EmbeddingDisabled, Threadgate: p.Threadgate != nil}
 	if p.Threadgate != nil {
 		v.Allow = p.Threadgate.Record.Allow
 	}
 	for _, r := range out.Thread.Replies {
 		v.Replies = append(v.Replies, r.Post.URI)
 	}
-	return v
+	return v, true
 }
 
 // waitThread polls the thread as the viewer sees it until ok, or fails
@@ -65,8 +72,8 @@ func getThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer pd
 func waitThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer pdstest.Account, uri, what string, ok func(threadView) bool) threadView {
 	t.Helper()
 	for {
-		v := getThread(ctx, t, srv, viewer, uri)
-		if ok(v) {
+		v, found := getThread(ctx, t, srv, viewer, uri)
+		if found && ok(v) {
 			return v
 		}
 		select {
@@ -84,8 +91,9 @@ func waitThread(ctx context.Context, t *testing.T, srv *pdstest.Server, viewer p
 // embeddingDisabled), through the mirror's jobs: the call itself never
 // waits for the PDS. A post published during the crisis is closed from
 // the start. Off gives each post back exactly its gates from before: the
-// AppView shows replies open again, and the post with its own policy
-// (mentioned) gets its mention rule back.
+// AppView shows replies open again (a new reply of hers shows under the
+// post), and the post with its own policy (mentioned) gets its mention
+// rule back.
 func TestAppViewCrisisMode(t *testing.T) {
 	srv := pdstest.StartT(t, pdstest.Options{AppView: true})
 	e := newEnv(t, srv, envOptions{})
@@ -149,6 +157,7 @@ func TestAppViewCrisisMode(t *testing.T) {
 	for name, uri := range map[string]string{"a recent post": openPost, "a post with its own policy": ownPost, "a post published during the crisis": duringPost} {
 		waitThread(ctx, t, srv, alice, uri, name+" closed to replies and quotes", closed)
 	}
+	t.Logf("the AppView shows the posts closed %v after crisis on", time.Since(start).Round(time.Millisecond))
 	// alice replies anyway (her PDS takes any record): the AppView does
 	// not show it under the post.
 	ref := map[string]string{"uri": openPost, "cid": recordOf(open.ID, storage.BlueskyKindPost).CID}
@@ -174,10 +183,11 @@ func TestAppViewCrisisMode(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if v := getThread(ctx, t, srv, alice, openPost); slices.Contains(v.Replies, reply.URI) {
+	if v, _ := getThread(ctx, t, srv, alice, openPost); slices.Contains(v.Replies, reply.URI) {
 		t.Errorf("the AppView shows alice's reply under the closed post: %+v", v)
 	}
 
+	start = time.Now()
 	off, err := e.pub.CrisisOff(ctx, "news")
 	if err != nil {
 		t.Fatal(err)
@@ -195,9 +205,20 @@ func TestAppViewCrisisMode(t *testing.T) {
 	v := waitThread(ctx, t, srv, alice, ownPost, "the post with its own policy back to its mention rule", func(v threadView) bool {
 		return v.Threadgate && string(v.Allow) != "[]" && v.Allow != nil && !v.EmbeddingDisabled
 	})
+	t.Logf("the AppView shows the posts open again %v after crisis off", time.Since(start).Round(time.Millisecond))
 	if !v.ReplyDisabled {
 		t.Errorf("alice, not mentioned, may reply to the post only the mentioned may answer: %+v", v)
 	}
+	// Replies open again: alice's new reply shows under the post (so the
+	// thread does show replies that are allowed).
+	reply2, err := srv.CreateRecord(ctx, alice, "app.bsky.feed.post", map[string]any{"$type": "app.bsky.feed.post",
+		"text": "Thanks for reopening.", "createdAt": pdstest.Now(), "reply": map[string]any{"root": ref, "parent": ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitThread(ctx, t, srv, alice, openPost, "alice's reply after the crisis under the post", func(v threadView) bool {
+		return slices.Contains(v.Replies, reply2.URI)
+	})
 	// Exactly the gates from before, on the PDS.
 	for name, st := range map[string]storage.Status{"open": open, "own": own} {
 		if got := gate(st.ID, collThreadgate); got != before[name] {
