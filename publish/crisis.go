@@ -192,9 +192,9 @@ func ownPolicy(ctx context.Context, q storage.Queries, statusID int64) (storage.
 
 // tighten gives st the strictest policy, recording prev (its own policy
 // before, had false: none) for the crisis's end; changed is false when
-// the crisis already held it. Unless it already had the strictest policy,
-// the Update of its Note and its Bluesky gates are queued (notify: false
-// for a post being created, whose Create and mirroring carry it).
+// the crisis already held it, or it already had the strictest policy of
+// its own. When it changed, the Update of its Note and the rewriting of
+// its Bluesky gates are queued.
 func (s *Service) tighten(ctx context.Context, q storage.Queries, st storage.Status, prev storage.StatusPolicy, had bool) (bool, error) {
 	created, err := q.AddCrisisPost(ctx, storage.CrisisPost{StatusID: st.ID, Account: st.Account, HadPolicy: had,
 		Replies: prev.Replies, Quotes: prev.Quotes, CreatedAt: s.now().UTC()})
