@@ -166,6 +166,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.presenceRoutes(handle)    // search, boosts, favourites, who reacted, history (presence.go)
 	s.followRoutes(handle)      // follow, followers, following, follow requests (follows.go)
 	s.blueskyRoutes(handle)     // reports of Bluesky accounts (bluesky_actions.go)
+	s.crisisRoutes(handle)      // crisis mode (crisis.go)
 
 	// Accounts.
 	handle("GET /api/v1/accounts/verify_credentials", s.user("read:accounts|profile", s.verifyCredentials))

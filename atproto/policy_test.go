@@ -2,8 +2,11 @@ package atproto
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -45,6 +48,45 @@ func TestPostPolicyOverridesAccount(t *testing.T) {
 			}
 			if g := gatesFor(p, tc.root); !slices.Equal(g, tc.wantGates) {
 				t.Errorf("gates %v, want %v", g, tc.wantGates)
+			}
+		})
+	}
+}
+
+// TestGateRecords: the one builder of a post's gates gives crisis mode's
+// strictest policy a threadgate allowing nobody ([]) and a postgate
+// disabling quotes, and an open policy a threadgate without an allow
+// list and no postgate; a post that is not its thread's root gets no
+// threadgate.
+func TestGateRecords(t *testing.T) {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	uri := "at://did:plc:abc/app.bsky.feed.post/3k"
+	tests := []struct {
+		name string
+		pol  postPolicy
+		root bool
+		want string // the records, as JSON
+	}{
+		{"strictest, root", postPolicy{replies: "nobody", quotes: "disallow"}, true,
+			`threadgate {"$type":"app.bsky.feed.threadgate","allow":[],"createdAt":"2026-12-06T12:00:00Z","post":"` + uri + `"}` +
+				`|postgate {"$type":"app.bsky.feed.postgate","createdAt":"2026-12-06T12:00:00Z","embeddingRules":[{"$type":"app.bsky.feed.postgate#disableRule"}],"post":"` + uri + `"}`},
+		{"strictest, not the root", postPolicy{replies: "nobody", quotes: "disallow"}, false,
+			`postgate {"$type":"app.bsky.feed.postgate","createdAt":"2026-12-06T12:00:00Z","embeddingRules":[{"$type":"app.bsky.feed.postgate#disableRule"}],"post":"` + uri + `"}`},
+		{"open", postPolicy{replies: "everyone", quotes: "allow"}, true,
+			`threadgate {"$type":"app.bsky.feed.threadgate","createdAt":"2026-12-06T12:00:00Z","post":"` + uri + `"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, g := range gateRecords(tc.pol, tc.root, uri, at) {
+				b, err := json.Marshal(g.record)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, g.kind+" "+string(b))
+			}
+			if s := strings.Join(got, "|"); s != tc.want {
+				t.Errorf("gate records:\n%s\nwant:\n%s", s, tc.want)
 			}
 		})
 	}

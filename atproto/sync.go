@@ -218,6 +218,31 @@ func gatesFor(p postPolicy, root bool) []string {
 	return g
 }
 
+// gateRecord is one gate record of a post: its kind
+// (storage.BlueskyKind*) and the record.
+type gateRecord struct {
+	kind   string
+	record cbg.CBORMarshaler
+}
+
+// gateRecords builds the gate records of our post at uri from its policy:
+// the threadgate when it is the root of its thread (root), the postgate
+// when it may not be quoted (gatesFor). It is the one place gate records
+// are made, for a new post (create) and when a post's policy changes
+// (syncGates): what else a gate must carry goes here.
+func gateRecords(p postPolicy, root bool, uri string, created time.Time) []gateRecord {
+	var out []gateRecord
+	for _, kind := range gatesFor(p, root) {
+		switch kind {
+		case storage.BlueskyKindThreadgate:
+			out = append(out, gateRecord{kind, threadgate(p.replies, uri, created)})
+		case storage.BlueskyKindPostgate:
+			out = append(out, gateRecord{kind, postgate(uri, created)})
+		}
+	}
+	return out
+}
+
 func collectionOf(kind string) string {
 	switch kind {
 	case storage.BlueskyKindThreadgate:
@@ -291,13 +316,10 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 	postURI := recordURI(*c.AccountDID, collPost, rkey)
 	created := st.CreatedAt.Add(time.Duration(i) * time.Millisecond)
 	writes := []*comatproto.RepoApplyWrites_Input_Writes_Elem{createOp(collPost, rkey, post)}
-	for _, g := range gates {
-		switch g {
-		case storage.BlueskyKindThreadgate:
-			writes = append(writes, createOp(collThreadgate, rkey, threadgate(pol.replies, postURI, created)))
-		case storage.BlueskyKindPostgate:
-			writes = append(writes, createOp(collPostgate, rkey, postgate(postURI, created)))
-		}
+	kinds := []string{storage.BlueskyKindPost}
+	for _, g := range gateRecords(pol, slices.Contains(gates, storage.BlueskyKindThreadgate), postURI, created) {
+		writes = append(writes, createOp(collectionOf(g.kind), rkey, g.record))
+		kinds = append(kinds, g.kind)
 	}
 	var out *comatproto.RepoApplyWrites_Output
 	err = m.call(ctx, a, func(c *atclient.APIClient) error {
@@ -316,7 +338,6 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 	if err != nil {
 		return nil, fmt.Errorf("atproto: create post %d of status %d: %w", i, st.ID, err)
 	}
-	kinds := append([]string{storage.BlueskyKindPost}, gates...)
 	var ref *comatproto.RepoStrongRef
 	for k, res := range out.Results {
 		if k >= len(kinds) || res.RepoApplyWrites_CreateResult == nil {

@@ -104,7 +104,7 @@ func (m *Mirror) handle(ctx context.Context, j *jobs.Job) error {
 	log := m.log.With().Int64("job", j.ID).Int64("status", p.StatusID).Str("account", p.Account).
 		Str("action", p.Action).Int("attempt", j.Attempts).Logger()
 	a := m.accounts[lower(p.Account)]
-	if p.Action == actionLike || p.Action == actionRepost {
+	if p.Action == actionLike || p.Action == actionRepost || p.Action == actionGates {
 		return m.handleReaction(ctx, a, p, j)
 	}
 	if a == nil {
@@ -242,7 +242,8 @@ func (m *Mirror) probeUnreachable(ctx context.Context) {
 	}
 }
 
-// handleReaction runs a like's or a repost's job (act.go): the same
+// handleReaction runs a like's or a repost's job (act.go), or the
+// rewriting of a post's gates (gates.go): the same
 // retries as a post's, its outcome only logged (the reaction's row is the
 // app's truth; a like Bluesky refused stays favourited in the app).
 func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j *jobs.Job) error {
@@ -255,11 +256,20 @@ func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j
 	if s, err := m.store.GetBlueskySession(ctx, a.Username); err == nil && s.PausedUntil.After(now) {
 		return jobs.RetryAt(s.PausedUntil, errors.New(s.State+": "+s.LastError))
 	}
-	err := m.runReaction(ctx, a, p)
+	var err error
+	if p.Action == actionGates {
+		err = m.syncGates(ctx, a, p) // gates.go
+	} else {
+		err = m.runReaction(ctx, a, p)
+	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return jobs.ErrStopping
 	}
 	switch kind := classify(err); {
+	case err == nil && p.Action == actionGates:
+		log.Info().Int64("status", p.StatusID).Msg("bluesky: gates written")
+		m.accountState(ctx, a, StateActive, "", time.Time{})
+		return nil
 	case err == nil:
 		log.Info().Msg("bluesky: reaction written")
 		m.accountState(ctx, a, StateActive, "", time.Time{})
@@ -281,6 +291,9 @@ func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j
 		return jobs.RetryAt(until, err)
 	case kind == kindLogin:
 		return jobs.RetryAt(now.Add(loginPause), err)
+	case kind == kindPermanent && p.Action == actionGates:
+		log.Warn().Err(err).Int64("status", p.StatusID).Msg("bluesky: gates refused")
+		return jobs.Permanent(err)
 	case kind == kindPermanent:
 		log.Warn().Err(err).Msg("bluesky: reaction refused")
 		return jobs.Permanent(err)

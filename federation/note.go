@@ -224,6 +224,16 @@ func noteActivity(typ string, n Note) activityJSON {
 		To: orEmptyStrings(n.To), Cc: orEmptyStrings(n.Cc), Object: noteDoc(n)}
 }
 
+// EncodePolicyUpdate wraps a Note whose interaction policy changed at
+// `at` in an Update with an id of its own ("#policy/" and the time).
+func EncodePolicyUpdate(n Note, at time.Time) ([]byte, error) {
+	a := noteActivity("Update", n)
+	a.ID = n.ID + "#policy/" + strconv.FormatInt(at.UnixMicro(), 10)
+	a.Published = timeJSON(at)
+	a.Context = contextOf(n)
+	return marshalJSON(a)
+}
+
 // EncodeDelete builds the Delete of a note: its object is a Tombstone.
 func EncodeDelete(n Note) ([]byte, error) {
 	return marshalJSON(activityJSON{Context: asContext, ID: n.ID + "#delete", Type: "Delete", Actor: n.AttributedTo,

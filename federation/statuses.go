@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -74,6 +75,41 @@ func (s *Service) QueueStatus(ctx context.Context, q storage.Queries, change str
 	// A direct status goes to the mentioned alone.
 	followers := st.Visibility != storage.VisibilityDirect
 	return s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: followers, Inboxes: inboxes, Ref: ref})
+}
+
+// QueuePolicyUpdate queues, in q, an Update of our status st's Note that
+// carries its interaction policy as it now is (crisis mode changed it):
+// the Note is as before (its "updated" stays the last edit's, it was not
+// edited); the activity's id is new at each change (at), so that servers
+// do not take it for one they already processed. Its deliveries are
+// counted under "status:ID:policy:…".
+func (s *Service) QueuePolicyUpdate(ctx context.Context, q storage.Queries, st storage.Status, at time.Time) error {
+	media, err := q.ListStatusMedia(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	n, err := s.NoteFromStatus(st, media)
+	if err != nil {
+		return err
+	}
+	if err := s.ApplyStatusPolicy(ctx, q, &n, st.ID); err != nil {
+		return err
+	}
+	if err := s.applyPoll(ctx, q, &n, st.ID); err != nil { // polls.go
+		return err
+	}
+	body, err := EncodePolicyUpdate(n, at)
+	if err != nil {
+		return err
+	}
+	var inboxes []string
+	for _, m := range st.Mentions {
+		if m.Inbox != "" {
+			inboxes = append(inboxes, m.Inbox)
+		}
+	}
+	ref := fmt.Sprintf("status:%d:policy:%d", st.ID, at.UnixMicro())
+	return s.Enqueue(ctx, q, Outgoing{Account: st.Account, Activity: body, Followers: st.Visibility != storage.VisibilityDirect, Inboxes: inboxes, Ref: ref})
 }
 
 // QueuePin queues, in q, the Add (pinned) or Remove of our status st to

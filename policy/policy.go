@@ -206,3 +206,15 @@ func MastodonQuoteApproval(quotes string) string {
 	}
 	return "public"
 }
+
+// The strictest policy, crisis mode's (package publish): nobody but the
+// author may reply (not even the mentioned) or quote.
+const (
+	StrictestReplies = config.RepliesNobody
+	StrictestQuotes  = QuotesDisallow
+)
+
+// Strictest reports whether a post's own policy is the strictest one.
+func Strictest(replies, quotes string) bool {
+	return replies == StrictestReplies && quotes == StrictestQuotes
+}

@@ -24,6 +24,7 @@ type countingMirror struct {
 	store   storage.Store
 	mu      sync.Mutex
 	created []storage.Status
+	gates   []int64 // statuses whose gates it was asked to rewrite
 	nudges  []bool
 }
 
@@ -42,6 +43,12 @@ func (m *countingMirror) MirrorDelete(context.Context, storage.Queries, storage.
 	return nil
 }
 func (m *countingMirror) MirrorReaction(context.Context, storage.Queries, storage.OwnReaction, bool) error {
+	return nil
+}
+func (m *countingMirror) MirrorGates(_ context.Context, _ storage.Queries, st storage.Status) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gates = append(m.gates, st.ID)
 	return nil
 }
 func (m *countingMirror) Mirrors(string) bool { return true }

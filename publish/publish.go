@@ -106,6 +106,9 @@ type Mirror interface {
 	// reaction on Bluesky, when there is one to make (a Bluesky post, or
 	// a boost of one of our mirrored statuses).
 	MirrorReaction(ctx context.Context, q storage.Queries, r storage.OwnReaction, undo bool) error
+	// MirrorGates queues the rewriting of a mirrored status's gates
+	// (threadgate, postgate) from the policy it now has (crisis mode).
+	MirrorGates(ctx context.Context, q storage.Queries, st storage.Status) error
 	// Mirrors reports whether the account is mirrored to Bluesky (it can
 	// answer Bluesky posts).
 	Mirrors(account string) bool
@@ -313,6 +316,9 @@ func (s *Service) Create(ctx context.Context, account string, d Draft) (storage.
 			if err := q.PutStatusPolicy(ctx, storage.StatusPolicy{StatusID: id, Replies: d.Replies, Quotes: d.Quotes}); err != nil {
 				return err
 			}
+		}
+		if err := s.crisisCreate(ctx, q, st, d.Replies, d.Quotes); err != nil { // crisis.go
+			return err
 		}
 		if err := s.queueStatus(ctx, q, federation.StatusCreated, st); err != nil {
 			return err

@@ -33,7 +33,7 @@ type env struct {
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 // newEnvWith is newEnv with options adjusted by edit.
-func newEnvWith(t *testing.T, edit func(*bridgetest.Options)) *env {
+func newEnvWith(t testing.TB, edit func(*bridgetest.Options)) *env {
 	t.Helper()
 	o := bridgetest.Options{Publish: publish.Settings{
 		MediaLimits: media.Limits{MaxBytes: 1 << 20, MaxPixels: 10_000_000},

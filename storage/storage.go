@@ -149,6 +149,7 @@ type Queries interface {
 	Polls             // polls of our statuses and their votes (polls.go)
 	Follows           // whom our accounts follow, their home timelines (follows.go)
 	TeamDrafts        // contributors' drafts waiting for approval (team_drafts.go)
+	Crises            // crisis mode: on or off, the posts it tightened (crisis.go)
 
 	// GetKeyPair returns ErrNotFound when the owner has no key pair.
 	GetKeyPair(ctx context.Context, owner string) (KeyPair, error)

@@ -79,6 +79,9 @@ Commands:
                         import FILE | preview | refresh [--force] (see bridge blocks)
   reports list          reports (Flag) received about the accounts, newest first
                         ([--account NAME] [--limit N])
+  crisis on|off|status  crisis mode: nobody but the account may reply to or quote its new
+                        posts and its last N, on both networks; off reverts exactly
+                        (--account NAME [--posts N], N from 1 to 200, default 20)
   feeds status          the accounts' website feeds: last read, entries posted and skipped,
                         caps reached ([--account NAME])
   x notice              the last post on X, pointing to the notice page /x/NAME
@@ -156,6 +159,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReports(ctx, *configPath, cmdArgs, stdout, stderr) // reports.go
 	case "feeds":
 		return cmdFeeds(ctx, *configPath, cmdArgs, stdout, stderr) // feeds.go
+	case "crisis":
+		return cmdCrisis(ctx, *configPath, cmdArgs, stdout, stderr) // crisis.go
 	case "move-in":
 		return cmdMoveIn(ctx, *configPath, cmdArgs, stdout, stderr) // moves.go
 	case "move-out":

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("NoticeFunnel", func(t *testing.T) { RunNoticeFunnel(t, open) })
 	t.Run("Polls", func(t *testing.T) { RunPolls(t, open) })
 	t.Run("Follows", func(t *testing.T) { RunFollows(t, open) })
+	t.Run("Crisis", func(t *testing.T) { RunCrisis(t, open) })
 }
 
 // base is a test clock: now, to the microsecond the stores keep.
