@@ -87,6 +87,7 @@ func (m *Mirror) RegisterInbox(r *jobs.Runner) error {
 		Workers:   2,
 		Lease:     inboxLease,
 		PollEvery: time.Minute, // the runner wakes for the polls it put back
+		Wake:      m.inboxWake,
 		Start:     m.scheduleInbox,
 		Now:       func() time.Time { return m.now() },
 	})
@@ -128,30 +129,61 @@ func (m *Mirror) scheduleInbox(ctx context.Context) error {
 		in, err := m.store.GetBlueskyInbox(ctx, a.Username)
 		switch {
 		case err == nil && !in.PolledAt.IsZero():
-			due = in.PolledAt.Add(pollDelay(a.Bluesky.PollIntervalOrDefault(), in.ActiveAt, in.PolledAt))
+			due = in.PolledAt.Add(pollDelay(a.Bluesky.PollIntervalOrDefault(), a.activeAt(in), in.PolledAt))
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			return err
 		}
-		payload, err := json.Marshal(inboxPayload{Account: a.Username})
-		if err != nil {
+		if err := m.inboxDue(ctx, a, due); err != nil {
 			return err
-		}
-		key := inboxKey(a.Username)
-		id, err := m.store.EnqueueJob(ctx, storage.NewJob{Kind: JobInbox, Payload: payload, RunAt: due, Key: key, Host: jobHost(a.Username), Ref: key})
-		if err != nil {
-			return err
-		}
-		j, err := m.store.GetJob(ctx, id)
-		if err != nil {
-			return err
-		}
-		if j.Status == storage.JobPending && j.RunAt.After(due) {
-			if err := m.store.RescheduleJob(ctx, id, JobInbox, due); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// inboxDue makes sure the account's poll job exists and is due by due.
+func (m *Mirror) inboxDue(ctx context.Context, a *account, due time.Time) error {
+	payload, err := json.Marshal(inboxPayload{Account: a.Username})
+	if err != nil {
+		return err
+	}
+	key := inboxKey(a.Username)
+	id, err := m.store.EnqueueJob(ctx, storage.NewJob{Kind: JobInbox, Payload: payload, RunAt: due, Key: key, Host: jobHost(a.Username), Ref: key})
+	if err != nil {
+		return err
+	}
+	j, err := m.store.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	if j.Status == storage.JobPending && j.RunAt.After(due) {
+		if err := m.store.RescheduleJob(ctx, id, JobInbox, due); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		m.inboxWake.Nudge()
+	}
+	return nil
+}
+
+// activeAt is when the account last had something new: its last poll
+// that found something, or this process's last new post of it,
+// whichever is later.
+func (a *account) activeAt(in storage.BlueskyInbox) time.Time {
+	if p := a.posted.Load(); p != 0 && time.UnixMicro(p).After(in.ActiveAt) {
+		return time.UnixMicro(p)
+	}
+	return in.ActiveAt
+}
+
+// expectReplies, after a new post of a is on Bluesky, reads its
+// notifications now and then at the active pace: replies come after a
+// post, and the first one must not wait for the idle pace (four
+// intervals).
+func (m *Mirror) expectReplies(ctx context.Context, a *account) {
+	now := m.now()
+	a.posted.Store(now.UnixMicro())
+	if err := m.inboxDue(ctx, a, now); err != nil {
+		m.log.Info().Err(err).Str("account", a.Username).Msg("bluesky: the notifications' poll was not brought forward")
+	}
 }
 
 // handleInbox polls one account and puts its job back for the next poll.
@@ -196,7 +228,7 @@ func (m *Mirror) handleInbox(ctx context.Context, j *jobs.Job) error {
 			Int("dropped", res.Dropped).Int("unread", res.Unread).Msg("bluesky: notifications read")
 	}
 	in, _ := m.store.GetBlueskyInbox(ctx, a.Username)
-	return jobs.Again(now.Add(pollDelay(interval, in.ActiveAt, now)))
+	return jobs.Again(now.Add(pollDelay(interval, a.activeAt(in), now)))
 }
 
 // InboxResult is what one poll of an account's notifications did.

@@ -1,9 +1,16 @@
 package atproto
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/storage/storagetest"
+	"github.com/rs/zerolog"
 )
 
 func TestRenderPost(t *testing.T) {
@@ -102,5 +109,46 @@ func TestQuotedURI(t *testing.T) {
 				t.Errorf("quotedURI = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRepliesExpectedAfterAPost: an idle account's notifications are read
+// every four intervals; once one of its posts is mirrored, its poll job is
+// due at once and the polls after it come at the active pace.
+func TestRepliesExpectedAfterAPost(t *testing.T) {
+	store := storagetest.OpenSQLite(t)
+	m, err := New(Settings{Accounts: []Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: "http://127.0.0.1:9", Identifier: "city.test",
+		AppPassword: "app-password-1234", PollInterval: config.Duration(30 * time.Second)}}}, HTTPClient: http.DefaultClient}, store, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	m.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	if err := store.PutBlueskyInbox(ctx, storage.BlueskyInbox{Account: "news", PolledAt: now.Add(-time.Minute), UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.scheduleInbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+	job := func() storage.Job {
+		t.Helper()
+		jobs, err := store.ListJobsByRef(ctx, JobInbox, inboxKey("news"), storage.JobPending, 5)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("inbox jobs %+v, %v", jobs, err)
+		}
+		return jobs[0]
+	}
+	if got, want := job().RunAt, now.Add(-time.Minute).Add(2*time.Minute); !got.Equal(want) {
+		t.Fatalf("idle: next poll at %v, want %v (four intervals after the last)", got, want)
+	}
+	a := m.accounts["news"]
+	m.expectReplies(ctx, a)
+	if got := job().RunAt; !got.Equal(now) {
+		t.Errorf("after a post: next poll at %v, want now", got)
+	}
+	in, _ := store.GetBlueskyInbox(ctx, "news")
+	if d := pollDelay(30*time.Second, a.activeAt(in), now.Add(time.Minute)); d != 10*time.Second {
+		t.Errorf("a minute after the post the pace is %v, want 10s", d)
 	}
 }

@@ -67,6 +67,8 @@ type Mirror struct {
 	handles  map[string]string // fediverse handle -> Bluesky handle
 	tids     *syntax.TIDClock
 	wake     *jobs.Wake
+	// inboxWake wakes the notifications' pool (inbox.go).
+	inboxWake *jobs.Wake
 
 	// resolveHandle checks a handle's resolution (bridge bluesky handle);
 	// tests replace it.
@@ -98,6 +100,11 @@ type account struct {
 	client *atclient.APIClient
 
 	probedAt time.Time // last reachability probe (worker only)
+
+	// posted is when this process last mirrored a new post of the
+	// account (Unix µs; 0: not yet): replies come after a post, so the
+	// notifications are read at the active pace for a while (inbox.go).
+	posted atomic.Int64
 	// learnedLimit is the image size limit the PDS's lexicon enforces when
 	// it is below the configured one (0: none learnt).
 	learnedLimit atomic.Int64
@@ -129,6 +136,7 @@ func New(set Settings, store storage.Store, logger zerolog.Logger) (*Mirror, err
 		handles:   map[string]string{},
 		tids:      syntax.NewTIDClock(uint(rand.IntN(1024))),
 		wake:      jobs.NewWake(),
+		inboxWake: jobs.NewWake(),
 		didSeen:   map[string]cachedDID{},
 		prefitSem: make(chan struct{}, 1),
 

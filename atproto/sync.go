@@ -50,7 +50,13 @@ func (m *Mirror) run(ctx context.Context, a *account, p jobPayload, j storage.Jo
 	if p.Action == actionDelete {
 		return storage.BlueskyDeleted, m.deleteAll(ctx, a, p.StatusID)
 	}
-	return storage.BlueskyMirrored, m.sync(ctx, a, p, j)
+	if err := m.sync(ctx, a, p, j); err != nil {
+		return "", err
+	}
+	if p.Action == actionCreate {
+		m.expectReplies(ctx, a)
+	}
+	return storage.BlueskyMirrored, nil
 }
 
 // rkeyFor is the record key of the post at position i of a job's thread:

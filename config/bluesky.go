@@ -56,8 +56,9 @@ type Bluesky struct {
 	Handles BlueskyHandles `yaml:"handles"`
 	// PollInterval is how often the account's Bluesky notifications are
 	// read (replies, mentions, quotes, likes, reposts, follows): a third
-	// of it for a while after something new, four times it after an hour
-	// without anything. 0: DefaultBlueskyPollInterval.
+	// of it for a while after something new (a notification, or a post
+	// of the account mirrored), four times it after an hour without
+	// anything. 0: DefaultBlueskyPollInterval.
 	PollInterval Duration `yaml:"poll_interval"`
 }
 
