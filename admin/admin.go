@@ -45,6 +45,9 @@ type Settings struct {
 	// Preview shows a post as Bluesky will get it (package atproto); nil:
 	// no Bluesky preview.
 	Preview Previewer
+	// Crisis switches the accounts' crisis mode (package publish); nil:
+	// no moderation page.
+	Crisis Crisis
 }
 
 // Lifetimes and limits.
@@ -153,6 +156,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/team/invite", c.member(c.teamInvite))
 	mux.HandleFunc("GET /admin/reach", c.member(c.reach))
 	mux.HandleFunc("GET /admin/compose", c.member(c.compose))
+	mux.HandleFunc("GET /admin/moderation", c.member(c.moderation))
+	mux.HandleFunc("POST /admin/moderation/crisis", c.member(c.crisisSet))
 	mux.HandleFunc("POST /admin/compose", c.member(c.composePost))
 	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))
 	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
@@ -222,6 +227,10 @@ func (s *session) role(account string) string {
 }
 
 // accountsWith lists the member's accounts where their role is one of want.
+// Admin reports whether the member is an admin of an account (the
+// navigation shows the moderation page then).
+func (s *session) Admin() bool { return len(s.accountsWith(storage.RoleAdmin)) > 0 }
+
 func (s *session) accountsWith(want ...string) []string {
 	var out []string
 	for _, r := range s.roles {

@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passerelle/passerelle/publish"
+	"github.com/passerelle/passerelle/storage"
+	"github.com/rs/zerolog"
+)
+
+// fakeCrisis records the crisis switch's calls.
+type fakeCrisis struct{ on map[string]int }
+
+func (f *fakeCrisis) CrisisOn(ctx context.Context, account string, n int) (publish.CrisisResult, error) {
+	if n < 1 || n > publish.CrisisMaxPosts {
+		return publish.CrisisResult{}, &publish.ValidationError{Msg: "the number of recent posts must be between 1 and 200"}
+	}
+	f.on[account] = n
+	return publish.CrisisResult{On: true, Changed: n}, nil
+}
+
+func (f *fakeCrisis) CrisisOff(ctx context.Context, account string) (publish.CrisisResult, error) {
+	n := f.on[account]
+	delete(f.on, account)
+	return publish.CrisisResult{Changed: n}, nil
+}
+
+func (f *fakeCrisis) CrisisStatus(ctx context.Context, account string) (publish.CrisisResult, error) {
+	n, on := f.on[account]
+	return publish.CrisisResult{On: on, Posts: n}, nil
+}
+
+// TestCrisisSwitch: an account's admin turns its crisis mode on (with a
+// number of posts, bounded) and off from the moderation page; an editor
+// sees no moderation page and cannot switch; an admin of another account
+// cannot switch this one; both are audited.
+func TestCrisisSwitch(t *testing.T) {
+	ctx := context.Background()
+	store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "b.db")}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	crisis := &fakeCrisis{on: map[string]int{}}
+	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Crisis: crisis}, store, zerolog.Nop())
+	mux := http.NewServeMux()
+	c.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, store: store, c: c, srv: srv}
+	admin, editor, other := h.browser(), h.browser(), h.browser()
+	h.join(admin, h.invite("admin@x.example", "news", "admin"))
+	h.join(editor, h.invite("editor@x.example", "news", "editor"))
+	h.join(other, h.invite("other@x.example", "events", "admin"))
+	_, page := h.do(admin, "GET", "/admin/moderation", nil)
+	csrf := match(t, csrfRE, page)
+	if !strings.Contains(page, "Turn crisis mode on for @news") || strings.Contains(page, "@events") {
+		t.Fatalf("moderation page:\n%s", page)
+	}
+	resp, epage := h.do(editor, "GET", "/admin/moderation", nil)
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(epage, `href="/admin/moderation"`) {
+		t.Errorf("editor: %d, link shown %v", resp.StatusCode, strings.Contains(epage, `href="/admin/moderation"`))
+	}
+	_, opage := h.do(other, "GET", "/admin/moderation", nil)
+	ocsrf := match(t, csrfRE, opage)
+	_, epage = h.do(editor, "GET", "/admin", nil)
+	ecsrf := match(t, csrfRE, epage)
+	for _, tt := range []struct {
+		name string
+		b    *http.Client
+		form url.Values
+		want int
+	}{
+		{"editor", editor, url.Values{"csrf": {ecsrf}, "account": {"news"}, "mode": {"on"}, "posts": {"20"}}, 403},
+		{"another account's admin", other, url.Values{"csrf": {ocsrf}, "account": {"news"}, "mode": {"on"}, "posts": {"20"}}, 403},
+		{"without CSRF token", admin, url.Values{"account": {"news"}, "mode": {"on"}, "posts": {"20"}}, 403},
+		{"too many posts", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "mode": {"on"}, "posts": {"5000"}}, 422},
+		{"neither on nor off", admin, url.Values{"csrf": {csrf}, "account": {"news"}, "mode": {"maybe"}}, 422},
+	} {
+		if resp, page := h.do(tt.b, "POST", "/admin/moderation/crisis", tt.form); resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d\n%s", tt.name, resp.StatusCode, tt.want, page)
+		}
+	}
+	if len(crisis.on) != 0 {
+		t.Fatalf("crisis switched by a refused call: %v", crisis.on)
+	}
+	resp, page = h.do(admin, "POST", "/admin/moderation/crisis", url.Values{"csrf": {csrf}, "account": {"news"}, "mode": {"on"}, "posts": {"30"}})
+	if resp.StatusCode != 200 || crisis.on["news"] != 30 || !strings.Contains(page, "Turn crisis mode off for @news") {
+		t.Fatalf("on: %d %v\n%s", resp.StatusCode, crisis.on, page)
+	}
+	resp, page = h.do(admin, "POST", "/admin/moderation/crisis", url.Values{"csrf": {csrf}, "account": {"news"}, "mode": {"off"}})
+	if resp.StatusCode != 200 || len(crisis.on) != 0 || !strings.Contains(page, "30 post(s) reopened") {
+		t.Fatalf("off: %d %v\n%s", resp.StatusCode, crisis.on, page)
+	}
+	entries, _ := store.ListAudit(ctx, storage.AuditQuery{Accounts: []string{"news"}, Limit: 50})
+	count := map[string]int{}
+	for _, e := range entries {
+		count[e.Action]++
+	}
+	if count["crisis.set"] != 2 || count["crisis.set.refused"] != 2 {
+		t.Errorf("audit %v", count)
+	}
+}
