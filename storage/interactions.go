@@ -119,6 +119,16 @@ type StatusCounts struct {
 	Replies    int64
 	Reblogs    int64
 	Favourites int64
+	// Bluesky is the part of them that came from Bluesky (actors with a
+	// did: identifier, as the mirror's notification reader stores them).
+	Bluesky InteractionCounts
+}
+
+// InteractionCounts are replies, boosts and favourites.
+type InteractionCounts struct {
+	Replies    int64
+	Reblogs    int64
+	Favourites int64
 }
 
 // AccountBlock is a remote actor one of our accounts blocked or muted.
@@ -1016,6 +1026,9 @@ func (q *queries) GetInteractionAuthorization(ctx context.Context, id int64) (In
 	return a, nil
 }
 
+// blueskyActor is 1 for a row whose actor_id is a Bluesky account (a DID).
+const blueskyActor = `CASE WHEN actor_id LIKE 'did:%' THEN 1 ELSE 0 END`
+
 func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]StatusCounts, error) {
 	out := map[int64]StatusCounts{}
 	if len(ids) == 0 {
@@ -1032,16 +1045,16 @@ func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]Stat
 		sql  string
 		args []any
 	}{
-		{`SELECT in_reply_to_id, 'reply', COUNT(*) FROM (
-		    SELECT in_reply_to_id FROM remote_statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL
+		{`SELECT in_reply_to_id, 'reply', bsky, COUNT(*) FROM (
+		    SELECT in_reply_to_id, ` + blueskyActor + ` AS bsky FROM remote_statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL
 		    UNION ALL
-		    SELECT in_reply_to_id FROM statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL) AS r
-		  GROUP BY in_reply_to_id`, append(slices.Clone(idArgs), idArgs...)},
-		{`SELECT status_id, kind, COUNT(DISTINCT actor_id) FROM (
-		    SELECT status_id, kind, actor_id FROM notifications WHERE status_id IN ` + in + ` AND kind IN (?, ?)
+		    SELECT in_reply_to_id, 0 FROM statuses WHERE in_reply_to_id IN ` + in + ` AND deleted_at IS NULL) AS r
+		  GROUP BY in_reply_to_id, bsky`, append(slices.Clone(idArgs), idArgs...)},
+		{`SELECT status_id, kind, bsky, COUNT(DISTINCT actor_id) FROM (
+		    SELECT status_id, kind, actor_id, ` + blueskyActor + ` AS bsky FROM notifications WHERE status_id IN ` + in + ` AND kind IN (?, ?)
 		    UNION ALL
-		    SELECT status_id, kind, account FROM own_reactions WHERE status_id IN ` + in + `) AS r
-		  GROUP BY status_id, kind`,
+		    SELECT status_id, kind, account, 0 FROM own_reactions WHERE status_id IN ` + in + `) AS r
+		  GROUP BY status_id, kind, bsky`,
 			append(append(slices.Clone(idArgs), NotificationReblog, NotificationFavourite), idArgs...)},
 	}
 	for _, qu := range queries {
@@ -1053,20 +1066,29 @@ func (q *queries) StatusCounts(ctx context.Context, ids []int64) (map[int64]Stat
 			defer rows.Close()
 			for rows.Next() {
 				var (
-					id, n int64
-					kind  string
+					id, bsky, n int64
+					kind        string
 				)
-				if err := rows.Scan(&id, &kind, &n); err != nil {
+				if err := rows.Scan(&id, &kind, &bsky, &n); err != nil {
 					return err
 				}
 				c := out[id]
 				switch kind {
 				case "reply":
-					c.Replies = n
+					c.Replies += n
+					if bsky == 1 {
+						c.Bluesky.Replies = n
+					}
 				case NotificationReblog:
-					c.Reblogs = n
+					c.Reblogs += n
+					if bsky == 1 {
+						c.Bluesky.Reblogs = n
+					}
 				case NotificationFavourite:
-					c.Favourites = n
+					c.Favourites += n
+					if bsky == 1 {
+						c.Bluesky.Favourites = n
+					}
 				}
 				out[id] = c
 			}

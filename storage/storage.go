@@ -215,6 +215,8 @@ type Store interface {
 	PendingJobs
 	// The X exit notice page's funnel (funnel.go).
 	NoticeFunnel
+	// Followers day by day and delivery problems, for the console (reach.go).
+	Reach
 
 	// InTx runs fn in one transaction: committed when fn returns nil,
 	// rolled back otherwise (fn's error is returned as is).

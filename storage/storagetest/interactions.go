@@ -599,10 +599,18 @@ func testStatusCounts(t *testing.T, s storage.Store) {
 		n.Account, n.ActivityID, n.ActorDomain, n.GroupKey, n.CreatedAt = "news", "https://remote.example/act/"+string(rune('a'+i)), "remote.example", "g", now
 		must2(s.InsertNotification(ctx, n))(t)
 	}
+	// From Bluesky (the mirror's reader stores DIDs as actors): a reply,
+	// a like and a repost.
+	must2(s.InsertRemoteStatus(ctx, storage.RemoteStatus{ID: 1100, NoteID: "at://did:plc:carol/app.bsky.feed.post/1",
+		ActorID: "did:plc:carol", Visibility: storage.VisibilityPublic, InReplyToID: b, CreatedAt: now}))(t)
+	for i, kind := range []string{storage.NotificationFavourite, storage.NotificationReblog} {
+		must2(s.InsertNotification(ctx, storage.Notification{Account: "news", Type: kind, ActorID: "did:plc:carol", StatusID: b,
+			ActivityID: "at://did:plc:carol/r/" + string(rune('a'+i)), ActorDomain: "bsky.social", GroupKey: "g", CreatedAt: now}))(t)
+	}
 	got := must(s.StatusCounts(ctx, []int64{a, b, c}))(t)
 	want := map[int64]storage.StatusCounts{
 		a: {Replies: 3, Reblogs: 1, Favourites: 2},
-		b: {Reblogs: 1},
+		b: {Replies: 1, Reblogs: 2, Favourites: 1, Bluesky: storage.InteractionCounts{Replies: 1, Reblogs: 1, Favourites: 1}},
 	}
 	if len(got) != len(want) || got[a] != want[a] || got[b] != want[b] {
 		t.Errorf("StatusCounts = %+v, want %+v", got, want)

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("Push", func(t *testing.T) { RunPush(t, open) })
 	t.Run("Team", func(t *testing.T) { RunTeam(t, open) })
 	t.Run("NoticeFunnel", func(t *testing.T) { RunNoticeFunnel(t, open) })
+	t.Run("Reach", func(t *testing.T) { RunReach(t, open) })
 	t.Run("Polls", func(t *testing.T) { RunPolls(t, open) })
 	t.Run("Follows", func(t *testing.T) { RunFollows(t, open) })
 	t.Run("Crisis", func(t *testing.T) { RunCrisis(t, open) })

@@ -1,0 +1,15 @@
+-- The console's reach page (admin/reach.go): each account's followers on
+-- both networks, one row per UTC day (YYYY-MM-DD), sampled by the
+-- periodic job of package reach: the fediverse's accepted followers, and
+-- the Bluesky account's followersCount as app.bsky.actor.getProfile gives
+-- it (NULL: not mirrored, or not read that day). The day keeps its last
+-- sample. taken_at is Unix microseconds.
+
+CREATE TABLE follower_snapshots (
+    account   TEXT NOT NULL,
+    day       TEXT NOT NULL,
+    fediverse BIGINT NOT NULL,
+    bluesky   BIGINT,
+    taken_at  BIGINT NOT NULL,
+    PRIMARY KEY (account, day)
+);
