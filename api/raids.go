@@ -25,8 +25,6 @@ const (
 	raidThreshold = moderation.RaidThreshold
 )
 
-var raidTypes = moderation.RaidTypes
-
 // RaidServer is one server a raid came from.
 type RaidServer struct {
 	Domain   string `json:"domain"`
@@ -67,11 +65,15 @@ func parseRaidID(id string) (raidSpan, bool) {
 
 // raids finds the account's raids of the last day, newest first.
 func (s *Server) raids(ctx context.Context, account string, threshold int64) ([]raidSpan, error) {
-	buckets, err := s.store.NotificationBuckets(ctx, account, raidTypes, s.now().Add(-raidLookback), raidWindow)
+	found, err := moderation.RecentRaidSpans(ctx, s.store, account, s.now(), threshold)
 	if err != nil {
 		return nil, err
 	}
-	return raidSpans(buckets, threshold), nil
+	var spans []raidSpan
+	for _, sp := range found {
+		spans = append(spans, raidSpan{sp.From, sp.To})
+	}
+	return spans, nil
 }
 
 // raidSpans groups buckets (oldest first, empty ones left out) into raids,
@@ -86,15 +88,13 @@ func raidSpans(buckets []storage.NotificationBucket, threshold int64) []raidSpan
 
 // raid describes one raid.
 func (s *Server) raid(ctx context.Context, account string, span raidSpan) (Raid, error) {
-	domains, err := s.store.NotificationDomains(ctx, account, raidTypes, span.from, span.to)
+	rd, err := moderation.DescribeRaid(ctx, s.store, account, moderation.RaidSpan{From: span.from, To: span.to}, s.now())
 	if err != nil {
 		return Raid{}, err
 	}
 	out := Raid{ID: span.id(), StartedAt: timeString(span.from), EndedAt: timeString(span.to),
-		Ongoing: s.now().Before(span.to.Add(raidWindow)), Servers: []RaidServer{}}
-	for _, d := range domains {
-		out.Mentions += d.Notifications
-		out.Accounts += d.Actors
+		Ongoing: rd.Ongoing, Mentions: rd.Mentions, Accounts: rd.Accounts, Servers: []RaidServer{}}
+	for _, d := range rd.Servers {
 		out.Servers = append(out.Servers, RaidServer{Domain: d.Domain, Mentions: d.Notifications, Accounts: d.Actors})
 	}
 	out.Summary = fmt.Sprintf("%s from %s on %s in %s", plural(out.Mentions, "mention"), plural(out.Accounts, "account"),

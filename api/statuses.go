@@ -371,7 +371,7 @@ func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	stats, fanout, err := s.pub.DeliveryStats(ctx, st.ID)
+	pd, err := publish.DeliveryOf(ctx, s.store, st)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -381,16 +381,11 @@ func (s *Server) delivery(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	d := Delivery{ServersReached: stats.Done, Pending: stats.Pending, Failed: stats.Failed, FanoutPending: fanout, Bluesky: bsky}
-	if !st.DeletedAt.IsZero() {
-		del, delFanout, err := s.pub.DeletionStats(ctx, st.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	d := Delivery{ServersReached: pd.Done, Pending: pd.Pending, Failed: pd.Failed, FanoutPending: pd.FanoutPending, Bluesky: bsky}
+	if del := pd.Deletion; del != nil {
 		at := st.DeletedAt.UTC()
 		d.DeletedAt = &at
-		d.Deletion = &DeliveryStats{ServersReached: del.Done, Pending: del.Pending, Failed: del.Failed, FanoutPending: delFanout}
+		d.Deletion = &DeliveryStats{ServersReached: del.Done, Pending: del.Pending, Failed: del.Failed, FanoutPending: pd.DeletionFanoutPending}
 	}
 	writeJSON(w, http.StatusOK, d)
 }

@@ -3,6 +3,9 @@ package atproto
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/atclient"
 
 	"github.com/passerelle/passerelle/storage"
 )
@@ -57,4 +60,36 @@ func AccountStatusOf(ctx context.Context, q storage.Queries, account string) (Ac
 		return AccountStatus{}, err
 	}
 	return AccountStatus{Account: account, DID: s.DID, Handle: s.Handle, State: s.State, Error: s.LastError}, nil
+}
+
+// FollowersCount reads the account's follower count on Bluesky:
+// app.bsky.actor.getProfile through the account's PDS (which asks its
+// AppView), with the account's session and rate limiter. The console's
+// follower chart samples it (package reach).
+func (m *Mirror) FollowersCount(ctx context.Context, username string) (int64, error) {
+	a := m.accounts[lower(username)]
+	if a == nil {
+		return 0, fmt.Errorf("atproto: account %s is not mirrored to Bluesky", username)
+	}
+	var out struct {
+		DID            string `json:"did"`
+		FollowersCount *int64 `json:"followersCount"`
+	}
+	err := m.call(ctx, a, func(c *atclient.APIClient) error {
+		actor := string(m.DID(ctx, a.Username))
+		if actor == "" && c.AccountDID != nil {
+			actor = c.AccountDID.String()
+		}
+		if actor == "" {
+			actor = a.Bluesky.Identifier
+		}
+		return getJSON(ctx, c, "app.bsky.actor.getProfile", map[string]any{"actor": actor}, &out)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("atproto: getProfile of %s: %w", a.Username, err)
+	}
+	if out.FollowersCount == nil || *out.FollowersCount < 0 {
+		return 0, fmt.Errorf("atproto: getProfile of %s: no followersCount", a.Username)
+	}
+	return *out.FollowersCount, nil
 }

@@ -180,11 +180,17 @@ func (c *activityCache) get(ctx context.Context, st storage.Store, id int64) ([]
 // DeliveryStats counts the deliveries of one Ref by state, and reports
 // whether its fan-out is still pending.
 func (s *Service) DeliveryStats(ctx context.Context, ref string) (storage.RefStats, bool, error) {
-	st, err := s.store.RefStats(ctx, ref)
+	return RefDelivery(ctx, s.store, ref)
+}
+
+// RefDelivery is DeliveryStats read from store (without a Service: the
+// console's reach page).
+func RefDelivery(ctx context.Context, store storage.Store, ref string) (storage.RefStats, bool, error) {
+	st, err := store.RefStats(ctx, ref)
 	if err != nil {
 		return storage.RefStats{}, false, err
 	}
-	fo, err := s.store.RefStats(ctx, ref+":fanout")
+	fo, err := store.RefStats(ctx, ref+":fanout")
 	if err != nil {
 		return storage.RefStats{}, false, err
 	}

@@ -1,6 +1,8 @@
 package moderation
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -63,4 +65,63 @@ func RaidAt(spans []RaidSpan, t time.Time) (RaidSpan, bool) {
 		}
 	}
 	return RaidSpan{}, false
+}
+
+// RaidStore is what describing raids reads (storage.Queries has it).
+type RaidStore interface {
+	NotificationBuckets(ctx context.Context, account string, types []string, since time.Time, width time.Duration) ([]storage.NotificationBucket, error)
+	NotificationDomains(ctx context.Context, account string, types []string, from, to time.Time) ([]storage.DomainCount, error)
+}
+
+// Raid is one raid described: its span, whether it is still going on,
+// the mentions and quotes it is made of, how many accounts they came
+// from, and from which servers.
+type Raid struct {
+	RaidSpan
+	Ongoing  bool
+	Mentions int64
+	Accounts int64
+	Servers  []storage.DomainCount // by server (Domain "" for actors of no known server)
+}
+
+// RecentRaidSpans finds the account's raids of the last RaidLookback at
+// now, newest first.
+func RecentRaidSpans(ctx context.Context, q RaidStore, account string, now time.Time, threshold int64) ([]RaidSpan, error) {
+	buckets, err := q.NotificationBuckets(ctx, account, RaidTypes, now.Add(-RaidLookback), RaidWindow)
+	if err != nil {
+		return nil, fmt.Errorf("moderation: raids of %s: %w", account, err)
+	}
+	return RaidSpans(buckets, threshold), nil
+}
+
+// DescribeRaid counts what a raid of the account is made of, at now.
+func DescribeRaid(ctx context.Context, q RaidStore, account string, span RaidSpan, now time.Time) (Raid, error) {
+	domains, err := q.NotificationDomains(ctx, account, RaidTypes, span.From, span.To)
+	if err != nil {
+		return Raid{}, fmt.Errorf("moderation: raid of %s: %w", account, err)
+	}
+	out := Raid{RaidSpan: span, Ongoing: now.Before(span.To.Add(RaidWindow)), Servers: domains}
+	for _, d := range domains {
+		out.Mentions += d.Notifications
+		out.Accounts += d.Actors
+	}
+	return out, nil
+}
+
+// RecentRaids finds and describes the account's raids of the last
+// RaidLookback at now, newest first.
+func RecentRaids(ctx context.Context, q RaidStore, account string, now time.Time, threshold int64) ([]Raid, error) {
+	spans, err := RecentRaidSpans(ctx, q, account, now, threshold)
+	if err != nil {
+		return nil, err
+	}
+	var out []Raid
+	for _, sp := range spans {
+		rd, err := DescribeRaid(ctx, q, account, sp, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rd)
+	}
+	return out, nil
 }

@@ -511,12 +511,43 @@ func (s *Service) Status(ctx context.Context, account string, id int64) (storage
 // DeliveryStats reports how far the delivery of a status went: servers
 // reached, pending and failed, and whether the fan-out is still queued.
 func (s *Service) DeliveryStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
-	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10))
+	return federation.RefDelivery(ctx, s.store, statusRef(id))
 }
 
 // DeletionStats reports how far the delivery of a status's Delete went.
 func (s *Service) DeletionStats(ctx context.Context, id int64) (storage.RefStats, bool, error) {
-	return s.fed.DeliveryStats(ctx, "status:"+strconv.FormatInt(id, 10)+":delete")
+	return federation.RefDelivery(ctx, s.store, statusRef(id)+":delete")
+}
+
+func statusRef(id int64) string { return "status:" + strconv.FormatInt(id, 10) }
+
+// Delivery is how far a status's delivery went on the fediverse: what the
+// delivery API (GET /api/v1/passerelle/statuses/:id/delivery), `bridge
+// status` and the console's reach page show.
+type Delivery struct {
+	storage.RefStats      // servers reached (Done), pending, failed
+	FanoutPending    bool // the fan-out is still queued: more servers to come
+	// Deletion is how far the delivery of its Delete went, once the
+	// status is deleted (nil before).
+	Deletion              *storage.RefStats
+	DeletionFanoutPending bool
+}
+
+// DeliveryOf reads the delivery of st (deleted or not) from store.
+func DeliveryOf(ctx context.Context, store storage.Store, st storage.Status) (Delivery, error) {
+	stats, fanout, err := federation.RefDelivery(ctx, store, statusRef(st.ID))
+	if err != nil {
+		return Delivery{}, err
+	}
+	d := Delivery{RefStats: stats, FanoutPending: fanout}
+	if !st.DeletedAt.IsZero() {
+		del, delFanout, err := federation.RefDelivery(ctx, store, statusRef(st.ID)+":delete")
+		if err != nil {
+			return Delivery{}, err
+		}
+		d.Deletion, d.DeletionFanoutPending = &del, delFanout
+	}
+	return d, nil
 }
 
 // StatusOrTombstone returns a status of account, deleted ones included

@@ -3,12 +3,13 @@ package main
 import (
 	"github.com/passerelle/passerelle/federation"
 	"github.com/passerelle/passerelle/jobs"
+	"github.com/passerelle/passerelle/reach"
 )
 
 // registerJobs puts the work of the durable queue on the process's job
 // runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror and
-// the reading of its notifications (when an account is mirrored) and the
-// feeds' polls (always: the jobs of feeds no
+// the reading of its notifications (when an account is mirrored), the
+// follower samples of the console's reach page, and the feeds' polls (always: the jobs of feeds no
 // longer configured are still looked at).
 func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	if err := d.Register(r); err != nil {
@@ -34,5 +35,24 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 			return err
 		}
 	}
+	if err := a.followerSampler().Register(r); err != nil {
+		return err
+	}
 	return a.feedPoller().Register(r)
+}
+
+// followerSampler samples the accounts' followers on both networks for
+// the console's chart (package reach).
+func (a *app) followerSampler() *reach.Sampler {
+	set := reach.Settings{}
+	for _, acc := range a.cfg.Accounts {
+		set.Accounts = append(set.Accounts, acc.Username)
+		if acc.Bluesky.Enabled() {
+			set.Mirrored = append(set.Mirrored, acc.Username)
+		}
+	}
+	if a.mirror != nil { // a nil *Mirror would make a non-nil interface
+		set.Bluesky = a.mirror
+	}
+	return reach.New(set, a.store, a.log.With().Str("component", "reach").Logger())
 }

@@ -30,6 +30,7 @@ var forbidden = map[string][]string{
 	"policy":     {"storage", "federation"},
 	"bridgetest": {"atproto"},
 	"push":       {"api", "web", "federation", "publish", "atproto"},
+	"reach":      {"api", "web", "federation", "publish", "atproto", "admin"},
 }
 
 // surfaces are what only the command (and the tests' harnesses) wire:
