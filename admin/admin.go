@@ -159,6 +159,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/moderation", c.member(c.moderation))
 	mux.HandleFunc("POST /admin/moderation/crisis", c.member(c.crisisSet))
 	mux.HandleFunc("POST /admin/compose", c.member(c.composePost))
+	mux.HandleFunc("GET /admin/reach/posts/{account}", c.member(c.reachPosts))
 	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))
 	mux.HandleFunc("POST /admin/drafts/approve", c.member(c.draftApprove))
 	mux.HandleFunc("POST /admin/drafts/reject", c.member(c.draftReject))
