@@ -53,7 +53,8 @@ type chartTick struct {
 }
 
 // newFollowerChart lays out snaps (oldest first) over the days from
-// `from` to `to` (YYYY-MM-DD, inclusive).
+// `from` to `to` (YYYY-MM-DD, inclusive; a single day is drawn at the
+// left).
 func newFollowerChart(snaps []storage.FollowerSnapshot, from, to string) *followerChart {
 	if len(snaps) == 0 {
 		return nil

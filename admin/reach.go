@@ -95,7 +95,9 @@ func (c *Console) reachOf(ctx context.Context, a string) (reachAccount, error) {
 	if err != nil {
 		return ra, err
 	}
-	ra.Chart = newFollowerChart(snaps, from, storage.FunnelDay(now))
+	if len(snaps) > 0 { // the chart starts at the first sample
+		ra.Chart = newFollowerChart(snaps, snaps[0].Day, storage.FunnelDay(now))
+	}
 	if ra.Failures, err = federation.DeliveryFailures(ctx, c.store, a, now.Add(-failureWindow)); err != nil {
 		return ra, err
 	}

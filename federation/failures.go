@@ -18,6 +18,7 @@ type HostFailure struct {
 	Retrying  int64     // waiting for their next try
 	LastError string    // the most recent one's
 	LastAt    time.Time // when it was given up, or its next try
+	Next      bool      // LastAt is a next try (the most recent one is retried)
 }
 
 // maxFailureJobs bounds the deliveries DeliveryFailures reads.
@@ -43,7 +44,7 @@ func DeliveryFailures(ctx context.Context, store storage.Store, account string, 
 		if !ok {
 			i = len(out)
 			byHost[p.Host] = i
-			out = append(out, HostFailure{Host: p.Host, LastError: p.LastError, LastAt: p.At})
+			out = append(out, HostFailure{Host: p.Host, LastError: p.LastError, LastAt: p.At, Next: !p.Failed})
 		}
 		if p.Failed {
 			out[i].Failed++

@@ -62,7 +62,7 @@ func TestDeliveryFailures(t *testing.T) {
 		want    []federation.HostFailure
 	}{
 		{"news", "News", []federation.HostFailure{
-			{Host: "slow.example", Failed: 1, Retrying: 1, LastError: "timeout"}, // the retry is due later
+			{Host: "slow.example", Failed: 1, Retrying: 1, LastError: "timeout", Next: true}, // the retry is due later
 			{Host: "gone.example", Failed: 1, LastError: "410 Gone"},
 		}},
 		{"mayor", "mayor", []federation.HostFailure{{Host: "mayor-only.example", Failed: 1, LastError: "refused"}}},

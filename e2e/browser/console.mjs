@@ -105,6 +105,12 @@ try {
     await visit("audit", "/admin/audit");
     await visit("team", "/admin/team");
     await visit("reach", "/admin/reach");
+    const reach = await page.textContent("main");
+    check(`${size.name} reach: the follower chart, a failed server and the raid`,
+      (await page.$("svg[role='img'] title")) !== null && reach.includes("gone.example") && reach.includes("410 Gone") && reach.includes("raid.example"));
+    await visit("reach-posts", "/admin/reach/posts/news");
+    check(`${size.name} reach posts: the post with its delivery`,
+      (await page.textContent("main")).includes("The library opens late on Thursdays."));
     await visit("drafts", "/admin/drafts");
     check(`${size.name} drafts: the contributor's draft waits with its forms`,
       (await page.textContent("main")).includes("The pool reopens on Monday.") && (await page.$("form[action='/admin/drafts/approve']")) !== null);
