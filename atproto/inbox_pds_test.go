@@ -112,8 +112,21 @@ func TestAppViewInbox(t *testing.T) {
 		t.Errorf("alice's profile: %+v, %v", p, err)
 	}
 	c, err := e.store.StatusCounts(ctx, []int64{st.ID})
-	if err != nil || c[st.ID] != (storage.StatusCounts{Replies: 1, Reblogs: 1, Favourites: 1}) {
+	bsky := storage.InteractionCounts{Replies: 1, Reblogs: 1, Favourites: 1} // all from Bluesky
+	if err != nil || c[st.ID] != (storage.StatusCounts{Replies: 1, Reblogs: 1, Favourites: 1, Bluesky: bsky}) {
 		t.Errorf("counts %+v, %v", c[st.ID], err)
+	}
+	// The account's follower count, as the AppView has it through the
+	// PDS (the console's follower chart): alice follows.
+	var followers int64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		followers, err = e.mirror.FollowersCount(ctx, "news")
+		if (err == nil && followers == 1) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || followers != 1 {
+		t.Errorf("FollowersCount = %d, %v; want alice's follow", followers, err)
 	}
 
 	// Again, and from a new process: nothing more.
