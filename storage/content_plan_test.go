@@ -72,3 +72,37 @@ func TestSQLiteContentPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteDeliveryProblemsPlan: the reach page's delivery problems read
+// the failed jobs through their own index, not every job kept.
+func TestSQLiteDeliveryProblemsPlan(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "plans.db")}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.(*store).reader.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+deliveryProblemsQuery, "deliver", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	all := strings.Join(plan, "\n")
+	for _, w := range []string{"INDEX jobs_failed_at (status=? AND finished_at>?)", "INDEX jobs_status (status=?)"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("plan lacks %q:\n%s", w, all)
+		}
+	}
+	if strings.Contains(all, "SCAN jobs\n") || strings.HasSuffix(all, "SCAN jobs") {
+		t.Errorf("plan scans every job:\n%s", all)
+	}
+}

@@ -93,16 +93,20 @@ func (s *store) FollowerSnapshots(ctx context.Context, account, since string) ([
 	return out, nil
 }
 
+// deliveryProblemsQuery finds the failed jobs by when they were given up
+// (index jobs_failed_at) and the retried ones among the pending and
+// running (index jobs_status).
+const deliveryProblemsQuery = `SELECT id, host, ref, payload, last_error, attempts, status, COALESCE(finished_at, run_at) AS at FROM jobs
+	WHERE kind = ? AND ((status = 'failed' AND finished_at >= ?)
+	   OR (status IN ('pending', 'running') AND attempts > 0 AND last_error <> ''))
+	ORDER BY at DESC, id DESC LIMIT ?`
+
 func (s *store) DeliveryProblems(ctx context.Context, kind string, since time.Time, limit int) ([]DeliveryProblem, error) {
 	action := fmt.Sprintf("read the problems of %s jobs", kind)
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.r.query(ctx,
-		`SELECT id, host, ref, payload, last_error, attempts, status, COALESCE(finished_at, run_at) AS at FROM jobs
-		 WHERE kind = ? AND ((status = 'failed' AND finished_at >= ?)
-		    OR (status IN ('pending', 'running') AND attempts > 0 AND last_error <> ''))
-		 ORDER BY at DESC, id DESC LIMIT ?`, kind, since.UnixMicro(), limit)
+	rows, err := s.r.query(ctx, deliveryProblemsQuery, kind, since.UnixMicro(), limit)
 	if err != nil {
 		return nil, s.d.wrap(action, err)
 	}

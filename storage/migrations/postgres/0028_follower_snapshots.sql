@@ -13,3 +13,8 @@ CREATE TABLE follower_snapshots (
     taken_at  BIGINT NOT NULL,
     PRIMARY KEY (account, day)
 );
+
+-- The reach page's delivery failures of the last days (DeliveryProblems):
+-- failed jobs are kept (only done ones are pruned), so they are found by
+-- when they were given up.
+CREATE INDEX jobs_failed_at ON jobs (status, finished_at) WHERE status = 'failed';
