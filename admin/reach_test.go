@@ -212,3 +212,37 @@ func TestNiceCeil(t *testing.T) {
 		})
 	}
 }
+
+func TestFollowerChart(t *testing.T) {
+	snap := func(day string, fedi int64, bsky int64, ok bool) storage.FollowerSnapshot {
+		return storage.FollowerSnapshot{Account: "news", Day: day, Fediverse: fedi, Bluesky: bsky, BlueskyOK: ok}
+	}
+	cases := []struct {
+		name      string
+		snaps     []storage.FollowerSnapshot
+		from, to  string
+		fediverse string // polyline points
+		bluesky   string
+		top       string // the highest tick's label
+	}{
+		{"two networks over ten days", []storage.FollowerSnapshot{snap("2026-12-01", 0, 8, true), snap("2026-12-11", 4, 2, true)},
+			"2026-12-01", "2026-12-11", "56,200 624,108", "56,16 624,154", "8"},
+		{"fediverse only, a gap", []storage.FollowerSnapshot{snap("2026-12-01", 40, 0, false), snap("2026-12-03", 30, 0, false)},
+			"2026-12-01", "2026-12-05", "56,16 340,62", "", "40"},
+		{"one day", []storage.FollowerSnapshot{snap("2026-12-06", 3, 0, false)}, "2026-12-06", "2026-12-06", "56,62", "", "4"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ch := newFollowerChart(c.snaps, c.from, c.to)
+			if ch.Fediverse.Path != c.fediverse || ch.Bluesky.Path != c.bluesky || ch.HasBluesky != (c.bluesky != "") {
+				t.Errorf("lines %q and %q, want %q and %q", ch.Fediverse.Path, ch.Bluesky.Path, c.fediverse, c.bluesky)
+			}
+			if top := ch.YTicks[len(ch.YTicks)-1]; top.Label != c.top || top.Pos != chartTop {
+				t.Errorf("top tick %+v, want %s at %d", top, c.top, chartTop)
+			}
+		})
+	}
+	if newFollowerChart(nil, "2026-12-01", "2026-12-02") != nil {
+		t.Error("a chart without samples")
+	}
+}
