@@ -21,39 +21,13 @@ import (
 // with axe-core (WCAG 2.1 A and AA), screenshots in .ci/artifacts/browser/.
 // It needs chromium, Node.js and e2e/browser's packages with axe-core.
 func TestConsoleBrowser(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("browser"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := os.ReadFile(filepath.Join(dir, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(pkg), `"axe-core"`) {
-		// axe-core joins e2e/browser's packages with the pages' checks;
-		// until then there is nothing to install it from.
-		t.Skip("e2e/browser/package.json has no axe-core yet: the console's accessibility check is skipped")
-	}
-	chromiumBin := os.Getenv("BRIDGE_TEST_CHROMIUM")
-	if chromiumBin == "" {
-		chromiumBin = "/usr/bin/chromium"
-	}
-	node, nodeErr := exec.LookPath("node")
-	_, chromiumErr := os.Stat(chromiumBin)
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "axe-core"))
-	_, pwErr := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
-	if nodeErr != nil || chromiumErr != nil || modErr != nil || pwErr != nil {
-		msg := "the console's browser check needs node, chromium (" + chromiumBin + ") and npm ci in e2e/browser"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	dir, chromiumBin := browserSuite(t)
 	out := os.Getenv("BRIDGE_TEST_ARTIFACTS")
 	if out == "" {
 		out = filepath.Join("..", ".ci", "artifacts", "browser")
 	}
-	if out, err = filepath.Abs(out); err != nil {
+	out, err := filepath.Abs(out)
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -117,7 +91,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, node, "console.mjs", "--site", h.cfg.BaseURL(), "--invite", links[0], "--invite", links[1], "--out", out)
+	cmd := exec.CommandContext(ctx, "node", "console.mjs", "--site", h.cfg.BaseURL(), "--invite", links[0], "--invite", links[1], "--out", out)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BRIDGE_TEST_CHROMIUM="+chromiumBin)
 	output, err := cmd.CombinedOutput()

@@ -11,11 +11,11 @@
 // downloads a browser: BRIDGE_TEST_CHROMIUM (default /usr/bin/chromium) is
 // the executable.
 import { chromium } from "playwright-core";
-import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { acceptInvitation, addPasskey, signOutAndInWithPasskey } from "./team.mjs";
 
 const { values: opt } = parseArgs({
   options: { site: { type: "string" }, invite: { type: "string", multiple: true }, out: { type: "string" } },
@@ -31,20 +31,6 @@ let failed = 0;
 function check(name, ok, detail = "") {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ": " + detail : ""}`);
   if (!ok) failed++;
-}
-
-// totp is RFC 6238's code (SHA-1, 6 digits, 30 s) of a base32 key at t.
-function totp(secret, t = Date.now()) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const key = Buffer.alloc(Math.floor(bits.length / 8));
-  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(t / 1000 / 30)));
-  const h = createHmac("sha1", key).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
 async function axe(page, name) {
@@ -89,17 +75,9 @@ try {
     await visit("login", "/admin/login");
     const invite = new URL(opt.invite[i]);
     await visit("invite", invite.pathname);
-    // Keyboard only: Tab from the email field to each input, type, Enter.
-    const secret = (await page.textContent("#totp-key")).trim();
     const qr = await page.evaluate(() => { const i = document.querySelector("img"); return i ? i.naturalWidth : 0; });
     check(`${size.name} invite: the QR code of the key is shown`, qr === 200, `naturalWidth ${qr}`);
-    await page.focus("#password");
-    await page.keyboard.type("a passphrase long enough");
-    await page.keyboard.press("Tab");
-    await page.keyboard.type("a passphrase long enough");
-    await page.focus("#code");
-    await page.keyboard.type(totp(secret));
-    await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+    await acceptInvitation(page); // keyboard only
     check(`${size.name} invitation accepted: on the console's home`, new URL(page.url()).pathname === "/admin", page.url());
     await visit("home", "/admin");
     await visit("audit", "/admin/audit");
@@ -111,6 +89,14 @@ try {
     await visit("reach-posts", "/admin/reach/posts/news");
     check(`${size.name} reach posts: the post with its delivery`,
       (await page.textContent("main")).includes("The library opens late on Thursdays."));
+    await visit("compose", "/admin/compose");
+    await page.fill("#text", "Marché de Noël sur la place dès samedi #noël");
+    await Promise.all([page.waitForNavigation(), page.click("button[value='preview']")]);
+    check(`${size.name} compose: the preview counts the text`, /\d+ (of|caractères sur) 500/.test(await page.textContent("main")));
+    await axe(page, `${size.name} compose-preview`);
+    await page.screenshot({ path: join(opt.out, `console-compose-preview-${size.name}.png`), fullPage: true });
+    await visit("moderation", "/admin/moderation");
+    check(`${size.name} moderation: the crisis switch`, (await page.$("form[action='/admin/moderation/crisis']")) !== null);
     await visit("drafts", "/admin/drafts");
     check(`${size.name} drafts: the contributor's draft waits with its forms`,
       (await page.textContent("main")).includes("The pool reopens on Monday.") && (await page.$("form[action='/admin/drafts/approve']")) !== null);
@@ -121,25 +107,12 @@ try {
     if (size.name === "desktop") {
       // A passkey through Chrome's virtual authenticator (DevTools
       // Protocol): added on the home page, then used to sign in again.
-      const cdp = await context.newCDPSession(page);
-      await cdp.send("WebAuthn.enable");
-      await cdp.send("WebAuthn.addVirtualAuthenticator", { options: {
-        protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
-      await page.goto(opt.site + "/admin");
-      await page.focus("#add-passkey");
-      await page.keyboard.press("Enter");
-      await page.waitForFunction(() => document.getElementById("passkey-status").textContent !== "");
-      const added = await page.textContent("#passkey-status");
+      const added = await addPasskey(context, page, opt.site);
       check("desktop passkey: added", /Passkey added/.test(added), added);
       await page.goto(opt.site + "/admin");
       check("desktop passkey: counted on the home page", /Passkeys registered: 1\./.test(await page.textContent("main")));
-      await Promise.all([page.waitForNavigation(), page.click("nav button")]); // sign out
-      check("desktop passkey: signed out", new URL(page.url()).pathname === "/admin/login", page.url());
-      await page.focus("#passkey-login");
-      await Promise.all([page.waitForURL((u) => u.pathname === "/admin", { timeout: 15000 }).catch(() => {}), page.keyboard.press("Enter")]);
-      const where = new URL(page.url()).pathname;
-      const st = await page.textContent("#passkey-status").catch(() => "");
-      check("desktop passkey: signed in with it", where === "/admin", `${page.url()} ${st}`);
+      const back = await signOutAndInWithPasskey(page);
+      check("desktop passkey: signed in with it", back.path === "/admin", `${page.url()} ${back.status}`);
       await visit("home-passkey", "/admin");
     }
     check(`${size.name}: no console error (CSP included)`, problems.length === 0, problems.join(" | "));
