@@ -22,8 +22,9 @@ import (
 // the console's OAuth page; the app posts, which makes a draft; an invited
 // editor approves it on the console's drafts page
 // (e2e/browser/teamapp.mjs); the post reaches a fediverse follower as a
-// verified Create and the reference PDS as a record; the audit names both
-// people, and the status is attributed to the contributor's app.
+// verified Create and the reference PDS as a record, and the editor's
+// reach page shows it (one server reached, mirrored) and the follower
+// chart; the audit names both people and the contributor's app.
 func TestConsoleTeamApp(t *testing.T) {
 	mastoDir := mastoDir(t)
 	browserDir, chromiumBin := browserSuite(t)

@@ -74,8 +74,21 @@ try {
   const done = (await pageE.textContent(".notice")) ?? "";
   const m = /Published as status (\d+)/.exec(done);
   check(m, "editor: the draft is published", done);
+  // The reach pages: the post reached the follower's server and is on
+  // Bluesky; the follower chart is drawn.
+  let row = "";
+  for (let i = 0; i < 60; i++) {
+    await pageE.goto(opt.site + "/admin/reach/posts/news");
+    const cells = await pageE.locator(`#post-${m[1]} td`).allTextContents();
+    row = cells.join(" | ");
+    if (cells[0]?.trim() === "1" && /mirrored/i.test(cells[3] ?? "")) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  check(/^1 \| 0 \| 0 \| mirrored/i.test(row), "editor: the reach page shows the post reached 1 server and mirrored", row);
+  await pageE.goto(opt.site + "/admin/reach");
+  check((await pageE.$("svg[role='img'] title")) !== null, "editor: the follower chart", await pageE.textContent("main"));
   await ctxE.close();
-  console.log(JSON.stringify({ draft: posted.draft, status: m[1], account: posted.account }));
+  console.log(JSON.stringify({ draft: posted.draft, status: m[1], account: posted.account, reach: row }));
 } catch (e) {
   console.error(e instanceof Mismatch ? "mismatch: " + e.message : e?.stack ?? String(e));
   process.exitCode = 1;
