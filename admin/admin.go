@@ -45,9 +45,11 @@ type Settings struct {
 	// Preview shows a post as Bluesky will get it (package atproto); nil:
 	// no Bluesky preview.
 	Preview Previewer
-	// Crisis switches the accounts' crisis mode (package publish); nil:
-	// no moderation page.
-	Crisis Crisis
+	// Crisis switches the accounts' crisis mode (package publish), and
+	// Moderation keeps their domain blocks (package moderation); without
+	// both, no moderation page.
+	Crisis     Crisis
+	Moderation Moderator
 }
 
 // Lifetimes and limits.
@@ -158,6 +160,9 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/compose", c.member(c.compose))
 	mux.HandleFunc("GET /admin/moderation", c.member(c.moderation))
 	mux.HandleFunc("POST /admin/moderation/crisis", c.member(c.crisisSet))
+	mux.HandleFunc("POST /admin/moderation/block", c.member(c.domainBlock))
+	mux.HandleFunc("POST /admin/moderation/unblock", c.member(c.domainUnblock))
+	mux.HandleFunc("POST /admin/moderation/subscriptions/preview", c.member(c.subscriptionsPreview))
 	mux.HandleFunc("POST /admin/compose", c.member(c.composePost))
 	mux.HandleFunc("GET /admin/reach/posts/{account}", c.member(c.reachPosts))
 	mux.HandleFunc("GET /admin/drafts", c.member(c.drafts))

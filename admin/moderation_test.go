@@ -2,13 +2,17 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/rs/zerolog"
@@ -36,11 +40,45 @@ func (f *fakeCrisis) CrisisStatus(ctx context.Context, account string) (publish.
 	return publish.CrisisResult{On: on, Posts: n}, nil
 }
 
-// TestCrisisSwitch: an account's admin turns its crisis mode on (with a
-// number of posts, bounded) and off from the moderation page; an editor
-// sees no moderation page and cannot switch; an admin of another account
-// cannot switch this one; both are audited.
-func TestCrisisSwitch(t *testing.T) {
+// fakeModerator keeps domain blocks in a map.
+type fakeModerator struct {
+	blocks   map[string][]string
+	previews int
+}
+
+func (f *fakeModerator) DomainBlocksOf(account string) []string { return f.blocks[account] }
+
+func (f *fakeModerator) BlockDomainsFor(ctx context.Context, account string, domains []string) (moderation.AccountBlockResult, error) {
+	for _, d := range domains {
+		if !strings.Contains(d, ".") {
+			return moderation.AccountBlockResult{}, errors.New("not a domain name")
+		}
+	}
+	f.blocks[account] = append(f.blocks[account], domains...)
+	return moderation.AccountBlockResult{Domains: domains, FollowersRemoved: 2}, nil
+}
+
+func (f *fakeModerator) UnblockDomainFor(ctx context.Context, account, domain string) (bool, error) {
+	i := slices.Index(f.blocks[account], domain)
+	if i < 0 {
+		return false, nil
+	}
+	f.blocks[account] = slices.Delete(f.blocks[account], i, i+1)
+	return true, nil
+}
+
+func (f *fakeModerator) Preview(ctx context.Context) ([]moderation.Change, error) {
+	f.previews++
+	return []moderation.Change{{URL: "https://lists.example/blocklist.csv", Entries: 3, Add: []moderation.ListEntry{{Domain: "raid.example"}}}}, nil
+}
+
+// TestModerationPage: an account's admin turns its crisis mode on (with a
+// number of posts, bounded) and off from the moderation page, blocks and
+// unblocks a server for it and reads the reports about it; an editor sees
+// no moderation page and cannot switch; an admin of another account can
+// do none of it for this one; only an admin of every account previews the
+// blocklist subscriptions; switches and refusals are audited.
+func TestModerationPage(t *testing.T) {
 	ctx := context.Background()
 	store, err := storage.Open(ctx, storage.Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "b.db")}, zerolog.Nop())
 	if err != nil {
@@ -48,7 +86,8 @@ func TestCrisisSwitch(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	crisis := &fakeCrisis{on: map[string]int{}}
-	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Crisis: crisis}, store, zerolog.Nop())
+	mod := &fakeModerator{blocks: map[string][]string{}}
+	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Crisis: crisis, Moderation: mod}, store, zerolog.Nop())
 	mux := http.NewServeMux()
 	c.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -105,5 +144,50 @@ func TestCrisisSwitch(t *testing.T) {
 	}
 	if count["crisis.set"] != 2 || count["crisis.set.refused"] != 2 {
 		t.Errorf("audit %v", count)
+	}
+
+	// Domain blocks: added (and shown), refused when not a domain or for
+	// another account, removed.
+	if _, _, err := store.InsertReport(ctx, storage.Report{ActivityID: "https://bad.example/flag/1", Account: "news", ReporterID: "https://bad.example/actor",
+		Targets: []string{"https://console.test/users/news"}, Comment: "spam?", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		b    *http.Client
+		path string
+		form url.Values
+		want int
+	}{
+		{"block", admin, "/admin/moderation/block", url.Values{"csrf": {csrf}, "account": {"news"}, "domain": {"raid.example"}}, 200},
+		{"block what is not a domain", admin, "/admin/moderation/block", url.Values{"csrf": {csrf}, "account": {"news"}, "domain": {"nope"}}, 422},
+		{"another account's admin blocks", other, "/admin/moderation/block", url.Values{"csrf": {ocsrf}, "account": {"news"}, "domain": {"x.example"}}, 403},
+		{"another account's admin unblocks", other, "/admin/moderation/unblock", url.Values{"csrf": {ocsrf}, "account": {"news"}, "domain": {"raid.example"}}, 403},
+		{"a subscriptions preview by an admin of one account", admin, "/admin/moderation/subscriptions/preview", url.Values{"csrf": {csrf}}, 403},
+	} {
+		if resp, page := h.do(tt.b, "POST", tt.path, tt.form); resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d\n%s", tt.name, resp.StatusCode, tt.want, page)
+		}
+	}
+	if !slices.Equal(mod.blocks["news"], []string{"raid.example"}) || mod.previews != 0 {
+		t.Fatalf("blocks %v, previews %d", mod.blocks, mod.previews)
+	}
+	_, page = h.do(admin, "GET", "/admin/moderation", nil)
+	if !strings.Contains(page, "Unblock raid.example for @news") || !strings.Contains(page, "spam?") || strings.Contains(page, "Blocklist subscriptions") {
+		t.Errorf("moderation page after the block:\n%s", page)
+	}
+	if resp, page := h.do(admin, "POST", "/admin/moderation/unblock", url.Values{"csrf": {csrf}, "account": {"news"}, "domain": {"raid.example"}}); resp.StatusCode != 200 || len(mod.blocks["news"]) != 0 {
+		t.Errorf("unblock: %d %v\n%s", resp.StatusCode, mod.blocks, page)
+	}
+	// An admin of every account previews the subscriptions.
+	om, _ := store.GetTeamMemberByEmail(ctx, "other@x.example")
+	if err := store.SetTeamRole(ctx, om.ID, "news", storage.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	_, opage = h.do(other, "GET", "/admin/moderation", nil)
+	ocsrf = match(t, csrfRE, opage)
+	if resp, page := h.do(other, "POST", "/admin/moderation/subscriptions/preview", url.Values{"csrf": {ocsrf}}); resp.StatusCode != 200 ||
+		mod.previews != 1 || !strings.Contains(page, "would add 1") || !strings.Contains(page, "raid.example") {
+		t.Errorf("subscriptions preview: %d, %d previews\n%s", resp.StatusCode, mod.previews, page)
 	}
 }

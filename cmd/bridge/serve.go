@@ -256,7 +256,7 @@ func (a *app) console() *admin.Console {
 	for _, acc := range a.cfg.Accounts {
 		names = append(names, acc.Username)
 	}
-	set := admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub, Compose: a.pub, Crisis: a.pub}
+	set := admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub, Compose: a.pub, Crisis: a.pub, Moderation: a.mod}
 	if a.mirror != nil {
 		set.Preview = blueskyPreview(a.mirror)
 	}
