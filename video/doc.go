@@ -10,5 +10,9 @@
 // the streams' metadata (a phone's GPS position, its model, titles),
 // chapters, subtitles or data tracks.
 //
+// The programs run through a Runner: package ffwasm (ffmpeg compiled to
+// WebAssembly) in the bridge, so that this package stays light for its
+// importers.
+//
 // Imports: no other package of this project.
 package video

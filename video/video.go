@@ -12,19 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	// ffmpeg 5.1 compiled to WebAssembly (with libx264, libwebp and
-	// ffmpeg's own AAC encoder), the way GoToSocial processes video while
-	// staying a static binary: no cgo and no ffmpeg installed. GPLv3, as
-	// the ffmpeg build it embeds.
-	"codeberg.org/gruf/go-ffmpreg/embed"
-	"codeberg.org/gruf/go-ffmpreg/wasm"
-	// The WebAssembly runtime go-ffmpreg is written for: pure Go, no
-	// dependencies; it compiles the module to machine code and can cache
-	// the compiled code on disk.
-	"github.com/tetratelabs/wazero"
 )
 
 // Defaults for zero Limits fields.
@@ -113,138 +101,34 @@ type Result struct {
 	Loop          bool // from a GIF: a silent looping video (Mastodon's gifv)
 }
 
-// Processor runs ffmpeg compiled to WebAssembly. The module is compiled
-// on the first use, once per process (about 10 s of CPU and 400 MB at
-// peak), and the compiled code is kept in CacheDir when set so that the
-// next processes load it in about a second. Processing runs one video at
-// a time: each run is single-threaded and memory-hungry, and the machine
-// must keep serving.
-type Processor struct {
-	cacheDir string
-
-	mu  sync.Mutex // held while compiling and while running ffmpeg
-	rt  wazero.Runtime
-	cm  wazero.CompiledModule
-	err error
+// Runner runs ffmpeg or ffprobe (name) with the directory dir mounted as
+// /w and nothing else of the file system visible, and returns its
+// standard output. A non-zero exit is an error with an ExitCode() uint32
+// method (package ffwasm's ExitError).
+type Runner interface {
+	Run(ctx context.Context, name, dir string, args ...string) ([]byte, error)
 }
 
-// New returns a Processor that caches the compiled module in cacheDir
-// ("" keeps it in memory only). Nothing is compiled until the first use.
-func New(cacheDir string) *Processor { return &Processor{cacheDir: cacheDir} }
+// Processor validates and converts videos with a Runner.
+type Processor struct{ r Runner }
 
-// Close releases the compiled module.
-func (p *Processor) Close(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.rt != nil {
-		err := p.rt.Close(ctx)
-		p.rt, p.cm = nil, nil
-		return err
-	}
-	return nil
-}
+// New returns a Processor running ffmpeg with r.
+func New(r Runner) *Processor { return &Processor{r: r} }
 
-// compile prepares the runtime; p.mu is held. A failure is kept: the
-// embedded module is freed once compiled and cannot be compiled again.
-func (p *Processor) compile(ctx context.Context) error {
-	if p.cm != nil || p.err != nil {
-		return p.err
-	}
-	cfg := wazero.NewRuntimeConfig()
-	if p.cacheDir != "" {
-		if err := os.MkdirAll(p.cacheDir, 0o750); err != nil {
-			return fmt.Errorf("video: compilation cache: %w", err)
-		}
-		cache, err := wazero.NewCompilationCacheWithDir(p.cacheDir)
-		if err != nil {
-			return fmt.Errorf("video: compilation cache: %w", err)
-		}
-		cfg = cfg.WithCompilationCache(cache)
-	}
-	// Compiled with a background context: a cancelled request must not
-	// leave a half-made runtime behind.
-	rt, err := wasm.NewRuntime(context.Background(), cfg)
-	if err != nil {
-		p.err = fmt.Errorf("video: wasm runtime: %w", err)
-		return p.err
-	}
-	cm, err := rt.CompileModule(context.Background(), embed.B())
-	if err != nil {
-		rt.Close(context.Background())
-		p.err = fmt.Errorf("video: compile ffmpeg: %w", err)
-		return p.err
-	}
-	embed.Free() // 20 MB of WebAssembly no longer needed
-	p.rt, p.cm = rt, cm
-	return nil
-}
-
-// run runs ffmpeg or ffprobe with dir mounted as /w (and nothing else of
-// the file system visible), returning its standard output; a non-zero
-// exit is an error carrying the end of its standard error.
 func (p *Processor) run(ctx context.Context, name, dir string, args ...string) ([]byte, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.compile(ctx); err != nil {
-		return nil, err
+	out, err := p.r.Run(ctx, name, dir, args...)
+	if err != nil && !isExit(err) {
+		return out, fmt.Errorf("video: %w", err)
 	}
-	var stdout bytes.Buffer
-	stderr := &limitedBuffer{max: 16 << 10}
-	rc, err := wasm.Run(ctx, p.rt, p.cm, wasm.Args{
-		Name:   name,
-		Stdin:  bytes.NewReader(nil),
-		Stdout: &stdout,
-		Stderr: stderr,
-		Args:   args,
-		Config: func(c wazero.ModuleConfig) wazero.ModuleConfig {
-			return c.WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/w"))
-		},
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("video: run %s: %w", name, err)
-	}
-	if rc != 0 {
-		return stdout.Bytes(), &exitError{name: name, code: rc, log: lastLine(stderr.String())}
-	}
-	return stdout.Bytes(), nil
+	return out, err
 }
 
-type exitError struct {
-	name string
-	code uint32
-	log  string // the last line it logged
+// isExit tells a program's non-zero exit (bad input) from a failure to
+// run it.
+func isExit(err error) bool {
+	var ee interface{ ExitCode() uint32 }
+	return errors.As(err, &ee)
 }
-
-func (e *exitError) Error() string {
-	return fmt.Sprintf("%s exited with status %d: %s", e.name, e.code, e.log)
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
-}
-
-// limitedBuffer keeps at most max bytes (ffmpeg's log is discarded
-// beyond that).
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-var _ io.Writer = (*limitedBuffer)(nil)
 
 // probe is what ffprobe tells of a file.
 type probe struct {
@@ -285,8 +169,7 @@ func (p *Processor) probe(ctx context.Context, dir, file string) (info, error) {
 	out, err := p.run(ctx, "ffprobe", dir, "-v", "error",
 		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,pix_fmt,width,height,duration,r_frame_rate:stream_disposition=attached_pic:stream_side_data=rotation",
 		"-of", "json", "/w/"+file)
-	var ee *exitError
-	if errors.As(err, &ee) {
+	if isExit(err) {
 		return info{}, fmt.Errorf("%w: the container could not be read", ErrCorrupt)
 	}
 	if err != nil {
@@ -387,9 +270,8 @@ func (p *Processor) Process(ctx context.Context, dir, file string, lim Limits) (
 	}
 	args = append(args, "-movflags", "+faststart", "-f", "mp4", "/w/out.mp4")
 	if _, err := p.run(ctx, "ffmpeg", dir, args...); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return Result{}, fmt.Errorf("%w: %s", ErrCorrupt, "the video stream could not be converted")
+		if isExit(err) {
+			return Result{}, fmt.Errorf("%w: the video stream could not be converted", ErrCorrupt)
 		}
 		return Result{}, err
 	}
@@ -414,8 +296,7 @@ func (p *Processor) Process(ctx context.Context, dir, file string, lim Limits) (
 		"-frames:v", "1", "-map_metadata", "-1",
 		"-vf", fmt.Sprintf("scale='min(%[1]d,iw)':'min(%[1]d,ih)':force_original_aspect_ratio=decrease", PosterMaxSide),
 		"-q:v", "3", "-f", "image2", "-c:v", "mjpeg", "/w/poster.jpg"); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
+		if isExit(err) {
 			return Result{}, fmt.Errorf("%w: no frame could be extracted", ErrCorrupt)
 		}
 		return Result{}, err

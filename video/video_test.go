@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/passerelle/passerelle/video/ffwasm"
 )
 
 // The fixtures in testdata were made with this package's own ffmpeg (the
@@ -53,7 +55,9 @@ func testProcessor(t *testing.T) *Processor {
 	if testing.Short() {
 		t.Skip("runs ffmpeg (WebAssembly)")
 	}
-	return New(filepath.Join(os.TempDir(), "passerelle-test-wazero-cache"))
+	r := ffwasm.New(filepath.Join(os.TempDir(), "passerelle-test-wazero-cache"))
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return New(r)
 }
 
 // workDir copies a fixture (or the given bytes) into a fresh directory.
@@ -79,7 +83,6 @@ func fixture(t *testing.T, name string) []byte {
 func TestProcess(t *testing.T) {
 	p := testProcessor(t)
 	ctx := context.Background()
-	t.Cleanup(func() { p.Close(ctx) })
 
 	t.Run("h264 in mov is remuxed, metadata stripped", func(t *testing.T) {
 		dir := workDir(t, fixture(t, "h264_aac_location.mov"))

@@ -1,0 +1,167 @@
+// Package ffwasm runs ffmpeg and ffprobe compiled to WebAssembly, in
+// process, with wazero: the binary stays static (no cgo) and needs no
+// ffmpeg installed. It is package video's Runner.
+//
+// Importing it embeds the module (7.5 MB compressed) and decompresses it
+// at init (20 MB, freed once compiled): only the bridge's main package
+// and the tests that run ffmpeg import it.
+//
+// Imports: no other package of this project.
+package ffwasm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	// ffmpeg 5.1 compiled to WebAssembly (with libx264, libwebp and
+	// ffmpeg's own AAC encoder), the way GoToSocial processes video while
+	// staying a static binary. GPLv3, as the ffmpeg build it embeds.
+	"codeberg.org/gruf/go-ffmpreg/embed"
+	"codeberg.org/gruf/go-ffmpreg/wasm"
+	// The WebAssembly runtime go-ffmpreg is written for: pure Go, no
+	// dependencies; it compiles the module to machine code and can cache
+	// the compiled code on disk.
+	"github.com/tetratelabs/wazero"
+)
+
+// Runner runs ffmpeg. The module is compiled on its first use, once per
+// process (about 10 s of CPU and 400 MB at peak); with a cache directory
+// the compiled code is kept on disk and the next processes load it in
+// about a second. It runs one program at a time: each run is
+// single-threaded and memory-hungry, and the machine must keep serving.
+type Runner struct {
+	cacheDir string
+
+	mu  sync.Mutex // held while compiling and while a program runs
+	rt  wazero.Runtime
+	cm  wazero.CompiledModule
+	err error
+}
+
+// New returns a Runner caching the compiled module in cacheDir ("" keeps
+// it in memory only). Nothing is compiled until the first Run.
+func New(cacheDir string) *Runner { return &Runner{cacheDir: cacheDir} }
+
+// Close releases the compiled module.
+func (r *Runner) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rt == nil {
+		return nil
+	}
+	err := r.rt.Close(ctx)
+	r.rt, r.cm = nil, nil
+	r.err = fmt.Errorf("ffwasm: closed")
+	return err
+}
+
+// compile prepares the runtime; r.mu is held. A failure is kept: the
+// embedded module is freed once compiled and cannot be compiled twice.
+func (r *Runner) compile() error {
+	if r.cm != nil || r.err != nil {
+		return r.err
+	}
+	cfg := wazero.NewRuntimeConfig()
+	if r.cacheDir != "" {
+		if err := os.MkdirAll(r.cacheDir, 0o750); err != nil {
+			return fmt.Errorf("ffwasm: compilation cache: %w", err)
+		}
+		cache, err := wazero.NewCompilationCacheWithDir(r.cacheDir)
+		if err != nil {
+			return fmt.Errorf("ffwasm: compilation cache: %w", err)
+		}
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	// A background context: a cancelled caller must not leave a
+	// half-made runtime behind.
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, cfg)
+	if err != nil {
+		r.err = fmt.Errorf("ffwasm: runtime: %w", err)
+		return r.err
+	}
+	cm, err := rt.CompileModule(ctx, embed.B())
+	if err != nil {
+		rt.Close(ctx)
+		r.err = fmt.Errorf("ffwasm: compile ffmpeg: %w", err)
+		return r.err
+	}
+	embed.Free() // 20 MB of WebAssembly no longer needed
+	r.rt, r.cm = rt, cm
+	return nil
+}
+
+// Run runs ffmpeg or ffprobe (name) with dir mounted as /w, nothing else
+// of the file system visible, and returns its standard output. A
+// non-zero exit is an *ExitError.
+func (r *Runner) Run(ctx context.Context, name, dir string, args ...string) ([]byte, error) {
+	if name != "ffmpeg" && name != "ffprobe" {
+		return nil, fmt.Errorf("ffwasm: unknown program %q", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.compile(); err != nil {
+		return nil, err
+	}
+	var stdout bytes.Buffer
+	stderr := &limitedBuffer{max: 16 << 10}
+	rc, err := wasm.Run(ctx, r.rt, r.cm, wasm.Args{
+		Name:   name,
+		Stdin:  bytes.NewReader(nil),
+		Stdout: &stdout,
+		Stderr: stderr,
+		Args:   args,
+		Config: func(c wazero.ModuleConfig) wazero.ModuleConfig {
+			return c.WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/w"))
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("ffwasm: run %s: %w", name, err)
+	}
+	if rc != 0 {
+		return stdout.Bytes(), &ExitError{Name: name, Code: rc, Log: lastLine(stderr.String())}
+	}
+	return stdout.Bytes(), nil
+}
+
+// ExitError is a program's non-zero exit.
+type ExitError struct {
+	Name string
+	Code uint32
+	Log  string // the last line it logged
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s exited with status %d: %s", e.Name, e.Code, e.Log)
+}
+
+// ExitCode is the program's exit status.
+func (e *ExitError) ExitCode() uint32 { return e.Code }
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
