@@ -6,7 +6,7 @@ import (
 )
 
 // registerJobs puts the work of the durable queue on the process's job
-// runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror and
+// runner: deliveries, scheduled statuses, uploaded videos, Web Push, the Bluesky mirror and
 // the reading of its notifications (when an account is mirrored) and the
 // feeds' polls (always: the jobs of feeds no
 // longer configured are still looked at).
@@ -15,6 +15,9 @@ func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 		return err
 	}
 	if err := a.pub.RegisterScheduler(r); err != nil {
+		return err
+	}
+	if err := a.pub.RegisterVideo(r); err != nil { // uploaded videos converted
 		return err
 	}
 	if err := a.fed.RegisterHome(r); err != nil { // boosted posts fetched for the home timelines
