@@ -213,6 +213,9 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		if err != nil {
 			return err
 		}
+		if strings.HasPrefix(m.MediaType, "video/") && len(d.MediaIDs) > 1 {
+			return invalid("Validation failed: a video cannot be combined with other media")
+		}
 		switch m.State {
 		case storage.MediaProcessing:
 			return invalid("Validation failed: Cannot attach files that have not finished processing. Try again in a moment!")
