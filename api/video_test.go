@@ -198,6 +198,24 @@ func TestVideoUploadRejects(t *testing.T) {
 	})
 }
 
+// TestVideoInstanceLimits: apps read the video types and size limit from
+// the instance, only when videos are enabled.
+func TestVideoInstanceLimits(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		opts := envOptions{}
+		if enabled {
+			opts.video = fakeVideo{}
+		}
+		e := newEnv(t, opts)
+		inst := e.get(t, "/api/v2/instance", "").json(t)
+		ma := inst["configuration"].(map[string]any)["media_attachments"].(map[string]any)
+		types := fmt.Sprint(ma["supported_mime_types"])
+		if strings.Contains(types, "video/mp4") != enabled || (ma["video_size_limit"] != 0.0) != enabled {
+			t.Errorf("videos enabled %v: media_attachments %v", enabled, ma)
+		}
+	}
+}
+
 func TestVideoRefusedWhenDisabled(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	r := uploadVideo(t, e, e.token(t, "news", "write"), []byte(mp4Head+"frames"))
