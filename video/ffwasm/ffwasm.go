@@ -2,9 +2,11 @@
 // process, with wazero: the binary stays static (no cgo) and needs no
 // ffmpeg installed. It is package video's Runner.
 //
-// Importing it embeds the module (7.5 MB compressed) and decompresses it
-// at init (20 MB, freed once compiled): only the bridge's main package
-// and the tests that run ffmpeg import it.
+// Importing it embeds the module (7.5 MB compressed), which go-ffmpreg
+// decompresses at init (20 MB): only the bridge's main package and the
+// tests that run ffmpeg import it. With a cache directory, New writes the
+// module there and frees it from memory at once, so that a bridge that
+// never processes a video does not keep those 20 MB resident.
 //
 // Imports: no other package of this project.
 package ffwasm
@@ -12,8 +14,12 @@ package ffwasm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -35,6 +41,9 @@ import (
 // single-threaded and memory-hungry, and the machine must keep serving.
 type Runner struct {
 	cacheDir string
+	// module is the WebAssembly file written by New ("": use the embedded
+	// copy), sum its SHA-256.
+	module, sum string
 
 	mu  sync.Mutex // held while compiling and while a program runs
 	rt  wazero.Runtime
@@ -43,8 +52,65 @@ type Runner struct {
 }
 
 // New returns a Runner caching the compiled module in cacheDir ("" keeps
-// it in memory only). Nothing is compiled until the first Run.
-func New(cacheDir string) *Runner { return &Runner{cacheDir: cacheDir} }
+// it in memory only). Nothing is compiled until the first Run. With a
+// cache directory, the module is written there (once: a file named after
+// its hash) and dropped from memory; if that fails it stays in memory.
+// Only one Runner per process may use the embedded module.
+func New(cacheDir string) *Runner {
+	r := &Runner{cacheDir: cacheDir}
+	if cacheDir != "" {
+		r.spill()
+	}
+	return r
+}
+
+// spill writes the embedded module to the cache directory and frees it.
+func (r *Runner) spill() {
+	defer func() { _ = recover() }() // the module was already freed: keep none
+	b := embed.B()
+	h := sha256.Sum256(b)
+	sum := hex.EncodeToString(h[:])
+	path := filepath.Join(r.cacheDir, "ffmpreg-"+sum[:16]+".wasm")
+	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(len(b)) {
+		if err := os.MkdirAll(r.cacheDir, 0o750); err != nil {
+			return
+		}
+		tmp, err := os.CreateTemp(r.cacheDir, ".ffmpreg-*")
+		if err != nil {
+			return
+		}
+		_, err = tmp.Write(b)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), path)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return
+		}
+	}
+	r.module, r.sum = path, sum
+	embed.Free()
+	debug.FreeOSMemory() // give the 20 MB (and go-ffmpreg's decompression garbage) back
+}
+
+// wasm returns the module's bytes: from the file New wrote (checked
+// against its hash), else the embedded copy.
+func (r *Runner) wasm() ([]byte, error) {
+	if r.module == "" {
+		return embed.B(), nil
+	}
+	b, err := os.ReadFile(r.module)
+	if err != nil {
+		return nil, fmt.Errorf("ffwasm: read module: %w", err)
+	}
+	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != r.sum {
+		return nil, fmt.Errorf("ffwasm: %s is not the module it was (checksum differs)", r.module)
+	}
+	return b, nil
+}
 
 // Close releases the compiled module.
 func (r *Runner) Close(ctx context.Context) error {
@@ -84,13 +150,20 @@ func (r *Runner) compile() error {
 		r.err = fmt.Errorf("ffwasm: runtime: %w", err)
 		return r.err
 	}
-	cm, err := rt.CompileModule(ctx, embed.B())
+	mod, err := r.wasm()
+	if err != nil {
+		rt.Close(ctx)
+		return err // not kept: the file may be written again by a restart
+	}
+	cm, err := rt.CompileModule(ctx, mod)
 	if err != nil {
 		rt.Close(ctx)
 		r.err = fmt.Errorf("ffwasm: compile ffmpeg: %w", err)
 		return r.err
 	}
-	embed.Free() // 20 MB of WebAssembly no longer needed
+	if r.module == "" {
+		embed.Free() // 20 MB of WebAssembly no longer needed
+	}
 	r.rt, r.cm = rt, cm
 	return nil
 }
