@@ -528,8 +528,9 @@ func (s *Server) mentionEntity(m storage.StatusMention) Mention {
 
 // mediaEntity builds a MediaAttachment. Images are served as uploaded
 // (metadata stripped), so the preview is the image itself; animated GIFs
-// stay GIF files, hence type "image" (Mastodon's "gifv" is a video). A
-// video has its poster as preview, and no URL until it is processed.
+// are converted to looping videos (type "gifv") when videos are enabled,
+// else stay GIF files (type "image"). A video has its poster as preview,
+// and no URL until it is processed.
 func (s *Server) mediaEntity(m storage.Media) MediaAttachment {
 	meta := ImageMeta{Width: m.Width, Height: m.Height, Size: fmt.Sprintf("%dx%d", m.Width, m.Height)}
 	if m.Height > 0 {
@@ -543,7 +544,11 @@ func (s *Server) mediaEntity(m storage.Media) MediaAttachment {
 			Description: optString(m.Description), Blurhash: optString(m.Blurhash),
 		}
 	}
-	a := MediaAttachment{ID: idString(m.ID), Type: "video", Description: optString(m.Description), Blurhash: optString(m.Blurhash)}
+	typ := "video"
+	if m.Loop {
+		typ = "gifv" // an animated GIF, played as a silent loop
+	}
+	a := MediaAttachment{ID: idString(m.ID), Type: typ, Description: optString(m.Description), Blurhash: optString(m.Blurhash)}
 	if m.State != storage.MediaReady {
 		a.Meta = MediaMeta{Focus: &Focus{X: m.FocusX, Y: m.FocusY}}
 		return a

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"net/http"
 	"net/url"
@@ -196,6 +198,41 @@ func TestVideoUploadRejects(t *testing.T) {
 			t.Errorf("a failed video left %s", en.Name())
 		}
 	})
+}
+
+// TestAnimatedGIFBecomesGifv: with videos enabled, an animated GIF is
+// converted like a video and shown as Mastodon's gifv; a still GIF stays
+// an image.
+func TestAnimatedGIFBecomesGifv(t *testing.T) {
+	fake := fakeVideo{release: make(chan struct{})}
+	close(fake.release)
+	e := newEnv(t, envOptions{video: fake})
+	bridgetest.RunJobs(t, e.store, time.Second, e.pub.RegisterVideo)
+	tok := e.token(t, "news", "read write")
+	gifOf := func(frames int) []byte {
+		g := &gif.GIF{}
+		for i := range frames {
+			p := image.NewPaletted(image.Rect(0, 0, 8, 8), color.Palette{color.Black, color.White})
+			p.SetColorIndex(i%8, i%8, 1)
+			g.Image, g.Delay = append(g.Image, p), append(g.Delay, 10)
+		}
+		var b bytes.Buffer
+		if err := gif.EncodeAll(&b, g); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	r := uploadVideo(t, e, tok, gifOf(3))
+	if r.code != http.StatusAccepted {
+		t.Fatalf("animated GIF: %d %s, want 202", r.code, r.body)
+	}
+	if m := waitMedia(t, e, tok, r.json(t)["id"].(string)); m["type"] != "gifv" || !strings.HasSuffix(fmt.Sprint(m["url"]), ".mp4") {
+		t.Errorf("animated GIF became %v", m)
+	}
+	r = uploadVideo(t, e, tok, gifOf(1))
+	if m := r.json(t); r.code != http.StatusOK || m["type"] != "image" {
+		t.Errorf("still GIF: %d %s, want an image", r.code, r.body)
+	}
 }
 
 // TestVideoInstanceLimits: apps read the video types and size limit from

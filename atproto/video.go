@@ -58,6 +58,10 @@ func (mi *Mirror) videoEmbed(ctx context.Context, a *account, m storage.Media) (
 		return nil, err
 	}
 	embed := &bsky.EmbedVideo{Video: blob}
+	if m.Loop { // a GIF: the app plays it as one (muted, looping)
+		gif := "gif"
+		embed.Presentation = &gif
+	}
 	if m.Description != "" {
 		alt := m.Description
 		embed.Alt = &alt

@@ -94,7 +94,25 @@ func (s *Service) Upload(ctx context.Context, account string, r io.Reader, u Upl
 	head, _ := br.Peek(16)
 	switch video.Sniff(head) {
 	case video.MP4, video.Matroska:
-		return s.uploadVideo(ctx, account, br, u)
+		return s.uploadVideo(ctx, account, br, u, false)
+	case video.GIF:
+		if s.VideosEnabled() {
+			// An animated GIF becomes a silent looping video (gifv), as on
+			// Mastodon; a still one stays an image.
+			limit := s.set.MediaLimits.MaxBytes
+			if limit <= 0 {
+				limit = media.DefaultMaxBytes
+			}
+			data, err := io.ReadAll(io.LimitReader(br, limit+1))
+			if err != nil {
+				return storage.Media{}, fmt.Errorf("publish: read upload: %w", err)
+			}
+			if media.GIFFrames(data) > 1 && u.Captions == "" {
+				return s.uploadVideo(ctx, account, bytes.NewReader(data), u, true)
+			}
+			r = bytes.NewReader(data)
+			br = bufio.NewReaderSize(r, 64)
+		}
 	}
 	if u.Captions != "" {
 		return storage.Media{}, invalid("Validation failed: captions are only for videos")
@@ -102,7 +120,9 @@ func (s *Service) Upload(ctx context.Context, account string, r io.Reader, u Upl
 	return s.UploadMedia(ctx, account, br, u.Description, u.FocusX, u.FocusY)
 }
 
-func (s *Service) uploadVideo(ctx context.Context, account string, r io.Reader, u Upload) (storage.Media, error) {
+// uploadVideo stores a video (loop: an animated GIF, for a gifv) and
+// queues its conversion.
+func (s *Service) uploadVideo(ctx context.Context, account string, r io.Reader, u Upload, loop bool) (storage.Media, error) {
 	if !s.VideosEnabled() {
 		return storage.Media{}, &MediaError{Msg: "Validation failed: videos are not accepted by this server"}
 	}
@@ -126,7 +146,7 @@ func (s *Service) uploadVideo(ctx context.Context, account string, r io.Reader, 
 	m := storage.Media{
 		Account: account, MediaType: "video/mp4", Size: int64(len(data)), Description: u.Description,
 		FocusX: u.FocusX, FocusY: u.FocusY, State: storage.MediaProcessing,
-		Captions: u.Captions, CaptionsLang: u.CaptionsLang, CreatedAt: s.now().UTC(),
+		Captions: u.Captions, CaptionsLang: u.CaptionsLang, Loop: loop, CreatedAt: s.now().UTC(),
 	}
 	if s.set.MediaInDB {
 		m.Data = data

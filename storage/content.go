@@ -102,6 +102,7 @@ type Media struct {
 	PosterData   []byte
 	Captions     string // WebVTT given with the upload, "" for none
 	CaptionsLang string
+	Loop         bool // an animated GIF made a silent looping video (gifv)
 }
 
 // MediaState is where a media is in its processing.

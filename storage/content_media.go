@@ -11,7 +11,7 @@ import (
 // mediaColumns never include data: only GetMediaData reads the bytes.
 const mediaColumns = `id, account, COALESCE(status_id, 0), media_type, width, height, size, blurhash,
 	description, focus_x, focus_y, path, created_at, removed_at,
-	state, error, duration, poster_path, poster_size, captions, captions_lang`
+	state, error, duration, poster_path, poster_size, captions, captions_lang, loop`
 
 func scanMedia(s scanner) (Media, error) { return scanMediaWith(s) }
 
@@ -22,14 +22,16 @@ func scanMediaWith(s scanner, extra ...any) (Media, error) {
 		created  int64
 		removed  sql.NullInt64
 		duration int64
+		loop     int
 	)
 	dest := append([]any{&m.ID, &m.Account, &m.StatusID, &m.MediaType, &m.Width, &m.Height, &m.Size,
 		&m.Blurhash, &m.Description, &m.FocusX, &m.FocusY, &m.Path, &created, &removed,
-		&m.State, &m.Error, &duration, &m.PosterPath, &m.PosterSize, &m.Captions, &m.CaptionsLang}, extra...)
+		&m.State, &m.Error, &duration, &m.PosterPath, &m.PosterSize, &m.Captions, &m.CaptionsLang, &loop}, extra...)
 	err := s.Scan(dest...)
 	m.CreatedAt = time.UnixMicro(created).UTC()
 	m.RemovedAt = fromMicros(removed)
 	m.Duration = time.Duration(duration) * time.Microsecond
+	m.Loop = loop != 0
 	return m, err
 }
 
@@ -47,15 +49,22 @@ func (q *queries) InsertMedia(ctx context.Context, m Media) (int64, error) {
 	id, err := q.insertRow(ctx, "media",
 		`account, status_id, position, media_type, width, height, size, blurhash, description,
 		 focus_x, focus_y, path, data, created_at,
-		 state, error, duration, poster_path, poster_data, poster_size, captions, captions_lang`, m.ID,
+		 state, error, duration, poster_path, poster_data, poster_size, captions, captions_lang, loop`, m.ID,
 		m.Account, nil, 0, m.MediaType, m.Width, m.Height, m.Size, m.Blurhash, m.Description,
 		m.FocusX, m.FocusY, m.Path, nullBytes(m.Data), orNow(m.CreatedAt).UnixMicro(),
 		m.State, m.Error, m.Duration.Microseconds(), m.PosterPath, nullBytes(m.PosterData), m.PosterSize,
-		m.Captions, m.CaptionsLang)
+		m.Captions, m.CaptionsLang, boolInt(m.Loop))
 	if err != nil {
 		return 0, q.d.wrap(action, err)
 	}
 	return id, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // nullBytes is NULL for nil bytes (they are in a file).

@@ -88,6 +88,7 @@ type PostMedia struct {
 	Size          int64
 	Width, Height int
 	Poster        string // a video's poster frame (JPEG), "" for an image
+	Loop          bool   // a GIF made a video: plays muted, in a loop
 }
 
 // Video reports whether the media is a video.
@@ -133,7 +134,7 @@ func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
 			Width: m.Width, Height: m.Height,
 		}
 		if pm.Video() {
-			pm.Poster = p.links.MediaPoster(m.ID)
+			pm.Poster, pm.Loop = p.links.MediaPoster(m.ID), m.Loop
 		}
 		post.Media = append(post.Media, pm)
 	}

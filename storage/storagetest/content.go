@@ -749,7 +749,7 @@ func testMediaVideo(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	upload := func(inDB bool) int64 {
 		m := storage.Media{Account: "news", MediaType: "video/mp4", State: storage.MediaProcessing,
-			Size: 4, Captions: "WEBVTT\n\n00:00.000 --> 00:01.000\nHello", CaptionsLang: "fr", CreatedAt: base()}
+			Size: 4, Captions: "WEBVTT\n\n00:00.000 --> 00:01.000\nHello", CaptionsLang: "fr", Loop: inDB, CreatedAt: base()}
 		if inDB {
 			m.Data = []byte("raw!")
 		} else {
@@ -760,7 +760,7 @@ func testMediaVideo(t *testing.T, s storage.Store) {
 	for _, inDB := range []bool{false, true} {
 		id := upload(inDB)
 		m := must(s.GetMedia(ctx, id))(t)
-		if m.State != storage.MediaProcessing || m.CaptionsLang != "fr" || !strings.HasPrefix(m.Captions, "WEBVTT") {
+		if m.State != storage.MediaProcessing || m.CaptionsLang != "fr" || !strings.HasPrefix(m.Captions, "WEBVTT") || m.Loop != inDB {
 			t.Fatalf("inserted = %+v, want processing with its captions", m)
 		}
 		st := newStatus("news", "too early", storage.VisibilityPublic)

@@ -5,7 +5,7 @@
 -- duration is in microseconds; the poster frame (a JPEG) lives in a file
 -- (poster_path) or, on shared storage, in poster_data. captions is a
 -- WebVTT track given with the upload (sent to Bluesky), captions_lang its
--- language.
+-- language. loop marks a GIF converted to a silent looping video (gifv).
 ALTER TABLE media ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE media ADD COLUMN error TEXT NOT NULL DEFAULT '';
 ALTER TABLE media ADD COLUMN duration INTEGER NOT NULL DEFAULT 0;
@@ -14,3 +14,4 @@ ALTER TABLE media ADD COLUMN poster_data BLOB;
 ALTER TABLE media ADD COLUMN poster_size INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE media ADD COLUMN captions TEXT NOT NULL DEFAULT '';
 ALTER TABLE media ADD COLUMN captions_lang TEXT NOT NULL DEFAULT '';
+ALTER TABLE media ADD COLUMN loop INTEGER NOT NULL DEFAULT 0; -- 1: a GIF made a silent looping video (Mastodon's gifv)
