@@ -165,6 +165,9 @@ func (r *Runner) compile() error {
 		embed.Free() // 20 MB of WebAssembly no longer needed
 	}
 	r.rt, r.cm = rt, cm
+	// Compiling leaves some 300 MB of garbage that Go would hand back to
+	// the system only slowly: a server must come back to its idle size.
+	debug.FreeOSMemory()
 	return nil
 }
 
@@ -180,6 +183,9 @@ func (r *Runner) Run(ctx context.Context, name, dir string, args ...string) ([]b
 	if err := r.compile(); err != nil {
 		return nil, err
 	}
+	// The instance's linear memory (hundreds of MB to decode 1080p) is
+	// garbage once it returns: give it back to the system at once.
+	defer debug.FreeOSMemory()
 	var stdout bytes.Buffer
 	stderr := &limitedBuffer{max: 16 << 10}
 	rc, err := wasm.Run(ctx, r.rt, r.cm, wasm.Args{
