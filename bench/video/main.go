@@ -39,18 +39,19 @@ func main() {
 	size := flag.String("size", "1920x1080", "size of the clip")
 	mode := flag.String("mode", "remux", "remux: an H.264/AAC mp4 (streams copied); reencode: H.264 4:4:4 (re-encoded)")
 	bin := flag.String("bridge", "", "bridge binary (empty: build ./cmd/bridge)")
+	keep := flag.String("clip", "", "file of the clip: used when it exists (generated with the same -seconds, -size and -mode), else written there")
 	flag.Parse()
 	if *mode != "remux" && *mode != "reencode" {
 		fmt.Fprintln(os.Stderr, "bench/video: -mode is remux or reencode")
 		os.Exit(2)
 	}
-	if err := run(*seconds, *size, *mode, *bin); err != nil {
+	if err := run(*seconds, *size, *mode, *bin, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/video:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seconds int, size, mode, bin string) error {
+func run(seconds int, size, mode, bin, keep string) error {
 	dir, err := os.MkdirTemp("", "passerelle-bench-video-")
 	if err != nil {
 		return err
@@ -66,11 +67,20 @@ func run(seconds int, size, mode, bin string) error {
 		pixfmt = "yuv444p"
 	}
 	start := time.Now()
-	for _, c := range []struct {
+	clips := []struct {
 		name string
 		secs int
 		size string
-	}{{"warmup.mp4", 1, "320x240"}, {"clip.mp4", seconds, size}} {
+	}{{"warmup.mp4", 1, "320x240"}, {"clip.mp4", seconds, size}}
+	if keep != "" {
+		if data, err := os.ReadFile(keep); err == nil {
+			if err := os.WriteFile(filepath.Join(dir, "clip.mp4"), data, 0o600); err != nil {
+				return err
+			}
+			clips = clips[:1]
+		}
+	}
+	for _, c := range clips {
 		if _, err := gen.Run(ctx, "ffmpeg", dir, "-nostdin", "-v", "error", "-y",
 			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=30:duration=%d", c.size, c.secs),
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", c.secs),
@@ -85,6 +95,13 @@ func run(seconds int, size, mode, bin string) error {
 	clip, err := os.ReadFile(filepath.Join(dir, "clip.mp4"))
 	if err != nil {
 		return err
+	}
+	if keep != "" {
+		if _, err := os.Stat(keep); err != nil {
+			if err := os.WriteFile(keep, clip, 0o600); err != nil {
+				return err
+			}
+		}
 	}
 	warm, err := os.ReadFile(filepath.Join(dir, "warmup.mp4"))
 	if err != nil {
