@@ -111,6 +111,11 @@ func TestVideoUploadProcessedInBackground(t *testing.T) {
 	if _, err := jpeg.DecodeConfig(bytes.NewReader(poster.body)); err != nil {
 		t.Errorf("poster is not a JPEG: %v", err)
 	}
+	img := e.upload(t, tok, pngBytes(t, 4, 4)).json(t)["id"].(string)
+	if r := e.form(t, http.MethodPost, "/api/v1/statuses", tok, url.Values{"status": {"two"}, "media_ids[]": {id, img}}); r.code != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.body), "cannot be combined") {
+		t.Errorf("video with an image: %d %s, want 422", r.code, r.body)
+	}
 	sid := e.post(t, tok, url.Values{"status": {"The mayor's message"}, "media_ids[]": {id}})
 	st := e.get(t, "/api/v1/statuses/"+sid, tok).json(t)
 	if atts := st["media_attachments"].([]any); len(atts) != 1 || atts[0].(map[string]any)["type"] != "video" {
