@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	// ffmpeg 5.1 compiled to WebAssembly (with libx264, libwebp and
 	// ffmpeg's own AAC encoder), the way GoToSocial processes video while
@@ -45,11 +46,17 @@ type Runner struct {
 	// copy), sum its SHA-256.
 	module, sum string
 
-	mu  sync.Mutex // held while compiling and while a program runs
-	rt  wazero.Runtime
-	cm  wazero.CompiledModule
-	err error
+	mu    sync.Mutex // held while compiling and while a program runs
+	rt    wazero.Runtime
+	cm    wazero.CompiledModule
+	err   error
+	idle  time.Duration // release the compiled module after this long unused
+	timer *time.Timer
 }
+
+// DefaultReleaseAfter is how long a compiled module stays in memory
+// without a run (ReleaseAfter).
+const DefaultReleaseAfter = 10 * time.Minute
 
 // New returns a Runner caching the compiled module in cacheDir ("" keeps
 // it in memory only). Nothing is compiled until the first Run. With a
@@ -57,11 +64,52 @@ type Runner struct {
 // its hash) and dropped from memory; if that fails it stays in memory.
 // Only one Runner per process may use the embedded module.
 func New(cacheDir string) *Runner {
-	r := &Runner{cacheDir: cacheDir}
+	r := &Runner{cacheDir: cacheDir, idle: DefaultReleaseAfter}
 	if cacheDir != "" {
 		r.spill()
 	}
 	return r
+}
+
+// ReleaseAfter sets how long the compiled module (about 100 MB resident)
+// stays in memory without a run; the next run compiles it again from the
+// cache directory (about a second). 0 keeps it. Without a cache directory
+// it is always kept: the embedded module is freed once compiled.
+func (r *Runner) ReleaseAfter(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.idle = d
+}
+
+// release drops an unused compiled module (see ReleaseAfter).
+func (r *Runner) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rt == nil || r.err != nil {
+		return
+	}
+	r.rt.Close(context.Background())
+	r.rt, r.cm = nil, nil
+	debug.FreeOSMemory()
+}
+
+// armRelease (re)starts the release timer after a run; r.mu is held.
+func (r *Runner) armRelease() {
+	if r.idle <= 0 || r.module == "" {
+		return
+	}
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.idle, r.release)
+		return
+	}
+	r.timer.Reset(r.idle)
+}
+
+// Loaded reports whether the compiled module is in memory.
+func (r *Runner) Loaded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cm != nil
 }
 
 // spill writes the embedded module to the cache directory and frees it.
@@ -116,7 +164,11 @@ func (r *Runner) wasm() ([]byte, error) {
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 	if r.rt == nil {
+		r.err = fmt.Errorf("ffwasm: closed")
 		return nil
 	}
 	err := r.rt.Close(ctx)
@@ -186,6 +238,7 @@ func (r *Runner) Run(ctx context.Context, name, dir string, args ...string) ([]b
 	// The instance's linear memory (hundreds of MB to decode 1080p) is
 	// garbage once it returns: give it back to the system at once.
 	defer debug.FreeOSMemory()
+	defer r.armRelease()
 	var stdout bytes.Buffer
 	stderr := &limitedBuffer{max: 16 << 10}
 	rc, err := wasm.Run(ctx, r.rt, r.cm, wasm.Args{
