@@ -22,7 +22,11 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/pquerna/otp v1.5.0
+require (
+	codeberg.org/gruf/go-ffmpreg v0.6.22
+	github.com/pquerna/otp v1.5.0
+	github.com/tetratelabs/wazero v1.12.0
+)
 
 require (
 	github.com/fxamacker/cbor/v2 v2.9.4 // indirect

@@ -182,6 +182,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/media/{id}", s.user("write:media", s.getMedia))
 	handle("PUT /api/v1/media/{id}", s.user("write:media", s.updateMedia))
 	handle("GET /media/{file}", s.mediaFile)
+	handle("GET /media/{id}/poster.jpg", s.mediaPoster)
 	handle("GET /static/avatar.png", serveStatic(avatarPNG))
 	handle("GET /static/header.png", serveStatic(headerPNG))
 

@@ -130,8 +130,8 @@ type Tag struct {
 type MediaAttachment struct {
 	ID               string    `json:"id"`
 	Type             string    `json:"type"`
-	URL              string    `json:"url"`
-	PreviewURL       string    `json:"preview_url"`
+	URL              *string   `json:"url"`         // null while a video is processed
+	PreviewURL       *string   `json:"preview_url"` // a video's poster`
 	RemoteURL        *string   `json:"remote_url"`
 	PreviewRemoteURL *string   `json:"preview_remote_url"`
 	TextURL          *string   `json:"text_url"`
@@ -140,19 +140,28 @@ type MediaAttachment struct {
 	Blurhash         *string   `json:"blurhash"`
 }
 
-// MediaMeta is a MediaAttachment's meta for images.
+// MediaMeta is a MediaAttachment's meta: for images the original and
+// small renditions; for videos also, as Mastodon, the top-level length,
+// duration, fps, size, width, height and aspect (small is the poster).
 type MediaMeta struct {
+	Length   string    `json:"length,omitempty"`   // "0:01:28.65"
+	Duration float64   `json:"duration,omitempty"` // seconds
+	Size     string    `json:"size,omitempty"`
+	Width    int       `json:"width,omitempty"`
+	Height   int       `json:"height,omitempty"`
+	Aspect   float64   `json:"aspect,omitempty"`
 	Original ImageMeta `json:"original"`
 	Small    ImageMeta `json:"small"`
-	Focus    Focus     `json:"focus"`
+	Focus    *Focus    `json:"focus,omitempty"`
 }
 
 // ImageMeta describes one rendition.
 type ImageMeta struct {
-	Width  int     `json:"width"`
-	Height int     `json:"height"`
-	Size   string  `json:"size"`
-	Aspect float64 `json:"aspect"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	Size     string  `json:"size,omitempty"`
+	Aspect   float64 `json:"aspect,omitempty"`
+	Duration float64 `json:"duration,omitempty"` // a video's, in seconds
 }
 
 // Focus is the focal point, each coordinate in [-1, 1].
@@ -519,18 +528,46 @@ func (s *Server) mentionEntity(m storage.StatusMention) Mention {
 
 // mediaEntity builds a MediaAttachment. Images are served as uploaded
 // (metadata stripped), so the preview is the image itself; animated GIFs
-// stay GIF files, hence type "image" (Mastodon's "gifv" is a video).
+// are converted to looping videos (type "gifv") when videos are enabled,
+// else stay GIF files (type "image"). A video has its poster as preview,
+// and no URL until it is processed.
 func (s *Server) mediaEntity(m storage.Media) MediaAttachment {
-	u := s.links.Media(m.ID, m.MediaType)
 	meta := ImageMeta{Width: m.Width, Height: m.Height, Size: fmt.Sprintf("%dx%d", m.Width, m.Height)}
 	if m.Height > 0 {
 		meta.Aspect = float64(m.Width) / float64(m.Height)
 	}
-	return MediaAttachment{
-		ID: idString(m.ID), Type: "image", URL: u, PreviewURL: u,
-		Meta:        MediaMeta{Original: meta, Small: meta, Focus: Focus{X: m.FocusX, Y: m.FocusY}},
-		Description: optString(m.Description), Blurhash: optString(m.Blurhash),
+	if !strings.HasPrefix(m.MediaType, "video/") {
+		u := s.links.Media(m.ID, m.MediaType)
+		return MediaAttachment{
+			ID: idString(m.ID), Type: "image", URL: &u, PreviewURL: &u,
+			Meta:        MediaMeta{Original: meta, Small: meta, Focus: &Focus{X: m.FocusX, Y: m.FocusY}},
+			Description: optString(m.Description), Blurhash: optString(m.Blurhash),
+		}
 	}
+	typ := "video"
+	if m.Loop {
+		typ = "gifv" // an animated GIF, played as a silent loop
+	}
+	a := MediaAttachment{ID: idString(m.ID), Type: typ, Description: optString(m.Description), Blurhash: optString(m.Blurhash)}
+	if m.State != storage.MediaReady {
+		a.Meta = MediaMeta{Focus: &Focus{X: m.FocusX, Y: m.FocusY}}
+		return a
+	}
+	u, p := s.links.Media(m.ID, m.MediaType), s.links.MediaPoster(m.ID)
+	a.URL, a.PreviewURL = &u, &p
+	secs := m.Duration.Seconds()
+	original := ImageMeta{Width: m.Width, Height: m.Height, Duration: secs}
+	a.Meta = MediaMeta{
+		Length: videoLength(m.Duration), Duration: secs, Size: meta.Size, Width: m.Width, Height: m.Height,
+		Aspect: meta.Aspect, Original: original, Small: meta, Focus: &Focus{X: m.FocusX, Y: m.FocusY},
+	}
+	return a
+}
+
+// videoLength formats a duration as Mastodon's meta.length: "0:01:28.65".
+func videoLength(d time.Duration) string {
+	cs := d.Round(10*time.Millisecond) / (10 * time.Millisecond)
+	return fmt.Sprintf("%d:%02d:%02d.%02d", cs/360000, cs/6000%60, cs/100%60, cs%100)
 }
 
 // loadStatus returns a live status visible to viewer, with its media.

@@ -61,6 +61,9 @@ type envOptions struct {
 	// strictNetwork refuses private networks (as in production) instead
 	// of allowing loopback.
 	strictNetwork bool
+	// video enables videos with this processor (a fake, or package
+	// video's); their jobs run only when the test runs them.
+	video publish.VideoProcessor
 }
 
 // countingTransport counts the requests going through it.
@@ -85,7 +88,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	b := bridgetest.New(t, bridgetest.Options{
 		Accounts:   accounts,
 		PublicOnly: opts.strictNetwork,
-		Publish:    publish.Settings{MediaLimits: media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000}, MediaDir: mediaDir},
+		Publish: publish.Settings{MediaLimits: media.Limits{MaxBytes: opts.maxBytes, MaxPixels: 10_000_000}, MediaDir: mediaDir,
+			Video: publish.VideoSettings{Processor: opts.video, MaxBytes: 1 << 20}},
 		// Tests choose the client address of a request with X-Test-Client
 		// (the address rate limits are keyed by).
 		Handler: func(next http.Handler) http.Handler {

@@ -3,11 +3,17 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/passerelle/passerelle/video"
 )
 
 // supportedMIMETypes are the images media.Process accepts.
 var supportedMIMETypes = []string{"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+// videoMIMETypes are the video types accepted when videos are enabled.
+var videoMIMETypes = []string{"video/mp4", "video/quicktime", "video/webm"}
 
 // version is the instance version clients parse: Mastodon's, then ours.
 func (s *Server) version() string {
@@ -43,6 +49,13 @@ func (s *Server) mediaLimits(v2 bool) map[string]any {
 		"video_size_limit":       0,
 		"video_frame_rate_limit": 0,
 		"video_matrix_limit":     0,
+	}
+	if s.pub.VideosEnabled() {
+		v := s.pub.Limits().Video
+		m["supported_mime_types"] = append(slices.Clone(supportedMIMETypes), videoMIMETypes...)
+		m["video_size_limit"] = v.MaxBytes
+		m["video_frame_rate_limit"] = 120
+		m["video_matrix_limit"] = video.DefaultMaxPixels
 	}
 	if v2 {
 		m["description_limit"] = maxDescription

@@ -14,6 +14,7 @@ import (
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/reqlog"
+	"github.com/passerelle/passerelle/storage"
 )
 
 // maxDescription is the alt text limit (publish enforces it too).
@@ -48,11 +49,16 @@ func (s *Server) uploadLimits() media.Limits {
 	return lim
 }
 
-func (s *Server) maxUpload() int64 { return s.uploadLimits().MaxBytes }
+// maxUpload is the largest file: the image limit, or the video limit
+// when videos are enabled and larger.
+func (s *Server) maxUpload() int64 { return max(s.uploadLimits().MaxBytes, s.pub.MaxUploadBytes()) }
 
-// uploadMedia stores an image (multipart "file", "description", "focus").
-// Processing is synchronous, so the answer is always 200 with the
-// attachment ready.
+// uploadMedia stores an image or a video (multipart "file",
+// "description", "focus", and for a video Passerelle's "captions", a
+// WebVTT file or text, and "captions_lang"). An image is processed at
+// once (200); a video is converted in the background: v2 answers 202 with
+// url null until it is ready, as Mastodon does (v1 answers 200 with the
+// same entity).
 func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request, c *caller) {
 	// A large image over a slow mobile uplink takes longer than the
 	// server's read timeout, meant for small requests: extend it here.
@@ -76,6 +82,8 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request, c *caller) 
 		haveFile    bool
 		description string
 		focus       [2]float64
+		captions    string
+		captLang    string
 	)
 	for {
 		part, err := mr.NextPart()
@@ -102,15 +110,23 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request, c *caller) 
 				return
 			}
 			haveFile = true
-		case "description", "focus":
+		case "description", "focus", "captions", "captions_lang":
 			v, err := io.ReadAll(io.LimitReader(part, 64<<10))
 			if err != nil {
 				s.fail(w, r, uploadReadError(err))
 				return
 			}
-			if part.FormName() == "description" {
+			switch part.FormName() {
+			case "description":
 				description = string(v)
-			} else if len(v) > 0 {
+			case "captions":
+				captions = string(v)
+			case "captions_lang":
+				captLang = strings.TrimSpace(string(v))
+			case "focus":
+				if len(v) == 0 {
+					break
+				}
 				if focus, err = parseFocus(string(v)); err != nil {
 					s.fail(w, r, err)
 					return
@@ -124,12 +140,17 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, unprocessable("Validation failed: File can't be blank"))
 		return
 	}
-	m, err := s.pub.UploadMedia(r.Context(), c.name, bytes.NewReader(file), description, focus[0], focus[1])
+	m, err := s.pub.Upload(r.Context(), c.name, bytes.NewReader(file), publish.Upload{
+		Description: description, FocusX: focus[0], FocusY: focus[1], Captions: captions, CaptionsLang: captLang})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.mediaEntity(m))
+	code := http.StatusOK
+	if m.State == storage.MediaProcessing && strings.HasPrefix(r.URL.Path, "/api/v2/") {
+		code = http.StatusAccepted
+	}
+	writeJSON(w, code, s.mediaEntity(m))
 }
 
 // uploadReadError: a body over the limit is 413, anything else a
@@ -153,7 +174,14 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.mediaEntity(m))
+	switch m.State {
+	case storage.MediaProcessing: // Mastodon: 206 until processed
+		writeJSON(w, http.StatusPartialContent, s.mediaEntity(m))
+	case storage.MediaFailed:
+		s.fail(w, r, unprocessable(m.Error))
+	default:
+		writeJSON(w, http.StatusOK, s.mediaEntity(m))
+	}
 }
 
 func (s *Server) updateMedia(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -188,18 +216,33 @@ func (s *Server) updateMedia(w http.ResponseWriter, r *http.Request, c *caller) 
 	writeJSON(w, http.StatusOK, s.mediaEntity(m))
 }
 
-var mediaExt = map[string]string{"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+var mediaExt = map[string]string{"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "video/mp4": "mp4"}
 
 // mediaFile serves /media/ID and /media/ID.EXT (the extension must match
 // the stored type). Files never change: they are cached for a year.
+// http.ServeContent answers range requests (video players seek with
+// them) and conditional ones.
 func (s *Server) mediaFile(w http.ResponseWriter, r *http.Request) {
 	idText, ext, hasExt := strings.Cut(r.PathValue("file"), ".")
+	s.serveMedia(w, r, idText, ext, hasExt, false)
+}
+
+// mediaPoster serves /media/ID/poster.jpg, a video's poster frame.
+func (s *Server) mediaPoster(w http.ResponseWriter, r *http.Request) {
+	s.serveMedia(w, r, r.PathValue("id"), "", false, true)
+}
+
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, idText, ext string, hasExt, poster bool) {
 	id, ok := parseID(idText)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	m, f, err := s.pub.OpenMedia(r.Context(), id)
+	open := s.pub.OpenMedia
+	if poster {
+		open = s.pub.OpenPoster
+	}
+	m, f, err := open(r.Context(), id)
 	if errors.Is(err, publish.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -220,9 +263,14 @@ func (s *Server) mediaFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", m.MediaType)
+	if poster {
+		h.Set("Content-Type", "image/jpeg")
+		h.Set("ETag", fmt.Sprintf(`"p%d-%d"`, m.ID, m.PosterSize))
+	} else {
+		h.Set("Content-Type", m.MediaType)
+		h.Set("ETag", fmt.Sprintf(`"m%d-%d"`, m.ID, m.Size))
+	}
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("ETag", fmt.Sprintf(`"m%d-%d"`, m.ID, m.Size))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", m.CreatedAt, f)

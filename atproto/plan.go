@@ -20,6 +20,9 @@ type recordPlan struct {
 	// described from the status itself rather than fetched.
 	card     string
 	noteCard bool
+	// video: the record carries the status's video (media[videoAt]).
+	video   bool
+	videoAt int
 }
 
 type postPlan struct {
@@ -32,6 +35,9 @@ type postPlan struct {
 // handles written as Bluesky mentions (the others are written in full,
 // @user@server).
 func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media, handles map[string]string) postPlan {
+	if vi := videoIndex(media); vi >= 0 { // video.go
+		return m.planVideo(a, st, media, vi, handles)
+	}
 	nMedia := len(st.MediaIDs)
 	if media != nil {
 		nMedia = len(media)
@@ -84,6 +90,25 @@ func (m *Mirror) plan(a *account, st storage.Status, media []storage.Media, hand
 			}
 		}
 		p.records = append(p.records, rp)
+	}
+	return p
+}
+
+// planVideo plans a status with a video: planned as a text-only status,
+// then the first record carries the video when Bluesky takes it, or else
+// a card to the post's page (where the video plays) instead of any other
+// link card.
+func (m *Mirror) planVideo(a *account, st storage.Status, media []storage.Media, vi int, handles map[string]string) postPlan {
+	text := st
+	text.MediaIDs = nil
+	p := m.plan(a, text, []storage.Media{}, handles)
+	rp := &p.records[0]
+	rp.card, rp.noteCard = "", false
+	switch {
+	case videoFits(media[vi]):
+		rp.video, rp.videoAt = true, vi
+	case m.set.NoteURL != nil:
+		rp.card, rp.noteCard = m.set.NoteURL(st.Account, st.ID), true
 	}
 	return p
 }

@@ -390,6 +390,18 @@ func (m *Mirror) buildPost(ctx context.Context, a *account, st storage.Status, m
 		post.Reply = &bsky.FeedPost_ReplyRef{Root: root, Parent: parent}
 	}
 	switch {
+	case rp.video:
+		embed, err := m.videoEmbed(ctx, a, ms[rp.videoAt]) // video.go
+		switch {
+		case errors.Is(err, errVideoRefused) && m.set.NoteURL != nil:
+			m.log.Warn().Str("account", a.Username).Int64("media", ms[rp.videoAt].ID).
+				Msg("bluesky: the PDS refused the video as too large; the post links to its page instead")
+			post.Embed = &bsky.FeedPost_Embed{EmbedExternal: m.noteCard(a, st, m.set.NoteURL(st.Account, st.ID))}
+		case err != nil:
+			return nil, err
+		default:
+			post.Embed = &bsky.FeedPost_Embed{EmbedVideo: embed}
+		}
 	case len(rp.images) > 0:
 		var sel []storage.Media
 		for _, k := range rp.images {
@@ -468,7 +480,7 @@ func sensitiveLabels(st storage.Status, embed *bsky.FeedPost_Embed, value string
 	if !st.Sensitive || embed == nil || value == "" {
 		return nil
 	}
-	if embed.EmbedImages == nil && (embed.EmbedExternal == nil || embed.EmbedExternal.External == nil || embed.EmbedExternal.External.Thumb == nil) {
+	if embed.EmbedImages == nil && embed.EmbedVideo == nil && (embed.EmbedExternal == nil || embed.EmbedExternal.External == nil || embed.EmbedExternal.External.Thumb == nil) {
 		return nil
 	}
 	return &bsky.FeedPost_Labels{LabelDefs_SelfLabels: &comatproto.LabelDefs_SelfLabels{

@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Posts limits what the comms team can publish, through the client API and
 // the command line. Zero values take the defaults below.
 type Posts struct {
@@ -12,6 +14,10 @@ type Posts struct {
 	// MediaMaxPixels is the largest image (width × height), checked from
 	// the file's header before decoding (decompression bombs).
 	MediaMaxPixels int64 `yaml:"media_max_pixels"`
+	// VideoMaxBytes is the largest video upload (mp4, mov, WebM).
+	VideoMaxBytes int64 `yaml:"video_max_bytes"`
+	// VideoMaxDuration is the longest video.
+	VideoMaxDuration Duration `yaml:"video_max_duration"`
 	// Polls limits the polls of posts (Mastodon's defaults); clients read
 	// them from the instance endpoints (configuration.polls).
 	Polls Polls `yaml:"polls"`
@@ -56,7 +62,23 @@ const (
 	MaxMaxCharacters      = 100_000
 	MaxMediaMaxBytes      = 100 << 20
 	MaxMediaMaxPixels     = 200_000_000
+
+	DefaultVideoMaxBytes    = 100 << 20
+	DefaultVideoMaxDuration = 3 * time.Minute
+	MaxVideoMaxBytes        = 1 << 30
+	MaxVideoMaxDuration     = 30 * time.Minute
 )
+
+// VideoBytes returns VideoMaxBytes or its default.
+func (p Posts) VideoBytes() int64 { return orDefault(p.VideoMaxBytes, DefaultVideoMaxBytes) }
+
+// VideoDuration returns VideoMaxDuration or its default.
+func (p Posts) VideoDuration() time.Duration {
+	if p.VideoMaxDuration == 0 {
+		return DefaultVideoMaxDuration
+	}
+	return p.VideoMaxDuration.Duration()
+}
 
 // Characters returns MaxCharacters or its default.
 func (p Posts) Characters() int { return orDefault(p.MaxCharacters, DefaultMaxCharacters) }
@@ -83,6 +105,12 @@ func (v *validator) posts(p Posts) {
 	}
 	if p.MediaMaxPixels != 0 && (p.MediaMaxPixels < 1_000_000 || p.MediaMaxPixels > MaxMediaMaxPixels) {
 		v.addf("posts.media_max_pixels", "must be between 1000000 and %d (0: %d); got %d", MaxMediaMaxPixels, DefaultMediaMaxPixels, p.MediaMaxPixels)
+	}
+	if p.VideoMaxBytes != 0 && (p.VideoMaxBytes < 1024 || p.VideoMaxBytes > MaxVideoMaxBytes) {
+		v.addf("posts.video_max_bytes", "must be between 1024 and %d (0: %d); got %d", MaxVideoMaxBytes, DefaultVideoMaxBytes, p.VideoMaxBytes)
+	}
+	if d := p.VideoMaxDuration.Duration(); d != 0 && (d < time.Second || d > MaxVideoMaxDuration) {
+		v.addf("posts.video_max_duration", "must be between 1s and %s (0: %s); got %s", MaxVideoMaxDuration, DefaultVideoMaxDuration, d)
 	}
 	pl := p.Polls
 	if pl.MaxOptions != 0 && (pl.MaxOptions < 2 || pl.MaxOptions > MaxPollMaxOptions) {

@@ -3,7 +3,20 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
+
+func TestVideoLimits(t *testing.T) {
+	if p := (Posts{}); p.VideoBytes() != 100<<20 || p.VideoDuration() != 3*time.Minute {
+		t.Errorf("defaults %d, %s; want 100 MiB, 3m", p.VideoBytes(), p.VideoDuration())
+	}
+	p := Posts{VideoMaxBytes: 50 << 20, VideoMaxDuration: Duration(time.Minute)}
+	var v validator
+	v.posts(p)
+	if err := joinProblems(v.problems); err != nil || p.VideoBytes() != 50<<20 || p.VideoDuration() != time.Minute {
+		t.Errorf("set: %v, %d, %s", err, p.VideoBytes(), p.VideoDuration())
+	}
+}
 
 func TestPostsLimits(t *testing.T) {
 	tests := []struct {
@@ -18,6 +31,10 @@ func TestPostsLimits(t *testing.T) {
 		{"negative characters", Posts{MaxCharacters: -1}, "posts.max_characters", 0, 0},
 		{"tiny uploads", Posts{MediaMaxBytes: 10}, "posts.media_max_bytes", 0, 0},
 		{"huge images", Posts{MediaMaxPixels: 1 << 40}, "posts.media_max_pixels", 0, 0},
+		{"tiny videos", Posts{VideoMaxBytes: 10}, "posts.video_max_bytes", 0, 0},
+		{"huge videos", Posts{VideoMaxBytes: 2 << 30}, "posts.video_max_bytes", 0, 0},
+		{"instant videos", Posts{VideoMaxDuration: Duration(time.Millisecond)}, "posts.video_max_duration", 0, 0},
+		{"endless videos", Posts{VideoMaxDuration: Duration(time.Hour)}, "posts.video_max_duration", 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,6 +42,10 @@ type NoteAttachment struct {
 	Height    int
 	FocusX    float64
 	FocusY    float64
+	// Videos: the duration and the poster frame's URL (a JPEG, sent as
+	// the attachment's icon).
+	Duration time.Duration
+	Poster   string
 }
 
 // NoteFromStatus builds the Note of a stored status and its media.
@@ -69,10 +73,14 @@ func (s *Service) NoteFromStatus(st storage.Status, media []storage.Media) (Note
 	}
 	n.Tags, n.Mentions = st.Tags, st.Mentions
 	for _, m := range media {
-		n.Attachments = append(n.Attachments, NoteAttachment{
+		a := NoteAttachment{
 			URL: s.links.Media(m.ID, m.MediaType), MediaType: m.MediaType, Name: m.Description,
 			Blurhash: m.Blurhash, Width: m.Width, Height: m.Height, FocusX: m.FocusX, FocusY: m.FocusY,
-		})
+		}
+		if strings.HasPrefix(m.MediaType, "video/") {
+			a.Duration, a.Poster = m.Duration, s.links.MediaPoster(m.ID)
+		}
+		n.Attachments = append(n.Attachments, a)
 	}
 	followers := actor + "/followers"
 	var mentioned []string
@@ -141,7 +149,9 @@ type tagJSON struct {
 }
 
 // documentJSON is a media attachment; name (the alt text) is null when
-// there is none.
+// there is none. A video is a Video (Mastodon reads any attachment by its
+// mediaType; PeerTube and Fedify by the type) with its xsd:duration and
+// its poster frame as icon.
 type documentJSON struct {
 	Type       string     `json:"type"`
 	MediaType  string     `json:"mediaType"`
@@ -150,7 +160,17 @@ type documentJSON struct {
 	Blurhash   string     `json:"blurhash,omitempty"`
 	Width      int        `json:"width,omitempty"`
 	Height     int        `json:"height,omitempty"`
+	Duration   string     `json:"duration,omitempty"`
+	Icon       *imageJSON `json:"icon,omitempty"`
 	FocalPoint [2]float64 `json:"focalPoint"`
+}
+
+// xsdDuration formats d as an xsd:duration in whole seconds ("PT93S"),
+// at least one: fractions are valid xsd but go-fed (and the servers built
+// on it, GoToSocial among them) read "PT92.5S" as zero; PeerTube sends
+// whole seconds too.
+func xsdDuration(d time.Duration) string {
+	return "PT" + strconv.FormatInt(max(1, int64(d.Round(time.Second)/time.Second)), 10) + "S"
 }
 
 // noteDoc builds the document of n, without @context (set it when the
@@ -182,6 +202,15 @@ func noteDoc(n Note) noteJSON {
 		}
 		if a.Width > 0 && a.Height > 0 {
 			doc.Width, doc.Height = a.Width, a.Height
+		}
+		if strings.HasPrefix(a.MediaType, "video/") {
+			doc.Type = "Video"
+			if a.Duration > 0 {
+				doc.Duration = xsdDuration(a.Duration)
+			}
+			if a.Poster != "" {
+				doc.Icon = &imageJSON{Type: "Image", MediaType: "image/jpeg", URL: a.Poster}
+			}
 		}
 		d.Attachment = append(d.Attachment, doc)
 	}

@@ -62,8 +62,15 @@ func (s Site) Media(id int64, mediaType string) string {
 		ext = ".gif"
 	case "image/webp":
 		ext = ".webp"
+	case "video/mp4":
+		ext = ".mp4"
 	}
 	return s.base + "/media/" + strconv.FormatInt(id, 10) + ext
+}
+
+// MediaPoster is the URL of a video's poster frame (a JPEG).
+func (s Site) MediaPoster(id int64) string {
+	return s.base + "/media/" + strconv.FormatInt(id, 10) + "/poster.jpg"
 }
 
 // TagPrefix is what a tag's name follows in its page's URL.

@@ -14,7 +14,9 @@ func TestSite(t *testing.T) {
 		{"note", s.Note("news", 42), "https://social.city.example/users/news/statuses/42"},
 		{"note url", s.NoteURL("news", 42), "https://social.city.example/@news/42"},
 		{"media png", s.Media(7, "image/png"), "https://social.city.example/media/7.png"},
-		{"media unknown type", s.Media(7, "video/mp4"), "https://social.city.example/media/7"},
+		{"media video", s.Media(7, "video/mp4"), "https://social.city.example/media/7.mp4"},
+		{"media unknown type", s.Media(7, "application/zip"), "https://social.city.example/media/7"},
+		{"video poster", s.MediaPoster(7), "https://social.city.example/media/7/poster.jpg"},
 		{"tag", s.Tag("Mairie"), "https://social.city.example/tags/mairie"},
 		{"instance actor", s.InstanceActor(), "https://social.city.example/actor"},
 	}

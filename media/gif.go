@@ -62,8 +62,27 @@ func gifFirstFrame(g *gif.GIF) image.Image {
 // image data and returns the sum of the frames' widths times heights. A
 // file that ends early is left for the decoder to judge.
 func gifFramePixels(data []byte) (int64, error) {
-	corrupt := func(what string) (int64, error) {
-		return 0, fmt.Errorf("%w: %s: %s", ErrCorrupt, formatGIF, what)
+	_, total, err := gifScan(data)
+	return total, err
+}
+
+// GIFFrames counts the frames of a GIF from its block structure, without
+// decoding any (0 for what is not a GIF): a GIF of more than one frame is
+// animated.
+func GIFFrames(data []byte) int {
+	if f, err := sniff(data); err != nil || f != formatGIF {
+		return 0
+	}
+	n, _, _ := gifScan(data)
+	return n
+}
+
+// gifScan walks the GIF's blocks: the number of frames and their total
+// pixels (a truncated file counts what it holds).
+func gifScan(data []byte) (int, int64, error) {
+	frames := 0
+	corrupt := func(what string) (int, int64, error) {
+		return 0, 0, fmt.Errorf("%w: %s: %s", ErrCorrupt, formatGIF, what)
 	}
 	if len(data) < 13 {
 		return corrupt("short header")
@@ -90,31 +109,32 @@ func gifFramePixels(data []byte) (int64, error) {
 		case 0x21: // extension: label, then sub-blocks
 			p += 2
 			if !skipBlocks() {
-				return total, nil
+				return frames, total, nil
 			}
 		case 0x2c: // image descriptor
 			if p+10 > len(data) {
-				return total, nil
+				return frames, total, nil
 			}
 			w := int64(binary.LittleEndian.Uint16(data[p+5:]))
 			h := int64(binary.LittleEndian.Uint16(data[p+7:]))
 			flags := data[p+9]
 			total += w * h
+			frames++
 			p += 10
 			if flags&0x80 != 0 {
 				p += 3 << (flags&7 + 1) // local color table
 			}
 			p++ // LZW minimum code size
 			if !skipBlocks() {
-				return total, nil
+				return frames, total, nil
 			}
 		case 0x3b: // trailer
-			return total, nil
+			return frames, total, nil
 		default:
 			return corrupt(fmt.Sprintf("unknown block 0x%02x", data[p]))
 		}
 	}
-	return total, nil
+	return frames, total, nil
 }
 
 // scaleGIF scales every frame of g down so that the logical screen's

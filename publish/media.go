@@ -80,7 +80,7 @@ func mediaError(err error) error {
 	case errors.Is(err, media.ErrTooManyPixels):
 		return &MediaError{Msg: "Validation failed: image dimensions are too large", Err: err}
 	case errors.Is(err, media.ErrUnsupported):
-		return &MediaError{Msg: "Validation failed: file type not supported (JPEG, PNG, GIF or WebP images)", Err: err}
+		return &MediaError{Msg: "Validation failed: file type not supported (JPEG, PNG, GIF or WebP images; mp4, mov or WebM videos)", Err: err}
 	case errors.Is(err, media.ErrCorrupt):
 		return &MediaError{Msg: "Validation failed: the image could not be decoded", Err: err}
 	}
@@ -158,6 +158,33 @@ func (s *Service) Media(ctx context.Context, account string, id int64) (storage.
 	return m, err
 }
 
+// servedMedia returns a media that may be served (see OpenMedia).
+func (s *Service) servedMedia(ctx context.Context, id int64) (storage.Media, error) {
+	m, err := s.store.GetMedia(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Media{}, ErrNotFound
+	}
+	if err != nil {
+		return storage.Media{}, err
+	}
+	if m.StatusID == 0 && !m.RemovedAt.IsZero() {
+		return storage.Media{}, ErrGone // its post was deleted
+	}
+	if m.State != storage.MediaReady {
+		return storage.Media{}, ErrNotFound // a video being processed, or refused
+	}
+	if m.StatusID != 0 {
+		st, err := s.store.GetStatus(ctx, m.StatusID)
+		if err != nil {
+			return storage.Media{}, err
+		}
+		if st.Visibility == storage.VisibilityPrivate || !st.DeletedAt.IsZero() {
+			return storage.Media{}, ErrNotFound
+		}
+	}
+	return m, nil
+}
+
 // OpenMedia opens a media file for serving to anyone: media of public and
 // unlisted posts are public, as on Mastodon, and so are media not yet
 // attached (the uploading client previews them). Deleting a post detaches
@@ -165,24 +192,9 @@ func (s *Service) Media(ctx context.Context, account string, id int64) (storage.
 // ErrGone until then, as the post answers 410. Media of followers-only
 // posts are not served: ids are sequential and could be enumerated.
 func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.ReadSeekCloser, error) {
-	m, err := s.store.GetMedia(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Media{}, nil, ErrNotFound
-	}
+	m, err := s.servedMedia(ctx, id)
 	if err != nil {
 		return storage.Media{}, nil, err
-	}
-	if m.StatusID == 0 && !m.RemovedAt.IsZero() {
-		return storage.Media{}, nil, ErrGone // its post was deleted
-	}
-	if m.StatusID != 0 {
-		st, err := s.store.GetStatus(ctx, m.StatusID)
-		if err != nil {
-			return storage.Media{}, nil, err
-		}
-		if st.Visibility == storage.VisibilityPrivate || !st.DeletedAt.IsZero() {
-			return storage.Media{}, nil, ErrNotFound
-		}
 	}
 	if m.Path == "" {
 		if m, err = s.store.GetMediaData(ctx, id); err != nil {
@@ -197,6 +209,30 @@ func (s *Service) OpenMedia(ctx context.Context, id int64) (storage.Media, io.Re
 		return storage.Media{}, nil, fmt.Errorf("publish: open media %d: %w", id, err)
 	}
 	return m, f, nil
+}
+
+// OpenPoster opens the poster frame of a video, served under the same
+// rules as the video itself (OpenMedia).
+func (s *Service) OpenPoster(ctx context.Context, id int64) (storage.Media, io.ReadSeekCloser, error) {
+	m, err := s.servedMedia(ctx, id)
+	if err != nil {
+		return storage.Media{}, nil, err
+	}
+	if m.PosterPath == "" && m.PosterSize == 0 {
+		return storage.Media{}, nil, ErrNotFound // an image: no poster
+	}
+	if m.PosterPath == "" {
+		data, err := s.store.GetMediaPoster(ctx, id)
+		if err != nil {
+			return storage.Media{}, nil, err
+		}
+		return m, nopCloser{bytes.NewReader(data)}, nil
+	}
+	pf, err := os.Open(m.PosterPath)
+	if err != nil {
+		return storage.Media{}, nil, fmt.Errorf("publish: open poster %d: %w", id, err)
+	}
+	return m, pf, nil
 }
 
 type nopCloser struct{ *bytes.Reader }

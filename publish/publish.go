@@ -22,10 +22,11 @@ import (
 
 // Settings are the publishing limits and where media go.
 type Settings struct {
-	MaxChars    int          // Mastodon's default: 500
-	MaxMedia    int          // per status: 4
-	MediaLimits media.Limits // upload limits
-	Polls       PollLimits   // poll limits (poll.go)
+	MaxChars    int           // Mastodon's default: 500
+	MaxMedia    int           // per status: 4
+	MediaLimits media.Limits  // upload limits
+	Video       VideoSettings // videos (video.go); none without a Processor
+	Polls       PollLimits    // poll limits (poll.go)
 	// MediaDir holds uploaded files; with MediaInDB the bytes are stored
 	// in the database instead (PostgreSQL shared by several replicas).
 	MediaDir  string
@@ -125,6 +126,7 @@ func New(set Settings, store storage.Store, fed *federation.Service, logger zero
 		set.MaxMedia = DefaultMaxMedia
 	}
 	set.Polls = set.Polls.withDefaults()
+	set.Video = set.Video.withDefaults()
 	return &Service{set: set, store: store, fed: fed, links: fed.Links(), mirror: set.Mirror, changed: set.OnChange, log: logger, now: time.Now}
 }
 
@@ -213,6 +215,15 @@ func (s *Service) validate(ctx context.Context, q storage.Queries, account strin
 		}
 		if err != nil {
 			return err
+		}
+		if strings.HasPrefix(m.MediaType, "video/") && len(d.MediaIDs) > 1 {
+			return invalid("Validation failed: a video cannot be combined with other media")
+		}
+		switch m.State {
+		case storage.MediaProcessing:
+			return invalid("Validation failed: Cannot attach files that have not finished processing. Try again in a moment!")
+		case storage.MediaFailed:
+			return invalid("Validation failed: media %d could not be processed: %s", id, m.Error)
 		}
 	}
 	if d.InReplyToID != 0 {

@@ -87,7 +87,32 @@ type Media struct {
 	// (or edited without it); zero otherwise, and again once a status
 	// attaches it.
 	RemovedAt time.Time
+
+	// Videos. State is MediaProcessing from the upload until the video
+	// job finishes it (MediaReady) or fails it (MediaFailed, with Error);
+	// while processing, Path/Data hold the upload as received.
+	State    MediaState
+	Error    string // why processing failed, for the uploader
+	Duration time.Duration
+	// The poster frame (JPEG): a file at PosterPath, or bytes in the
+	// database (read by GetMediaPoster; PosterData is only set for
+	// InsertMedia and FinishMedia).
+	PosterPath   string
+	PosterSize   int64
+	PosterData   []byte
+	Captions     string // WebVTT given with the upload, "" for none
+	CaptionsLang string
+	Loop         bool // an animated GIF made a silent looping video (gifv)
 }
+
+// MediaState is where a media is in its processing.
+type MediaState int
+
+const (
+	MediaReady      MediaState = 0
+	MediaProcessing MediaState = 1
+	MediaFailed     MediaState = 2
+)
 
 // App is an OAuth client registered through POST /api/v1/apps.
 type App struct {
@@ -184,6 +209,17 @@ type Content interface {
 	// are stored in the database.
 	GetMediaData(ctx context.Context, id int64) (Media, error)
 	UpdateMediaMeta(ctx context.Context, id int64, description string, focusX, focusY float64) error
+	// GetMediaPoster returns the poster bytes stored in the database (nil
+	// when the poster is a file, at PosterPath).
+	GetMediaPoster(ctx context.Context, id int64) ([]byte, error)
+	// FinishMedia records the result of a media's processing: the fields
+	// MediaType, Width, Height, Size, Blurhash, Duration, Path, Data,
+	// PosterPath, PosterSize and PosterData of m replace the upload's, and
+	// the media becomes ready. ErrNotFound unless it is processing.
+	FinishMedia(ctx context.Context, m Media) error
+	// FailMedia marks a processing media failed, with the reason, and
+	// drops its bytes. ErrNotFound unless it is processing.
+	FailMedia(ctx context.Context, id int64, reason string) error
 	// ListStatusMedia returns a status's media in attachment order.
 	ListStatusMedia(ctx context.Context, statusID int64) ([]Media, error)
 

@@ -160,18 +160,19 @@ func checkMediaIDs(ids []int64) error {
 }
 
 // attachMedia attaches the media ids, in order, to the status. Each must
-// exist, belong to account and be unattached, else ErrNotFound (the caller
+// exist, belong to account, be ready (a video processed) and be
+// unattached, else ErrNotFound (the caller
 // runs this in atomic, so that nothing stays written).
 func (q *queries) attachMedia(ctx context.Context, account string, statusID int64, ids []int64) error {
 	for i, mid := range ids {
 		n, err := q.w.execN(ctx,
-			`UPDATE media SET status_id = ?, position = ?, removed_at = NULL WHERE id = ? AND account = ? AND status_id IS NULL`,
-			statusID, i, mid, account)
+			`UPDATE media SET status_id = ?, position = ?, removed_at = NULL WHERE id = ? AND account = ? AND status_id IS NULL AND state = ?`,
+			statusID, i, mid, account, MediaReady)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("media %d is unknown, another account's or attached to another status: %w", mid, ErrNotFound)
+			return fmt.Errorf("media %d is unknown, another account's, not processed or attached to another status: %w", mid, ErrNotFound)
 		}
 	}
 	return nil

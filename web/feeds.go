@@ -145,6 +145,16 @@ func feedHTML(p Post) string {
 	}
 	b.WriteString(string(p.ContentHTML))
 	for _, m := range p.Media {
+		if m.Video() {
+			b.WriteString(`<p><video controls src="`)
+			xml.EscapeText(&b, []byte(m.URL))
+			b.WriteString(`" poster="`)
+			xml.EscapeText(&b, []byte(m.Poster))
+			b.WriteString(`" title="`)
+			xml.EscapeText(&b, []byte(m.Alt))
+			b.WriteString(`"></video></p>`)
+			continue
+		}
 		b.WriteString(`<p><img src="`)
 		xml.EscapeText(&b, []byte(m.URL))
 		b.WriteString(`" alt="`)
@@ -178,7 +188,11 @@ func (p *Pages) renderRSS(meta feedMeta, posts []Post, authorOf func(Post) strin
 			if i == 0 {
 				it.Enclosure = &rssEnclosure{URL: m.URL, Length: m.Size, Type: m.MediaType}
 			}
-			mc := mediaContent{URL: m.URL, Type: m.MediaType, FileSize: m.Size, Medium: "image", Width: m.Width, Height: m.Height}
+			medium := "image"
+			if m.Video() {
+				medium = "video"
+			}
+			mc := mediaContent{URL: m.URL, Type: m.MediaType, FileSize: m.Size, Medium: medium, Width: m.Width, Height: m.Height}
 			if m.Alt != "" {
 				mc.Description = &mediaDescription{Type: "plain", Value: m.Alt}
 			}

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-const wantCSP = "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
+const wantCSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
 
 func TestNoticePage(t *testing.T) {
 	s := newSite(t, siteOptions{posts: 7})

@@ -80,14 +80,19 @@ func (p *Pages) toPoll(ctx context.Context, id int64) (*PostPoll, error) {
 	return out, nil
 }
 
-// PostMedia is an image of a post.
+// PostMedia is an image or a video of a post.
 type PostMedia struct {
 	URL           string
 	Alt           string
 	MediaType     string
 	Size          int64
 	Width, Height int
+	Poster        string // a video's poster frame (JPEG), "" for an image
+	Loop          bool   // a GIF made a video: plays muted, in a loop
 }
+
+// Video reports whether the media is a video.
+func (m PostMedia) Video() bool { return strings.HasPrefix(m.MediaType, "video/") }
 
 // Updated is the last change of the post.
 func (p Post) Updated() time.Time {
@@ -124,10 +129,14 @@ func (p *Pages) toPost(ctx context.Context, st storage.Status) (Post, error) {
 		return Post{}, err
 	}
 	for _, m := range media {
-		post.Media = append(post.Media, PostMedia{
+		pm := PostMedia{
 			URL: p.links.Media(m.ID, m.MediaType), Alt: m.Description, MediaType: m.MediaType, Size: m.Size,
 			Width: m.Width, Height: m.Height,
-		})
+		}
+		if pm.Video() {
+			pm.Poster, pm.Loop = p.links.MediaPoster(m.ID), m.Loop
+		}
+		post.Media = append(post.Media, pm)
 	}
 	return post, nil
 }
@@ -418,6 +427,9 @@ func (p *Pages) postPage(ctx context.Context, r *http.Request, pr Profile, ap *a
 	if len(post.Media) > 0 && post.SpoilerText == "" {
 		m := post.Media[0]
 		v.OG.Image, v.OG.ImageType, v.OG.ImageWidth, v.OG.ImageHeight, v.OG.ImageAlt = m.URL, m.MediaType, m.Width, m.Height, m.Alt
+		if m.Video() { // its poster frame
+			v.OG.Image, v.OG.ImageType = m.Poster, "image/jpeg"
+		}
 	}
 	h := http.Header{}
 	h.Set("Content-Language", lang)

@@ -237,12 +237,12 @@ func (p *Pages) langChecked(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// csp allows nothing but our own images, stylesheet and script: no
+// csp allows nothing but our own images, videos, stylesheet and script: no
 // external asset, font or tracker, no inline code. Forms post to us only;
 // form-action also covers the redirect of the remote-follow form to the
 // visitor's server (https, or http when private networks are allowed for
 // local tests).
-const csp = "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
+const csp = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
 
 func (p *Pages) csp() string {
 	if p.allowPrivate {

@@ -7,15 +7,19 @@ import (
 )
 
 // registerJobs puts the work of the durable queue on the process's job
-// runner: deliveries, scheduled statuses, Web Push, the Bluesky mirror and
-// the reading of its notifications (when an account is mirrored), the
-// follower samples of the console's reach page, and the feeds' polls (always: the jobs of feeds no
+// runner: deliveries, scheduled statuses, uploaded videos, Web Push, the
+// Bluesky mirror and the reading of its notifications (when an account is
+// mirrored), the follower samples of the console's reach page, and the
+// feeds' polls (always: the jobs of feeds no
 // longer configured are still looked at).
 func (a *app) registerJobs(r *jobs.Runner, d *federation.Deliverer) error {
 	if err := d.Register(r); err != nil {
 		return err
 	}
 	if err := a.pub.RegisterScheduler(r); err != nil {
+		return err
+	}
+	if err := a.pub.RegisterVideo(r); err != nil { // uploaded videos converted
 		return err
 	}
 	if err := a.fed.RegisterHome(r); err != nil { // boosted posts fetched for the home timelines

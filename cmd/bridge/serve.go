@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -31,6 +32,8 @@ import (
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
+	"github.com/passerelle/passerelle/video"
+	"github.com/passerelle/passerelle/video/ffwasm"
 	"github.com/passerelle/passerelle/web"
 )
 
@@ -205,7 +208,27 @@ func publishSettings(cfg *config.Config) publish.Settings {
 	} else {
 		set.MediaDir = filepath.Join(filepath.Dir(cfg.Storage.DSN), "media")
 	}
+	set.Video = publish.VideoSettings{
+		Processor:   video.New(ffwasm.New(wasmCacheDir(cfg))),
+		MaxBytes:    cfg.Posts.VideoBytes(),
+		MaxDuration: cfg.Posts.VideoDuration(),
+		Wake:        jobs.NewWake(),
+	}
 	return set
+}
+
+// wasmCacheDir is where the compiled ffmpeg module is kept between runs
+// (compiling it costs about 10 s of CPU): next to the SQLite database, or
+// in the user's cache directory; "" (compiled by every process) when
+// there is none.
+func wasmCacheDir(cfg *config.Config) string {
+	if cfg.Storage.Driver != config.DriverPostgres {
+		return filepath.Join(filepath.Dir(cfg.Storage.DSN), "cache", "wazero")
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "passerelle", "wazero")
+	}
+	return ""
 }
 
 // pushSettings derives the Web Push settings: each account's language

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func RunContent(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("ContentInTx", func(t *testing.T) { testContentInTx(t, open) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, open(t)) })
 	t.Run("MediaRemovedWithStatus", func(t *testing.T) { testMediaRemoved(t, open(t)) })
+	t.Run("MediaVideoProcessing", func(t *testing.T) { testMediaVideo(t, open(t)) })
 	t.Run("AppsAndTokens", func(t *testing.T) { testAppsAndTokens(t, open(t)) })
 	t.Run("AuthCodes", func(t *testing.T) { testAuthCodes(t, open(t)) })
 	t.Run("FollowerInboxes", func(t *testing.T) { testFollowerInboxes(t, open(t)) })
@@ -736,6 +738,77 @@ func testMedia(t *testing.T, s storage.Store) {
 	wantErr(t, s.UpdateMediaMeta(ctx, 999999, "x", 0, 0), storage.ErrNotFound)
 	if _, err := s.InsertMedia(ctx, storage.Media{MediaType: "image/png"}); err == nil {
 		t.Error("InsertMedia without account succeeded")
+	}
+}
+
+// testMediaVideo: a video is inserted processing with the upload's bytes;
+// it cannot be attached until FinishMedia replaces them with the result
+// and its poster; FailMedia keeps the reason and drops the bytes; neither
+// applies twice.
+func testMediaVideo(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	upload := func(inDB bool) int64 {
+		m := storage.Media{Account: "news", MediaType: "video/mp4", State: storage.MediaProcessing,
+			Size: 4, Captions: "WEBVTT\n\n00:00.000 --> 00:01.000\nHello", CaptionsLang: "fr", Loop: inDB, CreatedAt: base()}
+		if inDB {
+			m.Data = []byte("raw!")
+		} else {
+			m.Path = "media/raw-upload"
+		}
+		return must(s.InsertMedia(ctx, m))(t)
+	}
+	for _, inDB := range []bool{false, true} {
+		id := upload(inDB)
+		m := must(s.GetMedia(ctx, id))(t)
+		if m.State != storage.MediaProcessing || m.CaptionsLang != "fr" || !strings.HasPrefix(m.Captions, "WEBVTT") || m.Loop != inDB {
+			t.Fatalf("inserted = %+v, want processing with its captions", m)
+		}
+		st := newStatus("news", "too early", storage.VisibilityPublic)
+		st.MediaIDs = []int64{id}
+		_, err := s.InsertStatus(ctx, st)
+		wantErr(t, err, storage.ErrNotFound)
+
+		done := storage.Media{ID: id, MediaType: "video/mp4", Width: 1920, Height: 1080, Size: 5, Blurhash: "LEHV6nWB2yk8",
+			Duration: 12500 * time.Millisecond, PosterSize: 3}
+		if inDB {
+			done.Data, done.PosterData = []byte("done!"), []byte("jpg")
+		} else {
+			done.Path, done.PosterPath = "media/out.mp4", "media/out.jpg"
+		}
+		check(t, s.FinishMedia(ctx, done))
+		wantErr(t, s.FinishMedia(ctx, done), storage.ErrNotFound)
+		wantErr(t, s.FailMedia(ctx, id, "late"), storage.ErrNotFound)
+		got := must(s.GetMediaData(ctx, id))(t)
+		if got.State != storage.MediaReady || got.Width != 1920 || got.Height != 1080 || got.Size != 5 ||
+			got.Duration != done.Duration || got.Blurhash != done.Blurhash || got.Path != done.Path ||
+			got.PosterPath != done.PosterPath || got.PosterSize != 3 || !bytes.Equal(got.Data, done.Data) || got.PosterData != nil {
+			t.Errorf("finished (in DB %v) = %+v, want %+v", inDB, got, done)
+		}
+		poster := must(s.GetMediaPoster(ctx, id))(t)
+		if !bytes.Equal(poster, done.PosterData) {
+			t.Errorf("GetMediaPoster = %q, want %q", poster, done.PosterData)
+		}
+		st.MediaIDs = []int64{id}
+		sid := insertStatus(t, s, st)
+		if got := mediaStatus(t, s, id); got != sid {
+			t.Errorf("finished video attached to %d, want %d", got, sid)
+		}
+	}
+
+	id := upload(true)
+	check(t, s.FailMedia(ctx, id, "the file has no video track"))
+	wantErr(t, s.FailMedia(ctx, id, "again"), storage.ErrNotFound)
+	got := must(s.GetMediaData(ctx, id))(t)
+	if got.State != storage.MediaFailed || got.Error != "the file has no video track" || got.Data != nil || got.Path != "" {
+		t.Errorf("failed = %+v, want failed with its reason and no bytes", got)
+	}
+	st := newStatus("news", "failed video", storage.VisibilityPublic)
+	st.MediaIDs = []int64{id}
+	_, err := s.InsertStatus(ctx, st)
+	wantErr(t, err, storage.ErrNotFound)
+	wantErr(t, s.FinishMedia(ctx, storage.Media{ID: 999999}), storage.ErrNotFound)
+	if _, err := s.InsertMedia(ctx, storage.Media{Account: "news", MediaType: "video/mp4", State: 7}); err == nil {
+		t.Error("InsertMedia with an invalid state succeeded")
 	}
 }
 
