@@ -43,7 +43,11 @@ func TestPostPolicyOverridesAccount(t *testing.T) {
 			if p.replies != tc.wantReplies {
 				t.Errorf("replies %q, want %q", p.replies, tc.wantReplies)
 			}
-			if g := gatesFor(p, tc.root); !slices.Equal(g, tc.wantGates) {
+			g, err := m.gateRule(ctx, a, tc.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := g.kinds(tc.root); !slices.Equal(g, tc.wantGates) {
 				t.Errorf("gates %v, want %v", g, tc.wantGates)
 			}
 		})

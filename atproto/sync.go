@@ -142,7 +142,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 		return err
 	}
 	isReply := parent != nil
-	pol, err := m.postPolicy(ctx, a, st.ID)
+	gr, err := m.gateRule(ctx, a, st.ID)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 				return err
 			}
 		}
-		gates := gatesFor(pol, i == 0 && !isReply)
+		gates := gr.kinds(i == 0 && !isReply)
 		var ref *comatproto.RepoStrongRef
 		if j.Attempts > 1 {
 			// An earlier attempt may have created it and died before
@@ -173,7 +173,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 			}
 		}
 		if ref == nil {
-			if ref, err = m.create(ctx, a, st, ms, rp, i, rkey, gates, pol, root, parent); err != nil {
+			if ref, err = m.create(ctx, a, st, ms, rp, i, rkey, gates, gr, root, parent); err != nil {
 				return err
 			}
 		}
@@ -202,20 +202,6 @@ func (m *Mirror) postPolicy(ctx context.Context, a *account, statusID int64) (po
 	p.replies = policy.Effective(p.replies, sp.Replies)
 	p.quotes = policy.Effective(p.quotes, sp.Quotes)
 	return p, nil
-}
-
-// gatesFor lists the gate records the post at a position gets: the
-// threadgate on the thread's root (replies obey the root's), a postgate on
-// every post that may not be quoted on Bluesky.
-func gatesFor(p postPolicy, root bool) []string {
-	var g []string
-	if root {
-		g = append(g, storage.BlueskyKindThreadgate)
-	}
-	if p.quotes != "" && !policy.BlueskyQuotable(p.quotes) {
-		g = append(g, storage.BlueskyKindPostgate)
-	}
-	return g
 }
 
 func collectionOf(kind string) string {
@@ -279,7 +265,7 @@ func (m *Mirror) getRecord(ctx context.Context, a *account, collection, rkey str
 // create builds the post at position i and writes it with its gates in
 // one applyWrites, then saves them.
 func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms []storage.Media, rp recordPlan,
-	i int, rkey string, gates []string, pol postPolicy, root, parent *comatproto.RepoStrongRef) (*comatproto.RepoStrongRef, error) {
+	i int, rkey string, gates []string, gr gateRule, root, parent *comatproto.RepoStrongRef) (*comatproto.RepoStrongRef, error) {
 	post, err := m.buildPost(ctx, a, st, ms, rp, i, root, parent)
 	if err != nil {
 		return nil, err
@@ -291,12 +277,13 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 	postURI := recordURI(*c.AccountDID, collPost, rkey)
 	created := st.CreatedAt.Add(time.Duration(i) * time.Millisecond)
 	writes := []*comatproto.RepoApplyWrites_Input_Writes_Elem{createOp(collPost, rkey, post)}
+	tg, pg := buildGates(gr, postURI, slices.Contains(gates, storage.BlueskyKindThreadgate), created)
 	for _, g := range gates {
-		switch g {
-		case storage.BlueskyKindThreadgate:
-			writes = append(writes, createOp(collThreadgate, rkey, threadgate(pol.replies, postURI, created)))
-		case storage.BlueskyKindPostgate:
-			writes = append(writes, createOp(collPostgate, rkey, postgate(postURI, created)))
+		switch {
+		case g == storage.BlueskyKindThreadgate && tg != nil:
+			writes = append(writes, createOp(collThreadgate, rkey, tg))
+		case g == storage.BlueskyKindPostgate && pg != nil:
+			writes = append(writes, createOp(collPostgate, rkey, pg))
 		}
 	}
 	var out *comatproto.RepoApplyWrites_Output
@@ -311,7 +298,7 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 		m.log.Warn().Str("account", a.Username).Int64("pds_limit", limit).Int("configured", a.Bluesky.ImageMaxBytes).
 			Msg("bluesky: the PDS takes smaller images than bluesky.image_max_bytes; using its limit (set image_max_bytes to it to skip this retry)")
 		a.learnedLimit.Store(limit)
-		return m.create(ctx, a, st, ms, rp, i, rkey, gates, pol, root, parent)
+		return m.create(ctx, a, st, ms, rp, i, rkey, gates, gr, root, parent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("atproto: create post %d of status %d: %w", i, st.ID, err)
