@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/passerelle/passerelle/storage"
@@ -63,4 +64,57 @@ func RaidAt(spans []RaidSpan, t time.Time) (RaidSpan, bool) {
 		}
 	}
 	return RaidSpan{}, false
+}
+
+// RaidOrigins is where a raid's mentions and quotes came from
+// (storage.NotificationDomains of its span): fediverse servers, and
+// Bluesky, counted as one origin (its accounts' handles name no server
+// that could be blocked; they are blocked one by one, on Bluesky).
+type RaidOrigins struct {
+	Mentions int64
+	Accounts int64
+	Servers  []storage.DomainCount // the fediverse's, most first
+	Bluesky  storage.DomainCount   // zero when none came from Bluesky
+}
+
+// Origins sums a raid's counts by origin.
+func Origins(domains []storage.DomainCount) RaidOrigins {
+	var o RaidOrigins
+	for _, d := range domains {
+		o.Mentions += d.Notifications
+		o.Accounts += d.Actors
+		if d.Bluesky {
+			o.Bluesky.Bluesky = true
+			o.Bluesky.Notifications += d.Notifications
+			o.Bluesky.Actors += d.Actors
+			continue
+		}
+		o.Servers = append(o.Servers, d)
+	}
+	return o
+}
+
+// Where says where the raid came from: "on 3 servers", "on Bluesky",
+// "on 3 servers and Bluesky".
+func (o RaidOrigins) Where() string {
+	servers := plural(int64(len(o.Servers)), "server")
+	switch {
+	case o.Bluesky.Notifications == 0:
+		return "on " + servers
+	case len(o.Servers) == 0:
+		return "on Bluesky"
+	}
+	return "on " + servers + " and Bluesky"
+}
+
+// Summary is "347 mentions from 52 accounts on 3 servers and Bluesky".
+func (o RaidOrigins) Summary() string {
+	return plural(o.Mentions, "mention") + " from " + plural(o.Accounts, "account") + " " + o.Where()
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatInt(n, 10) + " " + word + "s"
 }

@@ -777,3 +777,35 @@ func TestDraftSubmitted(t *testing.T) {
 		}
 	}
 }
+
+// TestRaidBothNetworks: a raid whose mentions come from the fediverse and
+// from Bluesky (as the notification reader stores them: DIDs, handles as
+// domains) is one raid and one push per subscription, which counts the
+// Bluesky accounts as one origin.
+func TestRaidBothNetworks(t *testing.T) {
+	f := newFixture(t)
+	a := f.subscribe(t, "news", "https://push.example/a", "all", "mention", "quote")
+	start := f.now
+	for i := range 40 {
+		n := storage.Notification{Account: "news", Type: storage.NotificationMention, ActivityID: fmt.Sprintf("m-%d", i),
+			CreatedAt: start.Add(time.Duration(i) * time.Second)}
+		switch {
+		case i%2 == 0:
+			n.ActorID = fmt.Sprintf("https://raid%d.example/users/u%d", i%4, i)
+		case i%4 == 1:
+			n.ActorID, n.ActorDomain, n.Type = fmt.Sprintf("did:plc:r%d", i%10), fmt.Sprintf("r%d.bsky.social", i%10), storage.NotificationQuote
+		default:
+			n.ActorID, n.ActorDomain = fmt.Sprintf("did:plc:r%d", i%10), fmt.Sprintf("r%d.example.com", i%10)
+		}
+		f.notify(t, n)
+	}
+	f.now = start.Add(5 * time.Minute)
+	sends := f.runFanOuts(t)
+	if got := subsOf(sends); !slices.Equal(got, []int64{a.ID}) {
+		t.Fatalf("a mixed raid pushed %d times (%v), want once", len(sends), got)
+	}
+	// 20 fediverse actors on 2 servers; Bluesky: r1, r3, r5, r7, r9.
+	if want := "Raid: 40 mentions from 25 accounts on 2 servers and Bluesky"; sends[0].payload.Title != want {
+		t.Errorf("raid push title %q, want %q", sends[0].payload.Title, want)
+	}
+}
