@@ -234,13 +234,14 @@ func (m *Mirror) runGates(ctx context.Context, a *account, p jobPayload) error {
 // putGate writes one gate record of a post at the post's record key and
 // saves it.
 func (m *Mirror) putGate(ctx context.Context, a *account, statusID int64, post storage.BlueskyRecord, kind, coll string, rec cbg.CBORMarshaler) error {
-	var out *comatproto.RepoPutRecord_Output
+	// Not comatproto.RepoPutRecord: its input sends "swapRecord": null,
+	// which the PDS reads as "only if the record does not exist yet"
+	// (InvalidSwap for a gate being rewritten).
+	var out comatproto.RepoPutRecord_Output
 	err := m.call(ctx, a, func(c *atclient.APIClient) error {
-		var err error
-		out, err = comatproto.RepoPutRecord(ctx, c, &comatproto.RepoPutRecord_Input{
-			Repo: c.AccountDID.String(), Collection: coll, Rkey: post.RKey, Record: &lexutil.LexiconTypeDecoder{Val: rec},
-		})
-		return err
+		body := map[string]any{"repo": c.AccountDID.String(), "collection": coll, "rkey": post.RKey,
+			"record": &lexutil.LexiconTypeDecoder{Val: rec}}
+		return c.Post(ctx, "com.atproto.repo.putRecord", body, &out)
 	})
 	if err != nil {
 		return fmt.Errorf("atproto: write the %s of status %d: %w", kind, statusID, err)
