@@ -87,7 +87,18 @@ func TestAppViewRaidShield(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d raid notifications read, want 21", len(ns))
+			var missing []string
+			for _, uri := range append(slices.Clone(replies), quotes...) {
+				if !slices.ContainsFunc(ns, func(n storage.Notification) bool { return n.ActivityID == uri }) {
+					missing = append(missing, uri)
+				}
+			}
+			for _, uri := range missing { // what the AppView says of them
+				var out any
+				err := srv.XRPC(ctx, http.MethodGet, "app.bsky.feed.getPosts", carol.AccessJWT, url.Values{"uris": {uri}}, nil, &out)
+				t.Logf("missing %s: AppView getPosts %v, %v", uri, out, err)
+			}
+			t.Fatalf("%d raid notifications read, want 21 (missing %v)", len(ns), missing)
 		}
 		time.Sleep(time.Second)
 	}
