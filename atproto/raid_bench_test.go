@@ -194,6 +194,34 @@ func benchRaid(b *testing.B, srv *pdstest.Server) {
 		b.Logf("lowest RateLimit-Remaining the PDS announced to the bridge: %d", v)
 	}
 	b.Logf("raids: %d; pushes: %d (%d about the raid)", len(raids), pushes.Load(), raidPushes.Load())
+
+	// The shield against it: one call, then the mirror's jobs.
+	if len(raids) > 0 {
+		before := e.calls.snapshot()
+		t0 := time.Now()
+		res, err := e.mirror.ShieldRaid(ctx, "news", raids[len(raids)-1].From, raids[0].To)
+		if err != nil {
+			b.Fatal(err)
+		}
+		called := time.Since(t0)
+		for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			g, err1 := store.RefStats(ctx, fmt.Sprintf("gates:%d:bluesky", st.ID))
+			bl, err2 := store.RefStats(ctx, "blocks:news:bluesky")
+			if err1 == nil && err2 == nil && g.Pending == 0 && bl.Pending == 0 {
+				break
+			}
+		}
+		after := e.calls.snapshot()
+		var methods []string
+		for k, v := range after {
+			if d := v - before[k]; d > 0 && k != "min RateLimit-Remaining" {
+				methods = append(methods, fmt.Sprintf("%s %d", k, d))
+			}
+		}
+		sort.Strings(methods)
+		b.Logf("shield: %+v; the call took %s, written on Bluesky %s after it; requests %v", res, called.Round(time.Millisecond),
+			time.Since(t0).Round(100*time.Millisecond), methods)
+	}
 	b.ReportMetric(float64(total), "requests")
 	b.ReportMetric(float64(len(raids)), "raids")
 	b.ReportMetric(float64(pushes.Load()), "pushes")
