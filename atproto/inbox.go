@@ -283,7 +283,14 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 			res.Unread = -1 // unknown: at least one more page
 			break
 		}
-		params := map[string]any{"limit": inboxPageSize}
+		// priority false: every notification, not only those of the
+		// accounts we follow. The reference AppView's updateSeen sets
+		// the account's priority flag when its row does not exist yet
+		// (its two concurrent writes race: the "priority" one may
+		// insert it), after which a listNotifications without the
+		// parameter lists only followed accounts' notifications: a raid
+		// would vanish.
+		params := map[string]any{"limit": inboxPageSize, "priority": false}
 		if cursor != "" {
 			params["cursor"] = cursor
 		}

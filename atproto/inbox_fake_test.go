@@ -42,6 +42,11 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 		case "com.atproto.server.refreshSession":
 			fmt.Fprint(w, `{"did":"did:plc:city","handle":"city.test","accessJwt":"a2","refreshJwt":"r2","active":true}`)
 		case "app.bsky.notification.listNotifications":
+			if r.URL.Query().Get("priority") != "false" {
+				mu.Lock()
+				calls["listNotifications without priority=false"]++
+				mu.Unlock()
+			}
 			switch {
 			case n == 1: // the access token expired mid-poll
 				w.WriteHeader(http.StatusBadRequest)
@@ -116,6 +121,9 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 	}
 	if in, _ := store.GetBlueskyInbox(ctx, "news"); in.Failures != 2 {
 		t.Errorf("failures %d, want 2", in.Failures)
+	}
+	if n := calls["listNotifications without priority=false"]; n != 0 {
+		t.Errorf("%d listNotifications without priority=false (an account whose priority flag is set would list followed accounts only)", n)
 	}
 }
 
