@@ -656,10 +656,17 @@ func TestMentionsGather(t *testing.T) {
 		{"a mention waits", storage.NotificationMention, RaidGather},
 		{"a quote waits", storage.NotificationQuote, RaidGather},
 		{"a favourite goes at once", storage.NotificationFavourite, 0},
+		// Read late (a Bluesky poll's backlog): it waits from now too,
+		// for the rest of the backlog.
+		{"a mention read three minutes late waits", storage.NotificationMention, RaidGather},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := f.notify(t, storage.Notification{Account: "news", Type: tc.typ, ActivityID: tc.name, ActorID: alice, CreatedAt: f.now})
+			at := f.now
+			if strings.Contains(tc.name, "late") {
+				at = f.now.Add(-3 * time.Minute)
+			}
+			id := f.notify(t, storage.Notification{Account: "news", Type: tc.typ, ActivityID: tc.name, ActorID: alice, CreatedAt: at})
 			js, err := f.store.ClaimJobs(context.Background(), "test", []string{JobPush}, 10, time.Minute, time.Now().Add(time.Hour))
 			if err != nil || len(js) != 1 {
 				t.Fatalf("%d jobs (%v)", len(js), err)
