@@ -273,6 +273,12 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 	// read is read again, and recording by URI keeps it from counting
 	// twice.
 	since := newest
+	// Polled before without anything to read: everything since that
+	// poll is new (not only the latest page, as on the very first poll).
+	first := newest.IsZero() && in.PolledAt.IsZero()
+	if since.IsZero() && !first {
+		since = in.PolledAt
+	}
 	if !since.IsZero() {
 		since = since.Add(-inboxOverlap)
 	}
@@ -315,7 +321,7 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 		}
 		// The first poll reads one page: what came before the bridge
 		// read Bluesky is not brought in whole.
-		if reached || newest.IsZero() || out.Cursor == "" || len(out.Notifications) == 0 {
+		if reached || first || out.Cursor == "" || len(out.Notifications) == 0 {
 			break
 		}
 		cursor = out.Cursor
