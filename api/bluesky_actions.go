@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/passerelle/passerelle/atproto"
+	"github.com/passerelle/passerelle/moderation"
+	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -20,14 +25,16 @@ import (
 // posts go through package publish like every other.
 
 // BlueskyActions is what the API asks of the Bluesky mirror
-// (*atproto.Mirror; the API does not import atproto, whose tests drive
-// the API). Its errors with a BlueskyMessage (atproto.ActionError) are
+// (*atproto.Mirror; an interface, so that tests can stand in for it). Its errors with a BlueskyMessage (atproto.ActionError) are
 // answered 502 with that message.
 type BlueskyActions interface {
 	Mirrors(account string) bool
 	BlockActor(ctx context.Context, username, did string, on bool) error
 	MuteActor(ctx context.Context, username, did string, on bool) error
 	Report(ctx context.Context, username, did string, postURIs []string, reasonType, comment string) (int, error)
+	// ShieldRaid shields the account on Bluesky against the raid of
+	// [from, to) (raids.go).
+	ShieldRaid(ctx context.Context, username string, from, to time.Time) (atproto.ShieldResult, error)
 }
 
 var errNoBluesky = unprocessable("Validation failed: this account is not mirrored to Bluesky, so it cannot act on Bluesky accounts")
@@ -64,8 +71,46 @@ func (s *Server) blueskyAccountAction(ctx context.Context, c *caller, p storage.
 	} else if _, err = s.store.DeleteAccountBlock(ctx, c.name, p.ActorID, kind); errors.Is(err, storage.ErrNotFound) {
 		err = nil
 	}
+	if err == nil && on && kind == storage.BlockKindBlock {
+		err = s.shieldRaidOf(ctx, c, p.ActorID)
+	}
 	return err
 }
+
+// shieldRaidOf: blocking a Bluesky account that takes part in a raid
+// going on (one of its mentions or quotes is the raid's) shields the
+// account against the whole raid on Bluesky, as the raid's block does
+// (raids.go): its threads tightened, its replies hidden, its quotes
+// detached, its accounts blocked.
+func (s *Server) shieldRaidOf(ctx context.Context, c *caller, actorID string) error {
+	spans, err := s.raids(ctx, c.name, raidThreshold)
+	if err != nil {
+		return err
+	}
+	for _, sp := range spans {
+		if !s.now().Before(sp.to.Add(raidWindow)) {
+			continue // over
+		}
+		ns, err := s.store.ListNotificationsBetween(ctx, c.name, moderation.RaidTypes, sp.from, sp.to, raidShieldScan)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ns, func(n storage.Notification) bool { return n.ActorID == actorID }) {
+			continue
+		}
+		res, err := s.set.Bluesky.ShieldRaid(ctx, c.name, sp.from, sp.to)
+		if err != nil {
+			return err
+		}
+		reqlog.Logger(ctx, s.log).Warn().Str("account", c.name).Str("raid", sp.id()).Str("blocked", actorID).
+			Int("threads", res.Threads).Int("hidden", res.HiddenReplies).Int("detached", res.DetachedQuotes).
+			Int("accounts_blocked", res.Blocked).Msg("raid shielded on Bluesky: one of its accounts was blocked through the client API")
+	}
+	return nil
+}
+
+// raidShieldScan bounds the notifications read to find a raid's account.
+const raidShieldScan = 20000
 
 // Report is Mastodon's Report entity.
 type Report struct {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/storage"
 )
 
@@ -17,6 +18,7 @@ type fakeBluesky struct {
 	refuse  bool
 	calls   []string
 	reasons []string
+	shields [][2]time.Time
 }
 
 type refusal struct{}
@@ -41,6 +43,11 @@ func (f *fakeBluesky) MuteActor(_ context.Context, _, did string, on bool) error
 func (f *fakeBluesky) Report(_ context.Context, _, did string, uris []string, reason, _ string) (int, error) {
 	f.reasons = append(f.reasons, reason)
 	return len(uris), f.act("report " + did + " " + strings.Join(uris, ","))
+}
+
+func (f *fakeBluesky) ShieldRaid(_ context.Context, account string, from, to time.Time) (atproto.ShieldResult, error) {
+	f.shields = append(f.shields, [2]time.Time{from, to})
+	return atproto.ShieldResult{Threads: 1, HiddenReplies: 2, Accounts: 3, Blocked: 3}, f.act("shield " + account)
 }
 
 // TestBlueskyActionsBadInput: blocks and reports of Bluesky accounts are

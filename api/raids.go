@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/passerelle/passerelle/atproto"
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/reqlog"
 	"github.com/passerelle/passerelle/storage"
@@ -32,7 +32,17 @@ type RaidServer struct {
 	Accounts int64  `json:"accounts"`
 }
 
+// RaidBluesky is what of a raid came from Bluesky: one origin (its
+// accounts are blocked one by one, on Bluesky; no server of theirs can
+// be).
+type RaidBluesky struct {
+	Mentions int64 `json:"mentions"`
+	Accounts int64 `json:"accounts"`
+}
+
 // Raid is a group of notifications from a raid (a Passerelle entity).
+// Mentions and Accounts count both networks; Servers are the fediverse's,
+// Bluesky what came from Bluesky.
 type Raid struct {
 	ID        string       `json:"id"`
 	StartedAt string       `json:"started_at"`
@@ -41,6 +51,7 @@ type Raid struct {
 	Mentions  int64        `json:"mentions"`
 	Accounts  int64        `json:"accounts"`
 	Servers   []RaidServer `json:"servers"`
+	Bluesky   RaidBluesky  `json:"bluesky"`
 	Summary   string       `json:"summary"`
 }
 
@@ -93,12 +104,12 @@ func (s *Server) raid(ctx context.Context, account string, span raidSpan) (Raid,
 		return Raid{}, err
 	}
 	out := Raid{ID: span.id(), StartedAt: timeString(span.from), EndedAt: timeString(span.to),
-		Ongoing: rd.Ongoing, Mentions: rd.Mentions, Accounts: rd.Accounts, Servers: []RaidServer{}}
+		Ongoing: rd.Ongoing, Servers: []RaidServer{}, Mentions: rd.Mentions, Accounts: rd.Accounts,
+		Bluesky: RaidBluesky{Mentions: rd.Bluesky.Notifications, Accounts: rd.Bluesky.Actors}}
 	for _, d := range rd.Servers {
 		out.Servers = append(out.Servers, RaidServer{Domain: d.Domain, Mentions: d.Notifications, Accounts: d.Actors})
 	}
-	out.Summary = fmt.Sprintf("%s from %s on %s in %s", plural(out.Mentions, "mention"), plural(out.Accounts, "account"),
-		plural(int64(len(out.Servers)), "server"), duration(span.to.Sub(span.from)))
+	out.Summary = rd.Summary() + " in " + duration(span.to.Sub(span.from))
 	return out, nil
 }
 
@@ -139,23 +150,28 @@ func (s *Server) listRaids(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// RaidBlock is what blocking a raid did.
+// RaidBlock is what blocking a raid did: the fediverse servers blocked,
+// and, for what came from Bluesky, what the shield did there.
 type RaidBlock struct {
-	Blocked          []string `json:"blocked"`
-	FollowersRemoved int64    `json:"followers_removed"`
-	Dismissed        int64    `json:"notifications_dismissed"`
+	Blocked          []string              `json:"blocked"`
+	FollowersRemoved int64                 `json:"followers_removed"`
+	Dismissed        int64                 `json:"notifications_dismissed"`
+	Bluesky          *atproto.ShieldResult `json:"bluesky,omitempty"`
 }
 
+// raidBlueskyOrigin names Bluesky among a raid block's domains[].
+const raidBlueskyOrigin = "bsky"
+
 // blockRaid blocks, for the calling account (its own domain blocks, as
-// POST /api/v1/domain_blocks), the servers a raid on it came from (all
-// of them, or those named in domains[]; never our own), and dismisses
-// their notifications.
+// POST /api/v1/domain_blocks), the fediverse servers a raid on it came
+// from (all of them, or those named in domains[]; never our own), and
+// dismisses their notifications; and shields it on Bluesky against what
+// came from there (unless domains[] is given without "bsky"): the
+// threads' threadgates tightened with the raid's replies hidden, its
+// quotes detached, its accounts blocked (atproto.Mirror.ShieldRaid,
+// written by the mirror's jobs).
 func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 	ctx := r.Context()
-	if s.mod == nil {
-		s.fail(w, r, errNoModeration)
-		return
-	}
 	span, ok := parseRaidID(r.PathValue("id"))
 	if !ok {
 		s.fail(w, r, errNotFound)
@@ -176,31 +192,54 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	only, _ := p.list("domains")
+	picked := func(d string) bool {
+		return len(only) == 0 || slices.ContainsFunc(only, func(o string) bool { return strings.EqualFold(o, d) })
+	}
 	var domains []string
 	for _, sv := range rd.Servers {
-		if sv.Domain == "" || s.ownDomain(sv.Domain) {
-			continue
-		}
-		if len(only) > 0 && !slices.ContainsFunc(only, func(d string) bool { return strings.EqualFold(d, sv.Domain) }) {
+		if sv.Domain == "" || s.ownDomain(sv.Domain) || !picked(sv.Domain) {
 			continue
 		}
 		domains = append(domains, sv.Domain)
 	}
-	if len(domains) == 0 {
+	b := s.set.Bluesky
+	shield := rd.Bluesky.Mentions > 0 && picked(raidBlueskyOrigin) && b != nil && b.Mirrors(c.name)
+	if len(domains) == 0 && !shield {
 		s.fail(w, r, unprocessable("Validation failed: no server of this raid to block"))
 		return
 	}
-	res, err := s.mod.BlockDomainsFor(ctx, c.name, domains)
-	if err != nil {
-		s.fail(w, r, blockError(err))
+	if len(domains) > 0 && s.mod == nil {
+		s.fail(w, r, errNoModeration)
 		return
 	}
-	dismissed, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now())
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	out := RaidBlock{Blocked: []string{}}
+	if len(domains) > 0 {
+		res, err := s.mod.BlockDomainsFor(ctx, c.name, domains)
+		if err != nil {
+			s.fail(w, r, blockError(err))
+			return
+		}
+		dismissed, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Blocked, out.FollowersRemoved, out.Dismissed = res.Domains, res.FollowersRemoved, dismissed
 	}
-	reqlog.Logger(ctx, s.log).Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", res.Domains).
-		Msg("raid servers blocked by the account through the client API")
-	writeJSON(w, http.StatusOK, RaidBlock{Blocked: res.Domains, FollowersRemoved: res.FollowersRemoved, Dismissed: dismissed})
+	log := reqlog.Logger(ctx, s.log)
+	if shield {
+		res, err := b.ShieldRaid(ctx, c.name, span.from, span.to)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Bluesky = &res
+		log.Warn().Str("account", c.name).Str("raid", rd.ID).Int("threads", res.Threads).Int("hidden", res.HiddenReplies).
+			Int("detached", res.DetachedQuotes).Int("blocked", res.Blocked).Msg("raid shielded on Bluesky by the account through the client API")
+	}
+	if len(domains) > 0 {
+		log.Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", out.Blocked).
+			Msg("raid servers blocked by the account through the client API")
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -362,10 +362,17 @@ const maxBlockPages = 100
 
 // blockRecords returns the record keys of the account's blocks of did.
 func (m *Mirror) blockRecords(ctx context.Context, a *account, did string) ([]string, error) {
-	var rkeys []string
+	all, err := m.listBlocks(ctx, a)
+	return all[did], err
+}
+
+// listBlocks returns the record keys of the account's block records, by
+// the account (DID) they block, read from its repository.
+func (m *Mirror) listBlocks(ctx context.Context, a *account) (map[string][]string, error) {
+	out := map[string][]string{}
 	cursor := ""
 	for range maxBlockPages {
-		var out struct {
+		var page struct {
 			Cursor  string `json:"cursor"`
 			Records []struct {
 				URI   string `json:"uri"`
@@ -379,25 +386,22 @@ func (m *Mirror) blockRecords(ctx context.Context, a *account, did string) ([]st
 			if cursor != "" {
 				params["cursor"] = cursor
 			}
-			return getJSON(ctx, c, "com.atproto.repo.listRecords", params, &out)
+			return getJSON(ctx, c, "com.atproto.repo.listRecords", params, &page)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("atproto: listRecords %s: %w", collBlock, err)
 		}
-		for _, r := range out.Records {
-			if r.Value.Subject != did {
-				continue
-			}
+		for _, r := range page.Records {
 			if uri, err := syntax.ParseATURI(r.URI); err == nil {
-				rkeys = append(rkeys, uri.RecordKey().String())
+				out[r.Value.Subject] = append(out[r.Value.Subject], uri.RecordKey().String())
 			}
 		}
-		if out.Cursor == "" || len(out.Records) == 0 {
+		if page.Cursor == "" || len(page.Records) == 0 {
 			break
 		}
-		cursor = out.Cursor
+		cursor = page.Cursor
 	}
-	return rkeys, nil
+	return out, nil
 }
 
 // MuteActor mutes (on) or unmutes a Bluesky account for one of our

@@ -8,9 +8,11 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,7 +95,25 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.n[strings.TrimPrefix(r.URL.Path, "/xrpc/")]++
 	c.mu.Unlock()
-	return c.base.RoundTrip(r)
+	resp, err := c.base.RoundTrip(r)
+	if err == nil {
+		c.mu.Lock()
+		c.n["status "+strconv.Itoa(resp.StatusCode)]++
+		if v, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil {
+			if old, ok := c.n["min RateLimit-Remaining"]; !ok || v < old {
+				c.n["min RateLimit-Remaining"] = v
+			}
+		}
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+// snapshot copies the counts.
+func (c *countingTransport) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 func (c *countingTransport) count(method string) int {
@@ -105,7 +125,7 @@ func (c *countingTransport) count(method string) int {
 // env is the publishing service and the mirror wired as in cmd/bridge, on
 // a SQLite store, against a PDS.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	pds    *pdstest.Server
 	acct   pdstest.Account
@@ -127,9 +147,11 @@ type envOptions struct {
 	account *pdstest.Account
 	noRun   bool // do not start the worker
 	cards   *http.Client
+	// notifier is told of the notifications read from Bluesky.
+	notifier Notifier
 }
 
-func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
+func newEnv(t testing.TB, pds *pdstest.Server, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, pds: pds, store: o.store}
@@ -174,6 +196,7 @@ func newEnv(t *testing.T, pds *pdstest.Server, o envOptions) *env {
 				HTTPClient:   base,
 				CardClient:   o.cards,
 				NoteURL:      site.NoteURL,
+				Notifier:     o.notifier,
 			}, e.store, log.With().Str("component", "bluesky").Logger())
 			if err != nil {
 				t.Fatal(err)

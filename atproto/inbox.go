@@ -305,6 +305,12 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 	// read is read again, and recording by URI keeps it from counting
 	// twice.
 	since := newest
+	// Polled before without anything to read: everything since that
+	// poll is new (not only the latest page, as on the very first poll).
+	first := newest.IsZero() && in.PolledAt.IsZero()
+	if since.IsZero() && !first {
+		since = in.PolledAt
+	}
 	if !since.IsZero() {
 		since = since.Add(-inboxOverlap)
 	}
@@ -315,7 +321,14 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 			res.Unread = -1 // unknown: at least one more page
 			break
 		}
-		params := map[string]any{"limit": inboxPageSize}
+		// priority false: every notification, not only those of the
+		// accounts we follow. The reference AppView's updateSeen sets
+		// the account's priority flag when its row does not exist yet
+		// (its two concurrent writes race: the "priority" one may
+		// insert it), after which a listNotifications without the
+		// parameter lists only followed accounts' notifications: a raid
+		// would vanish.
+		params := map[string]any{"limit": inboxPageSize, "priority": false}
 		if cursor != "" {
 			params["cursor"] = cursor
 		}
@@ -340,7 +353,7 @@ func (m *Mirror) pollInbox(ctx context.Context, a *account, in *storage.BlueskyI
 		}
 		// The first poll reads one page: what came before the bridge
 		// read Bluesky is not brought in whole.
-		if reached || newest.IsZero() || out.Cursor == "" || len(out.Notifications) == 0 {
+		if reached || first || out.Cursor == "" || len(out.Notifications) == 0 {
 			break
 		}
 		cursor = out.Cursor

@@ -42,6 +42,11 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 		case "com.atproto.server.refreshSession":
 			fmt.Fprint(w, `{"did":"did:plc:city","handle":"city.test","accessJwt":"a2","refreshJwt":"r2","active":true}`)
 		case "app.bsky.notification.listNotifications":
+			if r.URL.Query().Get("priority") != "false" {
+				mu.Lock()
+				calls["listNotifications without priority=false"]++
+				mu.Unlock()
+			}
 			switch {
 			case n == 1: // the access token expired mid-poll
 				w.WriteHeader(http.StatusBadRequest)
@@ -117,6 +122,9 @@ func TestInboxExpiredSessionAndRateLimit(t *testing.T) {
 	if in, _ := store.GetBlueskyInbox(ctx, "news"); in.Failures != 2 {
 		t.Errorf("failures %d, want 2", in.Failures)
 	}
+	if n := calls["listNotifications without priority=false"]; n != 0 {
+		t.Errorf("%d listNotifications without priority=false (an account whose priority flag is set would list followed accounts only)", n)
+	}
 }
 
 // TestInboxReadsLateRecords: a notification the AppView lists after one
@@ -172,5 +180,68 @@ func TestInboxReadsLateRecords(t *testing.T) {
 	ns, err := store.ListNotifications(ctx, storage.NotificationPage{Account: "news", Limit: 10})
 	if err != nil || len(ns) != 2 {
 		t.Fatalf("notifications %+v, %v; want alice's and bob's follows", ns, err)
+	}
+}
+
+// TestInboxAfterEmptyPolls: an account polled before with nothing to
+// read then gets a burst (a raid) bigger than a page: the next poll reads
+// all of it, not only the latest page as the very first poll does.
+func TestInboxAfterEmptyPolls(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		burst bool
+	)
+	const total = 120
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch strings.TrimPrefix(r.URL.Path, "/xrpc/") {
+		case "com.atproto.server.createSession":
+			fmt.Fprint(w, `{"did":"did:plc:city","handle":"city.test","accessJwt":"a1","refreshJwt":"r1","active":true}`)
+		case "app.bsky.notification.listNotifications":
+			mu.Lock()
+			b := burst
+			mu.Unlock()
+			start := 0
+			fmt.Sscan(r.URL.Query().Get("cursor"), &start)
+			var items []string
+			for i := start; b && i < total && i < start+50; i++ {
+				// Newest first: i=0 is the newest.
+				at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC).Add(-time.Duration(i) * time.Second).Format("2006-01-02T15:04:05.000Z")
+				items = append(items, fmt.Sprintf(`{"uri":"at://did:plc:r%d/app.bsky.graph.follow/1","cid":"c","reason":"follow","indexedAt":%q,
+				  "author":{"did":"did:plc:r%d","handle":"r%d.test"},"record":{}}`, i, at, i, i))
+			}
+			cursor := ""
+			if b && start+50 < total {
+				cursor = fmt.Sprint(start + 50)
+			}
+			fmt.Fprintf(w, `{"cursor":%q,"notifications":[%s]}`, cursor, strings.Join(items, ","))
+		case "app.bsky.notification.updateSeen":
+			fmt.Fprint(w, `{}`)
+		default:
+			w.WriteHeader(http.StatusNotImplemented)
+		}
+	}))
+	defer srv.Close()
+	store := storagetest.OpenSQLite(t)
+	now := time.Date(2026, 12, 6, 9, 58, 0, 0, time.UTC)
+	m, err := New(Settings{
+		Accounts:   []Account{{Username: "news", Bluesky: config.Bluesky{PDSURL: srv.URL, Identifier: "city.test", AppPassword: "app-password-1234"}}},
+		HTTPClient: safehttp.NewClient(safehttp.Config{AllowPrivateNetworks: true, Timeout: 10 * time.Second, MaxBodyBytes: 1 << 20}),
+	}, store, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetClock(func() time.Time { return now })
+	ctx := context.Background()
+	if res, err := m.PollInbox(ctx, "news"); err != nil || res.Read != 0 {
+		t.Fatalf("first poll, nothing there: %+v, %v", res, err)
+	}
+	mu.Lock()
+	burst = true
+	mu.Unlock()
+	now = now.Add(3 * time.Minute)
+	res, err := m.PollInbox(ctx, "news")
+	if err != nil || res.Created != total {
+		t.Errorf("the poll after the burst: %+v, %v; want %d created", res, err, total)
 	}
 }

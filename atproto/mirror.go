@@ -207,6 +207,8 @@ type jobPayload struct {
 	RKey       string `json:"rkey,omitempty"`
 	ReactionID int64  `json:"reaction_id,omitempty"`
 	Undo       bool   `json:"undo,omitempty"`
+	// Subjects are the accounts (DIDs) a raid block blocks (gates.go).
+	Subjects []string `json:"subjects,omitempty"`
 }
 
 // jobHost is the Host of an account's jobs: they can be found and resumed

@@ -18,6 +18,7 @@ import (
 
 	"github.com/passerelle/passerelle/atproto/pdstest"
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/publish"
 	"github.com/passerelle/passerelle/safehttp"
 	"github.com/passerelle/passerelle/storage"
@@ -379,7 +380,7 @@ func TestPDSThreadgateForEachRepliesValue(t *testing.T) {
 		t.Run(tt.replies, func(t *testing.T) {
 			rkey := clock.Next().String()
 			uri := "at://" + acct.DID + "/app.bsky.feed.post/" + rkey
-			rec := threadgate(tt.replies, uri, time.Now())
+			rec := threadgate(policy.Replies(tt.replies), uri, time.Now())
 			// The real PDS validates it against the lexicon.
 			body := map[string]any{"repo": acct.DID, "collection": collThreadgate, "rkey": rkey, "record": rec}
 			if err := pds.XRPC(t.Context(), http.MethodPost, "com.atproto.repo.createRecord", acct.AccessJWT, nil, body, nil); err != nil {

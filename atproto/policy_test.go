@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/passerelle/passerelle/config"
+	"github.com/passerelle/passerelle/policy"
 	"github.com/passerelle/passerelle/storage"
 	"github.com/passerelle/passerelle/storage/storagetest"
 )
@@ -46,7 +47,11 @@ func TestPostPolicyOverridesAccount(t *testing.T) {
 			if p.replies != tc.wantReplies {
 				t.Errorf("replies %q, want %q", p.replies, tc.wantReplies)
 			}
-			if g := gatesFor(p, tc.root); !slices.Equal(g, tc.wantGates) {
+			g, err := m.gateRule(ctx, a, tc.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := g.kinds(tc.root); !slices.Equal(g, tc.wantGates) {
 				t.Errorf("gates %v, want %v", g, tc.wantGates)
 			}
 		})
@@ -78,8 +83,16 @@ func TestGateRecords(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, g := range gateRecords(tc.pol, tc.root, uri, at) {
-				b, err := json.Marshal(g.record)
+			tg, pg := buildGates(gateRule{replies: policy.Replies(tc.pol.replies), quotes: policy.Quotes(tc.pol.quotes)}, uri, tc.root, at)
+			for _, g := range []struct {
+				kind string
+				rec  any
+				ok   bool
+			}{{"threadgate", tg, tg != nil}, {"postgate", pg, pg != nil}} {
+				if !g.ok {
+					continue
+				}
+				b, err := json.Marshal(g.rec)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -70,6 +70,7 @@ type threadgateRecord struct {
 	LexiconTypeID string                            `json:"$type" cborgen:"$type,const=app.bsky.feed.threadgate"`
 	Allow         []*bsky.FeedThreadgate_Allow_Elem `json:"allow,omitzero"`
 	CreatedAt     string                            `json:"createdAt"`
+	HiddenReplies []string                          `json:"hiddenReplies,omitempty"`
 	Post          string                            `json:"post"`
 }
 
@@ -80,17 +81,16 @@ func (*threadgateRecord) MarshalCBOR(io.Writer) error {
 }
 
 // threadgate returns the threadgate of the post at uri for a replies
-// setting, by the rule package policy gives it, the same the fediverse
-// side applies: everyone (no allow list), followers, following or both
-// (each with the accounts the post mentions), mentioned, or nobody (an
-// empty allow list). The author may always reply. Bluesky's rules add
-// up (anyone one of them lets in may reply) and none says "follows us
-// and is followed by us": mutuals get the mention rule alone, the
-// narrowest gate that is not wider than the policy (followingRule would
-// let in every account we follow).
-func threadgate(replies, uri string, created time.Time) *threadgateRecord {
+// rule (package policy's, the same the fediverse side applies): everyone
+// (no allow list), followers, following or both (each with the accounts
+// the post mentions), mentioned, or nobody (an empty allow list). The
+// author may always reply. Bluesky's rules add up (anyone one of them
+// lets in may reply) and none says "follows us and is followed by us":
+// mutuals get the mention rule alone, the narrowest gate that is not
+// wider than the policy (followingRule would let in every account we
+// follow). Only buildGates (gates.go) calls it.
+func threadgate(r policy.Rule, uri string, created time.Time) *threadgateRecord {
 	tg := &threadgateRecord{LexiconTypeID: collThreadgate, Post: uri, CreatedAt: datetime(created)}
-	r := policy.Replies(replies)
 	if r.Public {
 		return tg // allow omitted: anyone can reply
 	}
@@ -105,19 +105,6 @@ func threadgate(replies, uri string, created time.Time) *threadgateRecord {
 		tg.Allow = append(tg.Allow, &bsky.FeedThreadgate_Allow_Elem{FeedThreadgate_FollowingRule: &bsky.FeedThreadgate_FollowingRule{}})
 	}
 	return tg
-}
-
-// postgate returns the postgate of the post at uri that forbids quoting
-// it.
-func postgate(uri string, created time.Time) *bsky.FeedPostgate {
-	return &bsky.FeedPostgate{
-		LexiconTypeID: collPostgate,
-		Post:          uri,
-		CreatedAt:     datetime(created),
-		EmbeddingRules: []*bsky.FeedPostgate_EmbeddingRules_Elem{
-			{FeedPostgate_DisableRule: &bsky.FeedPostgate_DisableRule{}},
-		},
-	}
 }
 
 // strongRef is a record's URI and CID.

@@ -148,7 +148,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 		return err
 	}
 	isReply := parent != nil
-	pol, err := m.postPolicy(ctx, a, st.ID)
+	gr, err := m.gateRule(ctx, a, st.ID)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 				return err
 			}
 		}
-		gates := gatesFor(pol, i == 0 && !isReply)
+		gates := gr.kinds(i == 0 && !isReply)
 		var ref *comatproto.RepoStrongRef
 		if j.Attempts > 1 {
 			// An earlier attempt may have created it and died before
@@ -179,7 +179,7 @@ func (m *Mirror) sync(ctx context.Context, a *account, p jobPayload, j storage.J
 			}
 		}
 		if ref == nil {
-			if ref, err = m.create(ctx, a, st, ms, rp, i, rkey, gates, pol, root, parent); err != nil {
+			if ref, err = m.create(ctx, a, st, ms, rp, i, rkey, gates, gr, root, parent); err != nil {
 				return err
 			}
 		}
@@ -208,45 +208,6 @@ func (m *Mirror) postPolicy(ctx context.Context, a *account, statusID int64) (po
 	p.replies = policy.Effective(p.replies, sp.Replies)
 	p.quotes = policy.Effective(p.quotes, sp.Quotes)
 	return p, nil
-}
-
-// gatesFor lists the gate records the post at a position gets: the
-// threadgate on the thread's root (replies obey the root's), a postgate on
-// every post that may not be quoted on Bluesky.
-func gatesFor(p postPolicy, root bool) []string {
-	var g []string
-	if root {
-		g = append(g, storage.BlueskyKindThreadgate)
-	}
-	if p.quotes != "" && !policy.BlueskyQuotable(p.quotes) {
-		g = append(g, storage.BlueskyKindPostgate)
-	}
-	return g
-}
-
-// gateRecord is one gate record of a post: its kind
-// (storage.BlueskyKind*) and the record.
-type gateRecord struct {
-	kind   string
-	record cbg.CBORMarshaler
-}
-
-// gateRecords builds the gate records of our post at uri from its policy:
-// the threadgate when it is the root of its thread (root), the postgate
-// when it may not be quoted (gatesFor). It is the one place gate records
-// are made, for a new post (create) and when a post's policy changes
-// (syncGates): what else a gate must carry goes here.
-func gateRecords(p postPolicy, root bool, uri string, created time.Time) []gateRecord {
-	var out []gateRecord
-	for _, kind := range gatesFor(p, root) {
-		switch kind {
-		case storage.BlueskyKindThreadgate:
-			out = append(out, gateRecord{kind, threadgate(p.replies, uri, created)})
-		case storage.BlueskyKindPostgate:
-			out = append(out, gateRecord{kind, postgate(uri, created)})
-		}
-	}
-	return out
 }
 
 func collectionOf(kind string) string {
@@ -310,7 +271,7 @@ func (m *Mirror) getRecord(ctx context.Context, a *account, collection, rkey str
 // create builds the post at position i and writes it with its gates in
 // one applyWrites, then saves them.
 func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms []storage.Media, rp recordPlan,
-	i int, rkey string, gates []string, pol postPolicy, root, parent *comatproto.RepoStrongRef) (*comatproto.RepoStrongRef, error) {
+	i int, rkey string, gates []string, gr gateRule, root, parent *comatproto.RepoStrongRef) (*comatproto.RepoStrongRef, error) {
 	post, err := m.buildPost(ctx, a, st, ms, rp, i, root, parent)
 	if err != nil {
 		return nil, err
@@ -322,10 +283,17 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 	postURI := recordURI(*c.AccountDID, collPost, rkey)
 	created := st.CreatedAt.Add(time.Duration(i) * time.Millisecond)
 	writes := []*comatproto.RepoApplyWrites_Input_Writes_Elem{createOp(collPost, rkey, post)}
-	kinds := []string{storage.BlueskyKindPost}
-	for _, g := range gateRecords(pol, slices.Contains(gates, storage.BlueskyKindThreadgate), postURI, created) {
-		writes = append(writes, createOp(collectionOf(g.kind), rkey, g.record))
-		kinds = append(kinds, g.kind)
+	kinds := []string{storage.BlueskyKindPost} // of each write, in order
+	tg, pg := buildGates(gr, postURI, slices.Contains(gates, storage.BlueskyKindThreadgate), created)
+	for _, g := range gates {
+		switch {
+		case g == storage.BlueskyKindThreadgate && tg != nil:
+			writes = append(writes, createOp(collThreadgate, rkey, tg))
+			kinds = append(kinds, g)
+		case g == storage.BlueskyKindPostgate && pg != nil:
+			writes = append(writes, createOp(collPostgate, rkey, pg))
+			kinds = append(kinds, g)
+		}
 	}
 	var out *comatproto.RepoApplyWrites_Output
 	err = m.call(ctx, a, func(c *atclient.APIClient) error {
@@ -339,7 +307,7 @@ func (m *Mirror) create(ctx context.Context, a *account, st storage.Status, ms [
 		m.log.Warn().Str("account", a.Username).Int64("pds_limit", limit).Int("configured", a.Bluesky.ImageMaxBytes).
 			Msg("bluesky: the PDS takes smaller images than bluesky.image_max_bytes; using its limit (set image_max_bytes to it to skip this retry)")
 		a.learnedLimit.Store(limit)
-		return m.create(ctx, a, st, ms, rp, i, rkey, gates, pol, root, parent)
+		return m.create(ctx, a, st, ms, rp, i, rkey, gates, gr, root, parent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("atproto: create post %d of status %d: %w", i, st.ID, err)

@@ -183,7 +183,7 @@ func TestThreadgateRules(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.replies, func(t *testing.T) {
-			b, err := jsonMarshal(threadgate(tt.replies, "at://x", at))
+			b, err := jsonMarshal(threadgate(policy.Replies(tt.replies), "at://x", at))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestThreadgateRules(t *testing.T) {
 func TestThreadgateNeverWidens(t *testing.T) {
 	for _, v := range append(slices.Clone(policy.RepliesValues), "") {
 		rule := policy.Replies(v)
-		tg := threadgate(v, "at://x", time.Now())
+		tg := threadgate(policy.Replies(v), "at://x", time.Now())
 		for i := range 8 {
 			f := policy.Facts{Follower: i&1 != 0, Followed: i&2 != 0, Mentioned: i&4 != 0}
 			allowed := tg.Allow == nil

@@ -104,7 +104,7 @@ func (m *Mirror) handle(ctx context.Context, j *jobs.Job) error {
 	log := m.log.With().Int64("job", j.ID).Int64("status", p.StatusID).Str("account", p.Account).
 		Str("action", p.Action).Int("attempt", j.Attempts).Logger()
 	a := m.accounts[lower(p.Account)]
-	if p.Action == actionLike || p.Action == actionRepost || p.Action == actionGates {
+	if p.Action == actionLike || p.Action == actionRepost || p.Action == actionGates || p.Action == actionBlocks {
 		return m.handleReaction(ctx, a, p, j)
 	}
 	if a == nil {
@@ -242,10 +242,10 @@ func (m *Mirror) probeUnreachable(ctx context.Context) {
 	}
 }
 
-// handleReaction runs a like's or a repost's job (act.go), or the
-// rewriting of a post's gates (gates.go): the same
-// retries as a post's, its outcome only logged (the reaction's row is the
-// app's truth; a like Bluesky refused stays favourited in the app).
+// handleReaction runs a like's or a repost's job (act.go), or a rewrite
+// of gates or a raid's blocks (gates.go): the same retries as a post's,
+// its outcome only logged (the reaction's row is the app's truth; a like
+// Bluesky refused stays favourited in the app).
 func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j *jobs.Job) error {
 	log := m.log.With().Int64("job", j.ID).Str("account", p.Account).Str("action", p.Action).
 		Bool("undo", p.Undo).Str("rkey", p.RKey).Int("attempt", j.Attempts).Logger()
@@ -257,9 +257,12 @@ func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j
 		return jobs.RetryAt(s.PausedUntil, errors.New(s.State+": "+s.LastError))
 	}
 	var err error
-	if p.Action == actionGates {
-		err = m.syncGates(ctx, a, p) // gates.go
-	} else {
+	switch p.Action {
+	case actionGates:
+		err = m.runGates(ctx, a, p)
+	case actionBlocks:
+		err = m.runBlocks(ctx, a, p)
+	default:
 		err = m.runReaction(ctx, a, p)
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -271,7 +274,7 @@ func (m *Mirror) handleReaction(ctx context.Context, a *account, p jobPayload, j
 		m.accountState(ctx, a, StateActive, "", time.Time{})
 		return nil
 	case err == nil:
-		log.Info().Msg("bluesky: reaction written")
+		log.Info().Msg("bluesky: written")
 		m.accountState(ctx, a, StateActive, "", time.Time{})
 		return nil
 	case errors.Is(err, errSuperseded):

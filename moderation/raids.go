@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/passerelle/passerelle/storage"
@@ -74,14 +75,12 @@ type RaidStore interface {
 }
 
 // Raid is one raid described: its span, whether it is still going on,
-// the mentions and quotes it is made of, how many accounts they came
-// from, and from which servers.
+// and its origins (the mentions and quotes it is made of, how many
+// accounts they came from, from which servers and from Bluesky).
 type Raid struct {
 	RaidSpan
-	Ongoing  bool
-	Mentions int64
-	Accounts int64
-	Servers  []storage.DomainCount // by server (Domain "" for actors of no known server)
+	Ongoing bool
+	RaidOrigins
 }
 
 // RecentRaidSpans finds the account's raids of the last RaidLookback at
@@ -100,12 +99,7 @@ func DescribeRaid(ctx context.Context, q RaidStore, account string, span RaidSpa
 	if err != nil {
 		return Raid{}, fmt.Errorf("moderation: raid of %s: %w", account, err)
 	}
-	out := Raid{RaidSpan: span, Ongoing: now.Before(span.To.Add(RaidWindow)), Servers: domains}
-	for _, d := range domains {
-		out.Mentions += d.Notifications
-		out.Accounts += d.Actors
-	}
-	return out, nil
+	return Raid{RaidSpan: span, Ongoing: now.Before(span.To.Add(RaidWindow)), RaidOrigins: Origins(domains)}, nil
 }
 
 // RecentRaids finds and describes the account's raids of the last
@@ -124,4 +118,57 @@ func RecentRaids(ctx context.Context, q RaidStore, account string, now time.Time
 		out = append(out, rd)
 	}
 	return out, nil
+}
+
+// RaidOrigins is where a raid's mentions and quotes came from
+// (storage.NotificationDomains of its span): fediverse servers, and
+// Bluesky, counted as one origin (its accounts' handles name no server
+// that could be blocked; they are blocked one by one, on Bluesky).
+type RaidOrigins struct {
+	Mentions int64
+	Accounts int64
+	Servers  []storage.DomainCount // the fediverse's, most first
+	Bluesky  storage.DomainCount   // zero when none came from Bluesky
+}
+
+// Origins sums a raid's counts by origin.
+func Origins(domains []storage.DomainCount) RaidOrigins {
+	var o RaidOrigins
+	for _, d := range domains {
+		o.Mentions += d.Notifications
+		o.Accounts += d.Actors
+		if d.Bluesky {
+			o.Bluesky.Bluesky = true
+			o.Bluesky.Notifications += d.Notifications
+			o.Bluesky.Actors += d.Actors
+			continue
+		}
+		o.Servers = append(o.Servers, d)
+	}
+	return o
+}
+
+// Where says where the raid came from: "on 3 servers", "on Bluesky",
+// "on 3 servers and Bluesky".
+func (o RaidOrigins) Where() string {
+	servers := plural(int64(len(o.Servers)), "server")
+	switch {
+	case o.Bluesky.Notifications == 0:
+		return "on " + servers
+	case len(o.Servers) == 0:
+		return "on Bluesky"
+	}
+	return "on " + servers + " and Bluesky"
+}
+
+// Summary is "347 mentions from 52 accounts on 3 servers and Bluesky".
+func (o RaidOrigins) Summary() string {
+	return plural(o.Mentions, "mention") + " from " + plural(o.Accounts, "account") + " " + o.Where()
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatInt(n, 10) + " " + word + "s"
 }

@@ -23,6 +23,27 @@ type Rule struct {
 // Nobody reports whether only the author may interact.
 func (r Rule) Nobody() bool { return r == Rule{} }
 
+// And is the rule that allows only whom both r and o allow, or less when
+// that cannot be said (mentioned followers: nobody): it is never wider
+// than either. Followers and following together are the mutuals.
+func (r Rule) And(o Rule) Rule {
+	if r.Public {
+		return o
+	}
+	if o.Public {
+		return r
+	}
+	cross := func(a, b Rule) bool {
+		return a.Mutuals && (b.Mutuals || b.Followers || b.Following) || a.Followers && b.Following
+	}
+	return Rule{
+		Followers: r.Followers && o.Followers,
+		Following: r.Following && o.Following,
+		Mutuals:   cross(r, o) || cross(o, r),
+		Mentioned: r.Mentioned && o.Mentioned,
+	}
+}
+
 // Facts are what is known of an actor interacting with a post.
 type Facts struct {
 	Follower  bool // follows the author (accepted)

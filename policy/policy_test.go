@@ -189,3 +189,49 @@ func TestEffective(t *testing.T) {
 		t.Error("Effective does not prefer the override")
 	}
 }
+
+// TestRuleAnd: the rule of two is what both allow (exactly, where it can
+// be said), and never lets in anyone either would refuse.
+func TestRuleAnd(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b Rule
+		want Rule
+	}{
+		{"everyone and following", Rule{Public: true}, Replies(config.RepliesFollowing), Replies(config.RepliesFollowing)},
+		{"following and everyone", Replies(config.RepliesFollowing), Rule{Public: true}, Replies(config.RepliesFollowing)},
+		{"followers and following: mutuals", Replies(config.RepliesFollowers), Replies(config.RepliesFollowing), Replies(RepliesMutuals)},
+		{"mentioned and following", Replies(config.RepliesMentioned), Replies(config.RepliesFollowing), Replies(config.RepliesMentioned)},
+		{"nobody and following", Replies(config.RepliesNobody), Replies(config.RepliesFollowing), Rule{}},
+		{"followers or following and following", Replies(RepliesFollowersOrFollowing), Replies(config.RepliesFollowing),
+			Rule{Following: true, Mutuals: true, Mentioned: true}},
+		{"mutuals and followers", Replies(RepliesMutuals), Replies(config.RepliesFollowers), Replies(RepliesMutuals)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.a.And(tc.b); got != tc.want {
+				t.Errorf("%+v.And(%+v) = %+v, want %+v", tc.a, tc.b, got, tc.want)
+			}
+		})
+	}
+	rule := func(bits int) Rule {
+		return Rule{Public: bits&1 != 0, Followers: bits&2 != 0, Following: bits&4 != 0, Mutuals: bits&8 != 0, Mentioned: bits&16 != 0}
+	}
+	for i := range 32 {
+		for j := range 32 {
+			a, b := rule(i), rule(j)
+			and := a.And(b)
+			for f := range 8 {
+				facts := Facts{Follower: f&1 != 0, Followed: f&2 != 0, Mentioned: f&4 != 0}
+				if and.Allows(facts) && !(a.Allows(facts) && b.Allows(facts)) {
+					t.Fatalf("%+v.And(%+v) = %+v lets in %+v, whom one of them refuses", a, b, and, facts)
+				}
+				// Exact where it can be: all but a mentioned actor let in
+				// by the mention rule on one side only.
+				if a.Allows(facts) && b.Allows(facts) && !and.Allows(facts) && !facts.Mentioned {
+					t.Fatalf("%+v.And(%+v) = %+v refuses %+v, whom both allow", a, b, and, facts)
+				}
+			}
+		}
+	}
+}

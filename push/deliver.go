@@ -316,16 +316,11 @@ func (s *Service) raidPayload(ctx context.Context, n storage.Notification, span 
 	if err != nil {
 		return Payload{}, err
 	}
-	var mentions, accounts int64
-	for _, d := range domains {
-		mentions += d.Notifications
-		accounts += d.Actors
-	}
+	// Bluesky's accounts are one origin (moderation.Origins).
 	return Payload{
 		NotificationID: n.ID, NotificationType: n.Type, Icon: s.defaultIcon(),
-		Title: fmt.Sprintf("Raid: %s from %s on %s", plural(mentions, "mention"), plural(accounts, "account"),
-			plural(int64(len(domains)), "server")),
-		Body: "Mentions are piling up. They are grouped as one raid in the app, where its servers can be blocked in one step; no more pushes about it.",
+		Title: "Raid: " + moderation.Origins(domains).Summary(),
+		Body:  "Mentions are piling up. They are grouped as one raid in the app, where its servers can be blocked in one step; no more pushes about it.",
 	}, nil
 }
 

@@ -35,9 +35,10 @@ const (
 // offline (Mastodon's 48 hours), and how long we try to deliver it.
 const DefaultTTL = 48 * time.Hour
 
-// RaidGather is how long a mention or a quote waits before its push is
-// prepared: a burst of them is then seen as the raid it is (one push)
-// rather than pushed one by one until the raid shows.
+// RaidGather is how long a mention or a quote waits, after it was
+// recorded, before its push is prepared: a burst of them is then seen as
+// the raid it is (one push) rather than pushed one by one until the raid
+// shows.
 const RaidGather = 2 * time.Second
 
 // vapidOwner names the VAPID key pair among storage's key pairs (no
@@ -170,7 +171,10 @@ type jobPayload struct {
 func (s *Service) Notified(ctx context.Context, q storage.Queries, n storage.Notification) error {
 	var raidAt, runAt time.Time
 	if slices.Contains(moderation.RaidTypes, n.Type) {
-		raidAt, runAt = n.CreatedAt, n.CreatedAt.Add(RaidGather)
+		// From now, not from when it was made: a notification read late
+		// (a Bluesky poll's backlog, a raid read all at once) waits for
+		// the rest of what came with it too.
+		raidAt, runAt = n.CreatedAt, later(n.CreatedAt, s.now()).Add(RaidGather)
 	}
 	has, err := q.HasPushSubscriptions(ctx, n.Account, raidAt)
 	if err != nil || !has {
@@ -186,6 +190,13 @@ func (s *Service) Notified(ctx context.Context, q storage.Queries, n storage.Not
 	}
 	s.wake.Nudge()
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Register adds the push pool to r.

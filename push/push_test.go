@@ -656,10 +656,17 @@ func TestMentionsGather(t *testing.T) {
 		{"a mention waits", storage.NotificationMention, RaidGather},
 		{"a quote waits", storage.NotificationQuote, RaidGather},
 		{"a favourite goes at once", storage.NotificationFavourite, 0},
+		// Read late (a Bluesky poll's backlog): it waits from now too,
+		// for the rest of the backlog.
+		{"a mention read three minutes late waits", storage.NotificationMention, RaidGather},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := f.notify(t, storage.Notification{Account: "news", Type: tc.typ, ActivityID: tc.name, ActorID: alice, CreatedAt: f.now})
+			at := f.now
+			if strings.Contains(tc.name, "late") {
+				at = f.now.Add(-3 * time.Minute)
+			}
+			id := f.notify(t, storage.Notification{Account: "news", Type: tc.typ, ActivityID: tc.name, ActorID: alice, CreatedAt: at})
 			js, err := f.store.ClaimJobs(context.Background(), "test", []string{JobPush}, 10, time.Minute, time.Now().Add(time.Hour))
 			if err != nil || len(js) != 1 {
 				t.Fatalf("%d jobs (%v)", len(js), err)
@@ -775,5 +782,37 @@ func TestDraftSubmitted(t *testing.T) {
 			p.Body != "The pool reopens on Monday." || p.PreferredLocale != "fr" {
 			t.Errorf("payload = %+v", p)
 		}
+	}
+}
+
+// TestRaidBothNetworks: a raid whose mentions come from the fediverse and
+// from Bluesky (as the notification reader stores them: DIDs, handles as
+// domains) is one raid and one push per subscription, which counts the
+// Bluesky accounts as one origin.
+func TestRaidBothNetworks(t *testing.T) {
+	f := newFixture(t)
+	a := f.subscribe(t, "news", "https://push.example/a", "all", "mention", "quote")
+	start := f.now
+	for i := range 40 {
+		n := storage.Notification{Account: "news", Type: storage.NotificationMention, ActivityID: fmt.Sprintf("m-%d", i),
+			CreatedAt: start.Add(time.Duration(i) * time.Second)}
+		switch {
+		case i%2 == 0:
+			n.ActorID = fmt.Sprintf("https://raid%d.example/users/u%d", i%4, i)
+		case i%4 == 1:
+			n.ActorID, n.ActorDomain, n.Type = fmt.Sprintf("did:plc:r%d", i%10), fmt.Sprintf("r%d.bsky.social", i%10), storage.NotificationQuote
+		default:
+			n.ActorID, n.ActorDomain = fmt.Sprintf("did:plc:r%d", i%10), fmt.Sprintf("r%d.example.com", i%10)
+		}
+		f.notify(t, n)
+	}
+	f.now = start.Add(5 * time.Minute)
+	sends := f.runFanOuts(t)
+	if got := subsOf(sends); !slices.Equal(got, []int64{a.ID}) {
+		t.Fatalf("a mixed raid pushed %d times (%v), want once", len(sends), got)
+	}
+	// 20 fediverse actors on 2 servers; Bluesky: r1, r3, r5, r7, r9.
+	if want := "Raid: 40 mentions from 25 accounts on 2 servers and Bluesky"; sends[0].payload.Title != want {
+		t.Errorf("raid push title %q, want %q", sends[0].payload.Title, want)
 	}
 }

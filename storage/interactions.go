@@ -106,11 +106,15 @@ type NotificationBucket struct {
 	Domains       int64
 }
 
-// DomainCount counts the notifications coming from one domain.
+// DomainCount counts the notifications coming from one domain, or, with
+// Bluesky set, from every Bluesky account (actors whose id is a DID): one
+// origin, with an empty Domain (their handles' domains say nothing of
+// where they are, and no server of theirs can be blocked).
 type DomainCount struct {
 	Domain        string
 	Notifications int64
 	Actors        int64
+	Bluesky       bool
 }
 
 // StatusCounts are what one of our statuses received: its live replies
@@ -252,7 +256,7 @@ type Interactions interface {
 	// included, oldest first; empty buckets are left out.
 	NotificationBuckets(ctx context.Context, account string, types []string, since time.Time, width time.Duration) ([]NotificationBucket, error)
 	// NotificationDomains counts those of [from, to) by actor domain, most
-	// first.
+	// first; those of Bluesky accounts are one DomainCount (Bluesky set).
 	NotificationDomains(ctx context.Context, account string, types []string, from, to time.Time) ([]DomainCount, error)
 
 	// StatusCounts counts the live replies, boosts and favourites of our
@@ -679,19 +683,25 @@ func (q *queries) NotificationDomains(ctx context.Context, account string, types
 	args := []any{account, from.UnixMicro(), to.UnixMicro()}
 	args = append(args, anys(types)...)
 	rows, err := q.r.query(ctx,
-		`SELECT actor_domain, COUNT(*) AS c, COUNT(DISTINCT actor_id)
-		 FROM notifications WHERE account = ? AND created_at >= ? AND created_at < ?`+inList("kind", len(types))+`
-		 GROUP BY actor_domain ORDER BY c DESC, actor_domain`, args...)
+		`SELECT origin, COUNT(*) AS c, COUNT(DISTINCT actor_id), MAX(bsky) FROM (
+		   SELECT CASE WHEN actor_id LIKE 'did:%' THEN '' ELSE actor_domain END AS origin,
+		          CASE WHEN actor_id LIKE 'did:%' THEN 1 ELSE 0 END AS bsky, actor_id
+		   FROM notifications WHERE account = ? AND created_at >= ? AND created_at < ?`+inList("kind", len(types))+`
+		 ) o GROUP BY origin, bsky ORDER BY c DESC, origin`, args...)
 	if err != nil {
 		return nil, q.d.wrap(action, err)
 	}
 	defer rows.Close()
 	var out []DomainCount
 	for rows.Next() {
-		var d DomainCount
-		if err := rows.Scan(&d.Domain, &d.Notifications, &d.Actors); err != nil {
+		var (
+			d    DomainCount
+			bsky int64
+		)
+		if err := rows.Scan(&d.Domain, &d.Notifications, &d.Actors, &bsky); err != nil {
 			return nil, q.d.wrap(action, err)
 		}
+		d.Bluesky = bsky == 1
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

@@ -138,6 +138,7 @@ type Queries interface {
 	Content        // statuses, media, API credentials, host availability (content.go)
 	Bluesky        // the Bluesky mirror's sessions, states and records (bluesky.go)
 	BlueskyReading // what the mirror reads back from Bluesky (bluesky_inbox.go)
+	BlueskyShields // the raid shield's hidden replies and detached quotes (bluesky_shield.go)
 	Sources        // feed and archive import state (sources.go)
 	Interactions   // remote posts, notifications, blocks, reports, filters (interactions.go)
 	Moderation

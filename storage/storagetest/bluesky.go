@@ -19,6 +19,8 @@ func testBluesky(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RescheduleJobs", func(t *testing.T) { testRescheduleJobs(t, open(t)) })
 	t.Run("Inbox", func(t *testing.T) { testBlueskyInbox(t, open(t)) })
 	t.Run("RecordByURI", func(t *testing.T) { testBlueskyRecordByURI(t, open(t)) })
+	t.Run("Shield", func(t *testing.T) { testBlueskyShield(t, open(t)) })
+	t.Run("NotificationsBetween", func(t *testing.T) { testNotificationsBetween(t, open(t)) })
 }
 
 // testRescheduleJobs: a paused account's jobs (one host) become due at

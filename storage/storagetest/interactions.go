@@ -262,6 +262,10 @@ func testNotificationStats(t *testing.T, s storage.Store) {
 		{3 * time.Minute, "https://b.example/u/1", "b.example", mention},
 		{4 * time.Minute, "https://b.example/u/1", "b.example", storage.NotificationFavourite},
 		{30 * time.Minute, "https://c.example/u/1", "c.example", mention},
+		// Bluesky accounts (DIDs; their handle as domain): one origin.
+		{5 * time.Minute, "did:plc:raider1", "raider1.bsky.social", mention},
+		{6 * time.Minute, "did:plc:raider2", "raider2.example.com", mention},
+		{7 * time.Minute, "did:plc:raider2", "raider2.example.com", mention},
 	}
 	for i, r := range rows {
 		n := notification("news", r.typ, "https://x.example/"+string(rune('a'+i)), r.actor, r.domain, start.Add(r.at))
@@ -271,7 +275,7 @@ func testNotificationStats(t *testing.T, s storage.Store) {
 
 	buckets := must(s.NotificationBuckets(ctx, "news", []string{mention}, start, width))(t)
 	want := []storage.NotificationBucket{
-		{Start: start, Notifications: 4, Actors: 3, Domains: 2},
+		{Start: start, Notifications: 7, Actors: 5, Domains: 4},
 		{Start: start.Add(30 * time.Minute), Notifications: 1, Actors: 1, Domains: 1},
 	}
 	if len(buckets) != len(want) {
@@ -283,7 +287,7 @@ func testNotificationStats(t *testing.T, s storage.Store) {
 			t.Errorf("bucket %d = %+v, want %+v", i, buckets[i], want[i])
 		}
 	}
-	if all := must(s.NotificationBuckets(ctx, "news", nil, start, width))(t); len(all) != 2 || all[0].Notifications != 5 {
+	if all := must(s.NotificationBuckets(ctx, "news", nil, start, width))(t); len(all) != 2 || all[0].Notifications != 8 {
 		t.Errorf("NotificationBuckets of all types = %+v", all)
 	}
 	if _, err := s.NotificationBuckets(ctx, "news", nil, start, 0); err == nil {
@@ -291,7 +295,8 @@ func testNotificationStats(t *testing.T, s storage.Store) {
 	}
 
 	domains := must(s.NotificationDomains(ctx, "news", []string{mention}, start, start.Add(width)))(t)
-	wantD := []storage.DomainCount{{Domain: "a.example", Notifications: 3, Actors: 2}, {Domain: "b.example", Notifications: 1, Actors: 1}}
+	wantD := []storage.DomainCount{{Domain: "", Notifications: 3, Actors: 2, Bluesky: true},
+		{Domain: "a.example", Notifications: 3, Actors: 2}, {Domain: "b.example", Notifications: 1, Actors: 1}}
 	if !slices.Equal(domains, wantD) {
 		t.Errorf("NotificationDomains = %+v, want %+v", domains, wantD)
 	}
