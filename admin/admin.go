@@ -50,6 +50,8 @@ type Settings struct {
 	// both, no moderation page.
 	Crisis     Crisis
 	Moderation Moderator
+	// RaidBlock blocks a raid in one click (nil: raids are not listed).
+	RaidBlock RaidBlocker
 }
 
 // Lifetimes and limits.
@@ -162,6 +164,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/moderation/crisis", c.member(c.crisisSet))
 	mux.HandleFunc("POST /admin/moderation/block", c.member(c.domainBlock))
 	mux.HandleFunc("POST /admin/moderation/unblock", c.member(c.domainUnblock))
+	mux.HandleFunc("POST /admin/moderation/raid", c.member(c.raidBlock))
 	mux.HandleFunc("POST /admin/moderation/subscriptions/preview", c.member(c.subscriptionsPreview))
 	mux.HandleFunc("POST /admin/compose", c.member(c.composePost))
 	mux.HandleFunc("GET /admin/reach/posts/{account}", c.member(c.reachPosts))

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passerelle/passerelle/moderation"
 	"github.com/passerelle/passerelle/publish"
@@ -39,6 +40,11 @@ type Moderator interface {
 	Preview(ctx context.Context) ([]moderation.Change, error)
 }
 
+// RaidBlocker blocks a raid of an account in one call (package api's
+// BlockRaid: the servers it came from become the account's domain
+// blocks, and on Bluesky the account is shielded), and says what it did.
+type RaidBlocker func(ctx context.Context, account string, from, to time.Time) (string, error)
+
 // moderationReports is how many recent reports the page reads.
 const moderationReports = 100
 
@@ -47,6 +53,7 @@ type moderationAccount struct {
 	Crisis  publish.CrisisResult
 	Blocks  []string
 	Reports []storage.Report
+	Raids   []moderation.Raid
 }
 
 type moderationBody struct {
@@ -94,6 +101,12 @@ func (c *Console) moderationPage(w http.ResponseWriter, r *http.Request, s *sess
 			return
 		}
 		ma := moderationAccount{Account: a, Crisis: st, Blocks: c.set.Moderation.DomainBlocksOf(a)}
+		if c.set.RaidBlock != nil {
+			if ma.Raids, err = moderation.RecentRaids(ctx, c.store, a, c.now(), moderation.RaidThreshold); err != nil {
+				c.fail(w, r, http.StatusInternalServerError, "err.internal", err)
+				return
+			}
+		}
 		for _, rep := range reports {
 			if strings.EqualFold(rep.Account, a) {
 				ma.Reports = append(ma.Reports, rep)
@@ -155,6 +168,30 @@ func (c *Console) domainUnblock(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: account, Action: "domain_block.remove", Target: domain})
 	c.moderationPage(w, r, s, http.StatusOK, moderationBody{Done: tr(lang, "block.removed", domain, account)}, "")
+}
+
+// raidBlock blocks one of an account's raids (its servers, and its
+// Bluesky accounts with the shield) in one click.
+func (c *Console) raidBlock(w http.ResponseWriter, r *http.Request, s *session) {
+	account, ok := c.adminOf(w, r, s, "raid.block")
+	if !ok {
+		return
+	}
+	lang := language(r)
+	from, err1 := strconv.ParseInt(r.PostFormValue("from"), 10, 64)
+	to, err2 := strconv.ParseInt(r.PostFormValue("to"), 10, 64)
+	if err1 != nil || err2 != nil || c.set.RaidBlock == nil {
+		c.moderationPage(w, r, s, http.StatusUnprocessableEntity, moderationBody{}, tr(lang, "err.notfound"))
+		return
+	}
+	did, err := c.set.RaidBlock(r.Context(), account, time.UnixMicro(from).UTC(), time.UnixMicro(to).UTC())
+	if err != nil {
+		c.moderationPage(w, r, s, http.StatusUnprocessableEntity, moderationBody{}, tr(lang, "raid.failed")+" "+err.Error())
+		return
+	}
+	c.auditLog(r, storage.AuditEntry{MemberID: s.member.ID, Actor: s.member.Email, Account: account, Action: "raid.block",
+		Target: time.UnixMicro(from).UTC().Format(time.RFC3339), Detail: did})
+	c.moderationPage(w, r, s, http.StatusOK, moderationBody{Done: tr(lang, "raid.blocked", account) + " " + did}, "")
 }
 
 // subscriptionsPreview shows what a refresh of the blocklist

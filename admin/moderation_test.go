@@ -3,10 +3,12 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -87,7 +89,20 @@ func TestModerationPage(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	crisis := &fakeCrisis{on: map[string]int{}}
 	mod := &fakeModerator{blocks: map[string][]string{}}
-	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Crisis: crisis, Moderation: mod}, store, zerolog.Nop())
+	var blocked []string
+	raidBlock := func(ctx context.Context, account string, from, to time.Time) (string, error) {
+		blocked = append(blocked, account+" "+from.Format(time.RFC3339)+" "+to.Format(time.RFC3339))
+		return "1 server(s) blocked (news-raid.example).", nil
+	}
+	c := New(Settings{BaseURL: "http://console.test", Accounts: []string{"news", "events"}, Crisis: crisis, Moderation: mod, RaidBlock: raidBlock}, store, zerolog.Nop())
+	// A raid on news a few minutes ago: 24 mentions from one server.
+	for i := range 24 {
+		if _, _, err := store.InsertNotification(ctx, storage.Notification{Account: "news", Type: storage.NotificationMention,
+			ActivityID: fmt.Sprintf("https://news-raid.example/m/%d", i), ActorID: fmt.Sprintf("https://news-raid.example/u/%d", i%4),
+			ActorDomain: "news-raid.example", GroupKey: fmt.Sprintf("m%d", i), CreatedAt: time.Now().Add(-3 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mux := http.NewServeMux()
 	c.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -178,6 +193,21 @@ func TestModerationPage(t *testing.T) {
 	}
 	if resp, page := h.do(admin, "POST", "/admin/moderation/unblock", url.Values{"csrf": {csrf}, "account": {"news"}, "domain": {"raid.example"}}); resp.StatusCode != 200 || len(mod.blocks["news"]) != 0 {
 		t.Errorf("unblock: %d %v\n%s", resp.StatusCode, mod.blocks, page)
+	}
+	// The raid is listed and blocked in one click, by its admin only.
+	from := match(t, regexp.MustCompile(`name="from" value="(\d+)"`), page)
+	to := match(t, regexp.MustCompile(`name="to" value="(\d+)"`), page)
+	if !strings.Contains(page, "24 mentions from 4 accounts on 1 server") {
+		t.Errorf("the raid is not listed:\n%s", page)
+	}
+	raid := url.Values{"csrf": {ocsrf}, "account": {"news"}, "from": {from}, "to": {to}}
+	if resp, _ := h.do(other, "POST", "/admin/moderation/raid", raid); resp.StatusCode != 403 || len(blocked) != 0 {
+		t.Errorf("another account's admin blocks the raid: %d, %v", resp.StatusCode, blocked)
+	}
+	raid.Set("csrf", csrf)
+	if resp, page := h.do(admin, "POST", "/admin/moderation/raid", raid); resp.StatusCode != 200 || len(blocked) != 1 ||
+		!strings.HasPrefix(blocked[0], "news ") || !strings.Contains(page, "news-raid.example") {
+		t.Errorf("raid block: %d, %v\n%s", resp.StatusCode, blocked, page)
 	}
 	// An admin of every account previews the subscriptions.
 	om, _ := store.GetTeamMemberByEmail(ctx, "other@x.example")

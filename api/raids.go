@@ -171,18 +171,8 @@ const raidBlueskyOrigin = "bsky"
 // quotes detached, its accounts blocked (atproto.Mirror.ShieldRaid,
 // written by the mirror's jobs).
 func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
-	ctx := r.Context()
 	span, ok := parseRaidID(r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, errNotFound)
-		return
-	}
-	rd, err := s.raid(ctx, c.name, span)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if rd.Mentions == 0 {
 		s.fail(w, r, errNotFound)
 		return
 	}
@@ -192,6 +182,33 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	only, _ := p.list("domains")
+	out, err := s.BlockRaid(r.Context(), c.name, span.from, span.to, only)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// BlockRaid blocks, for account, the raid of [from, to) (its bounds as
+// the raid's id has them): the fediverse servers it came from (all, or
+// those named in only; never our own) become the account's domain blocks
+// and their notifications are dismissed, and, when Bluesky is among its
+// origins (and in only, as "bsky", when only names any) and the account
+// is mirrored, the account is shielded on Bluesky (ShieldRaid). The
+// console's moderation page calls it too.
+func (s *Server) BlockRaid(ctx context.Context, account string, from, to time.Time, only []string) (RaidBlock, error) {
+	span := raidSpan{from, to}
+	if _, ok := parseRaidID(span.id()); !ok {
+		return RaidBlock{}, errNotFound
+	}
+	rd, err := s.raid(ctx, account, span)
+	if err != nil {
+		return RaidBlock{}, err
+	}
+	if rd.Mentions == 0 {
+		return RaidBlock{}, errNotFound
+	}
 	picked := func(d string) bool {
 		return len(only) == 0 || slices.ContainsFunc(only, func(o string) bool { return strings.EqualFold(o, d) })
 	}
@@ -203,43 +220,38 @@ func (s *Server) blockRaid(w http.ResponseWriter, r *http.Request, c *caller) {
 		domains = append(domains, sv.Domain)
 	}
 	b := s.set.Bluesky
-	shield := rd.Bluesky.Mentions > 0 && picked(raidBlueskyOrigin) && b != nil && b.Mirrors(c.name)
+	shield := rd.Bluesky.Mentions > 0 && picked(raidBlueskyOrigin) && b != nil && b.Mirrors(account)
 	if len(domains) == 0 && !shield {
-		s.fail(w, r, unprocessable("Validation failed: no server of this raid to block"))
-		return
+		return RaidBlock{}, unprocessable("Validation failed: no server of this raid to block")
 	}
 	if len(domains) > 0 && s.mod == nil {
-		s.fail(w, r, errNoModeration)
-		return
+		return RaidBlock{}, errNoModeration
 	}
 	out := RaidBlock{Blocked: []string{}}
 	if len(domains) > 0 {
-		res, err := s.mod.BlockDomainsFor(ctx, c.name, domains)
+		res, err := s.mod.BlockDomainsFor(ctx, account, domains)
 		if err != nil {
-			s.fail(w, r, blockError(err))
-			return
+			return RaidBlock{}, blockError(err)
 		}
-		dismissed, err := s.store.DismissNotificationsFromDomains(ctx, c.name, res.Domains, s.now())
+		dismissed, err := s.store.DismissNotificationsFromDomains(ctx, account, res.Domains, s.now())
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return RaidBlock{}, err
 		}
 		out.Blocked, out.FollowersRemoved, out.Dismissed = res.Domains, res.FollowersRemoved, dismissed
 	}
 	log := reqlog.Logger(ctx, s.log)
 	if shield {
-		res, err := b.ShieldRaid(ctx, c.name, span.from, span.to)
+		res, err := b.ShieldRaid(ctx, account, span.from, span.to)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return out, err
 		}
 		out.Bluesky = &res
-		log.Warn().Str("account", c.name).Str("raid", rd.ID).Int("threads", res.Threads).Int("hidden", res.HiddenReplies).
-			Int("detached", res.DetachedQuotes).Int("blocked", res.Blocked).Msg("raid shielded on Bluesky by the account through the client API")
+		log.Warn().Str("account", account).Str("raid", rd.ID).Int("threads", res.Threads).Int("hidden", res.HiddenReplies).
+			Int("detached", res.DetachedQuotes).Int("blocked", res.Blocked).Msg("raid shielded on Bluesky by the account")
 	}
 	if len(domains) > 0 {
-		log.Warn().Str("account", c.name).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", out.Blocked).
-			Msg("raid servers blocked by the account through the client API")
+		log.Warn().Str("account", account).Str("raid", rd.ID).Str("summary", rd.Summary).Strs("domains", out.Blocked).
+			Msg("raid servers blocked by the account")
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }

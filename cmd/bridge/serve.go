@@ -274,16 +274,30 @@ func openAccount(ctx context.Context, path, account string, stderr io.Writer) (*
 func (a *app) Close() error { return a.store.Close() }
 
 // console builds the comms team's console (/admin).
-func (a *app) console() *admin.Console {
+func (a *app) console(raids admin.RaidBlocker) *admin.Console {
 	names := make([]string, 0, len(a.cfg.Accounts))
 	for _, acc := range a.cfg.Accounts {
 		names = append(names, acc.Username)
 	}
-	set := admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub, Compose: a.pub, Crisis: a.pub, Moderation: a.mod}
+	set := admin.Settings{BaseURL: a.cfg.Server.BaseURL(), Accounts: names, Issuer: a.cfg.HandleDomain(), Drafts: a.pub, Compose: a.pub, Crisis: a.pub, Moderation: a.mod, RaidBlock: raids}
 	if a.mirror != nil {
 		set.Preview = blueskyPreview(a.mirror)
 	}
 	return admin.New(set, a.store, a.log.With().Str("component", "admin").Logger())
+}
+
+// raidBlockSummary says what blocking a raid did, for the console.
+func raidBlockSummary(b api.RaidBlock, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	out := fmt.Sprintf("%d server(s) blocked (%s), %d follower(s) removed, %d notification(s) dismissed",
+		len(b.Blocked), strings.Join(b.Blocked, " "), b.FollowersRemoved, b.Dismissed)
+	if sh := b.Bluesky; sh != nil {
+		out += fmt.Sprintf("; on Bluesky %d thread(s) shielded, %d repl(ies) hidden, %d quote(s) detached, %d account(s) blocked",
+			sh.Threads, sh.HiddenReplies, sh.DetachedQuotes, sh.Blocked)
+	}
+	return out + ".", nil
 }
 
 // blueskyPreview gives the console the mirror's preview of a post.
@@ -305,7 +319,12 @@ func (a *app) handler() (http.Handler, error) {
 	a.blueskyRoutes(mux)
 	a.pages.Routes(mux)
 	v, _, _ := buildInfo()
-	console := a.console()
+	// The console blocks raids as the client API does (api.Server.BlockRaid);
+	// the API, built after it, takes the console's team logins.
+	var apiSrv *api.Server
+	console := a.console(func(ctx context.Context, account string, from, to time.Time) (string, error) {
+		return raidBlockSummary(apiSrv.BlockRaid(ctx, account, from, to, nil))
+	})
 	console.Routes(mux)
 	apiSet := api.Settings{
 		BaseURL:      a.cfg.Server.BaseURL(),
@@ -319,7 +338,7 @@ func (a *app) handler() (http.Handler, error) {
 	if a.mirror != nil { // a nil *Mirror would make a non-nil interface
 		apiSet.Bluesky = a.mirror // blocks, mutes and reports of Bluesky accounts
 	}
-	apiSrv := api.New(apiSet, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
+	apiSrv = api.New(apiSet, a.store, a.pub, a.fed, a.log.With().Str("component", "api").Logger())
 	apiSrv.Routes(mux)
 	// /healthz and /readyz are served by the listeners (listen.go).
 	return recoverer(a.log, mux), nil

@@ -57,7 +57,7 @@ func cmdTeam(ctx context.Context, path string, args []string, stdout, stderr io.
 		return err
 	}
 	defer a.Close()
-	link, until, err := a.console().Invite(ctx, email, *account, *role)
+	link, until, err := a.console(nil).Invite(ctx, email, *account, *role)
 	var bad *admin.InviteError
 	if errors.As(err, &bad) {
 		return usage("team invite: " + bad.Msg)
