@@ -324,13 +324,6 @@ func (s *Service) raidPayload(ctx context.Context, n storage.Notification, span 
 	}, nil
 }
 
-func plural(n int64, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.FormatInt(n, 10) + " " + word + "s"
-}
-
 // actorName is user@host from an actor IRI, when nothing better is known.
 func actorName(actorID string) string {
 	host := hostport.URLKey(actorID)
