@@ -268,9 +268,15 @@ func (s *Service) processVideo(ctx context.Context, j *jobs.Job) error {
 		return errors.New("videos are not enabled in this process")
 	}
 	res, dir, err := s.convert(ctx, m)
-	if dir != "" {
-		defer os.RemoveAll(dir)
+	// The work directory goes before the outcome is recorded: once the
+	// uploader sees it, nothing of the work is left.
+	cleanup := func() {
+		if dir != "" {
+			os.RemoveAll(dir)
+			dir = ""
+		}
 	}
+	defer cleanup()
 	var reason string
 	switch {
 	case err == nil:
@@ -282,11 +288,15 @@ func (s *Service) processVideo(ctx context.Context, j *jobs.Job) error {
 		return err
 	}
 	if reason != "" {
-		if ferr := s.store.FailMedia(ctx, m.ID, reason); ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {
-			return ferr
-		}
+		// The upload goes too, before the failure is recorded (a retry
+		// after a failed recording fails on the missing file, as it
+		// should).
+		cleanup()
 		if m.Path != "" {
 			os.Remove(m.Path)
+		}
+		if ferr := s.store.FailMedia(ctx, m.ID, reason); ferr != nil && !errors.Is(ferr, storage.ErrNotFound) {
+			return ferr
 		}
 		s.log.Info().Err(err).Int64("media", m.ID).Msg("video refused")
 		return nil
@@ -295,6 +305,7 @@ func (s *Service) processVideo(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	cleanup()
 	if err := s.store.FinishMedia(ctx, done); err != nil {
 		removeFiles(done.Path, done.PosterPath)
 		if errors.Is(err, storage.ErrNotFound) {
