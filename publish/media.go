@@ -3,13 +3,10 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/passerelle/passerelle/media"
 	"github.com/passerelle/passerelle/storage"
@@ -94,35 +91,12 @@ func checkFocus(x, y float64) error {
 	return nil
 }
 
-// writeFile stores the bytes under MediaDir with a random name, written to
-// a temporary file first so a crash never leaves a partial image.
+// writeFile stores an image under MediaDir with a random name
+// (writeBytes: through a temporary file, so a crash never leaves a partial
+// image).
 func (s *Service) writeFile(img media.Image) (string, error) {
-	if err := os.MkdirAll(s.set.MediaDir, 0o750); err != nil {
-		return "", fmt.Errorf("publish: media directory: %w", err)
-	}
-	var rnd [16]byte
-	rand.Read(rnd[:])
 	ext := map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}[img.MediaType]
-	path := filepath.Join(s.set.MediaDir, hex.EncodeToString(rnd[:])+ext)
-	tmp, err := os.CreateTemp(s.set.MediaDir, ".upload-*")
-	if err != nil {
-		return "", fmt.Errorf("publish: write media: %w", err)
-	}
-	_, err = tmp.Write(img.Data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("publish: write media: %w", err)
-	}
-	return path, nil
+	return s.writeBytes(img.Data, ext)
 }
 
 // UpdateMedia changes the alt text or focus of an account's media.
